@@ -1,0 +1,13 @@
+from .catalog import Brand, Category, ImportKind, ImportRun, Product, ProductChange, StockQualifier, UnsellableReason
+from .pricing import *  # noqa: F401,F403  (pricing rules live in catalog/models/pricing.py)
+
+__all__ = [
+    "Brand",
+    "Category",
+    "ImportKind",
+    "ImportRun",
+    "Product",
+    "ProductChange",
+    "StockQualifier",
+    "UnsellableReason",
+]

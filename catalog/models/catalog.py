@@ -1,0 +1,156 @@
+"""The supplier's catalog as imported from Al-Style: categories, brands, products, history."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kaspisync.models import JobRun
+
+
+class Category(models.Model):
+    """Al-Style category. The supplier's nested set (left/right/level) is kept, and turned into
+    parent links so the admin and pricing rules can walk the tree."""
+
+    id = models.PositiveIntegerField(_("Al-Style id"), primary_key=True)
+    name = models.CharField(_("name"), max_length=500)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    level = models.PositiveSmallIntegerField(_("level"), default=0)
+    left = models.PositiveIntegerField(_("left"), default=0, db_index=True)
+    right = models.PositiveIntegerField(_("right"), default=0)
+    elements = models.PositiveIntegerField(_("products (supplier count)"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["left"]
+
+    def __str__(self):
+        return self.name
+
+
+class Brand(models.Model):
+    name = models.CharField(_("name"), max_length=255, unique=True)
+    alstyle_guid = models.CharField(_("Al-Style GUID"), max_length=64, null=True, blank=True, unique=True)
+    product_count = models.PositiveIntegerField(_("products (supplier count)"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class StockQualifier(models.TextChoices):
+    EXACT = "=", _("exact")
+    AT_LEAST = ">", _("more than")  # ">50": more than 50
+    LESS_THAN = "<", _("fewer than")  # "<10": some, fewer than 10
+
+
+class UnsellableReason(models.TextChoices):
+    NONE = "", _("sellable")
+    PRICE_ON_REQUEST = "price_on_request", _("price on request (price1 = 1)")
+    PLACEHOLDER_PRICE = "placeholder_price", _("placeholder price (9 999 999)")
+    NO_PRICE = "no_price", _("no dealer price")
+
+
+class Product(models.Model):
+    # --- supplier fields (written only by the import) ---
+    article = models.PositiveIntegerField(_("article"), unique=True)
+    article_pn = models.CharField(_("part number"), max_length=255, blank=True, db_index=True)
+    name = models.CharField(_("name"), max_length=1000)
+    full_name = models.TextField(_("full name"), blank=True)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    dealer_price = models.PositiveIntegerField(_("dealer price, ₸"), null=True, blank=True)
+    retail_price = models.PositiveIntegerField(_("retail price, ₸"), null=True, blank=True)
+    rrp = models.PositiveIntegerField(_("RRP, ₸"), null=True, blank=True)
+    unsellable_reason = models.CharField(
+        _("not sellable because"), max_length=32, choices=UnsellableReason.choices, blank=True, default=""
+    )
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    stock_qualifier = models.CharField(
+        _("stock qualifier"), max_length=1, choices=StockQualifier.choices, default=StockQualifier.EXACT
+    )
+    warehouse_stock = models.JSONField(_("stock by warehouse"), default=dict, blank=True)
+    is_new = models.BooleanField(_("new"), default=False)
+    barcode = models.CharField(_("barcode"), max_length=255, blank=True, db_index=True)
+    weight = models.DecimalField(_("weight, kg"), max_digits=10, decimal_places=3, null=True, blank=True)
+    warranty = models.CharField(_("warranty"), max_length=255, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    url = models.URLField(_("supplier page"), max_length=500, blank=True)
+    images = models.JSONField(_("images"), default=list, blank=True)
+    markdown_stock = models.PositiveIntegerField(_("markdown stock"), default=0)
+    markdown_price = models.PositiveIntegerField(_("markdown price, ₸"), null=True, blank=True)
+    supplier_hash = models.CharField(max_length=32, blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True, db_index=True)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("last change"), null=True, blank=True, db_index=True)
+
+    # --- derived by pricing (stored so lists and the feed never recompute) ---
+    sale_price = models.PositiveIntegerField(_("sale price, ₸"), null=True, blank=True)
+    feed_excluded = models.BooleanField(_("excluded from feed"), default=False)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["article"]
+
+    def __str__(self):
+        return f"{self.article} {self.name}"
+
+    @property
+    def is_sellable(self) -> bool:
+        return self.unsellable_reason == UnsellableReason.NONE and self.dealer_price is not None
+
+
+class ImportKind(models.TextChoices):
+    FULL = "full", _("full import")
+    QUICK = "quick", _("quick refresh (prices and stock)")
+
+
+class ImportRun(JobRun):
+    kind = models.CharField(_("kind"), max_length=8, choices=ImportKind.choices, default=ImportKind.FULL)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    deactivated = models.PositiveIntegerField(_("deactivated"), default=0)
+    skipped = models.JSONField(_("skipped, by reason"), default=dict, blank=True)
+
+    class Meta(JobRun.Meta):
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+
+
+class ProductChange(models.Model):
+    """History of supplier values: dealer price, retail price, stock (old -> new, when, which run)."""
+
+    class Field(models.TextChoices):
+        DEALER_PRICE = "dealer_price", _("dealer price")
+        RETAIL_PRICE = "retail_price", _("retail price")
+        STOCK = "stock", _("stock")
+        ACTIVE = "is_active", _("active")
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(_("field"), max_length=16, choices=Field.choices)
+    old_value = models.BigIntegerField(_("old value"), null=True, blank=True)
+    new_value = models.BigIntegerField(_("new value"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), db_index=True)
+    run = models.ForeignKey(
+        ImportRun, verbose_name=_("import run"), null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+
+    class Meta:
+        verbose_name = _("supplier value change")
+        verbose_name_plural = _("supplier value changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["product", "-changed_at"])]

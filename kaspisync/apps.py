@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class KaspisyncConfig(AppConfig):
+    name = "kaspisync"
+    verbose_name = _("System")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .secrets import install_log_masking
+
+        install_log_masking()

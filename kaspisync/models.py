@@ -1,0 +1,70 @@
+"""Shared plumbing tables: job locks, rate-limit slots, and the abstract run record."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class JobLock(models.Model):
+    """A named lock that expires, owned by its holder. Works on SQLite and PostgreSQL alike."""
+
+    name = models.CharField(_("name"), max_length=100, primary_key=True)
+    owner = models.CharField(_("owner"), max_length=100)
+    acquired_at = models.DateTimeField(_("acquired at"))
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("job lock")
+        verbose_name_plural = _("job locks")
+
+    def __str__(self):
+        return self.name
+
+
+class RateSlot(models.Model):
+    """Next moment a request may be sent for one key (a hashed API token), across processes."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    next_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("rate slot")
+        verbose_name_plural = _("rate slots")
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("running")
+    SUCCESS = "success", _("success")
+    FAILED = "failed", _("failed")
+    SKIPPED = "skipped", _("skipped")
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", _("schedule")
+    ADMIN = "admin", _("admin")
+    COMMAND = "command", _("command")
+    CHAIN = "chain", _("after another job")
+
+
+class JobRun(models.Model):
+    """Abstract run record: every job run leaves a row (what, when, how long, what changed, why
+    it failed). Concrete runs (ImportRun, PullRun, ...) add their own counters."""
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING, db_index=True
+    )
+    trigger = models.CharField(_("trigger"), max_length=16, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE)
+    triggered_by = models.CharField(_("triggered by"), max_length=150, blank=True)
+    started_at = models.DateTimeField(_("started at"), db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    requests_made = models.PositiveIntegerField(_("requests made"), default=0)
+    stats = models.JSONField(_("statistics"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-started_at"]
+
+    @property
+    def duration(self):
+        if self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at

@@ -1,0 +1,21 @@
+"""Where the apps are wired together: periodic jobs for Celery beat.
+
+`catalog` does not know who publishes it; what must follow an import (a price recompute, a
+feed rebuild) is declared here, not inside `catalog`.
+"""
+from django.conf import settings
+
+
+def beat_schedule() -> dict:
+    return {
+        "catalog-full-import": {
+            "task": "catalog.tasks.import_catalog",
+            "schedule": float(settings.IMPORT_FULL_INTERVAL),
+            "kwargs": {"quick": False, "trigger": "schedule"},
+        },
+        "catalog-quick-refresh": {
+            "task": "catalog.tasks.import_catalog",
+            "schedule": float(settings.IMPORT_QUICK_INTERVAL),
+            "kwargs": {"quick": True, "trigger": "schedule"},
+        },
+    }
