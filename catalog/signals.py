@@ -1,0 +1,9 @@
+"""Signals catalog sends so that other apps can follow it without catalog knowing them.
+
+`catalog_changed` is sent after a transaction that changed what the feed publishes (an import,
+a price recompute) has committed. Receivers are connected in kaspisync/wiring.py.
+kwargs: reason (str: "import", "quick", "pricing", ...), product_count (int).
+"""
+from django.dispatch import Signal
+
+catalog_changed = Signal()
