@@ -99,6 +99,9 @@ class Product(models.Model):
     # --- derived by pricing (stored so lists and the feed never recompute) ---
     sale_price = models.PositiveIntegerField(_("sale price, ₸"), null=True, blank=True)
     feed_excluded = models.BooleanField(_("excluded from feed"), default=False)
+    publish_min_stock = models.PositiveIntegerField(
+        _("minimum stock to publish as available"), default=1
+    )
 
     class Meta:
         verbose_name = _("product")

@@ -1,0 +1,1 @@
+"""Celery tasks of the catalog: thin doors that take primitive arguments and call a service."""
