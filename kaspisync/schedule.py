@@ -18,4 +18,9 @@ def beat_schedule() -> dict:
             "schedule": float(settings.IMPORT_QUICK_INTERVAL),
             "kwargs": {"quick": True, "trigger": "schedule"},
         },
+        "orders-pull": {
+            "task": "orders.tasks.pull_orders",
+            "schedule": float(settings.ORDERS_PULL_INTERVAL),
+            "kwargs": {"trigger": "schedule"},
+        },
     }

@@ -174,6 +174,14 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 IMPORT_FULL_INTERVAL = env.int("IMPORT_FULL_INTERVAL", default=6 * 60 * 60)
 IMPORT_QUICK_INTERVAL = env.int("IMPORT_QUICK_INTERVAL", default=15 * 60)
 
+# --- Kaspi orders -----------------------------------------------------------------------
+ORDERS_PULL_INTERVAL = env.int("ORDERS_PULL_INTERVAL", default=5 * 60)
+ORDERS_BACKFILL_DAYS = env.int("ORDERS_BACKFILL_DAYS", default=14)  # first pull
+ORDERS_REVISIT_DAYS = env.int("ORDERS_REVISIT_DAYS", default=14)  # later pulls re-read this many days
+ORDERS_ENTRY_WORKERS = env.int("ORDERS_ENTRY_WORKERS", default=8)  # concurrent entries requests
+KASPI_MAX_ATTEMPTS = env.int("KASPI_MAX_ATTEMPTS", default=4)
+KASPI_BACKOFF_BASE = env.float("KASPI_BACKOFF_BASE", default=2.0)
+
 # --- Logging: every handler masks secrets ----------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {

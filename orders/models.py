@@ -1,0 +1,201 @@
+"""Kaspi orders as pulled from the Kaspi Shop API: orders, their entries, the timeline, pull runs.
+
+Enumerations are stored as plain strings: Kaspi adds values without notice, and an unknown
+value is data to show, not a reason to crash (the choices only give known values a label).
+"""
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kaspisync.models import JobRun
+
+
+class OrderState(models.TextChoices):
+    NEW = "NEW", _("new")
+    SIGN_REQUIRED = "SIGN_REQUIRED", _("signature required")
+    PICKUP = "PICKUP", _("pickup")
+    DELIVERY = "DELIVERY", _("delivery")
+    KASPI_DELIVERY = "KASPI_DELIVERY", _("Kaspi Delivery")
+    ARCHIVE = "ARCHIVE", _("archive")
+
+
+class OrderStatus(models.TextChoices):
+    APPROVED_BY_BANK = "APPROVED_BY_BANK", _("approved by bank (waiting for acceptance)")
+    ACCEPTED_BY_MERCHANT = "ACCEPTED_BY_MERCHANT", _("accepted by merchant")
+    COMPLETED = "COMPLETED", _("completed")
+    CANCELLED = "CANCELLED", _("cancelled")
+    CANCELLING = "CANCELLING", _("cancelling")
+    KASPI_DELIVERY_RETURN_REQUESTED = "KASPI_DELIVERY_RETURN_REQUESTED", _("return requested (Kaspi Delivery)")
+    RETURN_ACCEPTED_BY_MERCHANT = "RETURN_ACCEPTED_BY_MERCHANT", _("return accepted by merchant")
+    RETURNED = "RETURNED", _("returned")
+
+
+# Orders in these statuses never change again: they need no refresh by code.
+FINAL_STATUSES = (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.RETURNED)
+
+
+class PaymentMode(models.TextChoices):
+    PAY_WITH_CREDIT = "PAY_WITH_CREDIT", _("credit / instalments")
+    PREPAID = "PREPAID", _("prepaid")
+
+
+class DeliveryMode(models.TextChoices):
+    DELIVERY_LOCAL = "DELIVERY_LOCAL", _("local delivery")
+    DELIVERY_PICKUP = "DELIVERY_PICKUP", _("pickup")
+    DELIVERY_REGIONAL_TODOOR = "DELIVERY_REGIONAL_TODOOR", _("regional, to the door")
+    DELIVERY_REGIONAL_PICKUP = "DELIVERY_REGIONAL_PICKUP", _("regional, pickup point")
+
+
+class CancellationReason(models.TextChoices):
+    BUYER_CANCELLATION_BY_MERCHANT = "BUYER_CANCELLATION_BY_MERCHANT", _("the buyer asked to cancel")
+    BUYER_NOT_REACHABLE = "BUYER_NOT_REACHABLE", _("the buyer cannot be reached")
+    MERCHANT_OUT_OF_STOCK = "MERCHANT_OUT_OF_STOCK", _("out of stock")
+
+
+class Order(models.Model):
+    kaspi_id = models.CharField(_("Kaspi id"), max_length=64, unique=True)
+    code = models.CharField(_("order number"), max_length=32, db_index=True)
+    state = models.CharField(_("state"), max_length=32, choices=OrderState.choices, db_index=True)
+    status = models.CharField(_("status"), max_length=48, choices=OrderStatus.choices, db_index=True)
+    total_price = models.DecimalField(_("total, ₸"), max_digits=14, decimal_places=2)
+    payment_mode = models.CharField(_("payment mode"), max_length=32, choices=PaymentMode.choices, blank=True)
+    delivery_mode = models.CharField(_("delivery mode"), max_length=48, choices=DeliveryMode.choices, blank=True)
+    is_kaspi_delivery = models.BooleanField(_("Kaspi Delivery"), default=False)
+    delivery_cost = models.DecimalField(_("delivery cost, ₸"), max_digits=12, decimal_places=2, default=0)
+    delivery_cost_for_seller = models.DecimalField(
+        _("delivery cost for seller, ₸"), max_digits=12, decimal_places=2, default=0
+    )
+    signature_required = models.BooleanField(_("signature required"), default=False)
+    pre_order = models.BooleanField(_("pre-order"), default=False)
+    credit_term = models.PositiveSmallIntegerField(_("credit term, months"), null=True, blank=True)
+    pickup_point_id = models.CharField(_("pickup point"), max_length=64, blank=True)
+    city = models.CharField(_("city"), max_length=128, blank=True, db_index=True)
+    # Customer personal data: shown only to users with `orders.view_customer_data`.
+    customer_name = models.CharField(_("customer name"), max_length=255, blank=True)
+    customer_phone = models.CharField(_("customer phone"), max_length=32, blank=True)
+    delivery_address = models.TextField(_("delivery address"), blank=True)
+    delivery_address_data = models.JSONField(_("delivery address (structured)"), default=dict, blank=True)
+    # Dates (Kaspi sends epoch ms, Almaty time; stored aware).
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    approved_by_bank_at = models.DateTimeField(_("approved by bank"), null=True, blank=True)
+    planned_delivery_at = models.DateTimeField(_("planned delivery"), null=True, blank=True)
+    reservation_at = models.DateTimeField(_("reserved until"), null=True, blank=True)
+    # Kaspi Delivery.
+    waybill = models.CharField(_("waybill"), max_length=500, blank=True)
+    waybill_number = models.CharField(_("waybill number"), max_length=64, blank=True)
+    courier_transmission_at = models.DateTimeField(_("handed to courier"), null=True, blank=True)
+    courier_transmission_planned_at = models.DateTimeField(_("courier pickup planned"), null=True, blank=True)
+    express = models.BooleanField(_("express"), default=False)
+    returned_to_warehouse = models.BooleanField(_("returned to warehouse"), default=False)
+    number_of_space = models.PositiveSmallIntegerField(_("parcels"), null=True, blank=True)
+    # Our side.
+    cancellation_reason = models.CharField(_("cancellation reason"), max_length=48, blank=True)
+    cancellation_comment = models.TextField(_("cancellation comment"), blank=True)
+    raw = models.JSONField(_("raw payload"), default=dict, blank=True)
+    attributes_hash = models.CharField(max_length=64, editable=False)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+        permissions = [
+            ("view_customer_data", _("Can see customer personal data (name, phone, address)")),
+            ("accept_order", _("Can accept orders at Kaspi")),
+            ("cancel_order", _("Can cancel orders at Kaspi")),
+            ("complete_order", _("Can complete orders at Kaspi (buyer code)")),
+            ("assemble_order", _("Can mark Kaspi Delivery orders as assembled")),
+            ("pull_orders", _("Can start an order pull")),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class OrderEntry(models.Model):
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="entries")
+    kaspi_id = models.CharField(_("Kaspi entry id"), max_length=96)
+    entry_number = models.PositiveSmallIntegerField(_("line"), default=0)
+    sku = models.CharField(_("merchant SKU"), max_length=64, blank=True, db_index=True)
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("catalog product"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="order_entries",
+    )
+    name = models.CharField(_("Kaspi product name"), max_length=1000, blank=True)
+    master_product_code = models.CharField(_("Kaspi product code"), max_length=64, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
+    unit_type = models.CharField(_("unit"), max_length=32, blank=True)
+    base_price = models.DecimalField(_("unit price, ₸"), max_digits=14, decimal_places=2)
+    total_price = models.DecimalField(_("line total, ₸"), max_digits=14, decimal_places=2)
+    delivery_cost = models.DecimalField(_("delivery cost, ₸"), max_digits=12, decimal_places=2, default=0)
+    category_code = models.CharField(_("Kaspi category"), max_length=255, blank=True)
+    raw = models.JSONField(_("raw payload"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("order entry")
+        verbose_name_plural = _("order entries")
+        ordering = ["order", "entry_number"]
+        constraints = [models.UniqueConstraint(fields=["order", "kaspi_id"], name="orders_entry_unique_per_order")]
+
+    def __str__(self):
+        return f"{self.sku or self.master_product_code} × {self.quantity}"
+
+    @property
+    def is_matched(self) -> bool:
+        return self.product_id is not None
+
+
+class EventSource(models.TextChoices):
+    PULL = "pull", _("pull from Kaspi")
+    USER = "user", _("user action")
+
+
+class OrderEvent(models.Model):
+    """One line of an order's timeline: a state/status change, by a pull or by a user."""
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("when"), db_index=True)
+    source = models.CharField(_("source"), max_length=8, choices=EventSource.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    from_state = models.CharField(_("from state"), max_length=32, blank=True)
+    to_state = models.CharField(_("to state"), max_length=32, blank=True)
+    from_status = models.CharField(_("from status"), max_length=48, blank=True)
+    to_status = models.CharField(_("to status"), max_length=48, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["order", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class PullRun(JobRun):
+    window_start = models.DateTimeField(_("window start"), null=True, blank=True)
+    window_end = models.DateTimeField(_("window end"), null=True, blank=True)
+    orders_seen = models.PositiveIntegerField(_("orders seen"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    refreshed_by_code = models.PositiveIntegerField(_("refreshed by code"), default=0)
+    events = models.PositiveIntegerField(_("timeline events"), default=0)
+    entries_written = models.PositiveIntegerField(_("entries written"), default=0)
+    unmatched_entries = models.PositiveIntegerField(_("unmatched entries"), default=0)
+    errors = models.PositiveIntegerField(_("errors"), default=0)
+
+    class Meta(JobRun.Meta):
+        verbose_name = _("order pull")
+        verbose_name_plural = _("order pulls")

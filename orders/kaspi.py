@@ -1,0 +1,382 @@
+"""Kaspi Shop API client (JSON:API). Payloads are normalised here, once, into typed values.
+
+    client = KaspiClient()                     # KASPI_API_URL / KASPI_TOKEN from settings
+    page = client.list_orders(state="NEW", ge=..., le=..., page=0)
+    entries = client.order_entries(order.id)   # with the merchant SKU resolved
+
+Failures raise `ExternalServiceError` with a diagnosis for the operator; 429/5xx/timeouts are
+retried a bounded number of times with backoff, 400/401/403/404 are not. The token travels only
+in a header and never appears in logs or error texts.
+"""
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from kaspisync.http import ExternalServiceError, backoff_delays, make_session, timeouts
+from kaspisync.secrets import register_secret
+
+log = logging.getLogger(__name__)
+
+JSONAPI = "application/vnd.api+json"
+ALMATY = ZoneInfo("Asia/Almaty")
+PAGE_SIZE = 100  # Kaspi's maximum
+RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
+
+
+# --- typed values --------------------------------------------------------------------------
+def ms_to_datetime(value) -> datetime | None:
+    """Kaspi epoch milliseconds -> aware datetime in Almaty time."""
+    if value in (None, ""):
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, tz=ALMATY)
+
+
+def datetime_to_ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _money(value) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def attributes_hash(attributes: dict) -> str:
+    """A stable fingerprint of an order's attributes: equal hashes mean nothing changed."""
+    canonical = json.dumps(attributes, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class KaspiOrder:
+    id: str
+    code: str
+    state: str
+    status: str
+    total_price: Decimal
+    payment_mode: str
+    delivery_mode: str
+    is_kaspi_delivery: bool
+    delivery_cost: Decimal
+    delivery_cost_for_seller: Decimal
+    signature_required: bool
+    pre_order: bool
+    credit_term: int | None
+    pickup_point_id: str
+    created_at: datetime
+    approved_by_bank_at: datetime | None
+    planned_delivery_at: datetime | None
+    reservation_at: datetime | None
+    customer_name: str
+    customer_phone: str
+    city: str
+    delivery_address: str
+    delivery_address_data: dict
+    waybill: str
+    waybill_number: str
+    courier_transmission_at: datetime | None
+    courier_transmission_planned_at: datetime | None
+    express: bool
+    returned_to_warehouse: bool
+    cancellation_reason: str
+    raw: dict = field(repr=False)
+    attributes_hash: str = field(repr=False)
+
+    @classmethod
+    def from_jsonapi(cls, item: dict) -> "KaspiOrder":
+        a = item.get("attributes") or {}
+        customer = a.get("customer") or {}
+        address = a.get("deliveryAddress") or {}
+        # Kaspi Delivery fields are flat in some API versions, nested in `kaspiDelivery` in others.
+        kd = {**a, **(a.get("kaspiDelivery") or {})}
+        name = customer.get("name") or " ".join(
+            p for p in (customer.get("firstName"), customer.get("lastName")) if p
+        )
+        return cls(
+            id=str(item["id"]),
+            code=str(a.get("code", "")),
+            state=str(a.get("state") or ""),
+            status=str(a.get("status") or ""),
+            total_price=_money(a.get("totalPrice")),
+            payment_mode=str(a.get("paymentMode") or ""),
+            delivery_mode=str(a.get("deliveryMode") or ""),
+            is_kaspi_delivery=bool(a.get("isKaspiDelivery")),
+            delivery_cost=_money(a.get("deliveryCost")),
+            delivery_cost_for_seller=_money(a.get("deliveryCostForSeller")),
+            signature_required=bool(a.get("signatureRequired")),
+            pre_order=bool(a.get("preOrder")),
+            credit_term=int(a["creditTerm"]) if a.get("creditTerm") not in (None, "") else None,
+            pickup_point_id=str(a.get("pickupPointId") or ""),
+            created_at=ms_to_datetime(a.get("creationDate")),
+            approved_by_bank_at=ms_to_datetime(a.get("approvedByBankDate")),
+            planned_delivery_at=ms_to_datetime(a.get("plannedDeliveryDate")),
+            reservation_at=ms_to_datetime(a.get("reservationDate")),
+            customer_name=str(name or ""),
+            customer_phone=str(customer.get("cellPhone") or ""),
+            city=str(address.get("town") or ""),
+            delivery_address=str(address.get("formattedAddress") or ""),
+            delivery_address_data=address,
+            waybill=str(kd.get("waybill") or ""),
+            waybill_number=str(kd.get("waybillNumber") or ""),
+            courier_transmission_at=ms_to_datetime(kd.get("courierTransmissionDate")),
+            courier_transmission_planned_at=ms_to_datetime(kd.get("courierTransmissionPlanningDate")),
+            express=bool(kd.get("express")),
+            returned_to_warehouse=bool(kd.get("returnedToWarehouse")),
+            cancellation_reason=str(a.get("cancellationReason") or ""),
+            raw=item,
+            attributes_hash=attributes_hash(a),
+        )
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    orders: list[KaspiOrder]
+    page_count: int
+    total_count: int
+
+
+@dataclass(frozen=True)
+class KaspiEntry:
+    id: str
+    entry_number: int
+    quantity: Decimal
+    unit_type: str
+    base_price: Decimal
+    total_price: Decimal
+    delivery_cost: Decimal
+    category_code: str
+    master_product_id: str
+    master_product_code: str
+    name: str
+    sku: str  # the merchant's own SKU (what our price list published); "" if Kaspi has none
+    raw: dict = field(repr=False)
+
+
+# --- diagnoses -------------------------------------------------------------------------------
+def _error_detail(response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        return "; ".join(str(e.get("detail") or e.get("title") or "") for e in errors if isinstance(e, dict))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def diagnose(status: int, response=None) -> str:
+    if status == 401:
+        return _(
+            "Kaspi rejected the API token. Check KASPI_TOKEN: it must be the token generated in the "
+            "merchant cabinet (Settings → API token), copied whole and activated; generating a new "
+            "token invalidates the old one."
+        )
+    if status == 403:
+        return _(
+            "Kaspi refused access. Check that API access is switched on in the merchant cabinet and "
+            "that the token belongs to this shop; Kaspi may also restrict the API to Kazakhstan IP addresses."
+        )
+    if status == 404:
+        content_type = (response.headers.get("Content-Type", "") if response is not None else "").lower()
+        if "html" in content_type:
+            return _(
+                "Kaspi answered 404 with an HTML page: the request lacked the header "
+                "'Accept: application/vnd.api+json', or KASPI_API_URL is wrong (it must end with /shop/api/v2)."
+            )
+        return _("Not found at Kaspi: check KASPI_API_URL (…/shop/api/v2) and the order id.")
+    if status == 400:
+        return _(
+            "Kaspi refused the request as invalid. For order lists: page[size] must be ≤ 100 and the "
+            "creation date window ≤ 14 days; for actions: the order's current status may not allow it."
+        )
+    if status == 429:
+        return _("Kaspi is limiting the request rate; the next scheduled pull will try again.")
+    return _("Kaspi had a server error; it is usually temporary, the next scheduled pull will try again.")
+
+
+def timeout_diagnosis(read_timeout: float) -> str:
+    return _(
+        "Kaspi did not answer within %(seconds)s s. Common causes: the API token is not activated yet, "
+        "API access is switched off in the merchant cabinet, or Kaspi restricts access from this "
+        "server's IP address (it may allow only Kazakhstan IPs)."
+    ) % {"seconds": read_timeout}
+
+
+# --- the client --------------------------------------------------------------------------------
+class KaspiClient:
+    def __init__(self, base_url: str | None = None, token: str | None = None, *, max_attempts: int | None = None,
+                 backoff_base: float | None = None, timeout: tuple[float, float] | None = None):
+        self.base_url = (base_url or settings.KASPI_API_URL).rstrip("/")
+        self.token = settings.KASPI_TOKEN if token is None else token
+        register_secret(self.token)
+        self.max_attempts = max_attempts or settings.KASPI_MAX_ATTEMPTS
+        self.backoff_base = settings.KASPI_BACKOFF_BASE if backoff_base is None else backoff_base
+        self.timeout = timeout or timeouts()
+        self._local = threading.local()  # one session per thread (entries are fetched concurrently)
+        self._count_lock = threading.Lock()
+        self.requests_made = 0
+        self._sku_by_master: dict[str, str] = {}
+
+    # -- transport --
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = make_session({"X-Auth-Token": self.token, "Content-Type": JSONAPI, "Accept": JSONAPI})
+            self._local.session = session
+        return session
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _count(self):
+        with self._count_lock:
+            self.requests_made += 1
+
+    def request(self, method: str, path: str, *, params=None, json_body=None, headers=None) -> dict:
+        url = self.url(path)
+        where = f"{method} {urlsplit(url).path}"
+        # A status change that timed out or failed with 5xx may have happened at Kaspi: only a
+        # 429 (refused before processing) is safe to repeat for a POST.
+        idempotent = method == "GET"
+        delays = list(backoff_delays(self.max_attempts, base=self.backoff_base))
+        for attempt in range(self.max_attempts):
+            last = attempt == self.max_attempts - 1
+            self._count()
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json_body, headers=headers, timeout=self.timeout
+                )
+            except requests.Timeout:
+                error = ExternalServiceError(
+                    _("%(where)s: timed out") % {"where": where},
+                    retryable=True,
+                    diagnosis=timeout_diagnosis(self.timeout[1]),
+                )
+            except requests.ConnectionError as exc:
+                error = ExternalServiceError(
+                    _("%(where)s: cannot connect (%(error)s)") % {"where": where, "error": type(exc).__name__},
+                    retryable=True,
+                    diagnosis=_("Check the network, DNS and KASPI_API_URL (%(url)s).") % {"url": self.base_url},
+                )
+            else:
+                if response.status_code == 200:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        error = ExternalServiceError(
+                            _("%(where)s: the answer is not valid JSON") % {"where": where},
+                            retryable=True,
+                            status=200,
+                            diagnosis=_("Kaspi sent a broken answer; it is usually temporary."),
+                        )
+                else:
+                    detail = _error_detail(response)
+                    error = ExternalServiceError(
+                        _("%(where)s: HTTP %(status)s%(detail)s")
+                        % {"where": where, "status": response.status_code, "detail": f" ({detail})" if detail else ""},
+                        retryable=response.status_code in RETRYABLE_STATUSES or response.status_code >= 500,
+                        status=response.status_code,
+                        diagnosis=diagnose(response.status_code, response),
+                    )
+            if not idempotent and error.status != 429:
+                error.retryable = False
+            if not error.retryable or last:
+                log.warning("Kaspi request failed: %s", error)
+                raise error
+            log.info("Kaspi request failed (attempt %s of %s), retrying: %s", attempt + 1, self.max_attempts, error)
+            time.sleep(delays[attempt])
+        raise AssertionError("unreachable")
+
+    def get(self, path: str, params=None) -> dict:
+        return self.request("GET", path, params=params)
+
+    # -- orders --
+    def list_orders(self, *, state: str | None, ge: datetime | None = None, le: datetime | None = None,
+                    page: int = 0, code: str | None = None, status: str | None = None) -> OrdersPage:
+        params = {"page[number]": page, "page[size]": PAGE_SIZE}
+        if state:
+            params["filter[orders][state]"] = state
+        if ge is not None:
+            params["filter[orders][creationDate][$ge]"] = datetime_to_ms(ge)
+        if le is not None:
+            params["filter[orders][creationDate][$le]"] = datetime_to_ms(le)
+        if code:
+            params["filter[orders][code]"] = code
+        if status:
+            params["filter[orders][status]"] = status
+        body = self.get("orders", params)
+        meta = body.get("meta") or {}
+        return OrdersPage(
+            orders=[KaspiOrder.from_jsonapi(item) for item in body.get("data") or []],
+            page_count=int(meta.get("pageCount") or 0),
+            total_count=int(meta.get("totalCount") or 0),
+        )
+
+    def order_by_code(self, code: str) -> KaspiOrder | None:
+        page = self.list_orders(state=None, code=code)
+        return page.orders[0] if page.orders else None
+
+    def order_entries(self, order_id: str) -> list[KaspiEntry]:
+        """The order's entries with Kaspi's product and the merchant SKU resolved (2 calls per
+        entry, the SKU of a Kaspi product is remembered for the client's lifetime)."""
+        body = self.get(f"orders/{order_id}/entries")
+        return [self._entry(item) for item in body.get("data") or []]
+
+    def _entry(self, item: dict) -> KaspiEntry:
+        a = item.get("attributes") or {}
+        product = (item.get("relationships") or {}).get("product") or {}
+        master_id = str((product.get("data") or {}).get("id") or "")
+        if not master_id:
+            master = self.get(f"orderentries/{item['id']}/product").get("data") or {}
+            master_id = str(master.get("id") or "")
+            master_attrs = master.get("attributes") or {}
+        else:
+            master_attrs = {}
+        sku = self._merchant_sku(master_id)
+        return KaspiEntry(
+            id=str(item["id"]),
+            entry_number=int(a.get("entryNumber") or 0),
+            quantity=_money(a.get("quantity")),
+            unit_type=str(a.get("unitType") or ""),
+            base_price=_money(a.get("basePrice")),
+            total_price=_money(a.get("totalPrice")),
+            delivery_cost=_money(a.get("deliveryCost")),
+            category_code=str((a.get("category") or {}).get("code") or ""),
+            master_product_id=master_id,
+            master_product_code=str(master_attrs.get("code") or ""),
+            name=str(master_attrs.get("name") or a.get("offer", {}).get("name") or ""),
+            sku=sku,
+            raw=item,
+        )
+
+    def _merchant_sku(self, master_id: str) -> str:
+        if not master_id:
+            return ""
+        if master_id not in self._sku_by_master:
+            data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
+            self._sku_by_master[master_id] = str((data.get("attributes") or {}).get("code") or "")
+        return self._sku_by_master[master_id]
+
+    # -- actions --
+    def set_status(self, order_id: str, code: str, status: str, *, extra: dict | None = None,
+                   headers: dict | None = None) -> KaspiOrder:
+        """POST /orders: change an order's status; returns the echoed order (check its status)."""
+        body = {"data": {"type": "orders", "id": order_id, "attributes": {"code": code, "status": status, **(extra or {})}}}
+        answer = self.request("POST", "orders", json_body=body, headers=headers)
+        return KaspiOrder.from_jsonapi(answer.get("data") or {})
+
+    def cities(self) -> list[dict]:
+        return [
+            {"code": c.get("attributes", {}).get("code"), "name": c.get("attributes", {}).get("name")}
+            for c in self.get("cities").get("data") or []
+        ]

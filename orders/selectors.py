@@ -1,0 +1,156 @@
+"""Reads of orders used by the pull, the admin and the export.
+
+Margin of an order line = line total − dealer cost × quantity − Kaspi commission (percent of the
+line total, from `catalog.selectors.commission_percent_for_products`); the order's net margin is
+the sum of its lines minus the delivery cost Kaspi charges the seller. Unknown when a line has
+no catalog product or no dealer price; not counted for cancelled or returned orders.
+"""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from catalog.models import Product
+from catalog.selectors import commission_percent_for_products
+from feeds.sku import article_for_sku
+
+from .models import FINAL_STATUSES, Order, OrderEntry, OrderEvent, OrderStatus
+
+CENT = Decimal("0.01")
+NO_MARGIN_STATUSES = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
+
+
+# --- for the pull ---------------------------------------------------------------------------
+def order_fingerprints(kaspi_ids: list[str]) -> dict[str, dict]:
+    """{kaspi_id: {attributes_hash, state, status}} of the orders already stored."""
+    rows = Order.objects.filter(kaspi_id__in=kaspi_ids).values("kaspi_id", "attributes_hash", "state", "status")
+    return {row["kaspi_id"]: row for row in rows}
+
+
+def order_pks(kaspi_ids: list[str]) -> dict[str, int]:
+    return dict(Order.objects.filter(kaspi_id__in=kaspi_ids).values_list("kaspi_id", "pk"))
+
+
+def product_ids_for_skus(skus) -> dict[str, int]:
+    """{merchant SKU: catalog product id} for the SKUs the feed published (others are absent)."""
+    article_by_sku = {sku: article_for_sku(sku) for sku in skus}
+    articles = {a for a in article_by_sku.values() if a is not None}
+    id_by_article = dict(Product.objects.filter(article__in=articles).values_list("article", "pk"))
+    return {sku: id_by_article[a] for sku, a in article_by_sku.items() if a in id_by_article}
+
+
+def open_order_codes(exclude_kaspi_ids=()) -> list[str]:
+    """Codes of stored orders that may still change, except those just seen in the lists."""
+    exclude = set(exclude_kaspi_ids)
+    rows = Order.objects.exclude(status__in=FINAL_STATUSES).values_list("kaspi_id", "code").order_by("created_at")
+    return [code for kaspi_id, code in rows if kaspi_id not in exclude]
+
+
+# --- for the admin ----------------------------------------------------------------------------
+def order_list(queryset: QuerySet) -> QuerySet:
+    """The admin's order list: entries (with products) prefetched for item counts and margins."""
+    return queryset.prefetch_related(Prefetch("entries", queryset=OrderEntry.objects.select_related("product")))
+
+
+def items_count(order: Order) -> Decimal | int:
+    total = sum((e.quantity for e in order.entries.all()), Decimal(0))
+    return int(total) if total == int(total) else total
+
+
+@dataclass
+class Line:
+    entry: OrderEntry
+    dealer_cost: Decimal | None  # dealer price × quantity
+    commission_percent: Decimal | None
+    commission: Decimal | None
+    margin: Decimal | None
+
+
+@dataclass
+class Financials:
+    lines: list[Line]
+    revenue: Decimal
+    dealer_cost: Decimal | None
+    commission: Decimal | None
+    delivery_cost_for_seller: Decimal
+    margin: Decimal | None
+
+
+def _line(entry: OrderEntry, percents: dict) -> Line:
+    product = entry.product
+    if product is None or product.dealer_price is None:
+        return Line(entry, None, percents.get(entry.product_id), None, None)
+    percent = percents.get(product.pk, Decimal(0))
+    dealer_cost = Decimal(product.dealer_price) * entry.quantity
+    commission = (entry.total_price * percent / 100).quantize(CENT)
+    return Line(entry, dealer_cost, percent, commission, entry.total_price - dealer_cost - commission)
+
+
+def _financials(order: Order, entries: list[OrderEntry], percents: dict) -> Financials:
+    lines = [_line(e, percents) for e in entries]
+    known = all(line.margin is not None for line in lines) and lines
+    margin = None
+    if known and order.status not in NO_MARGIN_STATUSES:
+        margin = sum(line.margin for line in lines) - order.delivery_cost_for_seller
+    return Financials(
+        lines=lines,
+        revenue=sum((e.total_price for e in entries), Decimal(0)),
+        dealer_cost=sum(line.dealer_cost for line in lines) if known else None,
+        commission=sum(line.commission for line in lines) if known else None,
+        delivery_cost_for_seller=order.delivery_cost_for_seller,
+        margin=margin,
+    )
+
+
+def order_financials(order: Order) -> Financials:
+    """The order page: each entry with its product, dealer cost, commission and margin."""
+    entries = list(order.entries.select_related("product").order_by("entry_number"))
+    percents = commission_percent_for_products({e.product_id for e in entries if e.product_id})
+    return _financials(order, entries, percents)
+
+
+def margins_for_orders(orders) -> dict[int, Decimal | None]:
+    """{order id: net margin} for a page of orders from `order_list` (one commission lookup)."""
+    orders = list(orders)
+    product_ids = {e.product_id for o in orders for e in o.entries.all() if e.product_id}
+    percents = commission_percent_for_products(product_ids)
+    return {o.pk: _financials(o, list(o.entries.all()), percents).margin for o in orders}
+
+
+def order_timeline(order: Order) -> QuerySet:
+    return OrderEvent.objects.filter(order=order).select_related("user").order_by("at", "pk")
+
+
+# --- for the export -------------------------------------------------------------------------------
+def export_rows(queryset: QuerySet, *, with_customer: bool):
+    """One row per entry (an order without entries still gets a row), order columns repeated.
+    The first row is the header. Customer columns only for users allowed to see them."""
+    order_columns = ["code", "created_at", "state", "status", "total_price", "payment_mode", "delivery_mode",
+                     "is_kaspi_delivery", "city", "delivery_cost_for_seller"]
+    customer_columns = ["customer_name", "customer_phone", "delivery_address"] if with_customer else []
+    entry_columns = ["sku", "product_article", "name", "quantity", "base_price", "entry_total", "dealer_cost",
+                     "commission", "line_margin"]
+    yield [*order_columns, *customer_columns, *entry_columns]
+    orders = queryset.prefetch_related(Prefetch("entries", queryset=OrderEntry.objects.select_related("product")))
+    for chunk in _chunks(orders.iterator(chunk_size=500), 500):
+        percents = commission_percent_for_products({e.product_id for o in chunk for e in o.entries.all() if e.product_id})
+        for order in chunk:
+            head = [getattr(order, c) for c in order_columns + customer_columns]
+            lines = _financials(order, list(order.entries.all()), percents).lines
+            if not lines:
+                yield head + [""] * len(entry_columns)
+            for line in lines:
+                e = line.entry
+                yield head + [e.sku, e.product.article if e.product else "", e.name, e.quantity, e.base_price,
+                              e.total_price, line.dealer_cost, line.commission, line.margin]
+
+
+def _chunks(iterable, size):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,22 @@
+"""Every write and external call of the orders app."""
+from .actions import (
+    ActionError,
+    accept_order,
+    accept_orders,
+    assemble_order,
+    cancel_order,
+    complete_order,
+    send_completion_code,
+)
+from .pull import pull_orders
+
+__all__ = [
+    "ActionError",
+    "accept_order",
+    "accept_orders",
+    "assemble_order",
+    "cancel_order",
+    "complete_order",
+    "pull_orders",
+    "send_completion_code",
+]

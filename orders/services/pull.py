@@ -1,0 +1,219 @@
+"""Pull orders from Kaspi into the database.
+
+Kaspi has no webhooks: every state is listed in creation-date windows of at most 14 days, page
+by page. An order whose attributes did not change (same hash) is not written and its entries
+are not fetched again, so an unchanged re-pull costs only the list pages. New and changed
+orders get their entries (fetched concurrently by a small thread pool; the database is written
+by this thread only), are upserted by their Kaspi id, and each state/status change becomes a
+timeline event. Open orders older than the window are refreshed one by one by their code.
+"""
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kaspisync.http import ExternalServiceError
+from kaspisync.models import RunStatus, RunTrigger
+from kaspisync.runs import run_job
+from kaspisync.secrets import mask
+
+from .. import selectors
+from ..kaspi import KaspiClient, KaspiEntry, KaspiOrder
+from ..models import EventSource, Order, OrderEntry, OrderEvent, OrderState, PullRun
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "orders.pull"
+MAX_WINDOW = timedelta(days=14)
+MAX_STORED_ERRORS = 50
+
+ORDER_FIELDS = [
+    "code", "state", "status", "total_price", "payment_mode", "delivery_mode", "is_kaspi_delivery",
+    "delivery_cost", "delivery_cost_for_seller", "signature_required", "pre_order", "credit_term",
+    "pickup_point_id", "city", "customer_name", "customer_phone", "delivery_address", "delivery_address_data",
+    "created_at", "approved_by_bank_at", "planned_delivery_at", "reservation_at", "waybill", "waybill_number",
+    "courier_transmission_at", "courier_transmission_planned_at", "express", "returned_to_warehouse",
+    "cancellation_reason", "raw", "attributes_hash",
+]
+ENTRY_FIELDS = [
+    "entry_number", "sku", "product", "name", "master_product_code", "quantity", "unit_type", "base_price",
+    "total_price", "delivery_cost", "category_code", "raw",
+]
+
+
+def order_values(kaspi_order: KaspiOrder) -> dict:
+    """Order model field values from a normalised Kaspi order."""
+    return {name: getattr(kaspi_order, name) for name in ORDER_FIELDS}
+
+
+def windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end] split into creation-date windows Kaspi accepts (≤ 14 days, bounds inclusive)."""
+    result, cursor = [], start
+    while cursor < end:
+        upper = min(cursor + MAX_WINDOW, end)
+        result.append((cursor, upper))
+        cursor = upper + timedelta(milliseconds=1)
+    return result
+
+
+def pull_start(now: datetime, days: int | None) -> datetime:
+    """First run: backfill ORDERS_BACKFILL_DAYS; later runs re-read the last ORDERS_REVISIT_DAYS
+    (statuses change long after creation), reaching back further if the last successful pull
+    is older than that (nothing created meanwhile is missed)."""
+    if days is not None:
+        return now - timedelta(days=days)
+    last = PullRun.objects.filter(status=RunStatus.SUCCESS, window_end__isnull=False).order_by("-started_at").first()
+    if last is None:
+        return now - timedelta(days=settings.ORDERS_BACKFILL_DAYS)
+    start = now - timedelta(days=settings.ORDERS_REVISIT_DAYS)
+    return min(start, last.window_end - timedelta(hours=1))
+
+
+def pull_orders(*, days: int | None = None, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "",
+                client: KaspiClient | None = None, progress=None) -> PullRun:
+    """Run one pull (or record a SKIPPED run if another pull holds the lock). Returns the run."""
+    with run_job(PullRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by) as job:
+        if job.skipped:
+            return job.run
+        puller = _Puller(job, client or KaspiClient(), progress)
+        try:
+            puller.pull(days)
+        finally:
+            job.run.requests_made = puller.client.requests_made
+    return job.run
+
+
+class _Puller:
+    def __init__(self, job, client: KaspiClient, progress=None):
+        self.job = job
+        self.run: PullRun = job.run
+        self.client = client
+        self.progress = progress or (lambda message: None)
+        self.error_texts: list[str] = []
+
+    def pull(self, days: int | None) -> None:
+        now = timezone.now()
+        start = pull_start(now, days)
+        self.run.window_start, self.run.window_end = start, now
+        self.run.save(update_fields=["window_start", "window_end"])
+        seen: set[str] = set()
+        spans = windows(start, now)
+        for state in OrderState.values:
+            for ge, le in spans:
+                page = 0
+                while True:
+                    result = self.client.list_orders(state=state, ge=ge, le=le, page=page)
+                    self.store(result.orders)
+                    seen.update(o.id for o in result.orders)
+                    self.progress(
+                        _("%(state)s %(from)s…%(to)s: page %(page)s of %(pages)s")
+                        % {"state": state, "from": ge.date(), "to": le.date(), "page": page + 1,
+                           "pages": max(result.page_count, 1)}
+                    )
+                    page += 1
+                    if page >= result.page_count or not result.orders:
+                        break
+            self.job.lock.refresh()
+        self.refresh_open_orders(seen)
+        self.run.stats = {**self.run.stats, "windows": len(spans), "error_messages": self.error_texts}
+
+    def refresh_open_orders(self, seen: set[str]) -> None:
+        """Open orders the lists did not show (older than the window, or moved between lists while
+        we paged) are refreshed by their code."""
+        for code in selectors.open_order_codes(exclude_kaspi_ids=seen):
+            try:
+                found = self.client.order_by_code(code)
+            except ExternalServiceError as exc:
+                self.fail(_("order %(code)s: %(error)s") % {"code": code, "error": exc})
+                continue
+            if found is not None:
+                self.store([found])
+                self.run.refreshed_by_code += 1
+        if self.run.refreshed_by_code:
+            self.progress(_("refreshed %(n)s open orders by code") % {"n": self.run.refreshed_by_code})
+
+    def fail(self, text: str) -> None:
+        self.run.errors += 1
+        if len(self.error_texts) < MAX_STORED_ERRORS:
+            self.error_texts.append(mask(text))
+        log.warning("order pull: %s", mask(text))
+
+    def fetch_entries(self, orders: list[KaspiOrder]) -> dict[str, list[KaspiEntry]]:
+        def fetch(order):
+            try:
+                return order, self.client.order_entries(order.id), None
+            except ExternalServiceError as exc:
+                return order, None, exc
+
+        fetched = {}
+        workers = max(1, min(settings.ORDERS_ENTRY_WORKERS, len(orders)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kaspi-entries") as pool:
+            for order, entries, error in pool.map(fetch, orders):
+                if error is not None:
+                    # Not written: its hash stays old, so the next pull fetches it again.
+                    self.fail(_("entries of order %(code)s: %(error)s") % {"code": order.code, "error": error})
+                else:
+                    fetched[order.id] = entries
+        return fetched
+
+    def store(self, orders: list[KaspiOrder]) -> None:
+        if not orders:
+            return
+        self.run.orders_seen += len(orders)
+        known = selectors.order_fingerprints([o.id for o in orders])
+        changed = [o for o in orders if o.id not in known or known[o.id]["attributes_hash"] != o.attributes_hash]
+        self.run.unchanged += len(orders) - len(changed)
+        if not changed:
+            return
+        entries = self.fetch_entries(changed)
+        writable = [o for o in changed if o.id in entries]
+        if writable:
+            save_orders(writable, entries, known, self.run)
+
+
+def save_orders(orders: list[KaspiOrder], entries: dict[str, list[KaspiEntry]], known: dict, run: PullRun) -> None:
+    """Upsert orders and their entries, and record the timeline: one transaction per page."""
+    now = timezone.now()
+    with transaction.atomic():
+        Order.objects.bulk_create(
+            [Order(kaspi_id=o.id, changed_at=now, **order_values(o)) for o in orders],
+            update_conflicts=True,
+            unique_fields=["kaspi_id"],
+            update_fields=[*ORDER_FIELDS, "changed_at"],
+        )
+        pks = selectors.order_pks([o.id for o in orders])
+        product_ids = selectors.product_ids_for_skus({e.sku for o in orders for e in entries[o.id] if e.sku})
+        rows, events = [], []
+        for o in orders:
+            order_pk = pks[o.id]
+            for e in entries[o.id]:
+                rows.append(OrderEntry(
+                    order_id=order_pk, kaspi_id=e.id, entry_number=e.entry_number, sku=e.sku,
+                    product_id=product_ids.get(e.sku), name=e.name[:1000], master_product_code=e.master_product_code,
+                    quantity=e.quantity, unit_type=e.unit_type, base_price=e.base_price, total_price=e.total_price,
+                    delivery_cost=e.delivery_cost, category_code=e.category_code, raw=e.raw,
+                ))
+            before = known.get(o.id)
+            if before is not None:  # an entry Kaspi no longer lists (partly cancelled order) goes
+                OrderEntry.objects.filter(order_id=order_pk).exclude(kaspi_id__in=[e.id for e in entries[o.id]]).delete()
+            if before is None:
+                events.append(OrderEvent(order_id=order_pk, at=now, source=EventSource.PULL, to_state=o.state,
+                                         to_status=o.status, note=_("first seen")))
+                run.created += 1
+            else:
+                run.updated += 1
+                if (before["state"], before["status"]) != (o.state, o.status):
+                    events.append(OrderEvent(order_id=order_pk, at=now, source=EventSource.PULL,
+                                             from_state=before["state"], to_state=o.state,
+                                             from_status=before["status"], to_status=o.status))
+        OrderEntry.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["order", "kaspi_id"], update_fields=ENTRY_FIELDS
+        )
+        OrderEvent.objects.bulk_create(events)
+    run.entries_written += len(rows)
+    run.unmatched_entries += sum(1 for r in rows if r.product_id is None)
+    run.events += len(events)

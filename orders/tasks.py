@@ -1,0 +1,12 @@
+"""Celery tasks: thin doors into the services."""
+from celery import shared_task
+
+from kaspisync.models import RunTrigger
+
+from .services import pull_orders
+
+
+@shared_task(name="orders.tasks.pull_orders", ignore_result=True)
+def pull_orders_task(days: int | None = None, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "") -> int:
+    """Pull orders from Kaspi; returns the PullRun id (the run row is the result)."""
+    return pull_orders(days=days, trigger=trigger, triggered_by=triggered_by).pk
