@@ -225,6 +225,7 @@ class KaspiClient:
         self._count_lock = threading.Lock()
         self.requests_made = 0
         self._sku_by_master: dict[str, str] = {}
+        self._sku_lock = threading.Lock()
 
     # -- transport --
     @property
@@ -363,8 +364,10 @@ class KaspiClient:
         if not master_id:
             return ""
         if master_id not in self._sku_by_master:
-            data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
-            self._sku_by_master[master_id] = str((data.get("attributes") or {}).get("code") or "")
+            with self._sku_lock:  # entries are fetched by several threads: ask once per product
+                if master_id not in self._sku_by_master:
+                    data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
+                    self._sku_by_master[master_id] = str((data.get("attributes") or {}).get("code") or "")
         return self._sku_by_master[master_id]
 
     # -- actions --

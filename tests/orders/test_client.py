@@ -1,0 +1,150 @@
+import logging
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+
+from kaspisync.http import ExternalServiceError
+from orders.kaspi import KaspiClient
+from orders.models import PullRun
+from orders.services import pull_orders
+
+from .conftest import TOKEN
+
+
+def test_paths_are_joined_under_the_api_base():
+    client = KaspiClient(base_url="https://kaspi.kz/shop/api/v2/", token="t")
+    assert client.url("orders") == "https://kaspi.kz/shop/api/v2/orders"
+    assert client.url("/orders/ABC/entries") == "https://kaspi.kz/shop/api/v2/orders/ABC/entries"
+
+
+def test_every_request_sends_the_required_headers(kaspi):
+    sandbox = kaspi(orders=3)
+    seen = {}
+
+    def spy(response, *args, **kwargs):
+        seen.update(response.request.headers)
+
+    client = KaspiClient()
+    client.session.hooks["response"].append(spy)
+    client.list_orders(state="ARCHIVE", ge=timezone.now() - timedelta(days=1))
+    assert seen["X-Auth-Token"] == TOKEN
+    assert seen["Accept"] == seen["Content-Type"] == "application/vnd.api+json"
+    assert "kaspisync" in seen["User-Agent"]
+    assert sandbox.request_count("/orders") == 1
+
+
+def test_missing_accept_header_is_diagnosed_from_the_html_404(kaspi):
+    sandbox = kaspi()
+    client = KaspiClient()
+    del client.session.headers["Accept"]
+    with pytest.raises(ExternalServiceError) as exc:
+        client.list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
+    assert exc.value.status == 404 and not exc.value.retryable
+    assert "Accept: application/vnd.api+json" in exc.value.diagnosis
+    assert sandbox.request_count() == 1  # not retried
+
+
+def test_wrong_token_is_diagnosed_not_retried_and_never_shown(kaspi, caplog):
+    sandbox = kaspi()
+    client = KaspiClient(token="not-the-right-token-42")
+    with caplog.at_level(logging.DEBUG), pytest.raises(ExternalServiceError) as exc:
+        client.list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
+    assert exc.value.status == 401 and "KASPI_TOKEN" in exc.value.diagnosis
+    assert sandbox.request_count() == 1
+    assert "not-the-right-token-42" not in str(exc.value) + caplog.text
+
+
+@pytest.mark.django_db
+def test_token_appears_in_no_log_and_no_stored_error(kaspi, caplog, settings):
+    sandbox = kaspi(orders=3)
+    sandbox.inject("500", count=10)
+    with caplog.at_level(logging.DEBUG), pytest.raises(ExternalServiceError):
+        pull_orders()
+    run = PullRun.objects.get()
+    assert caplog.text and TOKEN not in caplog.text
+    assert TOKEN not in run.error and "500" in run.error
+
+
+@pytest.mark.parametrize("kind", ["503", "429", "malformed"])
+def test_transient_failures_are_retried(kaspi, kind):
+    sandbox = kaspi(orders=3)
+    sandbox.inject(kind, count=2)
+    page = KaspiClient().list_orders(state="ARCHIVE", ge=timezone.now() - timedelta(days=14))
+    assert page.total_count == sum(1 for o in sandbox.orders.values() if o["state"] == "ARCHIVE")
+    assert sandbox.request_count() == 3
+
+
+def test_retries_are_bounded(kaspi):
+    sandbox = kaspi()
+    sandbox.inject("502", count=100)
+    client = KaspiClient()
+    with pytest.raises(ExternalServiceError) as exc:
+        client.list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
+    assert exc.value.status == 502 and exc.value.retryable
+    assert sandbox.request_count() == client.requests_made == 3
+
+
+def test_timeout_is_retried_then_diagnosed(kaspi):
+    sandbox = kaspi()
+    sandbox.inject("timeout", count=5, delay=0.6)
+    client = KaspiClient(timeout=(0.5, 0.2), max_attempts=2)
+    with pytest.raises(ExternalServiceError) as exc:
+        client.list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
+    assert "did not answer" in str(exc.value) and "IP" in exc.value.diagnosis
+    assert sandbox.request_count() == 2
+
+
+def test_a_failed_status_change_is_not_repeated(kaspi):
+    sandbox = kaspi()
+    order = sandbox.add_order()
+    sandbox.inject("500", count=5)
+    with pytest.raises(ExternalServiceError):
+        KaspiClient().set_status(order["id"], order["code"], "ACCEPTED_BY_MERCHANT")
+    assert sandbox.request_count("/orders", "POST") == 1
+
+
+def test_window_over_fourteen_days_is_refused_with_a_diagnosis(kaspi):
+    kaspi()
+    with pytest.raises(ExternalServiceError) as exc:
+        KaspiClient().list_orders(state="NEW", ge=timezone.now() - timedelta(days=15), le=timezone.now())
+    assert exc.value.status == 400 and "14 days" in str(exc.value)
+
+
+def test_entries_resolve_the_merchant_sku(kaspi):
+    sandbox = kaspi()
+    order = sandbox.add_order()
+    entries = KaspiClient().order_entries(order["id"])
+    assert [e.sku for e in entries] == [e["sku"] for e in order["entries"]]
+    assert all(e.master_product_code and e.quantity > 0 for e in entries)
+
+
+def test_sandbox_enforces_paging_and_windows(kaspi):
+    sandbox = kaspi()
+    url = sandbox.server.url + "/orders"
+    headers = {"X-Auth-Token": TOKEN, "Accept": "application/vnd.api+json"}
+    ge = str(sandbox.now_ms - 1000)
+    assert requests.get(url, params={"page[number]": 0, "page[size]": 101,
+                                     "filter[orders][creationDate][$ge]": ge}, headers=headers).status_code == 400
+    assert requests.get(url, params={"page[number]": 0, "page[size]": 10}, headers=headers).status_code == 400
+    assert requests.get(url, params={"page[size]": 10, "filter[orders][creationDate][$ge]": ge},
+                        headers=headers).status_code == 400
+    ok = requests.get(url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge},
+                      headers=headers)
+    assert ok.status_code == 200 and ok.json()["meta"] == {"pageCount": 0, "totalCount": 0}
+    # fault injection over the control endpoint
+    requests.post(sandbox.server.base + "/_sandbox/faults", json={"kind": "503", "count": 1})
+    assert requests.get(url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge},
+                        headers=headers).status_code == 503
+
+
+def test_sandbox_clock_moves_orders_along(kaspi):
+    sandbox = kaspi(orders=200)
+    before = sandbox.stats()
+    sandbox.advance(2 * 24 * 3600)
+    after = sandbox.stats()
+    assert after["orders"] > before["orders"]  # new orders arrived
+    assert after["by_status"].get("APPROVED_BY_BANK", 0) > 0
+    again = kaspi(orders=200, now=None, seed=42)
+    assert again.stats()["by_status"] == before["by_status"]  # deterministic for a seed

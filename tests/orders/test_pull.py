@@ -1,0 +1,205 @@
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from kaspisync import locks
+from kaspisync.models import RunStatus
+from orders.models import EventSource, Order, OrderEntry, OrderEvent, PullRun
+from orders.services import pull_orders
+from orders.services.pull import windows
+
+
+def list_requests(sandbox):
+    return [q for m, p, q in sandbox.log if m == "GET" and p == "/orders"]
+
+
+def test_windows_split_long_ranges_into_fourteen_days_at_most():
+    end = timezone.now()
+    spans = windows(end - timedelta(days=17), end)
+    assert len(spans) == 2
+    assert all(le - ge <= timedelta(days=14) for ge, le in spans)
+    assert spans[0][0] == end - timedelta(days=17) and spans[-1][1] == end
+    assert spans[1][0] > spans[0][1]  # bounds are inclusive: no order is read twice
+
+
+@pytest.mark.django_db
+def test_seventeen_days_are_pulled_in_two_windows_every_state(kaspi):
+    sandbox = kaspi()
+    now = timezone.now()
+    old = sandbox.add_order(created=now - timedelta(days=16))
+    recent = sandbox.add_order(created=now - timedelta(days=1))
+    run = pull_orders(days=17)
+    assert run.status == RunStatus.SUCCESS
+    assert set(Order.objects.values_list("code", flat=True)) == {old["code"], recent["code"]}
+    requests = list_requests(sandbox)
+    assert len(requests) == 6 * 2  # every state, two windows, one page each
+    assert {q["filter[orders][state]"] for q in requests} == {
+        "NEW", "SIGN_REQUIRED", "PICKUP", "DELIVERY", "KASPI_DELIVERY", "ARCHIVE"}
+    assert len({q["filter[orders][creationDate][$ge]"] for q in requests}) == 2
+    for q in requests:
+        span = int(q["filter[orders][creationDate][$le]"]) - int(q["filter[orders][creationDate][$ge]"])
+        assert span <= 14 * 24 * 3600 * 1000
+        assert q["page[size]"] == "100"
+    assert run.requests_made == sandbox.request_count()
+
+
+@pytest.mark.django_db
+def test_250_orders_are_read_in_three_pages_from_zero(kaspi, sandbox_products):
+    sandbox = kaspi(products=sandbox_products[:1])
+    for _ in range(250):
+        sandbox.add_order()
+    run = pull_orders(days=1)
+    new_pages = [int(q["page[number]"]) for q in list_requests(sandbox) if q["filter[orders][state]"] == "NEW"]
+    assert new_pages == [0, 1, 2]
+    assert Order.objects.count() == 250 and run.created == 250
+    assert OrderEntry.objects.count() == sum(len(o["entries"]) for o in sandbox.orders.values())
+    assert run.requests_made == sandbox.request_count() == 6 + 2 + 250 + 250 + 1  # lists, entries, products, SKU
+
+
+@pytest.mark.django_db
+def test_unchanged_repull_writes_nothing_and_fetches_no_entries(kaspi, catalog_products):
+    sandbox = kaspi(orders=120)
+    first = pull_orders()
+    assert first.created == 120 and Order.objects.count() == 120
+    sandbox.clear_log()
+    with CaptureQueriesContext(connection) as queries:
+        second = pull_orders()
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
+              and any(t in q["sql"] for t in ('"orders_order"', '"orders_orderentry"', '"orders_orderevent"'))]
+    assert writes == []
+    assert second.unchanged == 120 and second.created == second.updated == second.events == 0
+    assert sandbox.request_count("/orders/", "GET") == 0  # no /orders/{id}/entries
+    assert sandbox.request_count("/orderentries") == sandbox.request_count("/masterproducts") == 0
+    assert second.requests_made == len(list_requests(sandbox))
+
+
+@pytest.mark.django_db
+def test_forced_rewrite_upserts_without_duplicates(kaspi):
+    kaspi(orders=40)
+    pull_orders()
+    counts = (Order.objects.count(), OrderEntry.objects.count())
+    Order.objects.update(attributes_hash="")  # as if every order had changed
+    run = pull_orders()
+    assert run.updated == 40 and run.created == 0
+    assert (Order.objects.count(), OrderEntry.objects.count()) == counts
+    assert OrderEvent.objects.count() == 40  # only the "first seen" events: no state changed
+
+
+@pytest.mark.django_db
+def test_status_change_at_kaspi_becomes_a_timeline_event(kaspi):
+    sandbox = kaspi()
+    order = sandbox.add_order()
+    pull_orders(days=1)
+    sandbox.set_status(order["code"], "CANCELLED")
+    sandbox.clear_log()
+    run = pull_orders(days=1)
+    stored = Order.objects.get(code=order["code"])
+    assert (stored.state, stored.status) == ("ARCHIVE", "CANCELLED")
+    event = stored.events.latest("at")
+    assert (event.from_state, event.from_status, event.to_state, event.to_status) == (
+        "NEW", "APPROVED_BY_BANK", "ARCHIVE", "CANCELLED")
+    assert event.source == EventSource.PULL and event.user is None
+    assert run.updated == 1 and run.events == 1
+    assert sandbox.request_count(f"/orders/{order['id']}/entries") == 1
+
+
+@pytest.mark.django_db
+def test_entries_are_matched_to_catalog_products_by_sku(kaspi, sandbox_products, catalog_products):
+    sandbox = kaspi(products=sandbox_products[-2:])  # one catalog SKU, one foreign SKU
+    order = sandbox.add_order()
+    order["entries"] = [{"sku": "AS20904", "qty": 2, "price": 104_000, "n": 0},
+                        {"sku": "FOREIGN77", "qty": 1, "price": 5_000, "n": 1}]
+    run = pull_orders(days=1)
+    matched, unmatched = OrderEntry.objects.order_by("entry_number")
+    assert matched.sku == "AS20904" and matched.product == catalog_products[20904]
+    assert matched.quantity == 2 and matched.base_price == 104_000 and matched.total_price == 208_000
+    assert unmatched.sku == "FOREIGN77" and unmatched.product is None and not unmatched.is_matched
+    assert run.unmatched_entries == 1 and run.entries_written == 2
+
+
+@pytest.mark.django_db
+def test_open_orders_older_than_the_window_are_refreshed_by_code(kaspi):
+    sandbox = kaspi()
+    old = sandbox.add_order(created=timezone.now() - timedelta(days=10), status="ACCEPTED_BY_MERCHANT")
+    pull_orders(days=14)
+    sandbox.set_status(old["code"], "COMPLETED")
+    sandbox.clear_log()
+    run = pull_orders(days=2)
+    assert run.refreshed_by_code == 1
+    assert [q.get("filter[orders][code]") for q in list_requests(sandbox)][-1] == old["code"]
+    assert Order.objects.get(code=old["code"]).status == "COMPLETED"
+
+
+@pytest.mark.django_db
+def test_unknown_enum_values_are_stored_not_crashed_on(kaspi):
+    sandbox = kaspi()
+    order = sandbox.add_order()
+    order["status"], order["mode"] = "SOMETHING_NEW", "DELIVERY_BY_DRONE"
+    pull_orders(days=1)
+    stored = Order.objects.get(code=order["code"])
+    assert stored.status == "SOMETHING_NEW" and stored.delivery_mode == "DELIVERY_BY_DRONE"
+    assert stored.get_status_display() == "SOMETHING_NEW"
+
+
+@pytest.mark.django_db
+def test_order_fields_are_typed_and_dates_aware(kaspi):
+    sandbox = kaspi()
+    raw = sandbox.add_order()
+    pull_orders(days=1)
+    order = Order.objects.get(code=raw["code"])
+    assert int(order.created_at.timestamp() * 1000) == raw["created"]
+    assert order.created_at.tzinfo is not None and order.planned_delivery_at.tzinfo is not None
+    assert order.customer_phone.startswith("+77") and order.customer_name
+    assert order.total_price == sum(e["price"] * e["qty"] for e in raw["entries"])
+    assert order.raw["attributes"]["code"] == raw["code"]
+
+
+@pytest.mark.django_db
+def test_second_pull_while_one_runs_is_skipped(kaspi):
+    kaspi(orders=5)
+    held = locks.acquire("orders.pull")
+    try:
+        run = pull_orders()
+    finally:
+        held.release()
+    assert run.status == RunStatus.SKIPPED and Order.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_failing_list_fails_the_run_after_bounded_retries(kaspi):
+    sandbox = kaspi(orders=5)
+    sandbox.inject("503", count=10, path="/orders")
+    with pytest.raises(Exception):
+        pull_orders()
+    run = PullRun.objects.get()
+    assert run.status == RunStatus.FAILED and "503" in run.error
+    assert run.requests_made == sandbox.request_count() == 3  # KASPI_MAX_ATTEMPTS
+
+
+@pytest.mark.django_db
+def test_entries_failure_skips_that_order_until_the_next_pull(kaspi):
+    sandbox = kaspi()
+    order = sandbox.add_order()
+    sandbox.inject("500", count=3, path="/entries")
+    run = pull_orders(days=1)
+    assert run.status == RunStatus.SUCCESS and run.errors == 1
+    assert not Order.objects.filter(code=order["code"]).exists()
+    assert order["code"] in run.stats["error_messages"][0]
+    assert pull_orders(days=1).created == 1
+
+
+@pytest.mark.django_db
+def test_command_prints_a_summary_and_fails_loudly(kaspi, settings, capsys):
+    kaspi(orders=10)
+    call_command("pull_orders", "--days", "14")
+    out = capsys.readouterr().out
+    assert "10" in out and PullRun.objects.filter(trigger="command", status="success").count() == 1
+    settings.KASPI_TOKEN = "wrong-token-123456"
+    with pytest.raises(CommandError) as exc:
+        call_command("pull_orders")
+    assert "401" in str(exc.value) and "wrong-token-123456" not in str(exc.value)
