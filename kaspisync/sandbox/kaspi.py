@@ -496,6 +496,10 @@ HTML_404 = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body
 
 
 class KaspiHandler(SandboxHandler):
+    # Headers and body go out in two writes: without TCP_NODELAY every answer waits ~40 ms for
+    # the client's delayed ACK, which would swamp the emulated latency.
+    disable_nagle_algorithm = True
+
     def do_GET(self):
         self._handle("GET")
 
