@@ -131,7 +131,7 @@ def export_rows(queryset: QuerySet, *, with_customer: bool):
     entry_columns = ["sku", "product_article", "name", "quantity", "base_price", "entry_total", "dealer_cost",
                      "commission", "line_margin"]
     yield [*order_columns, *customer_columns, *entry_columns]
-    orders = queryset.prefetch_related(Prefetch("entries", queryset=OrderEntry.objects.select_related("product")))
+    orders = order_list(queryset.prefetch_related(None))
     for chunk in _chunks(orders.iterator(chunk_size=500), 500):
         percents = commission_percent_for_products({e.product_id for o in chunk for e in o.entries.all() if e.product_id})
         for order in chunk:

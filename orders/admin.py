@@ -1,0 +1,296 @@
+"""Order admin: list, order page (entries, margins, timeline), confirmed actions, export, pulls.
+
+Orders are read-only here (Kaspi is the source); every change goes through an action page that
+says it cannot be undone and calls one service. Customer personal data (name, phone, address,
+raw payload) is shown only to users with `orders.view_customer_data`.
+"""
+from functools import partial
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kaspisync.models import RunTrigger
+
+from . import export, selectors, services
+from .forms import AssembleForm, CancelForm, CompleteForm, ConfirmForm
+from .models import Order, OrderStatus, PullRun
+from .tasks import pull_orders_task
+
+CUSTOMER_PERMISSION = "orders.view_customer_data"
+
+
+def can_see_customer(request) -> bool:
+    return request.user.has_perm(CUSTOMER_PERMISSION)
+
+
+def queue_pull(request) -> None:
+    """Queue a pull once the request's transaction commits (never inside it)."""
+    if not request.user.has_perm("orders.pull_orders"):
+        raise PermissionDenied
+    transaction.on_commit(partial(pull_orders_task.delay, trigger=RunTrigger.ADMIN, triggered_by=request.user.get_username()))
+    messages.success(request, _("An order pull was queued; its result appears under “Order pulls”."))
+
+
+class UnmatchedEntriesFilter(admin.SimpleListFilter):
+    title = gettext_lazy("catalog match")
+    parameter_name = "unmatched"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("has entries not in the catalog"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(entries__isnull=False, entries__product__isnull=True).distinct()
+        return queryset
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("code", "created_at", "state", "status", "total_price", "items", "city", "delivery_mode", "margin")
+    customer_list_display = ("customer_name", "customer_phone")
+    list_filter = ("state", "status", "delivery_mode", "payment_mode", "is_kaspi_delivery", "created_at",
+                   UnmatchedEntriesFilter)
+    search_fields = ("=code", "entries__sku")
+    customer_search_fields = ("customer_phone", "customer_name")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    actions = ["accept_selected"]
+    fieldsets_base = [
+        (None, {"fields": ("code", "kaspi_id", "state", "status", "total_price", "payment_mode", "credit_term",
+                           "created_at", "approved_by_bank_at", "reservation_at", "changed_at")}),
+        (gettext_lazy("Delivery"), {"fields": ("delivery_mode", "city", "planned_delivery_at", "pickup_point_id",
+                                               "delivery_cost", "delivery_cost_for_seller", "signature_required",
+                                               "pre_order")}),
+        (gettext_lazy("Kaspi Delivery"), {"fields": ("is_kaspi_delivery", "express", "number_of_space", "waybill",
+                                                     "waybill_number", "courier_transmission_planned_at",
+                                                     "courier_transmission_at", "returned_to_warehouse")}),
+        (gettext_lazy("Cancellation"), {"fields": ("cancellation_reason", "cancellation_comment")}),
+    ]
+    fieldsets_customer = [
+        (gettext_lazy("Customer"), {"fields": ("customer_name", "customer_phone", "delivery_address")}),
+        (gettext_lazy("Raw payload from Kaspi"), {"classes": ("collapse",), "fields": ("raw",)}),
+    ]
+
+    # --- read-only, with personal data behind a permission -----------------------------------
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_list_display(self, request):
+        extra = self.customer_list_display if can_see_customer(request) else ()
+        return (*self.list_display, *extra)
+
+    def get_search_fields(self, request):
+        extra = self.customer_search_fields if can_see_customer(request) else ()
+        return (*self.search_fields, *extra)
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets_base + (self.fieldsets_customer if can_see_customer(request) else [])
+
+    def get_queryset(self, request):
+        return selectors.order_list(super().get_queryset(request))
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        margins = selectors.margins_for_orders(changelist.result_list)
+        for order in changelist.result_list:
+            order.net_margin = margins[order.pk]
+        return changelist
+
+    @admin.display(description=gettext_lazy("items"))
+    def items(self, obj):
+        return selectors.items_count(obj)
+
+    @admin.display(description=gettext_lazy("net margin, ₸"))
+    def margin(self, obj):
+        value = getattr(obj, "net_margin", None)
+        return "—" if value is None else f"{value:,.0f}".replace(",", " ")
+
+    # --- order page -----------------------------------------------------------------------------
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        if order is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "financials": selectors.order_financials(order),
+                "timeline": selectors.order_timeline(order),
+                "order_actions": self.available_actions(request, order),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def available_actions(self, request, order) -> list[tuple[str, str]]:
+        """(url, label) of the actions this user may start for the order's current status."""
+        possible = []
+        if order.status == OrderStatus.APPROVED_BY_BANK:
+            possible.append(("accept", _("Accept"), "accept_order"))
+        if order.status in (OrderStatus.APPROVED_BY_BANK, OrderStatus.ACCEPTED_BY_MERCHANT):
+            possible.append(("cancel", _("Cancel"), "cancel_order"))
+        if order.status == OrderStatus.ACCEPTED_BY_MERCHANT:
+            possible.append(("complete", _("Complete (buyer code)"), "complete_order"))
+            if order.is_kaspi_delivery:
+                possible.append(("assemble", _("Assembled (Kaspi Delivery)"), "assemble_order"))
+        return [
+            (reverse(f"admin:orders_order_{name}", args=[order.pk]), label)
+            for name, label, perm in possible
+            if request.user.has_perm(f"orders.{perm}")
+        ]
+
+    # --- actions, each on a confirmation page ------------------------------------------------------
+    def get_urls(self):
+        def view(func):
+            return self.admin_site.admin_view(func)
+
+        return [
+            path("<path:object_id>/accept/", view(self.accept_view), name="orders_order_accept"),
+            path("<path:object_id>/cancel/", view(self.cancel_view), name="orders_order_cancel"),
+            path("<path:object_id>/complete/", view(self.complete_view), name="orders_order_complete"),
+            path("<path:object_id>/assemble/", view(self.assemble_view), name="orders_order_assemble"),
+            path("export/<str:fmt>/", view(self.export_view), name="orders_order_export"),
+            path("pull-now/", view(self.pull_now_view), name="orders_order_pull_now"),
+            *super().get_urls(),
+        ]
+
+    def _action_page(self, request, object_id, *, permission, title, form_class, perform, done, extra=None):
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404
+        if not (self.has_view_permission(request, order) and request.user.has_perm(f"orders.{permission}")):
+            raise PermissionDenied
+        form = form_class(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = perform(order, form.cleaned_data)
+            except services.ActionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                if isinstance(result, str):  # an intermediate step (completion code sent): stay here
+                    messages.info(request, result)
+                    return redirect(request.path)
+                messages.success(request, done % {"code": order.code})
+                return redirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title % {"code": order.code},
+            "order": order,
+            "form": form,
+            "can_see_customer": can_see_customer(request),
+            **(extra or {}),
+        }
+        return TemplateResponse(request, "admin/orders/order/confirm_action.html", context)
+
+    def accept_view(self, request, object_id):
+        return self._action_page(
+            request, object_id, permission="accept_order", title=_("Accept order %(code)s"), form_class=ConfirmForm,
+            perform=lambda order, data: services.accept_order(order, request.user),
+            done=_("Order %(code)s accepted."),
+        )
+
+    def cancel_view(self, request, object_id):
+        return self._action_page(
+            request, object_id, permission="cancel_order", title=_("Cancel order %(code)s"), form_class=CancelForm,
+            perform=lambda order, data: services.cancel_order(order, request.user, data["reason"], data["comment"]),
+            done=_("Order %(code)s cancelled."),
+        )
+
+    def assemble_view(self, request, object_id):
+        return self._action_page(
+            request, object_id, permission="assemble_order", title=_("Order %(code)s is assembled"),
+            form_class=AssembleForm,
+            perform=lambda order, data: services.assemble_order(order, request.user, data["number_of_space"]),
+            done=_("Order %(code)s marked as assembled."),
+        )
+
+    def complete_view(self, request, object_id):
+        def perform(order, data):
+            if "send_code" in request.POST:
+                services.send_completion_code(order, request.user)
+                return _("Kaspi sent the buyer a code. Ask the buyer for it and enter it below.")
+            return services.complete_order(order, request.user, data["code"])
+
+        return self._action_page(
+            request, object_id, permission="complete_order", title=_("Complete order %(code)s"),
+            form_class=CompleteForm, perform=perform, done=_("Order %(code)s completed."),
+            extra={"two_step": True},
+        )
+
+    @admin.action(description=gettext_lazy("Accept selected orders at Kaspi"), permissions=["accept"])
+    def accept_selected(self, request, queryset):
+        if request.POST.get("post") == "yes":
+            result = services.accept_orders(list(queryset), request.user)
+            if result.done:
+                messages.success(request, _("Accepted: %(codes)s") % {"codes": ", ".join(o.code for o in result.done)})
+            for order, error in result.failed:
+                messages.error(request, _("Order %(code)s: %(error)s") % {"code": order.code, "error": error})
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Accept %(n)s orders") % {"n": queryset.count()},
+            "orders": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/orders/order/accept_selected.html", context)
+
+    def has_accept_permission(self, request):
+        return request.user.has_perm("orders.accept_order")
+
+    # --- export and pull ---------------------------------------------------------------------------
+    def export_view(self, request, fmt):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        writers = {"csv": (export.to_csv, "text/csv; charset=utf-8"),
+                   "xlsx": (export.to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+        if fmt not in writers:
+            raise Http404
+        queryset = admin.ModelAdmin.get_changelist_instance(self, request).get_queryset(request)
+        write, content_type = writers[fmt]
+        response = HttpResponse(write(selectors.export_rows(queryset, with_customer=can_see_customer(request))),
+                                content_type=content_type)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="kaspi-orders-{stamp}.{fmt}"'
+        return response
+
+    def pull_now_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        queue_pull(request)
+        return redirect(reverse("admin:orders_pullrun_changelist"))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_pull": request.user.has_perm("orders.pull_orders")}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(PullRun)
+class PullRunAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "status", "trigger", "triggered_by", "duration", "orders_seen", "created",
+                    "updated", "unchanged", "events", "unmatched_entries", "requests_made", "errors")
+    list_filter = ("status", "trigger")
+    readonly_fields = [f.name for f in PullRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_pull": request.user.has_perm("orders.pull_orders")}
+        return super().changelist_view(request, extra_context)

@@ -1,0 +1,178 @@
+import csv
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from kaspisync.celery import app as celery_app
+from orders.models import Order, PullRun
+from orders.services import pull_orders
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(username, *perms):
+    user = get_user_model().objects.create_user(username, password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders", codename__in=perms))
+    return user
+
+
+@pytest.fixture
+def orders(kaspi, catalog_products):
+    sandbox = kaspi()
+    new = sandbox.add_order()
+    accepted = sandbox.add_order(status="ACCEPTED_BY_MERCHANT", kaspi_delivery=True, mode="DELIVERY_LOCAL")
+    pull_orders(days=1)
+    sandbox.stored = {o.code: o for o in Order.objects.all()}
+    sandbox.new, sandbox.accepted = new, accepted
+    return sandbox
+
+
+def test_order_list_shows_columns_and_hides_customer_data_without_permission(client, orders):
+    order = orders.stored[orders.new["code"]]
+    client.force_login(staff("viewer", "view_order"))
+    page = client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert order.code in page and order.city in page
+    assert order.customer_phone not in page and order.customer_name not in page
+    detail = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert order.customer_phone not in detail and order.customer_name not in detail
+    assert orders.new["address"]["streetName"] not in detail
+    # searching by phone is not possible either
+    found = client.get(reverse("admin:orders_order_changelist"), {"q": order.customer_phone}).content.decode()
+    assert order.code not in found
+
+
+def test_customer_data_is_visible_with_the_permission(client, orders):
+    order = orders.stored[orders.new["code"]]
+    client.force_login(staff("support", "view_order", "view_customer_data"))
+    page = client.get(reverse("admin:orders_order_changelist"), {"q": order.customer_phone}).content.decode()
+    assert order.code in page and order.customer_name in page
+    detail = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert order.customer_phone in detail
+
+
+def test_order_page_shows_entries_margin_and_timeline(client, orders):
+    order = orders.stored[orders.new["code"]]
+    client.force_login(staff("viewer", "view_order"))
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    entry = order.entries.first()
+    assert "first seen" in page or "впервые" in page
+    assert entry.sku in page and ("Timeline" in page or "История" in page)
+    assert reverse("admin:catalog_product_change", args=[entry.product_id]) in page
+
+
+def test_action_needs_permission_and_confirmation(client, orders):
+    order = orders.stored[orders.new["code"]]
+    url = reverse("admin:orders_order_accept", args=[order.pk])
+    client.force_login(staff("viewer", "view_order"))
+    assert client.get(url).status_code == 403
+    assert client.post(url).status_code == 403
+    assert orders.new["status"] == "APPROVED_BY_BANK"
+
+    manager = staff("manager", "view_order", "accept_order")
+    client.force_login(manager)
+    confirm = client.get(url)
+    text = confirm.content.decode()
+    assert confirm.status_code == 200 and ("cannot be undone" in text or "нельзя отменить" in text)
+    assert orders.new["status"] == "APPROVED_BY_BANK"  # a GET changes nothing
+    response = client.post(url)
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "ACCEPTED_BY_MERCHANT" and orders.new["status"] == "ACCEPTED_BY_MERCHANT"
+    assert order.events.latest("at").user == manager
+
+
+def test_refused_action_is_shown_in_words(client, orders):
+    order = orders.stored[orders.new["code"]]
+    orders.set_status(order.code, "CANCELLED")
+    client.force_login(staff("manager", "view_order", "accept_order"))
+    page = client.post(reverse("admin:orders_order_accept", args=[order.pk]))
+    assert page.status_code == 200 and "CANCELLED" in page.content.decode()
+    order.refresh_from_db()
+    assert order.status == "APPROVED_BY_BANK"
+
+
+def test_cancel_page_takes_reason_and_comment(client, orders):
+    order = orders.stored[orders.new["code"]]
+    client.force_login(staff("manager", "view_order", "cancel_order"))
+    url = reverse("admin:orders_order_cancel", args=[order.pk])
+    client.post(url, {"reason": "BUYER_NOT_REACHABLE", "comment": "не отвечает"})
+    order.refresh_from_db()
+    assert order.status == "CANCELLED" and order.cancellation_reason == "BUYER_NOT_REACHABLE"
+
+
+def test_complete_page_runs_the_two_steps(client, orders):
+    order = orders.stored[orders.accepted["code"]]
+    client.force_login(staff("manager", "view_order", "complete_order"))
+    url = reverse("admin:orders_order_complete", args=[order.pk])
+    assert client.post(url, {"send_code": "1", "code": ""}).status_code == 302
+    code = orders.sent_codes[order.code]
+    client.post(url, {"complete": "1", "code": code})
+    order.refresh_from_db()
+    assert order.status == "COMPLETED"
+
+
+def test_assemble_page(client, orders):
+    order = orders.stored[orders.accepted["code"]]
+    client.force_login(staff("manager", "view_order", "assemble_order"))
+    client.post(reverse("admin:orders_order_assemble", args=[order.pk]), {"number_of_space": "3"})
+    order.refresh_from_db()
+    assert order.number_of_space == 3
+
+
+def test_bulk_accept_confirms_first(client, orders):
+    order = orders.stored[orders.new["code"]]
+    client.force_login(staff("manager", "view_order", "accept_order"))
+    url = reverse("admin:orders_order_changelist")
+    data = {"action": "accept_selected", "_selected_action": [order.pk]}
+    page = client.post(url, data)
+    assert page.status_code == 200 and order.code in page.content.decode()
+    assert orders.new["status"] == "APPROVED_BY_BANK"
+    client.post(url, {**data, "post": "yes"})
+    order.refresh_from_db()
+    assert order.status == "ACCEPTED_BY_MERCHANT"
+
+
+def test_export_csv_and_xlsx_of_the_filtered_list(client, orders):
+    new = orders.stored[orders.new["code"]]
+    client.force_login(staff("viewer", "view_order"))
+    response = client.get(reverse("admin:orders_order_export", args=["csv"]), {"status__exact": "APPROVED_BY_BANK"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 1 + new.entries.count()
+    assert {r[0] for r in rows[1:]} == {new.code}
+    assert new.customer_phone not in response.content.decode("utf-8-sig")
+
+    client.force_login(staff("support", "view_order", "view_customer_data"))
+    response = client.get(reverse("admin:orders_order_export", args=["xlsx"]))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = list(sheet.values)
+    codes = {row[0] for row in values[1:]}
+    assert codes == set(orders.stored)
+    assert new.customer_phone in {cell for row in values for cell in row}
+    entry = new.entries.first()
+    line = next(row for row in values[1:] if row[0] == new.code and entry.sku in row)
+    assert entry.total_price in line
+
+
+def test_pull_run_admin_is_read_only_and_pull_now_queues_on_commit(client, orders, django_capture_on_commit_callbacks):
+    celery_app.conf.task_always_eager = True
+    try:
+        client.force_login(staff("ops", "view_pullrun", "pull_orders"))
+        page = client.get(reverse("admin:orders_pullrun_changelist"))
+        assert page.status_code == 200
+        assert client.get(reverse("admin:orders_pullrun_add")).status_code == 403
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            client.post(reverse("admin:orders_order_pull_now"))
+        assert len(callbacks) == 1
+    finally:
+        celery_app.conf.task_always_eager = False
+    run = PullRun.objects.latest("started_at")
+    assert run.trigger == "admin" and run.triggered_by == "ops" and run.status == "success"
+
+
+def test_pull_now_needs_the_permission(client, orders):
+    client.force_login(staff("viewer", "view_order"))
+    assert client.post(reverse("admin:orders_order_pull_now")).status_code == 403
