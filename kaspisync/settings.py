@@ -159,6 +159,8 @@ CELERY_BEAT_SCHEDULE = {}  # filled by kaspisync.schedule (where the apps are wi
 ALSTYLE_API_URL = env("ALSTYLE_API_URL", default="https://api.al-style.kz/api/")
 ALSTYLE_TOKEN = env("ALSTYLE_TOKEN", default="")
 ALSTYLE_MIN_INTERVAL = env.float("ALSTYLE_MIN_INTERVAL", default=5.0)
+ALSTYLE_MAX_ATTEMPTS = env.int("ALSTYLE_MAX_ATTEMPTS", default=5)  # per request, retries included
+ALSTYLE_BACKOFF_BASE = env.float("ALSTYLE_BACKOFF_BASE", default=2.0)  # seconds, doubled each retry
 
 KASPI_API_URL = env("KASPI_API_URL", default="https://kaspi.kz/shop/api/v2")
 KASPI_TOKEN = env("KASPI_TOKEN", default="")

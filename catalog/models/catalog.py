@@ -59,6 +59,11 @@ class UnsellableReason(models.TextChoices):
 
 
 class Product(models.Model):
+    """An Al-Style product. Supplier fields are written only by the import (normalised values:
+    `stock` is the supplier's number read with `stock_qualifier`, so ">50" is 50 with AT_LEAST and
+    "<10" is 10 with LESS_THAN; `warehouse_stock` is {warehouse code: count that can be promised});
+    a product the supplier no longer lists is made inactive, never deleted."""
+
     # --- supplier fields (written only by the import) ---
     article = models.PositiveIntegerField(_("article"), unique=True)
     article_pn = models.CharField(_("part number"), max_length=255, blank=True, db_index=True)
@@ -93,7 +98,6 @@ class Product(models.Model):
     supplier_hash = models.CharField(max_length=32, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True, db_index=True)
     first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
-    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     changed_at = models.DateTimeField(_("last change"), null=True, blank=True, db_index=True)
 
     # --- derived by pricing (stored so lists and the feed never recompute) ---
@@ -110,6 +114,12 @@ class Product(models.Model):
 
     def __str__(self):
         return f"{self.article} {self.name}"
+
+    @property
+    def stock_display(self) -> str:
+        """The supplier's stock as it reads: "7", ">50", "<10"."""
+        prefix = "" if self.stock_qualifier == StockQualifier.EXACT else self.stock_qualifier
+        return f"{prefix}{self.stock}"
 
     @property
     def is_sellable(self) -> bool:

@@ -1,0 +1,88 @@
+"""Catalog import benchmark: a 50,000-product Al-Style sandbox, minimum interval 0.
+
+Prints products/s for the first import and for an unchanged re-import, and the peak memory of
+the importing process (the sandbox runs in its own process, so its memory is not counted; the
+HTTP fetch and JSON parsing are). Targets (SQLite, 2 cores): first >= 5,000/s, unchanged
+>= 30,000/s, peak <= 300 MB.
+
+    .venv/bin/python bench/bench_import.py [--products 50000] [--tracemalloc]
+"""
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token-0f3c"
+TARGETS = {"first": 5000, "unchanged": 30000, "peak_mb": 300}
+
+
+def start_sandbox(products: int):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kaspisync.sandbox.alstyle", "--port", "0", "--products", str(products),
+         "--interval", "0", "--token", TOKEN],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    line = process.stdout.readline()  # "Al-Style sandbox: http://127.0.0.1:PORT/api/ (...)"
+    if not line.startswith("Al-Style sandbox:"):
+        process.kill()
+        raise SystemExit(f"sandbox did not start: {line!r}")
+    return process, line.split()[2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--products", type=int, default=50_000)
+    parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
+    args = parser.parse_args()
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kaspisync.settings"
+    os.environ["KASPISYNC_VAR_DIR"] = tempfile.mkdtemp(prefix="kaspisync-bench-")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from catalog.models import Product
+    from catalog.services.importing import import_catalog
+
+    print(f"Starting a {args.products:,}-product sandbox ...", flush=True)
+    sandbox, url = start_sandbox(args.products)
+    settings.ALSTYLE_API_URL, settings.ALSTYLE_TOKEN, settings.ALSTYLE_MIN_INTERVAL = url, TOKEN, 0.0
+    try:
+        if args.tracemalloc:
+            tracemalloc.start()
+        rates = {}
+        for label in ("first", "unchanged"):
+            started = time.perf_counter()
+            run = import_catalog(trigger="command")
+            elapsed = time.perf_counter() - started
+            assert run.status == "success", run.error
+            seen = run.created + run.updated + run.unchanged
+            rates[label] = seen / elapsed
+            print(f"{label:>9} import: {seen:,} products in {elapsed:.2f} s = {rates[label]:,.0f} products/s "
+                  f"(target >= {TARGETS[label]:,}/s) {'OK' if rates[label] >= TARGETS[label] else 'BELOW TARGET'}; "
+                  f"created {run.created:,}, updated {run.updated:,}, unchanged {run.unchanged:,}, "
+                  f"{run.requests_made} requests", flush=True)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak memory (max RSS of the importing process): {peak_mb:.0f} MB (target <= {TARGETS['peak_mb']} MB) "
+              f"{'OK' if peak_mb <= TARGETS['peak_mb'] else 'ABOVE TARGET'}")
+        if args.tracemalloc:
+            print(f"peak Python allocations (tracemalloc): {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB")
+        print(f"products in the database: {Product.objects.count():,}")
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Al-Style B2B API client. Payloads are normalised here, once (catalog.normalize), into typed values.
+
+    client = AlstyleClient()                 # ALSTYLE_API_URL / ALSTYLE_TOKEN / ALSTYLE_MIN_INTERVAL
+    client.categories(); client.brands()
+    for page in client.product_pages():      # elements-pagination, 250 a page
+        page.products, page.skipped, page.total_count
+    client.quantity_price()                  # the whole catalog's prices and stock, one request
+    client.requests_made
+
+Every request first takes its turn in the per-token queue shared by all threads, processes and
+machines (`kaspisync.throttle`): Al-Style allows one request every ALSTYLE_MIN_INTERVAL seconds
+per token. Throttle answers (403/429, or `success: false` with `interval`) wait the interval the
+server states; 5xx, timeouts, broken connections and malformed JSON are retried with backoff,
+ALSTYLE_MAX_ATTEMPTS in all. A wrong token (401) is not retried. The token travels in the query
+string, so every text that leaves this module (log lines, exception messages) is masked, and
+`requests` exceptions (whose text holds the URL) are never chained.
+"""
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+import requests
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from kaspisync.http import ExternalServiceError, backoff_delays, make_session, timeouts
+from kaspisync.secrets import mask, register_secret
+from kaspisync.throttle import key_for, wait_turn
+
+from . import normalize
+from .normalize import BrandData, CategoryData, PriceStockData, ProductData, SkipProduct
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 250  # the API's maximum
+# What the portal stores besides the base fields (brand, pictures, identifiers, stock by warehouse).
+IMPORT_FIELDS = ("brand", "images", "barcode", "weight", "warranty", "description", "url", "rrp", "warehouses")
+RETRYABLE_STATUSES = {500, 502, 503, 504}
+THROTTLE_STATUSES = {403, 429}
+# Our slot is a little longer than the server's window: loopback and network jitter must never
+# make two requests arrive closer than the interval.
+SAFETY_MARGIN = 0.05
+MAX_STATED_WAIT = 120.0
+
+
+class AlstyleError(ExternalServiceError):
+    """A failure talking to Al-Style (message masked)."""
+
+
+class _Retry(Exception):
+    """A retryable failure; `wait` is the interval the server asked for, if it stated one."""
+
+    def __init__(self, message: str, wait: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.wait = wait
+        self.status = status
+
+
+@dataclass
+class ProductPage:
+    products: list[ProductData]
+    skipped: list[SkipProduct] = field(default_factory=list)
+    total_count: int = 0
+    total_pages: int = 0
+    current_page: int = 0
+    limit: int = 0
+    offset: int = 0
+
+
+def _stated_interval(payload) -> float | None:
+    if isinstance(payload, dict) and payload.get("interval") not in (None, ""):
+        try:
+            return max(0.0, min(float(payload["interval"]), MAX_STATED_WAIT))
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+class AlstyleClient:
+    def __init__(self, *, base_url: str | None = None, token: str | None = None, min_interval: float | None = None,
+                 max_attempts: int | None = None, backoff_base: float | None = None, session=None):
+        self.base_url = (base_url or settings.ALSTYLE_API_URL).rstrip("/") + "/"
+        self.token = settings.ALSTYLE_TOKEN if token is None else token
+        register_secret(self.token)
+        self.min_interval = settings.ALSTYLE_MIN_INTERVAL if min_interval is None else min_interval
+        self.max_attempts = max(1, max_attempts or settings.ALSTYLE_MAX_ATTEMPTS)
+        self.backoff_base = settings.ALSTYLE_BACKOFF_BASE if backoff_base is None else backoff_base
+        self.session = session or make_session()
+        self.requests_made = 0
+        self._queue_key = key_for(self.token, "alstyle")
+
+    # --- transport ----------------------------------------------------------------------------------
+    def get(self, method: str, **params):
+        """GET /api/<method>: the decoded JSON, after retries; AlstyleError when it cannot be had."""
+        if not self.token:
+            raise AlstyleError(_("Al-Style token is not configured"), diagnosis=_("set ALSTYLE_TOKEN"))
+        query = {"access-token": self.token, **{k: v for k, v in params.items() if v is not None}}
+        delays = backoff_delays(self.max_attempts, self.backoff_base)
+        for attempt in range(1, self.max_attempts + 1):
+            interval = self.min_interval + SAFETY_MARGIN if self.min_interval > 0 else 0
+            wait_turn(self._queue_key, interval)
+            self.requests_made += 1
+            try:
+                return self._send(method, query)
+            except _Retry as failure:
+                if attempt == self.max_attempts:
+                    raise AlstyleError(
+                        _("Al-Style %(method)s failed after %(n)d attempts: %(error)s")
+                        % {"method": method, "n": attempt, "error": failure},
+                        retryable=True, status=failure.status,
+                        diagnosis=_("the service may be down or throttling us; the next run will try again"),
+                    ) from None
+                delay = failure.wait if failure.wait is not None else next(delays)
+                log.warning("Al-Style %s: %s; attempt %d of %d, retrying in %.2f s",
+                            method, failure, attempt, self.max_attempts, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _send(self, method: str, query: dict):
+        try:
+            response = self.session.get(self.base_url + method, params=query, timeout=timeouts())
+        except requests.Timeout:
+            raise _Retry(_("timed out")) from None
+        except requests.RequestException as exc:  # its text holds the URL, token included: mask, never chain
+            raise _Retry(mask(f"{type(exc).__name__}: {exc}")[:300]) from None
+        status = response.status_code
+        if status == 401:
+            raise AlstyleError(_("Al-Style rejected the access token (HTTP 401)"), status=401,
+                               diagnosis=_("check ALSTYLE_TOKEN in the reseller cabinet"))
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            payload = None
+        if status in THROTTLE_STATUSES:
+            raise _Retry(_("throttled (HTTP %(status)d)") % {"status": status},
+                         wait=_stated_interval(payload) or self.min_interval, status=status)
+        if status in RETRYABLE_STATUSES:
+            raise _Retry(_("server error (HTTP %(status)d)") % {"status": status}, status=status)
+        if status != 200:
+            raise AlstyleError(_("Al-Style %(method)s answered HTTP %(status)d") % {"method": method, "status": status},
+                               status=status, diagnosis=_("the request was refused; it will not be retried"))
+        if payload is None:
+            raise _Retry(_("the answer is not valid JSON"), status=status)
+        if isinstance(payload, dict) and payload.get("success") is False:
+            wait = _stated_interval(payload)
+            if wait is None:
+                raise AlstyleError(_("Al-Style %(method)s refused: %(message)s")
+                                   % {"method": method, "message": str(payload.get("message", ""))[:300]})
+            raise _Retry(_("throttled (interval %(wait)s s)") % {"wait": wait}, wait=wait or self.min_interval)
+        return payload
+
+    # --- methods ------------------------------------------------------------------------------------
+    def categories(self) -> list[CategoryData]:
+        rows = self.get("categories")
+        if not isinstance(rows, list):
+            raise AlstyleError(_("unexpected answer to %(method)s") % {"method": "categories"})
+        result = []
+        for row in rows:
+            try:
+                result.append(normalize.category(row))
+            except (KeyError, TypeError, ValueError):
+                log.warning("Al-Style category skipped: unreadable row")
+        return result
+
+    def brands(self) -> list[BrandData]:
+        payload = self.get("brands")
+        rows = payload.get("data") if isinstance(payload, dict) else payload
+        if not isinstance(rows, list):
+            raise AlstyleError(_("unexpected answer to %(method)s") % {"method": "brands"})
+        return [normalize.brand(row) for row in rows if isinstance(row, dict) and row.get("name")]
+
+    def product_pages(self, fields=IMPORT_FIELDS, limit: int = PAGE_LIMIT):
+        """Every product, a page at a time. Steps by the limit the server says it applied."""
+        offset = 0
+        while True:
+            payload = self.get("elements-pagination", limit=limit, offset=offset, additional_fields=",".join(fields))
+            if not isinstance(payload, dict) or not isinstance(payload.get("elements"), list):
+                raise AlstyleError(_("unexpected answer to %(method)s") % {"method": "elements-pagination"})
+            paging = payload.get("pagination") or {}
+            page = ProductPage(
+                products=[],
+                total_count=normalize.optional_int(paging.get("totalCount")) or 0,
+                total_pages=normalize.optional_int(paging.get("totalPages")) or 0,
+                current_page=normalize.optional_int(paging.get("currentPage")) or 0,
+                limit=normalize.optional_int(paging.get("limit")) or len(payload["elements"]),
+                offset=normalize.optional_int(paging.get("offset")) or offset,
+            )
+            for raw in payload["elements"]:
+                try:
+                    page.products.append(normalize.product(raw))
+                except SkipProduct as skip:
+                    page.skipped.append(skip)
+            yield page
+            offset = page.offset + page.limit
+            if not payload["elements"] or not page.limit or offset >= page.total_count:
+                return
+
+    def quantity_price(self) -> tuple[list[PriceStockData], list[SkipProduct]]:
+        """Prices and stock of the whole catalog, in one request (no `article`)."""
+        payload = self.get("quantity-price")
+        if not isinstance(payload, dict):
+            raise AlstyleError(_("unexpected answer to %(method)s") % {"method": "quantity-price"})
+        entries, skipped = [], []
+        for key, raw in payload.items():
+            try:
+                entries.append(normalize.price_stock(key, raw))
+            except SkipProduct as skip:
+                skipped.append(skip)
+        return entries, skipped
