@@ -226,6 +226,7 @@ class KaspiClient:
         self.requests_made = 0
         self._sku_by_master: dict[str, str] = {}
         self._sku_lock = threading.Lock()
+        self._sku_locks: dict[str, threading.Lock] = {}
 
     # -- transport --
     @property
@@ -364,7 +365,9 @@ class KaspiClient:
         if not master_id:
             return ""
         if master_id not in self._sku_by_master:
-            with self._sku_lock:  # entries are fetched by several threads: ask once per product
+            with self._sku_lock:
+                product_lock = self._sku_locks.setdefault(master_id, threading.Lock())
+            with product_lock:  # entries are fetched by several threads: ask once per product
                 if master_id not in self._sku_by_master:
                     data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
                     self._sku_by_master[master_id] = str((data.get("attributes") or {}).get("code") or "")

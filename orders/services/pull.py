@@ -8,7 +8,9 @@ by this thread only), are upserted by their Kaspi id, and each state/status chan
 timeline event. Open orders older than the window are refreshed one by one by their code.
 """
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "orders.pull"
 MAX_WINDOW = timedelta(days=14)
 MAX_STORED_ERRORS = 50
+BACKLOG = 300  # orders waiting for their entries before listing pauses
+WRITE_BATCH = 200
 
 ORDER_FIELDS = [
     "code", "state", "status", "total_price", "payment_mode", "delivery_mode", "is_kaspi_delivery",
@@ -87,44 +91,64 @@ def pull_orders(*, days: int | None = None, trigger: str = RunTrigger.SCHEDULE, 
     return job.run
 
 
+@dataclass
+class _Pending:
+    order: KaspiOrder
+    before: dict | None  # the stored fingerprint (hash, state, status), None for a new order
+    entries: Future
+
+
 class _Puller:
+    """Lists pages in this thread while a small pool fetches the entries of new and changed
+    orders; finished orders are written in list order, in batches, by this thread only."""
+
     def __init__(self, job, client: KaspiClient, progress=None):
         self.job = job
         self.run: PullRun = job.run
         self.client = client
         self.progress = progress or (lambda message: None)
         self.error_texts: list[str] = []
+        self.seen: set[str] = set()
+        self.pending: deque[_Pending] = deque()
 
     def pull(self, days: int | None) -> None:
         now = timezone.now()
         start = pull_start(now, days)
         self.run.window_start, self.run.window_end = start, now
         self.run.save(update_fields=["window_start", "window_end"])
-        seen: set[str] = set()
         spans = windows(start, now)
-        for state in OrderState.values:
-            for ge, le in spans:
-                page = 0
-                while True:
-                    result = self.client.list_orders(state=state, ge=ge, le=le, page=page)
-                    self.store(result.orders)
-                    seen.update(o.id for o in result.orders)
-                    self.progress(
-                        _("%(state)s %(from)s…%(to)s: page %(page)s of %(pages)s")
-                        % {"state": state, "from": ge.date(), "to": le.date(), "page": page + 1,
-                           "pages": max(result.page_count, 1)}
-                    )
-                    page += 1
-                    if page >= result.page_count or not result.orders:
-                        break
-            self.job.lock.refresh()
-        self.refresh_open_orders(seen)
+        workers = max(1, settings.ORDERS_ENTRY_WORKERS)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kaspi-entries") as self.pool:
+            try:
+                for state in OrderState.values:
+                    for ge, le in spans:
+                        self.list_window(state, ge, le)
+                    self.job.lock.refresh()
+                self.refresh_open_orders()
+                self.write_finished(keep=0)
+            finally:
+                for item in self.pending:
+                    item.entries.cancel()
         self.run.stats = {**self.run.stats, "windows": len(spans), "error_messages": self.error_texts}
 
-    def refresh_open_orders(self, seen: set[str]) -> None:
+    def list_window(self, state: str, ge: datetime, le: datetime) -> None:
+        page = 0
+        while True:
+            result = self.client.list_orders(state=state, ge=ge, le=le, page=page)
+            self.store(result.orders)
+            self.progress(
+                _("%(state)s %(from)s…%(to)s: page %(page)s of %(pages)s")
+                % {"state": state, "from": ge.date(), "to": le.date(), "page": page + 1,
+                   "pages": max(result.page_count, 1)}
+            )
+            page += 1
+            if page >= result.page_count or not result.orders:
+                return
+
+    def refresh_open_orders(self) -> None:
         """Open orders the lists did not show (older than the window, or moved between lists while
         we paged) are refreshed by their code."""
-        for code in selectors.open_order_codes(exclude_kaspi_ids=seen):
+        for code in selectors.open_order_codes(exclude_kaspi_ids=self.seen):
             try:
                 found = self.client.order_by_code(code)
             except ExternalServiceError as exc:
@@ -142,42 +166,44 @@ class _Puller:
             self.error_texts.append(mask(text))
         log.warning("order pull: %s", mask(text))
 
-    def fetch_entries(self, orders: list[KaspiOrder]) -> dict[str, list[KaspiEntry]]:
-        def fetch(order):
-            try:
-                return order, self.client.order_entries(order.id), None
-            except ExternalServiceError as exc:
-                return order, None, exc
-
-        fetched = {}
-        workers = max(1, min(settings.ORDERS_ENTRY_WORKERS, len(orders)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kaspi-entries") as pool:
-            for order, entries, error in pool.map(fetch, orders):
-                if error is not None:
-                    # Not written: its hash stays old, so the next pull fetches it again.
-                    self.fail(_("entries of order %(code)s: %(error)s") % {"code": order.code, "error": error})
-                else:
-                    fetched[order.id] = entries
-        return fetched
-
     def store(self, orders: list[KaspiOrder]) -> None:
-        if not orders:
-            return
+        """Queue the entries of new and changed orders; unchanged ones cost nothing more."""
+        orders = [o for o in orders if o.id not in self.seen]  # an order can move between lists
+        self.seen.update(o.id for o in orders)
         self.run.orders_seen += len(orders)
-        known = selectors.order_fingerprints([o.id for o in orders])
-        changed = [o for o in orders if o.id not in known or known[o.id]["attributes_hash"] != o.attributes_hash]
-        self.run.unchanged += len(orders) - len(changed)
-        if not changed:
-            return
-        entries = self.fetch_entries(changed)
-        writable = [o for o in changed if o.id in entries]
-        if writable:
-            save_orders(writable, entries, known, self.run)
+        known = selectors.order_fingerprints([o.id for o in orders]) if orders else {}
+        for o in orders:
+            before = known.get(o.id)
+            if before is not None and before["attributes_hash"] == o.attributes_hash:
+                self.run.unchanged += 1
+            else:
+                self.pending.append(_Pending(o, before, self.pool.submit(self.client.order_entries, o.id)))
+        self.write_finished(keep=BACKLOG)
+
+    def write_finished(self, keep: int) -> None:
+        """Write the finished head of the queue; wait while more than `keep` are queued."""
+        batch = []
+        while self.pending and (self.pending[0].entries.done() or len(self.pending) > keep):
+            item = self.pending.popleft()
+            try:
+                batch.append((item.order, item.entries.result(), item.before))
+            except ExternalServiceError as exc:
+                # Not written: its hash stays old, so the next pull fetches it again.
+                self.fail(_("entries of order %(code)s: %(error)s") % {"code": item.order.code, "error": exc})
+            if len(batch) >= WRITE_BATCH:
+                save_orders(batch, self.run)
+                batch = []
+        if batch:
+            save_orders(batch, self.run)
 
 
-def save_orders(orders: list[KaspiOrder], entries: dict[str, list[KaspiEntry]], known: dict, run: PullRun) -> None:
-    """Upsert orders and their entries, and record the timeline: one transaction per page."""
+def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], run: PullRun) -> None:
+    """Upsert orders with their entries and record the timeline, in one transaction per batch.
+    `batch` holds (order, its entries, the stored fingerprint or None)."""
     now = timezone.now()
+    orders = [o for o, _entries, _before in batch]
+    entries = {o.id: order_entries for o, order_entries, _before in batch}
+    known = {o.id: before for o, _entries, before in batch if before is not None}
     with transaction.atomic():
         Order.objects.bulk_create(
             [Order(kaspi_id=o.id, changed_at=now, **order_values(o)) for o in orders],
