@@ -501,10 +501,16 @@ class KaspiHandler(SandboxHandler):
     disable_nagle_algorithm = True
 
     def do_GET(self):
-        self._handle("GET")
+        self._serve("GET")
 
     def do_POST(self):
-        self._handle("POST")
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        try:
+            self._handle(method)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. its read timeout)
+            self.close_connection = True
 
     def _json(self, status: int, payload) -> None:
         self.send_body(status, json.dumps(payload, ensure_ascii=False).encode(), content_type=JSONAPI)

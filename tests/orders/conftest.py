@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from catalog.models import Product
 from feeds.sku import sku_for_article
@@ -55,3 +56,10 @@ def client_for(settings):
         return KaspiClient(**kwargs)
 
     return make
+
+
+@pytest.fixture
+def english():
+    """Messages in English (the UI default is Russian): for tests that read diagnoses."""
+    with translation.override("en"):
+        yield

@@ -12,6 +12,8 @@ from orders.services import pull_orders
 
 from .conftest import TOKEN
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def test_paths_are_joined_under_the_api_base():
     client = KaspiClient(base_url="https://kaspi.kz/shop/api/v2/", token="t")

@@ -12,6 +12,8 @@ from orders.models import EventSource, Order, OrderEntry, OrderEvent, PullRun
 from orders.services import pull_orders
 from orders.services.pull import windows
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def list_requests(sandbox):
     return [q for m, p, q in sandbox.log if m == "GET" and p == "/orders"]
