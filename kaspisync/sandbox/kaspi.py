@@ -604,6 +604,7 @@ def _demo_products(size: int) -> list[dict]:
         {"sku": sku_for_article(p["article"]), "name": p["name"], "price": int(p.get("price2") or p.get("price1") or 1000),
          "brand": p.get("brand") or ""}
         for p in generate_catalog(size)
+        if 1 < int(p.get("price2") or 0) < 9_999_999  # no "price on request" or placeholder prices
     ]
 
 
