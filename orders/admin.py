@@ -27,6 +27,11 @@ from .tasks import pull_orders_task
 CUSTOMER_PERMISSION = "orders.view_customer_data"
 
 
+def tenge(value) -> str:
+    """12345.00 -> "12 345" (whole tenge, thin groups)."""
+    return f"{value:,.0f}".replace(",", "\u202f")
+
+
 def can_see_customer(request) -> bool:
     return request.user.has_perm(CUSTOMER_PERMISSION)
 
@@ -54,7 +59,7 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("code", "created_at", "state", "status", "total_price", "items", "city", "delivery_mode", "margin")
+    list_display = ("code", "created_at", "state", "status", "total", "items", "city", "delivery_mode", "margin")
     customer_list_display = ("customer_name", "customer_phone")
     list_filter = ("state", "status", "delivery_mode", "payment_mode", "is_kaspi_delivery", "created_at",
                    UnmatchedEntriesFilter)
@@ -69,10 +74,10 @@ class OrderAdmin(admin.ModelAdmin):
         (gettext_lazy("Delivery"), {"fields": ("delivery_mode", "city", "planned_delivery_at", "pickup_point_id",
                                                "delivery_cost", "delivery_cost_for_seller", "signature_required",
                                                "pre_order")}),
-        (gettext_lazy("Kaspi Delivery"), {"fields": ("is_kaspi_delivery", "express", "number_of_space", "waybill",
+        (gettext_lazy("Kaspi Delivery"), {"classes": ("collapse",), "fields": ("is_kaspi_delivery", "express", "number_of_space", "waybill",
                                                      "waybill_number", "courier_transmission_planned_at",
                                                      "courier_transmission_at", "returned_to_warehouse")}),
-        (gettext_lazy("Cancellation"), {"fields": ("cancellation_reason", "cancellation_comment")}),
+        (gettext_lazy("Cancellation"), {"classes": ("collapse",), "fields": ("cancellation_reason", "cancellation_comment")}),
     ]
     fieldsets_customer = [
         (gettext_lazy("Customer"), {"fields": ("customer_name", "customer_phone", "delivery_address")}),
@@ -110,6 +115,10 @@ class OrderAdmin(admin.ModelAdmin):
             order.net_margin = margins[order.pk]
         return changelist
 
+    @admin.display(description=gettext_lazy("total, ₸"), ordering="total_price")
+    def total(self, obj):
+        return tenge(obj.total_price)
+
     @admin.display(description=gettext_lazy("items"))
     def items(self, obj):
         return selectors.items_count(obj)
@@ -117,7 +126,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("net margin, ₸"))
     def margin(self, obj):
         value = getattr(obj, "net_margin", None)
-        return "—" if value is None else f"{value:,.0f}".replace(",", " ")
+        return "—" if value is None else tenge(value)
 
     # --- order page -----------------------------------------------------------------------------
     def change_view(self, request, object_id, form_url="", extra_context=None):

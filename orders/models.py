@@ -182,6 +182,18 @@ class OrderEvent(models.Model):
     def __str__(self):
         return f"{self.from_status or '—'} → {self.to_status}"
 
+    @staticmethod
+    def _label(choices, value: str) -> str:
+        return str(choices(value).label) if value in choices.values else value  # unknown values as sent
+
+    @property
+    def from_display(self) -> str:
+        return " / ".join(filter(None, [self._label(OrderState, self.from_state), self._label(OrderStatus, self.from_status)]))
+
+    @property
+    def to_display(self) -> str:
+        return " / ".join(filter(None, [self._label(OrderState, self.to_state), self._label(OrderStatus, self.to_status)]))
+
 
 class PullRun(JobRun):
     window_start = models.DateTimeField(_("window start"), null=True, blank=True)
