@@ -66,7 +66,7 @@ class Product(models.Model):
 
     # --- supplier fields (written only by the import) ---
     article = models.PositiveIntegerField(_("article"), unique=True)
-    article_pn = models.CharField(_("part number"), max_length=255, blank=True, db_index=True)
+    article_pn = models.CharField(_("part number"), max_length=255, blank=True)
     name = models.CharField(_("name"), max_length=1000)
     full_name = models.TextField(_("full name"), blank=True)
     category = models.ForeignKey(
@@ -87,7 +87,7 @@ class Product(models.Model):
     )
     warehouse_stock = models.JSONField(_("stock by warehouse"), default=dict, blank=True)
     is_new = models.BooleanField(_("new"), default=False)
-    barcode = models.CharField(_("barcode"), max_length=255, blank=True, db_index=True)
+    barcode = models.CharField(_("barcode"), max_length=255, blank=True)
     weight = models.DecimalField(_("weight, kg"), max_digits=10, decimal_places=3, null=True, blank=True)
     warranty = models.CharField(_("warranty"), max_length=255, blank=True)
     description = models.TextField(_("description"), blank=True)
@@ -106,6 +106,16 @@ class Product(models.Model):
     publish_min_stock = models.PositiveIntegerField(
         _("minimum stock to publish as available"), default=1
     )
+    price_rule = models.ForeignKey(
+        "catalog.PriceRule", verbose_name=_("pricing rule"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="priced_products", editable=False,
+    )
+    price_explanation = models.CharField(_("price explanation"), max_length=500, blank=True, editable=False)
+    net_margin = models.IntegerField(_("net margin, ₸"), null=True, blank=True, editable=False)
+    net_margin_percent = models.DecimalField(
+        _("net margin, %"), max_digits=7, decimal_places=2, null=True, blank=True, editable=False
+    )
+    below_margin_floor = models.BooleanField(_("below margin floor"), default=False, db_index=True, editable=False)
 
     class Meta:
         verbose_name = _("product")

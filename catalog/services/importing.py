@@ -15,7 +15,6 @@ upserted what a later complete run would write too. Every change of dealer price
 stock and the active flag is recorded in `ProductChange`. Once committed, the products that
 changed go to `hooks.after_import` (pricing) and `catalog_changed` is sent.
 """
-import hashlib
 import logging
 import time
 from collections import Counter
@@ -31,9 +30,10 @@ from kaspisync.secrets import mask
 
 from ..alstyle import AlstyleClient
 from ..models import Brand, Category, ImportKind, ImportRun, Product, ProductChange
-from ..normalize import ProductData
+from ..normalize import ProductData, SkipProduct
 from ..signals import catalog_changed
 from . import hooks
+from .upsert import bulk_upsert
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,6 @@ def _after_commit(run: ImportRun, changed_ids: list[int]) -> None:
                          product_count=len(changed_ids))
 
 
-def fingerprint(item: ProductData, category_id: int | None) -> str:
-    """Equal fingerprints mean the supplier's values for a product did not change."""
-    return hashlib.md5(repr((item, category_id)).encode(), usedforsecurity=False).hexdigest()
-
-
 def nested_set_parents(rows) -> dict[int, tuple[int | None, int]]:
     """{category id: (parent id, depth)} from the supplier's nested set (left/right)."""
     result, stack = {}, []
@@ -142,36 +137,30 @@ class _Importer:
 
 class FullImport(_Importer):
     def execute(self) -> None:
-        categories = self.import_categories()
+        self.categories = self.import_categories()
         self.brands = self.import_brands()
-        # article -> (id, supplier_hash, is_active, dealer_price, retail_price, stock), read once.
-        self.existing = {
-            row[0]: row[1:]
-            for row in Product.objects.values_list(
-                "article", "id", "supplier_hash", "is_active", "dealer_price", "retail_price", "stock"
-            ).iterator(chunk_size=5000)
-        }
+        # article -> (id, supplier_hash, is_active), read once; old prices only for rows that changed.
+        self.existing = {row[0]: row[1:] for row in Product.objects.values_list("article", "id", "supplier_hash", "is_active")}
         seen: set[int] = set()
         totals: set[int] = set()
         pending: list = []
         for page in self.client.product_pages():
             totals.add(page.total_count)
             for skip in page.skipped:
-                self.skipped[skip.reason] += 1
-                if skip.article:
-                    seen.add(skip.article)  # a bad row of a product that exists: do not deactivate it
+                self.skip(skip, seen)
             for item in page.products:
                 if item.article in seen:
                     self.skipped["duplicate_across_pages"] += 1
                     continue
                 seen.add(item.article)
-                category_id = item.category_id if item.category_id in categories else None
-                digest = fingerprint(item, category_id)
                 old = self.existing.get(item.article)
-                if old is not None and old[1] == digest and old[2]:
+                if old is not None and old[1] == item.fingerprint and old[2]:
                     self.run.unchanged += 1
                     continue
-                pending.append((item, category_id, digest, old))
+                try:
+                    pending.append((item.data(), item.fingerprint, old))
+                except SkipProduct as skip:
+                    self.skip(skip, seen)
             if len(pending) >= WRITE_BATCH:
                 self.write(pending)
                 pending = []
@@ -179,6 +168,11 @@ class FullImport(_Importer):
             self.keep_lock()
         self.write(pending)
         self.deactivate_missing(seen, totals)
+
+    def skip(self, skip: SkipProduct, seen: set[int]) -> None:
+        self.skipped[skip.reason] += 1
+        if skip.article:
+            seen.add(skip.article)  # a bad row of a product that exists: do not deactivate it
 
     # --- categories and brands ----------------------------------------------------------------------
     def import_categories(self) -> set[int]:
@@ -231,33 +225,42 @@ class FullImport(_Importer):
     def write(self, pending: list) -> None:
         if not pending:
             return
-        self.brand_ids({item.brand for item, *_rest in pending})
-        products = [self.product(item, category_id, digest) for item, category_id, digest, _old in pending]
+        self.brand_ids({item.brand for item, _digest, _old in pending})
+        rows = [self.row(item, digest) for item, digest, _old in pending]
+        ids = [old[0] for _item, _digest, old in pending if old is not None]
+        before = {row[0]: row[1:] for row in Product.objects.filter(id__in=ids).values_list("id", *HISTORY_FIELDS)}
+        changes = []
+        for item, _digest, old in pending:
+            if old is None:
+                self.run.created += 1
+                continue
+            self.run.updated += 1
+            self.changed_ids.add(old[0])
+            changes += self.history(old[0], before[old[0]], (item.dealer_price, item.retail_price, item.stock))
+            if not old[2]:
+                changes.append(self.active_change(old[0], True))
         with transaction.atomic():
-            Product.objects.bulk_create(products, update_conflicts=True, unique_fields=["article"],
-                                        update_fields=UPSERT_FIELDS)
-            changes = []
-            for product, (item, _category, _digest, old) in zip(products, pending):
-                if old is None:
-                    self.run.created += 1
-                else:
-                    self.run.updated += 1
-                    changes += self.history(old[0], old[3:], (item.dealer_price, item.retail_price, item.stock))
-                    if not old[2]:
-                        changes.append(self.active_change(old[0], True))
-                self.changed_ids.add(product.pk if product.pk is not None else old[0])
+            bulk_upsert(Product, rows, unique_field="article", update_fields=UPSERT_FIELDS)
             ProductChange.objects.bulk_create(changes, batch_size=1000)
+        created = [item.article for item, _digest, old in pending if old is None]
+        if created:
+            self.changed_ids.update(Product.objects.filter(article__in=created).values_list("id", flat=True))
 
-    def product(self, item: ProductData, category_id: int | None, digest: str) -> Product:
-        return Product(
-            article=item.article, article_pn=item.article_pn, name=item.name, full_name=item.full_name,
-            category_id=category_id, brand_id=self.brands.get(item.brand), dealer_price=item.dealer_price,
-            retail_price=item.retail_price, rrp=item.rrp, unsellable_reason=item.unsellable_reason, stock=item.stock,
-            stock_qualifier=item.stock_qualifier, warehouse_stock=item.warehouse_stock, is_new=item.is_new,
-            barcode=item.barcode, weight=item.weight, warranty=item.warranty, description=item.description,
-            url=item.url, images=item.images, markdown_stock=item.markdown_stock, markdown_price=item.markdown_price,
-            supplier_hash=digest, is_active=True, changed_at=self.now,
-        )
+    def row(self, item: ProductData, digest: str) -> dict:
+        """The product's columns. A row whose category is unknown keeps an empty fingerprint, so it
+        is written again (and linked) once the category exists."""
+        category_id = item.category_id if item.category_id in self.categories else None
+        return {
+            "article": item.article, "article_pn": item.article_pn, "name": item.name, "full_name": item.full_name,
+            "category_id": category_id, "brand_id": self.brands.get(item.brand), "dealer_price": item.dealer_price,
+            "retail_price": item.retail_price, "rrp": item.rrp, "unsellable_reason": item.unsellable_reason,
+            "stock": item.stock, "stock_qualifier": item.stock_qualifier, "warehouse_stock": item.warehouse_stock,
+            "is_new": item.is_new, "barcode": item.barcode, "weight": item.weight, "warranty": item.warranty,
+            "description": item.description, "url": item.url, "images": item.images,
+            "markdown_stock": item.markdown_stock, "markdown_price": item.markdown_price,
+            "supplier_hash": digest if category_id == item.category_id else "", "is_active": True,
+            "changed_at": self.now,
+        }
 
     def deactivate_missing(self, seen: set[int], totals: set[int]) -> None:
         reason = None

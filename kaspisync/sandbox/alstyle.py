@@ -42,6 +42,8 @@ import uuid
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 from .base import LoopbackServer, SandboxHandler
 
 API_PREFIX = "/api/"
@@ -278,8 +280,9 @@ class AlstyleSandbox:
     """Catalog, tokens, minimum interval, faults and the request log (arrival times)."""
 
     def __init__(self, products: int | list[dict] = 7000, *, seed: int = 42, interval: float = 5.0,
-                 token: str = "sandbox-token"):
+                 token: str = "sandbox-token", latency: float = 0.0):
         self.lock = threading.RLock()
+        self.latency = latency  # seconds added to every API answer
         self.seed = seed
         self.interval = float(interval)
         self.token = token
@@ -498,7 +501,7 @@ class AlstyleSandbox:
                     "warehouses": lambda q: WAREHOUSES,
                     "date": lambda q: {"date": self.updated_at.strftime("%Y-%m-%d %H:%M:%S")},
                 }
-                body = json.dumps(handlers[method](query), ensure_ascii=False).encode()
+                body = orjson.dumps(handlers[method](query))
                 self._cache[key] = body
             if method == "elements-pagination" and self.shift_during_paging:
                 self.add_products(self.shift_during_paging, front=True)
@@ -555,6 +558,8 @@ class AlstyleHandler(SandboxHandler):
             return self.send_body(401, _yii_error(401, "Unauthorized", "Your request was made with invalid credentials."))
         if wait is not None:
             return self._throttled(method, wait)
+        if sandbox.latency:
+            time.sleep(sandbox.latency)
         fault = sandbox._take_fault(method)
         if fault and fault["kind"] not in ("timeout", "truncated"):
             return self._fault(fault["kind"])

@@ -1,0 +1,204 @@
+"""Full import and quick refresh against the Al-Style emulator (real HTTP, real database)."""
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.alstyle import AlstyleError
+from catalog.models import Brand, Category, ImportRun, Product, ProductChange
+from catalog.services.importing import import_catalog
+from catalog.signals import catalog_changed
+from kaspisync import locks
+
+from .conftest import TOKEN
+
+pytestmark = pytest.mark.django_db
+
+
+def _writes_to(queries, table: str) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] in ("INSERT", "UPDATE", "DELETE")
+            and f'"{table}"' in q["sql"].split("(", 1)[0] + q["sql"].split(" SET ", 1)[0]]
+
+
+def test_full_import_stores_the_catalog_and_every_quirk(raw):
+    run = import_catalog()
+    assert run.status == "success" and run.kind == "full"
+    assert (run.created, run.updated, run.unchanged, run.deactivated) == (600, 0, 0, 0)
+    assert run.requests_made == 2 + 3  # categories, brands, three pages of 250
+    assert Product.objects.filter(is_active=True).count() == 600
+
+    videocards = Category.objects.get(name="Видеокарты")
+    assert videocards.parent.name == "Комплектующие" and videocards.level == 2
+    assert Category.objects.get(name="SSD накопители").parent.parent == videocards.parent
+    assert Brand.objects.filter(alstyle_guid__isnull=False).count() == Brand.objects.count()
+
+    on_request = raw.find(lambda p: p["price1"] == 1)
+    product = Product.objects.get(article=on_request["article"])
+    assert product.dealer_price is None and product.unsellable_reason == "price_on_request" and not product.is_sellable
+    placeholder = Product.objects.get(article=raw.find(lambda p: p["price1"] == 9_999_999)["article"])
+    assert placeholder.dealer_price is None and placeholder.unsellable_reason == "placeholder_price"
+    as_string = raw.find(lambda p: isinstance(p["price1"], str))
+    assert Product.objects.get(article=as_string["article"]).dealer_price == int(as_string["price1"])
+
+    more = Product.objects.get(article=raw.find(lambda p: p["quantity"] == ">50")["article"])
+    assert (more.stock, more.stock_qualifier, more.stock_display) == (50, ">", ">50")
+    fewer = Product.objects.get(article=raw.find(lambda p: p["quantity"] == "<10")["article"])
+    assert (fewer.stock, fewer.stock_qualifier, fewer.stock_display) == (10, "<", "<10")
+
+    assert Product.objects.get(article=raw.find(lambda p: p["rrp"] == 1)["article"]).rrp is None
+    for marker in ("&", "<", '"', "\x0b"):
+        source = raw.find(lambda p: marker in p["name"])
+        assert Product.objects.get(article=source["article"]).name == source["name"]
+
+    source = raw.find(lambda p: len(p["images"]) > 1 and p["warehouses"])
+    product = Product.objects.select_related("brand", "category").get(article=source["article"])
+    assert product.images == source["images"] and product.brand.name == source["brand"]
+    assert product.category_id == source["category"] and set(product.warehouse_stock) == set(source["warehouses"])
+    assert product.url == source["url"] and product.barcode == source["barcode"]
+
+
+def test_a_second_identical_import_writes_nothing(raw):
+    import_catalog()
+    with CaptureQueriesContext(connection) as queries:
+        run = import_catalog()
+    assert run.status == "success" and (run.created, run.updated, run.unchanged) == (0, 0, 600)
+    for table in ("catalog_product", "catalog_productchange", "catalog_category", "catalog_brand"):
+        assert _writes_to(queries.captured_queries, table) == [], table
+
+
+def test_changes_are_written_with_history_and_missing_products_deactivated(raw):
+    first = import_catalog()
+    changed, removed = raw.products[10], raw.products[20]
+    old_stock = Product.objects.get(article=changed["article"]).stock
+    raw.update_product(changed["article"], price1=123_450, price2=140_000, quantity=old_stock + 7)
+    raw.remove_products([removed["article"]])
+
+    run = import_catalog()
+    assert (run.created, run.updated, run.unchanged, run.deactivated) == (0, 1, 598, 1)
+    product = Product.objects.get(article=changed["article"])
+    assert (product.dealer_price, product.retail_price, product.stock) == (123_450, 140_000, old_stock + 7)
+    history = {c.field: (c.old_value, c.new_value) for c in product.changes.filter(run=run)}
+    assert history["stock"] == (old_stock, old_stock + 7) and history["dealer_price"][1] == 123_450
+    gone = Product.objects.get(article=removed["article"])
+    assert not gone.is_active
+    assert gone.changes.get(run=run).field == "is_active"
+    assert not ProductChange.objects.filter(run=first).exists()  # creation is not a "change"
+
+    raw.products.append(removed)  # it comes back
+    raw.update_product(removed["article"])
+    run = import_catalog()
+    assert run.updated == 1 and Product.objects.get(article=removed["article"]).is_active
+
+
+def test_a_run_failing_midway_leaves_the_catalog_consistent(raw):
+    import_catalog()
+    removed = raw.products[-1]
+    raw.remove_products([removed["article"]])
+    raw.inject("500", times=10, method="elements-pagination", after=1)  # page 2 never comes
+
+    with pytest.raises(AlstyleError):
+        import_catalog()
+    run = ImportRun.objects.latest("started_at")
+    assert run.status == "failed" and run.deactivated == 0 and "HTTP 500" in run.error
+    assert TOKEN not in run.error
+    assert Product.objects.get(article=removed["article"]).is_active  # not half-deactivated
+    assert not locks.is_locked("catalog.import")
+
+    raw.reset()
+    run = import_catalog()  # the next complete run finishes the job
+    assert run.status == "success" and run.deactivated == 1
+
+
+def test_offset_drift_is_detected_and_nothing_is_deactivated(raw):
+    import_catalog()
+    raw.remove_products([raw.products[5]["article"]])
+    raw.shift_during_paging = 1  # a product appears at the front after every page
+    run = import_catalog()
+    assert run.status == "success"
+    assert run.skipped["duplicate_across_pages"] >= 1
+    assert run.deactivated == 0 and "deactivation_skipped" in run.stats
+    assert Product.objects.filter(is_active=False).count() == 0
+
+
+def test_quick_refresh_updates_prices_and_stock_with_history(raw):
+    import_catalog()
+    target = raw.products[3]
+    raw.update_product(target["article"], price1=1, quantity=">100")
+    raw.add_products(2)  # not imported yet: unknown to the quick refresh
+    raw.reset()
+
+    run = import_catalog(quick=True)
+    assert run.status == "success" and run.kind == "quick"
+    assert run.requests_made == 1 == raw.request_count("quantity-price")
+    assert run.updated == 1 and run.unchanged == 600 - 1 and run.skipped == {"unknown_article": 2}
+    product = Product.objects.get(article=target["article"])
+    assert (product.dealer_price, product.unsellable_reason, product.stock_display) == (None, "price_on_request", ">100")
+    assert product.changes.filter(run=run, field="dealer_price", new_value=None).exists()
+    # The next full import rewrites the row (its fingerprint was dropped) but records no second change.
+    full = import_catalog()
+    assert full.updated == 1 and full.created == 2
+    assert not product.changes.filter(run=full).exists()
+
+
+def test_after_commit_the_signal_reports_the_changed_products(raw, django_capture_on_commit_callbacks):
+    received = []
+
+    def receiver(sender, **kwargs):
+        received.append((kwargs["reason"], kwargs["product_count"]))
+
+    catalog_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            import_catalog()
+        raw.update_product(raw.products[0]["article"], quantity=999)
+        with django_capture_on_commit_callbacks(execute=True):
+            import_catalog(quick=True)
+        with django_capture_on_commit_callbacks(execute=True):
+            import_catalog(quick=True)  # nothing changed: no signal
+    finally:
+        catalog_changed.disconnect(receiver)
+    assert received == [("import", 600), ("quick", 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_triggers_run_once(alstyle):
+    sandbox = alstyle(products=300, latency=0.05)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def trigger():
+        try:
+            barrier.wait()
+            results.append(import_catalog(trigger="admin").status)
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trigger) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(results) == ["skipped", "success"]
+    assert sorted(ImportRun.objects.values_list("status", flat=True)) == ["skipped", "success"]
+    assert sandbox.request_count("elements-pagination") == 2  # one run's pages only
+    assert Product.objects.count() == 300
+
+
+def test_a_run_whose_worker_died_does_not_block_the_next(raw):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kaspisync.models import JobLock
+
+    dead = ImportRun.objects.create(status="running", started_at=timezone.now() - timedelta(hours=2))
+    JobLock.objects.create(name="catalog.import", owner="dead-host:1:x", acquired_at=dead.started_at,
+                           expires_at=timezone.now() - timedelta(seconds=1))
+    run = import_catalog(quick=True)
+    assert run.status == "success"
+    dead.refresh_from_db()
+    assert dead.status == "failed" and dead.error
