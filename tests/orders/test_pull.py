@@ -205,3 +205,18 @@ def test_command_prints_a_summary_and_fails_loudly(kaspi, settings, capsys):
     with pytest.raises(CommandError) as exc:
         call_command("pull_orders")
     assert "401" in str(exc.value) and "wrong-token-123456" not in str(exc.value)
+
+
+@pytest.mark.django_db
+def test_the_order_stream_moves_and_pulls_follow_it(kaspi):
+    # the emulator's clock starts half a day back, so after advancing it matches the real clock
+    sandbox = kaspi(orders=60, days=13, orders_per_day=48, now=timezone.now() - timedelta(hours=12))
+    pull_orders()
+    before = Order.objects.count()
+    sandbox.advance(12 * 3600)  # half a day: new orders arrive, unanswered ones get cancelled by buyers
+    run = pull_orders()
+    assert sandbox.stats()["by_status"].get("CANCELLED", 0) > 0
+    assert Order.objects.count() == len(sandbox.orders) > before
+    assert run.created == len(sandbox.orders) - before
+    stored = dict(Order.objects.values_list("code", "status"))
+    assert stored == {o["code"]: o["status"] for o in sandbox.orders.values()}
