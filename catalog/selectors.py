@@ -1,4 +1,4 @@
-"""Reads of the catalog used by other apps (feeds, orders) and by the admin.
+"""Reads of the catalog used by other apps (feeds, orders), by pricing and by the admin.
 
 Stable contracts (other apps rely on them; keep the signatures):
 - `publishable_products()`: what the price list needs, one dict per product, in article order,
@@ -10,15 +10,27 @@ Stable contracts (other apps rely on them; keep the signatures):
 """
 from decimal import Decimal
 
-from .models import Product
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils import timezone
 
-DEFAULT_COMMISSION_PERCENT = Decimal("12")
+from .models import Category, CommissionRate, FeedExclusion, PriceBand, PriceOverride, PriceRule, Product
+from .pricing import engine
+
+DEFAULT_COMMISSION_PERCENT = Decimal(str(getattr(settings, "KASPI_DEFAULT_COMMISSION_PERCENT", "12")))
+ID_CHUNK = 900  # ids per `IN (...)`: SQLite caps the number of query parameters
+
+# What a recompute reads per product: the engine's inputs, then the stored results to compare.
+PRICING_INPUT_FIELDS = ("id", "category_id", "brand_id", "dealer_price", "retail_price", "rrp",
+                        "unsellable_reason", "is_active")
+PRICING_RESULT_FIELDS = ("sale_price", "price_rule_id", "price_explanation", "net_margin", "net_margin_percent",
+                         "below_margin_floor", "feed_excluded", "publish_min_stock")
 
 
 def publishable_products():
-    """Products the feed may list: active, with a sale price, not excluded."""
+    """Products the feed may list: active, sellable, priced, not excluded from the feed."""
     return (
-        Product.objects.filter(is_active=True, sale_price__isnull=False, feed_excluded=False)
+        Product.objects.filter(is_active=True, sale_price__isnull=False, feed_excluded=False, unsellable_reason="")
         .order_by("article")
         .values(
             "id",
@@ -36,5 +48,103 @@ def publishable_products():
 
 
 def commission_percent_for_products(product_ids) -> dict:
-    """Placeholder until pricing rules land: the global default for every product."""
-    return {pk: DEFAULT_COMMISSION_PERCENT for pk in product_ids}
+    """{product id: commission percent}: the rate of the deepest category with one, else the default."""
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    book = pricing_book(commissions_only=True)
+    categories = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        categories.update(Product.objects.filter(pk__in=ids[start:start + ID_CHUNK]).values_list("pk", "category_id"))
+    return {pk: book.commission_for(categories[pk]) for pk in ids if pk in categories}
+
+
+# --- the pricing engine's inputs ------------------------------------------------------------
+def category_ancestors() -> dict[int, tuple[int, ...]]:
+    """{category id: (itself, parent, ..., root)} from the parent links (cycles cut)."""
+    parents = dict(Category.objects.values_list("id", "parent_id"))
+    result = {}
+    for cid in parents:
+        chain, seen, node = [], set(), cid
+        while node is not None and node not in seen and node in parents:
+            seen.add(node)
+            chain.append(node)
+            node = parents[node]
+        result[cid] = tuple(chain)
+    return result
+
+
+def rule_spec(rule: PriceRule, bands=None) -> engine.Rule:
+    bands = rule.bands.all() if bands is None else bands
+    return engine.Rule(
+        id=rule.pk, label=rule.label, percent=rule.markup_percent, fixed=rule.markup_fixed,
+        bands=tuple(engine.Band(b.low, b.high, b.markup_percent, b.markup_fixed) for b in bands),
+        step=rule.rounding_step, mode=rule.rounding_mode, ending=rule.rounding_ending,
+        min_margin=rule.min_margin, min_margin_percent=rule.min_margin_percent, cap=rule.cap,
+        min_stock=rule.publish_min_stock,
+    )
+
+
+def pricing_book(now=None, commissions_only: bool = False) -> engine.Book:
+    """Every rule, rate, exclusion and override, loaded once into the engine's `Book`."""
+    commissions = dict(CommissionRate.objects.values_list("category_id", "percent"))
+    book = engine.Book(
+        now=now or timezone.now(),
+        default_commission=commissions.pop(None, DEFAULT_COMMISSION_PERCENT),
+        commissions=commissions,
+        ancestors=category_ancestors(),
+    )
+    if commissions_only:
+        return book
+    rules = (PriceRule.objects.filter(is_active=True).select_related("category", "brand", "product")
+             .prefetch_related(Prefetch("bands", queryset=PriceBand.objects.order_by("low"))))
+    for rule in rules:
+        spec = rule_spec(rule)
+        if rule.product_id:
+            book.product_rules[rule.product_id] = spec
+        elif rule.brand_id and rule.category_id:
+            book.brand_category_rules[(rule.brand_id, rule.category_id)] = spec
+        elif rule.category_id:
+            book.category_rules[rule.category_id] = spec
+        elif rule.brand_id:
+            book.brand_rules[rule.brand_id] = spec
+        else:
+            book.global_rule = spec
+    exclusions = list(FeedExclusion.objects.values_list("category_id", "brand_id", "product_id"))
+    book.excluded_categories = frozenset(c for c, _, _ in exclusions if c is not None)
+    book.excluded_brands = frozenset(b for _, b, _ in exclusions if b is not None)
+    book.excluded_products = frozenset(p for _, _, p in exclusions if p is not None)
+    book.overrides = {pid: engine.Override(price, expires)
+                      for pid, price, expires in PriceOverride.objects.values_list("product_id", "price", "expires_at")}
+    return book
+
+
+def pricing_rows(product_ids=None):
+    """(engine input, stored results tuple) per product, streamed in id order."""
+    fields = (*PRICING_INPUT_FIELDS, *PRICING_RESULT_FIELDS)
+    qs = Product.objects.order_by("id").values_list(*fields)
+    if product_ids is None:
+        chunks = [qs.iterator(chunk_size=5000)]
+    else:
+        ids = sorted(set(product_ids))
+        chunks = (qs.filter(pk__in=ids[i:i + ID_CHUNK]) for i in range(0, len(ids), ID_CHUNK))
+    n = len(PRICING_INPUT_FIELDS)
+    for chunk in chunks:
+        for row in chunk:
+            yield engine.ProductIn(*row[:n]), row[n:]
+
+
+def products_in_scope(category_id=None, brand_id=None, product_id=None) -> list[int] | None:
+    """Ids of the products a rule, rate or exclusion with this scope can touch (None: all)."""
+    if product_id is not None:
+        return [product_id]
+    if category_id is None and brand_id is None:
+        return None
+    qs = Product.objects.all()
+    if category_id is not None:
+        subtree = [cid for cid, chain in category_ancestors().items() if category_id in chain]
+        qs = qs.filter(category_id__in=subtree)
+    if brand_id is not None:
+        qs = qs.filter(brand_id=brand_id)
+    return list(qs.values_list("pk", flat=True))
+
