@@ -1,29 +1,190 @@
-from django.contrib import admin
+"""Catalog admin: the supplier's data as imported (read-only) and the import runs.
 
-from ..models import Brand, Category, ImportRun, Product
+Supplier fields are never edited here (the next import would overwrite them); the pricing
+columns, filters and actions come from `ProductPricingMixin` (catalog/admin/pricing.py).
+"""
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kaspisync import locks
+
+from ..models import Brand, Category, ImportRun, Product, ProductChange
+from ..services.importing import LOCK_NAME, SUPPLIER_FIELDS, queue_import
 from .pricing import ProductPricingMixin
+
+RUN_IMPORT_PERMISSION = "catalog.run_import"
+
+
+class SupplierDataAdmin(admin.ModelAdmin):
+    """Rows written only by the import: viewable, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "id", "level", "elements", "is_active")
+class CategoryAdmin(SupplierDataAdmin):
+    list_display = ("indented_name", "id", "level", "elements", "is_active")
+    list_filter = ("is_active", "level")
+    search_fields = ("name",)
+    ordering = ("left",)
+    list_per_page = 200
+
+    @admin.display(description=gettext_lazy("name"), ordering="left")
+    def indented_name(self, obj):
+        return format_html('<span style="padding-left: {}em">{}</span>', 1.5 * max(obj.level - 1, 0), obj.name)
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
-    list_display = ("name", "product_count")
+class BrandAdmin(SupplierDataAdmin):
+    list_display = ("name", "product_count", "alstyle_guid")
     search_fields = ("name",)
+
+
+class InStockFilter(admin.SimpleListFilter):
+    title = gettext_lazy("in stock")
+    parameter_name = "in_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("in stock")), ("no", _("out of stock"))]
+
+    def queryset(self, request, queryset):
+        in_stock = Q(stock__gt=0)
+        if self.value() == "yes":
+            return queryset.filter(in_stock)
+        if self.value() == "no":
+            return queryset.exclude(in_stock)
+        return queryset
+
+
+class ProductChangeInline(admin.TabularInline):
+    model = ProductChange
+    fields = ("changed_at", "field", "old_value", "new_value", "run")
+    readonly_fields = fields
+    ordering = ("-changed_at", "-id")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("supplier value history")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Product)
 class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
-    list_display = ("article", "name", "brand", "category", "dealer_price", "retail_price", "stock", "is_active")
+    list_display = ("article", "name", "brand", "category", "dealer_price", "retail_price", "stock_column",
+                    "is_active", "changed_at")
+    list_filter = ("is_active", InStockFilter, "unsellable_reason", ("category", admin.RelatedOnlyFieldListFilter),
+                   ("brand", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=article", "name", "article_pn", "barcode")
+    list_select_related = ("brand", "category")
+    readonly_fields = SUPPLIER_FIELDS + ("supplier_images", "is_active", "first_seen_at", "changed_at")
+    exclude = ("images",)
+    inlines = [ProductChangeInline]
+    show_full_result_count = False  # no COUNT(*) over the whole catalog on every page
 
     def get_list_display(self, request):
         return tuple(self.list_display) + tuple(self.pricing_list_display)
 
+    def get_list_filter(self, request):
+        return tuple(self.list_filter) + tuple(self.pricing_list_filter)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for action in self.pricing_actions:
+            func, name, description = self.get_action(action)
+            actions[name] = (func, name, description)
+        return actions
+
+    def has_add_permission(self, request):
+        return False  # products come from the supplier
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # never deleted: a product the supplier drops becomes inactive
+
+    @admin.display(description=gettext_lazy("stock"), ordering="stock")
+    def stock_column(self, obj):
+        return obj.stock_display
+
+    @admin.display(description=gettext_lazy("images"))
+    def supplier_images(self, obj):
+        links = format_html_join(mark_safe("<br>"), '<a href="{}" target="_blank" rel="noopener">{}</a>',
+                                 ((url, url) for url in obj.images))
+        return links or "—"
+
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "kind", "status", "created", "updated", "unchanged", "deactivated")
+    list_display = ("started_at", "kind", "status", "trigger", "created", "updated", "unchanged", "deactivated",
+                    "skipped_total", "requests_made", "duration_column", "short_error")
+    list_filter = ("status", "kind", "trigger")
+    readonly_fields = ("kind", "status", "trigger", "triggered_by", "started_at", "finished_at", "duration_column",
+                       "created", "updated", "unchanged", "deactivated", "skipped", "requests_made", "stats", "error")
+    fields = readonly_fields
+    date_hierarchy = "started_at"
+    change_list_template = "admin/catalog/importrun/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("duration"))
+    def duration_column(self, obj):
+        duration = obj.duration
+        return f"{duration.total_seconds():.1f} s" if duration is not None else "—"
+
+    @admin.display(description=gettext_lazy("skipped"))
+    def skipped_total(self, obj):
+        return sum(obj.skipped.values()) if obj.skipped else 0
+
+    @admin.display(description=gettext_lazy("error"))
+    def short_error(self, obj):
+        return obj.error[:120]
+
+    # --- "Import now" / "Quick refresh now" ----------------------------------------------------------
+    def get_urls(self):
+        return [
+            path("import-now/", self.admin_site.admin_view(self.import_now_view), {"quick": False},
+                 name="catalog_importrun_import_now"),
+            path("quick-now/", self.admin_site.admin_view(self.import_now_view), {"quick": True},
+                 name="catalog_importrun_quick_now"),
+            *super().get_urls(),
+        ]
+
+    def import_now_view(self, request, quick: bool):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(RUN_IMPORT_PERMISSION):
+            raise PermissionDenied
+        queue_import(quick=quick, triggered_by=request.user.get_username())
+        if locks.is_locked(LOCK_NAME):
+            messages.warning(request, _("An import is running now; this one will be recorded as skipped."))
+        else:
+            messages.success(request, _("The import was queued; its run appears in this list."))
+        return redirect(reverse("admin:catalog_importrun_changelist"))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_run_import": request.user.has_perm(RUN_IMPORT_PERMISSION)}
+        return super().changelist_view(request, extra_context)

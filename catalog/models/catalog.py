@@ -152,6 +152,7 @@ class ImportRun(JobRun):
     class Meta(JobRun.Meta):
         verbose_name = _("import run")
         verbose_name_plural = _("import runs")
+        permissions = [("run_import", _("Can start a catalog import"))]
 
 
 class ProductChange(models.Model):

@@ -72,6 +72,13 @@ def import_catalog(*, quick: bool = False, trigger: str = RunTrigger.SCHEDULE, t
     return job.run
 
 
+def queue_import(*, quick: bool = False, triggered_by: str = "") -> None:
+    """Queue an import on the workers once the caller's transaction commits (admin buttons)."""
+    from ..tasks import import_catalog as task
+
+    transaction.on_commit(partial(task.delay, quick=quick, trigger=RunTrigger.ADMIN, triggered_by=triggered_by))
+
+
 def _close_abandoned_runs(current: ImportRun) -> None:
     """We hold the lock, so any other RUNNING row belongs to a worker that died mid-run."""
     ImportRun.objects.filter(status=RunStatus.RUNNING).exclude(pk=current.pk).update(

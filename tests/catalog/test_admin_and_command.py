@@ -1,0 +1,88 @@
+"""Admin pages, the "Import now" buttons and the import_catalog command."""
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils.html import escape
+
+from catalog.models import ImportRun, Product
+from catalog.services.importing import import_catalog
+from kaspisync import locks
+from kaspisync.celery import app as celery_app
+
+from .conftest import TOKEN
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(username, *perms):
+    user = get_user_model().objects.create_user(username, password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="catalog", codename__in=perms))
+    return user
+
+
+def test_catalog_pages_render_with_quirky_data(raw, admin_client):
+    import_catalog()
+    product = Product.objects.get(article=raw.find(lambda p: "&" in p["name"] or "<" in p["name"])["article"])
+    for name in ("category", "brand", "product", "importrun"):
+        page = admin_client.get(reverse(f"admin:catalog_{name}_changelist"))
+        assert page.status_code == 200, name
+    listing = admin_client.get(reverse("admin:catalog_product_changelist"), {"q": str(product.article)})
+    assert str(product.article) in listing.content.decode()
+    assert admin_client.get(reverse("admin:catalog_product_changelist"), {"in_stock": "yes", "is_active__exact": "1"}).status_code == 200
+    detail = admin_client.get(reverse("admin:catalog_product_change", args=[product.pk]))
+    assert detail.status_code == 200
+    assert escape(product.name) in detail.content.decode()  # shown faithfully, escaped
+    assert TOKEN not in detail.content.decode()
+    run = ImportRun.objects.get()
+    assert admin_client.get(reverse("admin:catalog_importrun_change", args=[run.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:catalog_product_add")).status_code == 403
+
+
+def test_import_now_queues_the_task_on_commit(raw, client, django_capture_on_commit_callbacks):
+    client.force_login(staff("ops", "view_importrun", "run_import"))
+    page = client.get(reverse("admin:catalog_importrun_changelist"))
+    assert "import-now" in page.content.decode()
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = client.post(reverse("admin:catalog_importrun_quick_now"))
+        assert response.status_code == 302 and len(callbacks) == 1
+        assert not ImportRun.objects.exists()  # nothing ran inside the request
+        callbacks[0]()
+    finally:
+        celery_app.conf.task_always_eager = False
+    run = ImportRun.objects.get()
+    assert (run.kind, run.trigger, run.triggered_by, run.status) == ("quick", "admin", "ops", "success")
+
+
+def test_import_now_needs_the_permission(raw, client):
+    client.force_login(staff("viewer", "view_importrun"))
+    assert client.post(reverse("admin:catalog_importrun_import_now")).status_code == 403
+    assert "import-now" not in client.get(reverse("admin:catalog_importrun_changelist")).content.decode()
+
+
+def test_command_prints_a_summary(raw):
+    out = io.StringIO()
+    call_command("import_catalog", stdout=out)
+    assert "600" in out.getvalue() and "Import #" in out.getvalue()
+    out = io.StringIO()
+    call_command("import_catalog", "--quick", stdout=out)
+    assert ImportRun.objects.filter(kind="quick", status="success", trigger="command").exists()
+
+
+def test_command_fails_loudly(raw, settings):
+    settings.ALSTYLE_TOKEN = "not-the-token-1234"
+    with pytest.raises(CommandError) as caught:
+        call_command("import_catalog", stdout=io.StringIO())
+    assert "401" in str(caught.value) and "not-the-token-1234" not in str(caught.value)
+    lock = locks.acquire("catalog.import")
+    try:
+        with pytest.raises(CommandError, match="(?i)another"):
+            call_command("import_catalog", stdout=io.StringIO())
+    finally:
+        lock.release()
+    assert sorted(ImportRun.objects.values_list("status", flat=True)) == ["failed", "skipped"]
