@@ -245,59 +245,59 @@ class KaspiClient:
             self.requests_made += 1
 
     def request(self, method: str, path: str, *, params=None, json_body=None, headers=None) -> dict:
+        """Send one call with bounded retries; return the decoded JSON body or raise."""
         url = self.url(path)
         where = f"{method} {urlsplit(url).path}"
-        # A status change that timed out or failed with 5xx may have happened at Kaspi: only a
-        # 429 (refused before processing) is safe to repeat for a POST.
-        idempotent = method == "GET"
         delays = list(backoff_delays(self.max_attempts, base=self.backoff_base))
         for attempt in range(self.max_attempts):
-            last = attempt == self.max_attempts - 1
             self._count()
-            try:
-                response = self.session.request(
-                    method, url, params=params, json=json_body, headers=headers, timeout=self.timeout
-                )
-            except requests.Timeout:
-                error = ExternalServiceError(
-                    _("%(where)s: timed out") % {"where": where},
-                    retryable=True,
-                    diagnosis=timeout_diagnosis(self.timeout[1]),
-                )
-            except requests.ConnectionError as exc:
-                error = ExternalServiceError(
-                    _("%(where)s: cannot connect (%(error)s)") % {"where": where, "error": type(exc).__name__},
-                    retryable=True,
-                    diagnosis=_("Check the network, DNS and KASPI_API_URL (%(url)s).") % {"url": self.base_url},
-                )
-            else:
-                if response.status_code == 200:
-                    try:
-                        return response.json()
-                    except ValueError:
-                        error = ExternalServiceError(
-                            _("%(where)s: the answer is not valid JSON") % {"where": where},
-                            retryable=True,
-                            status=200,
-                            diagnosis=_("Kaspi sent a broken answer; it is usually temporary."),
-                        )
-                else:
-                    detail = _error_detail(response)
-                    error = ExternalServiceError(
-                        _("%(where)s: HTTP %(status)s%(detail)s")
-                        % {"where": where, "status": response.status_code, "detail": f" ({detail})" if detail else ""},
-                        retryable=response.status_code in RETRYABLE_STATUSES or response.status_code >= 500,
-                        status=response.status_code,
-                        diagnosis=diagnose(response.status_code, response),
-                    )
-            if not idempotent and error.status != 429:
-                error.retryable = False
-            if not error.retryable or last:
-                log.warning("Kaspi request failed: %s", error)
-                raise error
-            log.info("Kaspi request failed (attempt %s of %s), retrying: %s", attempt + 1, self.max_attempts, error)
+            result = self._attempt(method, url, where, params=params, json_body=json_body, headers=headers)
+            if not isinstance(result, ExternalServiceError):
+                return result
+            if method != "GET" and result.status != 429:
+                # A status change that timed out or failed with 5xx may have happened at Kaspi:
+                # only a 429 (refused before processing) is safe to repeat for a POST.
+                result.retryable = False
+            if not result.retryable or attempt == self.max_attempts - 1:
+                log.warning("Kaspi request failed: %s", result)
+                raise result
+            log.info("Kaspi request failed (attempt %s of %s), retrying: %s", attempt + 1, self.max_attempts, result)
             time.sleep(delays[attempt])
         raise AssertionError("unreachable")
+
+    def _attempt(self, method: str, url: str, where: str, **kwargs) -> "dict | ExternalServiceError":
+        try:
+            response = self.session.request(
+                method, url, params=kwargs["params"], json=kwargs["json_body"], headers=kwargs["headers"],
+                timeout=self.timeout,
+            )
+        except requests.Timeout:
+            return ExternalServiceError(
+                _("%(where)s: timed out") % {"where": where}, retryable=True,
+                diagnosis=timeout_diagnosis(self.timeout[1]),
+            )
+        except requests.ConnectionError as exc:
+            return ExternalServiceError(
+                _("%(where)s: cannot connect (%(error)s)") % {"where": where, "error": type(exc).__name__},
+                retryable=True,
+                diagnosis=_("Check the network, DNS and KASPI_API_URL (%(url)s).") % {"url": self.base_url},
+            )
+        if response.status_code != 200:
+            detail = _error_detail(response)
+            return ExternalServiceError(
+                _("%(where)s: HTTP %(status)s%(detail)s")
+                % {"where": where, "status": response.status_code, "detail": f" ({detail})" if detail else ""},
+                retryable=response.status_code in RETRYABLE_STATUSES or response.status_code >= 500,
+                status=response.status_code,
+                diagnosis=diagnose(response.status_code, response),
+            )
+        try:
+            return response.json()
+        except ValueError:
+            return ExternalServiceError(
+                _("%(where)s: the answer is not valid JSON") % {"where": where}, retryable=True, status=200,
+                diagnosis=_("Kaspi sent a broken answer; it is usually temporary."),
+            )
 
     def get(self, path: str, params=None) -> dict:
         return self.request("GET", path, params=params)
@@ -356,7 +356,7 @@ class KaspiClient:
             category_code=str((a.get("category") or {}).get("code") or ""),
             master_product_id=master_id,
             master_product_code=str(master_attrs.get("code") or ""),
-            name=str(master_attrs.get("name") or a.get("offer", {}).get("name") or ""),
+            name=str(master_attrs.get("name") or (a.get("offer") or {}).get("name") or ""),
             sku=sku,
             raw=item,
         )
