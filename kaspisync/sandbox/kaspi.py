@@ -565,9 +565,9 @@ class KaspiHandler(SandboxHandler):
             if method == "GET" and len(segments) == 3 and segments[0] == "masterproducts" and segments[2] == "merchantProduct":
                 return self._json(200, sandbox.merchant_product(segments[1]))
             if method == "GET" and len(segments) == 2 and segments[0] == "pointofservices":
-                return self._json(200, {"data": {"type": "pointofservices", "id": segments[1], "attributes": {
-                    "displayName": segments[1].rsplit("_", 1)[-1],
-                    "address": {"formattedAddress": "Алматы, пр. Райымбека, 212"}}}})
+                return self._json(200, self.point_of_service(segments[1]))
+            if method == "GET" and len(segments) == 3 and segments[0] == "orderentries" and segments[2] == "deliveryPointOfService":
+                return self._json(200, self.point_of_service(f"{MERCHANT_ID}_PP1"))
             if method == "GET" and segments == ["cities"]:
                 return self._json(200, {"data": [
                     {"type": "cities", "id": code, "attributes": {"code": code, "name": name, "active": True}}
@@ -576,6 +576,12 @@ class KaspiHandler(SandboxHandler):
         except ApiError as exc:
             return self._error(exc.status, exc.title)
         return self._error(404, "not found")
+
+    @staticmethod
+    def point_of_service(point_id: str) -> dict:
+        return {"data": {"type": "pointofservices", "id": point_id, "attributes": {
+            "displayName": point_id.rsplit("_", 1)[-1],
+            "address": {"formattedAddress": "Алматы, пр. Райымбека, 212"}}}}
 
     def _control(self, method: str, action: str) -> None:
         sandbox: KaspiSandbox = self.state

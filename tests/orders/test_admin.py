@@ -40,6 +40,9 @@ def test_order_list_shows_columns_and_hides_customer_data_without_permission(cli
     detail = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert order.customer_phone not in detail and order.customer_name not in detail
     assert orders.new["address"]["streetName"] not in detail
+    sku = order.entries.first().sku
+    by_sku = client.get(reverse("admin:orders_order_changelist"), {"q": sku}).content.decode()
+    assert order.code in by_sku
     # searching by phone is not possible either
     found = client.get(reverse("admin:orders_order_changelist"), {"q": order.customer_phone}).content.decode()
     assert order.code not in found

@@ -69,6 +69,15 @@ def test_token_appears_in_no_log_and_no_stored_error(kaspi, caplog, settings):
     assert TOKEN not in run.error and "500" in run.error
 
 
+def test_forbidden_is_diagnosed_and_not_retried(kaspi):
+    sandbox = kaspi()
+    sandbox.inject("403", count=5)
+    with pytest.raises(ExternalServiceError) as exc:
+        KaspiClient().list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
+    assert exc.value.status == 403 and "cabinet" in exc.value.diagnosis and "IP" in exc.value.diagnosis
+    assert sandbox.request_count() == 1
+
+
 @pytest.mark.parametrize("kind", ["503", "429", "malformed"])
 def test_transient_failures_are_retried(kaspi, kind):
     sandbox = kaspi(orders=3)
@@ -135,6 +144,10 @@ def test_sandbox_enforces_paging_and_windows(kaspi):
     ok = requests.get(url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge},
                       headers=headers)
     assert ok.status_code == 200 and ok.json()["meta"] == {"pageCount": 0, "totalCount": 0}
+    point = requests.get(sandbox.server.url + "/pointofservices/30012345_PP1", headers=headers).json()
+    assert point["data"]["attributes"]["displayName"] == "PP1"
+    cities = requests.get(sandbox.server.url + "/cities", headers=headers).json()["data"]
+    assert {"Алматы", "Астана"} <= {c["attributes"]["name"] for c in cities}
     # fault injection over the control endpoint
     requests.post(sandbox.server.base + "/_sandbox/faults", json={"kind": "503", "count": 1})
     assert requests.get(url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge},

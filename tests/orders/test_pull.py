@@ -220,3 +220,21 @@ def test_the_order_stream_moves_and_pulls_follow_it(kaspi):
     assert run.created == len(sandbox.orders) - before
     stored = dict(Order.objects.values_list("code", "status"))
     assert stored == {o["code"]: o["status"] for o in sandbox.orders.values()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_pulls_never_duplicate(kaspi):
+    import threading
+
+    kaspi(orders=80)
+    runs = []
+    threads = [threading.Thread(target=lambda: runs.append(pull_orders().status)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pull_orders()
+    assert sorted(runs) in (["skipped", "success"], ["success", "success"])
+    assert Order.objects.count() == 80
+    assert Order.objects.values("kaspi_id").distinct().count() == 80
+    assert OrderEvent.objects.filter(from_status="").count() == 80  # one "first seen" per order
