@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 @pytest.fixture
 def manager():
-    return get_user_model().objects.create_user("manager", password="x")
+    return get_user_model().objects.create_user("manager")
 
 
 @pytest.fixture

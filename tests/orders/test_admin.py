@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def staff(username, *perms):
-    user = get_user_model().objects.create_user(username, password="x", is_staff=True)
+    user = get_user_model().objects.create_user(username, is_staff=True)  # no password: no slow hashing
     user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders", codename__in=perms))
     return user
 
