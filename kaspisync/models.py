@@ -68,3 +68,22 @@ class JobRun(models.Model):
         if self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+class WorkerHeartbeat(models.Model):
+    """One row: when a Celery worker last ran the `kaspisync.tasks.heartbeat` task that beat
+    queues every minute. A recent time proves that beat, the broker and a worker all work."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    last_seen = models.DateTimeField(_("last seen"))
+    hostname = models.CharField(_("host"), max_length=255, blank=True)
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self):
+        return f"{self.hostname}:{self.pid} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"

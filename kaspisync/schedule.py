@@ -8,6 +8,10 @@ from django.conf import settings
 
 def beat_schedule() -> dict:
     return {
+        "worker-heartbeat": {
+            "task": "kaspisync.tasks.heartbeat",
+            "schedule": 60.0,
+        },
         "catalog-full-import": {
             "task": "catalog.tasks.import_catalog",
             "schedule": float(settings.IMPORT_FULL_INTERVAL),
@@ -17,6 +21,15 @@ def beat_schedule() -> dict:
             "task": "catalog.tasks.import_catalog",
             "schedule": float(settings.IMPORT_QUICK_INTERVAL),
             "kwargs": {"quick": True, "trigger": "schedule"},
+        },
+        "catalog-expire-price-overrides": {
+            "task": "catalog.tasks.expire_price_overrides",
+            "schedule": float(settings.PRICING_EXPIRY_INTERVAL),
+        },
+        "feeds-build": {
+            "task": "feeds.tasks.build_feed",
+            "schedule": float(settings.FEED_BUILD_INTERVAL),
+            "kwargs": {"trigger": "schedule"},
         },
         "orders-pull": {
             "task": "orders.tasks.pull_orders",

@@ -1,1 +1,188 @@
-"""Shared fixtures. App-specific fixtures live in tests/<app>/conftest.py."""
+"""Shared fixtures. App-specific fixtures live in tests/<app>/conftest.py.
+
+Broker isolation (automatic): every test session sends Celery messages to its own broker — a
+temporary folder for the embedded `filesystem://` broker, or a dedicated Redis database
+(KASPISYNC_TEST_REDIS_DB, default 15, flushed at start) when CELERY_BROKER_URL is Redis — so a
+test never feeds a `make run` worker or another test session.
+
+A real Celery worker process, for tests marked `@pytest.mark.worker`:
+
+    @pytest.mark.worker
+    def test_import_now_runs_in_worker(celery_worker, wait_until):   # celery_worker needs no env
+        import_catalog.delay(quick=False)
+        wait_until(lambda: ImportRun.objects.filter(status="success").exists())
+
+    @pytest.mark.worker
+    def test_with_sandbox(alstyle, start_worker, wait_until):
+        sandbox = alstyle(products=300)
+        # `settings` overrides live in this process only: hand the worker the same values by env.
+        start_worker(env={"ALSTYLE_API_URL": sandbox.server.url, "ALSTYLE_TOKEN": TOKEN,
+                          "ALSTYLE_MIN_INTERVAL": "0"})
+        ...
+
+`start_worker(env=None, pool="prefork", concurrency=2)` starts `celery -A kaspisync worker` as a
+subprocess (its own process group) sharing this session's test database (DATABASE_URL points
+at it) and broker, waits until it reports ready and stops it at the end of the test. It uses the
+database for real, so these fixtures imply `transactional_db` (data committed, visible to the
+worker). The returned `Worker` has `.pid` and `.log()` (its output, shown when a test fails).
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings as django_settings
+
+from kaspisync.celery import app as celery_app
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+WORKER_READY_TIMEOUT = 60
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
+    """Poll `predicate()` until it returns something truthy (returned); fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def wait_until():
+    """`wait_until(predicate, timeout=30)`: poll until the predicate returns something truthy."""
+    return wait_for
+
+
+# --- broker isolation --------------------------------------------------------------------------
+def _point_celery_at(broker_url: str, transport_options: dict) -> None:
+    """Send this process's tasks to another broker (drop cached connection and producer pools)."""
+    celery_app.conf.broker_url = broker_url
+    celery_app.conf.broker_transport_options = transport_options
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_broker(tmp_path_factory) -> dict:
+    """This session's private broker; returns the env a worker process needs to consume it."""
+    url = django_settings.CELERY_BROKER_URL
+    original = (celery_app.conf.broker_url, dict(celery_app.conf.broker_transport_options or {}))
+    if url.startswith("filesystem://"):
+        folder = tmp_path_factory.mktemp("broker")
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir()
+        options = {
+            **original[1],
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+        }
+        _point_celery_at(url, options)
+        env = {"CELERY_BROKER_URL": url, "KASPISYNC_BROKER_DIR": str(folder)}
+    elif url.startswith(("redis://", "rediss://")):
+        import redis
+
+        parts = urlsplit(url)
+        url = urlunsplit(parts._replace(path=f"/{os.environ.get('KASPISYNC_TEST_REDIS_DB', '15')}"))
+        redis.Redis.from_url(url).flushdb()
+        _point_celery_at(url, original[1])
+        env = {"CELERY_BROKER_URL": url}
+    else:  # another transport: use it as configured
+        env = {"CELERY_BROKER_URL": url}
+    yield env
+    _point_celery_at(*original)
+
+
+# --- a real worker process ---------------------------------------------------------------------
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL (django-environ syntax) for the database Django is connected to now."""
+    engine, name = settings_dict["ENGINE"], settings_dict["NAME"]
+    if engine == "django.db.backends.sqlite3":
+        return f"sqlite:///{Path(name).resolve()}"
+    if engine == "django.db.backends.postgresql":
+        user = quote(settings_dict.get("USER") or "", safe="")
+        password = quote(settings_dict.get("PASSWORD") or "", safe="")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        host = quote(settings_dict.get("HOST") or "", safe="")
+        port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+        return f"postgres://{auth}{host}{port}/{quote(name, safe='')}"
+    raise NotImplementedError(f"no DATABASE_URL for {engine}")
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """Kill the whole process group at once. A warm shutdown takes seconds (the embedded
+        broker's event loop notices signals only between its 2-second polls), and by teardown the
+        test has seen what it waited for; databases survive a killed client."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
+@pytest.fixture
+def start_worker(transactional_db, celery_broker, tmp_path):
+    """Factory: `start_worker(env={...}, pool="prefork", concurrency=2)` -> a ready `Worker`."""
+    from django.db import connection
+
+    workers: list[Worker] = []
+
+    def start(env: dict | None = None, pool: str = "prefork", concurrency: int = 2) -> Worker:
+        name = f"test-{uuid.uuid4().hex[:8]}"
+        child_env = {
+            **os.environ,
+            **celery_broker,
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "PYTHONUNBUFFERED": "1",
+            **{key: str(value) for key, value in (env or {}).items()},
+        }
+        log_path = tmp_path / f"{name}.log"
+        command = [sys.executable, "-m", "celery", "-A", "kaspisync", "worker", "-l", "INFO", "-n", f"{name}@%h",
+                   "--pool", pool, "--concurrency", str(concurrency),
+                   "--without-mingle", "--without-gossip", "--without-heartbeat"]
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(command, cwd=BASE_DIR, env=child_env, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+        worker = Worker(process, log_path)
+        workers.append(worker)
+
+        def ready():
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited with {process.returncode}:\n{worker.log()[-4000:]}")
+            return " ready." in worker.log()
+
+        wait_for(ready, timeout=WORKER_READY_TIMEOUT, interval=0.2, message="the Celery worker to be ready")
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+        sys.stdout.write(f"\n--- worker {worker.pid} log ---\n{worker.log()[-6000:]}\n")  # shown on failure
+
+
+@pytest.fixture
+def celery_worker(start_worker) -> Worker:
+    """One real worker process with the default settings (see the module docstring)."""
+    return start_worker()
