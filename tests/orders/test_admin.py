@@ -64,6 +64,10 @@ def test_order_page_shows_entries_margin_and_timeline(client, orders):
     entry = order.entries.first()
     assert entry.sku in page and "История" in page and "впервые получен" in page
     assert reverse("admin:catalog_product_change", args=[entry.product_id]) in page
+    accept_url = reverse("admin:orders_order_accept", args=[order.pk])
+    assert accept_url not in page  # no permission, no button
+    client.force_login(staff("manager", "view_order", "accept_order"))
+    assert accept_url in client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
 
 
 def test_action_needs_permission_and_confirmation(client, orders):

@@ -149,7 +149,14 @@ def test_sandbox_enforces_paging_and_windows(kaspi):
     cities = requests.get(sandbox.server.url + "/cities", headers=headers).json()["data"]
     assert {"Алматы", "Астана"} <= {c["attributes"]["name"] for c in cities}
     # fault injection over the control endpoint
-    requests.post(sandbox.server.base + "/_sandbox/faults", json={"kind": "503", "count": 1})
+    control = sandbox.server.base + "/_sandbox/"
+    requests.post(control + "advance", json={"seconds": 3600})
+    assert sandbox.now_ms == int(ge) + 1000 + 3600 * 1000
+    order = sandbox.add_order(status="ACCEPTED_BY_MERCHANT")
+    sandbox.change_status({"data": {"id": order["id"], "attributes": {"code": order["code"], "status": "COMPLETED"}}},
+                          {"X-Send-Code": "true"}, "")
+    assert requests.get(control + "codes").json() == {order["code"]: sandbox.sent_codes[order["code"]]}
+    requests.post(control + "faults", json={"kind": "503", "count": 1})
     assert requests.get(url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge},
                         headers=headers).status_code == 503
 
