@@ -6,6 +6,7 @@ Measures the first pull (time, requests) and an unchanged re-pull (requests must
 pages only, no entries calls, no rows written). Runs against the Kaspi emulator over loopback
 with a fresh SQLite database in a temporary folder.
 """
+
 import argparse
 import os
 import sys
@@ -62,11 +63,14 @@ def main():
     from orders.services import pull_orders
 
     articles = range(10001, 10001 + args.products)
-    products = [{"sku": sku_for_article(a), "name": f"Товар {a}", "price": 5000 + a % 97 * 1000, "brand": "Bench"}
-                for a in articles]
+    products = [
+        {"sku": sku_for_article(a), "name": f"Товар {a}", "price": 5000 + a % 97 * 1000, "brand": "Bench"}
+        for a in articles
+    ]
     # 90 % of what Kaspi sells is in our catalog; the rest shows up as unmatched entries.
-    Product.objects.bulk_create([Product(article=a, name=f"Товар {a}", dealer_price=4000 + a % 97 * 800)
-                                 for a in articles if a % 10])
+    Product.objects.bulk_create(
+        [Product(article=a, name=f"Товар {a}", dealer_price=4000 + a % 97 * 800) for a in articles if a % 10]
+    )
     sandbox = KaspiSandbox(products, orders=args.orders, days=14, latency_ms=args.latency_ms, token="bench-token-1")
     with sandbox.serve() as server:
         settings.KASPI_API_URL, settings.KASPI_TOKEN = server.url, "bench-token-1"
@@ -84,20 +88,30 @@ def main():
             second = pull_orders()
         second_time = time.perf_counter() - started
         pages = sum(1 for m, p, _q in sandbox.log if m == "GET" and p == "/orders")
-        entries_calls = sum(1 for m, p, _q in sandbox.log if p.startswith(("/orders/", "/orderentries", "/masterproducts")))
+        entries_calls = sum(
+            1 for m, p, _q in sandbox.log if p.startswith(("/orders/", "/orderentries", "/masterproducts"))
+        )
 
     serial_estimate = first.requests_made * args.latency_ms / 1000
-    print(f"Kaspi order pull: {args.orders} orders over 14 days, {args.latency_ms:.0f} ms latency per request, "
-          f"{args.workers} entry workers")
-    print(f"first pull      : {first_time:7.1f} s   status {first.status}, {first.created} orders stored "
-          f"(of {args.orders} generated), {Order.objects.count()} in db, {OrderEntry.objects.count()} entries "
-          f"({first.unmatched_entries} unmatched)")
-    print(f"  requests      : {first.requests_made:7d}     ({first_pages} list pages + entries/product/SKU calls; "
-          f"serially that would be ≥ {serial_estimate:.0f} s of latency alone)")
+    print(
+        f"Kaspi order pull: {args.orders} orders over 14 days, {args.latency_ms:.0f} ms latency per request, "
+        f"{args.workers} entry workers"
+    )
+    print(
+        f"first pull      : {first_time:7.1f} s   status {first.status}, {first.created} orders stored "
+        f"(of {args.orders} generated), {Order.objects.count()} in db, {OrderEntry.objects.count()} entries "
+        f"({first.unmatched_entries} unmatched)"
+    )
+    print(
+        f"  requests      : {first.requests_made:7d}     ({first_pages} list pages + entries/product/SKU calls; "
+        f"serially that would be ≥ {serial_estimate:.0f} s of latency alone)"
+    )
     print(f"  throughput    : {first.created / first_time:7.1f} orders/s")
     print(f"unchanged re-pull: {second_time:6.1f} s   status {second.status}")
-    print(f"  requests      : {second.requests_made:7d}     target ≤ pages ({pages})   "
-          f"{'OK' if second.requests_made <= pages else 'MISSED'}")
+    print(
+        f"  requests      : {second.requests_made:7d}     target ≤ pages ({pages})   "
+        f"{'OK' if second.requests_made <= pages else 'MISSED'}"
+    )
     print(f"  entries calls : {entries_calls:7d}     target 0   {'OK' if entries_calls == 0 else 'MISSED'}")
     print(f"  rows written  : {counter.writes:7d}     target 0   {'OK' if counter.writes == 0 else 'MISSED'}")
     print(f"  unchanged     : {second.unchanged:7d}     (created {second.created}, updated {second.updated})")

@@ -4,6 +4,7 @@ Orders are read-only here (Kaspi is the source); every change goes through an ac
 says it cannot be undone and calls one service. Customer personal data (name, phone, address,
 raw payload) is shown only to users with `orders.view_customer_data`.
 """
+
 from functools import partial
 
 from django.contrib import admin, messages
@@ -40,7 +41,9 @@ def queue_pull(request) -> None:
     """Queue a pull once the request's transaction commits (never inside it)."""
     if not request.user.has_perm("orders.pull_orders"):
         raise PermissionDenied
-    transaction.on_commit(partial(pull_orders_task.delay, trigger=RunTrigger.ADMIN, triggered_by=request.user.get_username()))
+    transaction.on_commit(
+        partial(pull_orders_task.delay, trigger=RunTrigger.ADMIN, triggered_by=request.user.get_username())
+    )
     messages.success(request, _("An order pull was queued; its result appears under “Order pulls”."))
 
 
@@ -61,23 +64,74 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("code", "created_at", "state", "status", "total", "items", "city", "delivery_mode", "margin")
     customer_list_display = ("customer_name", "customer_phone")
-    list_filter = ("state", "status", "delivery_mode", "payment_mode", "is_kaspi_delivery", "created_at",
-                   UnmatchedEntriesFilter)
+    list_filter = (
+        "state",
+        "status",
+        "delivery_mode",
+        "payment_mode",
+        "is_kaspi_delivery",
+        "created_at",
+        UnmatchedEntriesFilter,
+    )
     search_fields = ("=code", "entries__sku")
     customer_search_fields = ("customer_phone", "customer_name")
     date_hierarchy = "created_at"
     list_per_page = 50
     actions = ["accept_selected"]
     fieldsets_base = [
-        (None, {"fields": ("code", "kaspi_id", "state", "status", "total_price", "payment_mode", "credit_term",
-                           "created_at", "approved_by_bank_at", "reservation_at", "changed_at")}),
-        (gettext_lazy("Delivery"), {"fields": ("delivery_mode", "city", "planned_delivery_at", "pickup_point_id",
-                                               "delivery_cost", "delivery_cost_for_seller", "signature_required",
-                                               "pre_order")}),
-        (gettext_lazy("Kaspi Delivery"), {"classes": ("collapse",), "fields": ("is_kaspi_delivery", "express", "number_of_space", "waybill",
-                                                     "waybill_number", "courier_transmission_planned_at",
-                                                     "courier_transmission_at", "returned_to_warehouse")}),
-        (gettext_lazy("Cancellation"), {"classes": ("collapse",), "fields": ("cancellation_reason", "cancellation_comment")}),
+        (
+            None,
+            {
+                "fields": (
+                    "code",
+                    "kaspi_id",
+                    "state",
+                    "status",
+                    "total_price",
+                    "payment_mode",
+                    "credit_term",
+                    "created_at",
+                    "approved_by_bank_at",
+                    "reservation_at",
+                    "changed_at",
+                )
+            },
+        ),
+        (
+            gettext_lazy("Delivery"),
+            {
+                "fields": (
+                    "delivery_mode",
+                    "city",
+                    "planned_delivery_at",
+                    "pickup_point_id",
+                    "delivery_cost",
+                    "delivery_cost_for_seller",
+                    "signature_required",
+                    "pre_order",
+                )
+            },
+        ),
+        (
+            gettext_lazy("Kaspi Delivery"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "is_kaspi_delivery",
+                    "express",
+                    "number_of_space",
+                    "waybill",
+                    "waybill_number",
+                    "courier_transmission_planned_at",
+                    "courier_transmission_at",
+                    "returned_to_warehouse",
+                ),
+            },
+        ),
+        (
+            gettext_lazy("Cancellation"),
+            {"classes": ("collapse",), "fields": ("cancellation_reason", "cancellation_comment")},
+        ),
     ]
     fieldsets_customer = [
         (gettext_lazy("Customer"), {"fields": ("customer_name", "customer_phone", "delivery_address")}),
@@ -203,21 +257,32 @@ class OrderAdmin(admin.ModelAdmin):
 
     def accept_view(self, request, object_id):
         return self._action_page(
-            request, object_id, permission="accept_order", title=_("Accept order %(code)s"), form_class=ConfirmForm,
+            request,
+            object_id,
+            permission="accept_order",
+            title=_("Accept order %(code)s"),
+            form_class=ConfirmForm,
             perform=lambda order, data: services.accept_order(order, request.user),
             done=_("Order %(code)s accepted."),
         )
 
     def cancel_view(self, request, object_id):
         return self._action_page(
-            request, object_id, permission="cancel_order", title=_("Cancel order %(code)s"), form_class=CancelForm,
+            request,
+            object_id,
+            permission="cancel_order",
+            title=_("Cancel order %(code)s"),
+            form_class=CancelForm,
             perform=lambda order, data: services.cancel_order(order, request.user, data["reason"], data["comment"]),
             done=_("Order %(code)s cancelled."),
         )
 
     def assemble_view(self, request, object_id):
         return self._action_page(
-            request, object_id, permission="assemble_order", title=_("Order %(code)s is assembled"),
+            request,
+            object_id,
+            permission="assemble_order",
+            title=_("Order %(code)s is assembled"),
             form_class=AssembleForm,
             perform=lambda order, data: services.assemble_order(order, request.user, data["number_of_space"]),
             done=_("Order %(code)s marked as assembled."),
@@ -231,8 +296,13 @@ class OrderAdmin(admin.ModelAdmin):
             return services.complete_order(order, request.user, data["code"])
 
         return self._action_page(
-            request, object_id, permission="complete_order", title=_("Complete order %(code)s"),
-            form_class=CompleteForm, perform=perform, done=_("Order %(code)s completed."),
+            request,
+            object_id,
+            permission="complete_order",
+            title=_("Complete order %(code)s"),
+            form_class=CompleteForm,
+            perform=perform,
+            done=_("Order %(code)s completed."),
             extra={"two_step": True},
         )
 
@@ -261,14 +331,17 @@ class OrderAdmin(admin.ModelAdmin):
     def export_view(self, request, fmt):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        writers = {"csv": (export.to_csv, "text/csv; charset=utf-8"),
-                   "xlsx": (export.to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+        writers = {
+            "csv": (export.to_csv, "text/csv; charset=utf-8"),
+            "xlsx": (export.to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        }
         if fmt not in writers:
             raise Http404
         queryset = admin.ModelAdmin.get_changelist_instance(self, request).get_queryset(request)
         write, content_type = writers[fmt]
-        response = HttpResponse(write(selectors.export_rows(queryset, with_customer=can_see_customer(request))),
-                                content_type=content_type)
+        response = HttpResponse(
+            write(selectors.export_rows(queryset, with_customer=can_see_customer(request))), content_type=content_type
+        )
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="kaspi-orders-{stamp}.{fmt}"'
         return response
@@ -286,8 +359,21 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(PullRun)
 class PullRunAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "status", "trigger", "triggered_by", "duration", "orders_seen", "created",
-                    "updated", "unchanged", "events", "unmatched_entries", "requests_made", "errors")
+    list_display = (
+        "started_at",
+        "status",
+        "trigger",
+        "triggered_by",
+        "duration",
+        "orders_seen",
+        "created",
+        "updated",
+        "unchanged",
+        "events",
+        "unmatched_entries",
+        "requests_made",
+        "errors",
+    )
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in PullRun._meta.fields]
 

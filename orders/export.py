@@ -1,5 +1,6 @@
 """Export of an order list (one row per entry) to CSV and XLSX. Rows come from
 `selectors.export_rows`; this module only formats them."""
+
 import csv
 import io
 from datetime import datetime
@@ -11,14 +12,28 @@ from openpyxl import Workbook
 
 def _labels() -> dict:
     return {
-        "code": _("Order number"), "created_at": _("Created"), "state": _("State"), "status": _("Status"),
-        "total_price": _("Total, ₸"), "payment_mode": _("Payment mode"), "delivery_mode": _("Delivery mode"),
-        "is_kaspi_delivery": _("Kaspi Delivery"), "city": _("City"),
-        "delivery_cost_for_seller": _("Delivery cost for seller, ₸"), "customer_name": _("Customer"),
-        "customer_phone": _("Phone"), "delivery_address": _("Delivery address"), "sku": _("SKU"),
-        "product_article": _("Article"), "name": _("Product"), "quantity": _("Quantity"),
-        "base_price": _("Unit price, ₸"), "entry_total": _("Line total, ₸"), "dealer_cost": _("Dealer cost, ₸"),
-        "commission": _("Kaspi commission, ₸"), "line_margin": _("Line margin, ₸"),
+        "code": _("Order number"),
+        "created_at": _("Created"),
+        "state": _("State"),
+        "status": _("Status"),
+        "total_price": _("Total, ₸"),
+        "payment_mode": _("Payment mode"),
+        "delivery_mode": _("Delivery mode"),
+        "is_kaspi_delivery": _("Kaspi Delivery"),
+        "city": _("City"),
+        "delivery_cost_for_seller": _("Delivery cost for seller, ₸"),
+        "customer_name": _("Customer"),
+        "customer_phone": _("Phone"),
+        "delivery_address": _("Delivery address"),
+        "sku": _("SKU"),
+        "product_article": _("Article"),
+        "name": _("Product"),
+        "quantity": _("Quantity"),
+        "base_price": _("Unit price, ₸"),
+        "entry_total": _("Line total, ₸"),
+        "dealer_cost": _("Dealer cost, ₸"),
+        "commission": _("Kaspi commission, ₸"),
+        "line_margin": _("Line margin, ₸"),
     }
 
 

@@ -1,4 +1,5 @@
 """Forms of the order action pages (each action is confirmed on its own page)."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -12,7 +13,9 @@ class ConfirmForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=CancellationReason.choices)
-    comment = forms.CharField(label=_("Comment"), max_length=MAX_COMMENT, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("Comment"), max_length=MAX_COMMENT, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class CompleteForm(forms.Form):

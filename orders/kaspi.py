@@ -8,6 +8,7 @@ Failures raise `ExternalServiceError` with a diagnosis for the operator; 429/5xx
 retried a bounded number of times with backoff, 400/401/403/404 are not. The token travels only
 in a header and never appears in logs or error texts.
 """
+
 import hashlib
 import json
 import logging
@@ -101,9 +102,7 @@ class KaspiOrder:
         address = a.get("deliveryAddress") or {}
         # Kaspi Delivery fields are flat in some API versions, nested in `kaspiDelivery` in others.
         kd = {**a, **(a.get("kaspiDelivery") or {})}
-        name = customer.get("name") or " ".join(
-            p for p in (customer.get("firstName"), customer.get("lastName")) if p
-        )
+        name = customer.get("name") or " ".join(p for p in (customer.get("firstName"), customer.get("lastName")) if p)
         return cls(
             id=str(item["id"]),
             code=str(a.get("code", "")),
@@ -213,8 +212,15 @@ def timeout_diagnosis(read_timeout: float) -> str:
 
 # --- the client --------------------------------------------------------------------------------
 class KaspiClient:
-    def __init__(self, base_url: str | None = None, token: str | None = None, *, max_attempts: int | None = None,
-                 backoff_base: float | None = None, timeout: tuple[float, float] | None = None):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        max_attempts: int | None = None,
+        backoff_base: float | None = None,
+        timeout: tuple[float, float] | None = None,
+    ):
         self.base_url = (base_url or settings.KASPI_API_URL).rstrip("/")
         self.token = settings.KASPI_TOKEN if token is None else token
         register_secret(self.token)
@@ -268,12 +274,17 @@ class KaspiClient:
     def _attempt(self, method: str, url: str, where: str, **kwargs) -> "dict | ExternalServiceError":
         try:
             response = self.session.request(
-                method, url, params=kwargs["params"], json=kwargs["json_body"], headers=kwargs["headers"],
+                method,
+                url,
+                params=kwargs["params"],
+                json=kwargs["json_body"],
+                headers=kwargs["headers"],
                 timeout=self.timeout,
             )
         except requests.Timeout:
             return ExternalServiceError(
-                _("%(where)s: timed out") % {"where": where}, retryable=True,
+                _("%(where)s: timed out") % {"where": where},
+                retryable=True,
                 diagnosis=timeout_diagnosis(self.timeout[1]),
             )
         except requests.ConnectionError as exc:
@@ -295,7 +306,9 @@ class KaspiClient:
             return response.json()
         except ValueError:
             return ExternalServiceError(
-                _("%(where)s: the answer is not valid JSON") % {"where": where}, retryable=True, status=200,
+                _("%(where)s: the answer is not valid JSON") % {"where": where},
+                retryable=True,
+                status=200,
                 diagnosis=_("Kaspi sent a broken answer; it is usually temporary."),
             )
 
@@ -303,8 +316,16 @@ class KaspiClient:
         return self.request("GET", path, params=params)
 
     # -- orders --
-    def list_orders(self, *, state: str | None, ge: datetime | None = None, le: datetime | None = None,
-                    page: int = 0, code: str | None = None, status: str | None = None) -> OrdersPage:
+    def list_orders(
+        self,
+        *,
+        state: str | None,
+        ge: datetime | None = None,
+        le: datetime | None = None,
+        page: int = 0,
+        code: str | None = None,
+        status: str | None = None,
+    ) -> OrdersPage:
         params = {"page[number]": page, "page[size]": PAGE_SIZE}
         if state:
             params["filter[orders][state]"] = state
@@ -374,10 +395,13 @@ class KaspiClient:
         return self._sku_by_master[master_id]
 
     # -- actions --
-    def set_status(self, order_id: str, code: str, status: str, *, extra: dict | None = None,
-                   headers: dict | None = None) -> KaspiOrder:
+    def set_status(
+        self, order_id: str, code: str, status: str, *, extra: dict | None = None, headers: dict | None = None
+    ) -> KaspiOrder:
         """POST /orders: change an order's status; returns the echoed order (check its status)."""
-        body = {"data": {"type": "orders", "id": order_id, "attributes": {"code": code, "status": status, **(extra or {})}}}
+        body = {
+            "data": {"type": "orders", "id": order_id, "attributes": {"code": code, "status": status, **(extra or {})}}
+        }
         answer = self.request("POST", "orders", json_body=body, headers=headers)
         return KaspiOrder.from_jsonapi(answer.get("data") or {})
 

@@ -3,6 +3,7 @@
 Enumerations are stored as plain strings: Kaspi adds values without notice, and an unknown
 value is data to show, not a reason to crash (the choices only give known values a label).
 """
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -188,11 +189,15 @@ class OrderEvent(models.Model):
 
     @property
     def from_display(self) -> str:
-        return " / ".join(filter(None, [self._label(OrderState, self.from_state), self._label(OrderStatus, self.from_status)]))
+        return " / ".join(
+            filter(None, [self._label(OrderState, self.from_state), self._label(OrderStatus, self.from_status)])
+        )
 
     @property
     def to_display(self) -> str:
-        return " / ".join(filter(None, [self._label(OrderState, self.to_state), self._label(OrderStatus, self.to_status)]))
+        return " / ".join(
+            filter(None, [self._label(OrderState, self.to_state), self._label(OrderStatus, self.to_status)])
+        )
 
 
 class PullRun(JobRun):

@@ -5,6 +5,7 @@ line total, from `catalog.selectors.commission_percent_for_products`); the order
 the sum of its lines minus the delivery cost Kaspi charges the seller. Unknown when a line has
 no catalog product or no dealer price; not counted for cancelled or returned orders.
 """
+
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -125,15 +126,36 @@ def order_timeline(order: Order) -> QuerySet:
 def export_rows(queryset: QuerySet, *, with_customer: bool):
     """One row per entry (an order without entries still gets a row), order columns repeated.
     The first row is the header. Customer columns only for users allowed to see them."""
-    order_columns = ["code", "created_at", "state", "status", "total_price", "payment_mode", "delivery_mode",
-                     "is_kaspi_delivery", "city", "delivery_cost_for_seller"]
+    order_columns = [
+        "code",
+        "created_at",
+        "state",
+        "status",
+        "total_price",
+        "payment_mode",
+        "delivery_mode",
+        "is_kaspi_delivery",
+        "city",
+        "delivery_cost_for_seller",
+    ]
     customer_columns = ["customer_name", "customer_phone", "delivery_address"] if with_customer else []
-    entry_columns = ["sku", "product_article", "name", "quantity", "base_price", "entry_total", "dealer_cost",
-                     "commission", "line_margin"]
+    entry_columns = [
+        "sku",
+        "product_article",
+        "name",
+        "quantity",
+        "base_price",
+        "entry_total",
+        "dealer_cost",
+        "commission",
+        "line_margin",
+    ]
     yield [*order_columns, *customer_columns, *entry_columns]
     orders = order_list(queryset.prefetch_related(None))
     for chunk in _chunks(orders.iterator(chunk_size=500), 500):
-        percents = commission_percent_for_products({e.product_id for o in chunk for e in o.entries.all() if e.product_id})
+        percents = commission_percent_for_products(
+            {e.product_id for o in chunk for e in o.entries.all() if e.product_id}
+        )
         for order in chunk:
             head = [getattr(order, c) for c in order_columns + customer_columns]
             lines = _financials(order, list(order.entries.all()), percents).lines
@@ -141,8 +163,17 @@ def export_rows(queryset: QuerySet, *, with_customer: bool):
                 yield head + [""] * len(entry_columns)
             for line in lines:
                 e = line.entry
-                yield head + [e.sku, e.product.article if e.product else "", e.name, e.quantity, e.base_price,
-                              e.total_price, line.dealer_cost, line.commission, line.margin]
+                yield head + [
+                    e.sku,
+                    e.product.article if e.product else "",
+                    e.name,
+                    e.quantity,
+                    e.base_price,
+                    e.total_price,
+                    line.dealer_cost,
+                    line.commission,
+                    line.margin,
+                ]
 
 
 def _chunks(iterable, size):

@@ -1,4 +1,5 @@
 """Celery tasks: thin doors into the services."""
+
 from celery import shared_task
 
 from kaspisync.models import RunTrigger

@@ -17,6 +17,7 @@ completion code (the code "texted" to the buyer is readable via `sent_codes`), a
 Kaspi Delivery. Control endpoints under `/_sandbox/` (no token): POST faults, POST advance,
 GET codes, GET stats. The clock is virtual: it moves only by `advance()` (or the CLI's ticker).
 """
+
 import argparse
 import base64
 import hashlib
@@ -52,12 +53,41 @@ CITIES = [
 ]
 CITY_WEIGHTS = [40, 25, 10, 7, 5, 5, 4, 4]
 FIRST_NAMES = [
-    ("Айгерим", "f"), ("Нурлан", "m"), ("Данияр", "m"), ("Асель", "f"), ("Ерлан", "m"), ("Жанар", "f"),
-    ("Бауыржан", "m"), ("Динара", "f"), ("Арман", "m"), ("Гульнара", "f"), ("Серик", "m"), ("Алия", "f"),
-    ("Мади", "m"), ("Камила", "f"), ("Тимур", "m"), ("Айдана", "f"), ("Ержан", "m"), ("Сауле", "f"),
+    ("Айгерим", "f"),
+    ("Нурлан", "m"),
+    ("Данияр", "m"),
+    ("Асель", "f"),
+    ("Ерлан", "m"),
+    ("Жанар", "f"),
+    ("Бауыржан", "m"),
+    ("Динара", "f"),
+    ("Арман", "m"),
+    ("Гульнара", "f"),
+    ("Серик", "m"),
+    ("Алия", "f"),
+    ("Мади", "m"),
+    ("Камила", "f"),
+    ("Тимур", "m"),
+    ("Айдана", "f"),
+    ("Ержан", "m"),
+    ("Сауле", "f"),
 ]
-LAST_NAMES = ["Нурланов", "Абенов", "Жумабаев", "Сериков", "Касымов", "Оспанов", "Ахметов", "Бекенов",
-              "Тулегенов", "Сапаров", "Исаев", "Муканов", "Есенов", "Кенжебаев"]
+LAST_NAMES = [
+    "Нурланов",
+    "Абенов",
+    "Жумабаев",
+    "Сериков",
+    "Касымов",
+    "Оспанов",
+    "Ахметов",
+    "Бекенов",
+    "Тулегенов",
+    "Сапаров",
+    "Исаев",
+    "Муканов",
+    "Есенов",
+    "Кенжебаев",
+]
 DELIVERY_MODES = [  # (mode, kaspi delivery?, weight)
     ("DELIVERY_PICKUP", False, 30),
     ("DELIVERY_LOCAL", False, 25),
@@ -85,8 +115,18 @@ class ApiError(Exception):
 class KaspiSandbox:
     """The emulator's state: catalog, orders, virtual clock, faults, request log."""
 
-    def __init__(self, products: list[dict], *, orders: int = 0, days: int = 14, token: str = "sandbox-kaspi-token",
-                 seed: int = 42, now: datetime | None = None, latency_ms: float = 0, orders_per_day: float | None = None):
+    def __init__(
+        self,
+        products: list[dict],
+        *,
+        orders: int = 0,
+        days: int = 14,
+        token: str = "sandbox-kaspi-token",
+        seed: int = 42,
+        now: datetime | None = None,
+        latency_ms: float = 0,
+        orders_per_day: float | None = None,
+    ):
         if not products:
             raise ValueError("the Kaspi sandbox needs at least one product")
         self.products = list(products)
@@ -128,7 +168,9 @@ class KaspiSandbox:
         first, gender = rng.choice(FIRST_NAMES)
         last = rng.choice(LAST_NAMES) + ("а" if gender == "f" else "")
         entries = []
-        for n, product in enumerate(rng.sample(self.products, k=min(len(self.products), rng.choice([1, 1, 1, 2, 2, 3])))):
+        for n, product in enumerate(
+            rng.sample(self.products, k=min(len(self.products), rng.choice([1, 1, 1, 2, 2, 3])))
+        ):
             qty = rng.choice([1, 1, 1, 1, 2, 3])
             entries.append({"sku": product["sku"], "qty": qty, "price": int(product["price"]), "n": n})
         payment = rng.choices(["PAY_WITH_CREDIT", "PREPAID"], weights=[45, 55])[0]
@@ -334,7 +376,7 @@ class KaspiSandbox:
         try:
             number, size = int(one("page[number]")), int(one("page[size]"))
         except (TypeError, ValueError):
-            raise ApiError(400, "page[number] and page[size] are required integers")
+            raise ApiError(400, "page[number] and page[size] are required integers") from None
         if size < 1 or size > 100:
             raise ApiError(400, "page[size] must be between 1 and 100")
         if number < 0:
@@ -350,13 +392,13 @@ class KaspiSandbox:
                 try:
                     ge, le = int(ge), int(le) if le is not None else self.now_ms
                 except ValueError:
-                    raise ApiError(400, "creationDate bounds must be epoch milliseconds")
+                    raise ApiError(400, "creationDate bounds must be epoch milliseconds") from None
                 if le < ge or le - ge > MAX_WINDOW_MS:
                     raise ApiError(400, "the creationDate window must not exceed 14 days")
                 found = [o for o in self.orders.values() if ge <= o["created"] <= le]
             found = [o for o in found if (not state or o["state"] == state) and (not status or o["status"] == status)]
             found.sort(key=lambda o: (o["created"], o["code"]))
-            chunk = found[number * size:(number + 1) * size]
+            chunk = found[number * size : (number + 1) * size]
             return {
                 "data": [self._order_json(o, base) for o in chunk],
                 "included": [],
@@ -372,25 +414,29 @@ class KaspiSandbox:
             for e in order["entries"]:
                 entry_id = _b64(f"{order['code']}:{e['n']}")
                 product = next((p for p in self.products if p["sku"] == e["sku"]), {"name": e["sku"]})
-                data.append({
-                    "type": "orderentries",
-                    "id": entry_id,
-                    "attributes": {
-                        "quantity": e["qty"],
-                        "basePrice": float(e["price"]),
-                        "totalPrice": float(e["price"] * e["qty"]),
-                        "entryNumber": e["n"],
-                        "unitType": "PIECES",
-                        "weight": 1.0,
-                        "deliveryCost": 0.0,
-                        "category": {"code": "Master - Electronics", "title": "Электроника"},
-                        "offer": {"code": e["sku"], "name": product["name"]},
-                    },
-                    "relationships": {
-                        "product": {"links": {"related": f"{base}/orderentries/{entry_id}/product"}},
-                        "deliveryPointOfService": {"links": {"related": f"{base}/orderentries/{entry_id}/deliveryPointOfService"}},
-                    },
-                })
+                data.append(
+                    {
+                        "type": "orderentries",
+                        "id": entry_id,
+                        "attributes": {
+                            "quantity": e["qty"],
+                            "basePrice": float(e["price"]),
+                            "totalPrice": float(e["price"] * e["qty"]),
+                            "entryNumber": e["n"],
+                            "unitType": "PIECES",
+                            "weight": 1.0,
+                            "deliveryCost": 0.0,
+                            "category": {"code": "Master - Electronics", "title": "Электроника"},
+                            "offer": {"code": e["sku"], "name": product["name"]},
+                        },
+                        "relationships": {
+                            "product": {"links": {"related": f"{base}/orderentries/{entry_id}/product"}},
+                            "deliveryPointOfService": {
+                                "links": {"related": f"{base}/orderentries/{entry_id}/deliveryPointOfService"}
+                            },
+                        },
+                    }
+                )
             return {"data": data}
 
     def entry_product(self, entry_id: str) -> dict:
@@ -398,20 +444,36 @@ class KaspiSandbox:
             code, n = base64.urlsafe_b64decode(entry_id + "=" * (-len(entry_id) % 4)).decode().split(":")
             entry = self.by_code[code]["entries"][int(n)]
         except (ValueError, KeyError, IndexError):
-            raise ApiError(404, "order entry not found")
+            raise ApiError(404, "order entry not found") from None
         product = next((p for p in self.products if p["sku"] == entry["sku"]), {"name": entry["sku"], "brand": ""})
         master_id = self.master_id(entry["sku"])
-        return {"data": {"type": "masterproducts", "id": master_id, "attributes": {
-            "code": str(int(master_id[2:], 16) % 10**9), "name": product["name"], "manufacturer": product.get("brand", ""),
-        }}}
+        return {
+            "data": {
+                "type": "masterproducts",
+                "id": master_id,
+                "attributes": {
+                    "code": str(int(master_id[2:], 16) % 10**9),
+                    "name": product["name"],
+                    "manufacturer": product.get("brand", ""),
+                },
+            }
+        }
 
     def merchant_product(self, master_id: str) -> dict:
         product = self._product_by_master(master_id)
         if product is None:
             raise ApiError(404, "master product not found")
-        return {"data": {"type": "merchantproducts", "id": _b64(f"{MERCHANT_ID}:{product['sku']}"), "attributes": {
-            "code": product["sku"], "name": product["name"], "price": product["price"],
-        }}}
+        return {
+            "data": {
+                "type": "merchantproducts",
+                "id": _b64(f"{MERCHANT_ID}:{product['sku']}"),
+                "attributes": {
+                    "code": product["sku"],
+                    "name": product["name"],
+                    "price": product["price"],
+                },
+            }
+        }
 
     def change_status(self, body: dict, headers, base: str) -> dict:
         data = (body or {}).get("data") or {}
@@ -450,7 +512,9 @@ class KaspiSandbox:
                     given = headers.get("X-Security-Code") or ""
                     expected = self.sent_codes.get(order["code"])
                     if not expected:
-                        raise ApiError(400, "no security code was sent to the buyer: request it first (X-Send-Code: true)")
+                        raise ApiError(
+                            400, "no security code was sent to the buyer: request it first (X-Send-Code: true)"
+                        )
                     if given != expected:
                         raise ApiError(400, "the security code is wrong")
                     del self.sent_codes[order["code"]]
@@ -492,7 +556,10 @@ class KaspiServer(LoopbackServer):
         return self.base + API_PREFIX
 
 
-HTML_404 = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Kaspi.kz</h1><p>Page not found</p></body></html>"
+HTML_404 = (
+    b"<!DOCTYPE html><html><head><title>404 Not Found</title></head>"
+    b"<body><h1>Kaspi.kz</h1><p>Page not found</p></body></html>"
+)
 
 
 class KaspiHandler(SandboxHandler):
@@ -531,11 +598,11 @@ class KaspiHandler(SandboxHandler):
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         if parts.path.startswith("/_sandbox/"):
-            return self._control(method, parts.path[len("/_sandbox/"):])
+            return self._control(method, parts.path[len("/_sandbox/") :])
         body = self._body() if method == "POST" else {}
         if sandbox.latency:
             time.sleep(sandbox.latency)
-        path = parts.path[len(API_PREFIX):] if parts.path.startswith(API_PREFIX + "/") else None
+        path = parts.path[len(API_PREFIX) :] if parts.path.startswith(API_PREFIX + "/") else None
         sandbox.record(method, path or parts.path, {k: v[0] for k, v in query.items()})
         if path is None:
             return self._error(404, "unknown path (the API lives under /shop/api/v2)")
@@ -562,26 +629,48 @@ class KaspiHandler(SandboxHandler):
                 return self._json(200, sandbox.entries(segments[1], base))
             if method == "GET" and len(segments) == 3 and segments[0] == "orderentries" and segments[2] == "product":
                 return self._json(200, sandbox.entry_product(segments[1]))
-            if method == "GET" and len(segments) == 3 and segments[0] == "masterproducts" and segments[2] == "merchantProduct":
+            if (
+                method == "GET"
+                and len(segments) == 3
+                and segments[0] == "masterproducts"
+                and segments[2] == "merchantProduct"
+            ):
                 return self._json(200, sandbox.merchant_product(segments[1]))
             if method == "GET" and len(segments) == 2 and segments[0] == "pointofservices":
                 return self._json(200, self.point_of_service(segments[1]))
-            if method == "GET" and len(segments) == 3 and segments[0] == "orderentries" and segments[2] == "deliveryPointOfService":
+            if (
+                method == "GET"
+                and len(segments) == 3
+                and segments[0] == "orderentries"
+                and segments[2] == "deliveryPointOfService"
+            ):
                 return self._json(200, self.point_of_service(f"{MERCHANT_ID}_PP1"))
             if method == "GET" and segments == ["cities"]:
-                return self._json(200, {"data": [
-                    {"type": "cities", "id": code, "attributes": {"code": code, "name": name, "active": True}}
-                    for code, name, _streets in CITIES
-                ]})
+                return self._json(
+                    200,
+                    {
+                        "data": [
+                            {"type": "cities", "id": code, "attributes": {"code": code, "name": name, "active": True}}
+                            for code, name, _streets in CITIES
+                        ]
+                    },
+                )
         except ApiError as exc:
             return self._error(exc.status, exc.title)
         return self._error(404, "not found")
 
     @staticmethod
     def point_of_service(point_id: str) -> dict:
-        return {"data": {"type": "pointofservices", "id": point_id, "attributes": {
-            "displayName": point_id.rsplit("_", 1)[-1],
-            "address": {"formattedAddress": "Алматы, пр. Райымбека, 212"}}}}
+        return {
+            "data": {
+                "type": "pointofservices",
+                "id": point_id,
+                "attributes": {
+                    "displayName": point_id.rsplit("_", 1)[-1],
+                    "address": {"formattedAddress": "Алматы, пр. Райымбека, 212"},
+                },
+            }
+        }
 
     def _control(self, method: str, action: str) -> None:
         sandbox: KaspiSandbox = self.state
@@ -604,11 +693,17 @@ def _demo_products(size: int) -> list[dict]:
         from feeds.sku import sku_for_article
         from kaspisync.sandbox.alstyle import generate_catalog
     except ImportError:
-        return [{"sku": f"AS{10000 + i}", "name": f"Товар {i}", "price": 5000 + 1000 * i, "brand": "Demo"}
-                for i in range(size)]
+        return [
+            {"sku": f"AS{10000 + i}", "name": f"Товар {i}", "price": 5000 + 1000 * i, "brand": "Demo"}
+            for i in range(size)
+        ]
     return [
-        {"sku": sku_for_article(p["article"]), "name": p["name"], "price": int(p.get("price2") or p.get("price1") or 1000),
-         "brand": p.get("brand") or ""}
+        {
+            "sku": sku_for_article(p["article"]),
+            "name": p["name"],
+            "price": int(p.get("price2") or p.get("price1") or 1000),
+            "brand": p.get("brand") or "",
+        }
         for p in generate_catalog(size)
         if 1 < int(p.get("price2") or 0) < 9_999_999  # no "price on request" or placeholder prices
     ]
@@ -623,7 +718,9 @@ def main(argv=None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--catalog-size", type=int, default=200)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--tick", type=float, default=60, help="advance the virtual clock with wall time every N s (0: never)")
+    parser.add_argument(
+        "--tick", type=float, default=60, help="advance the virtual clock with wall time every N s (0: never)"
+    )
     args = parser.parse_args(argv)
     if args.catalog_size > 0:
         import django
@@ -634,11 +731,17 @@ def main(argv=None) -> None:
 
             os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaspisync.settings")
         django.setup()
-    sandbox = KaspiSandbox(_demo_products(args.catalog_size), orders=args.orders, token=args.token,
-                           seed=args.seed, latency_ms=args.latency_ms)
+    sandbox = KaspiSandbox(
+        _demo_products(args.catalog_size),
+        orders=args.orders,
+        token=args.token,
+        seed=args.seed,
+        latency_ms=args.latency_ms,
+    )
     server = sandbox.serve(args.host, args.port)
     print(f"Kaspi sandbox: {server.url} ({len(sandbox.orders)} orders, token {args.token!r})", flush=True)
     if args.tick > 0:
+
         def ticker():
             while True:
                 time.sleep(args.tick)

@@ -1,4 +1,5 @@
 """Every write and external call of the orders app."""
+
 from .actions import (
     ActionError,
     accept_order,

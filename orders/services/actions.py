@@ -5,6 +5,7 @@ is allowed (our copy may be minutes old), so a refused change comes back as `Act
 the reason in words and nothing changes here. On success the echoed order is checked, stored,
 and the change is recorded in the timeline with the user.
 """
+
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -30,8 +31,18 @@ class BulkResult:
     failed: list[tuple[Order, str]] = field(default_factory=list)
 
 
-def _change(order: Order, user, status: str, *, expected: str, note: str = "", extra: dict | None = None,
-            headers: dict | None = None, client: KaspiClient | None = None, local: dict | None = None) -> Order:
+def _change(
+    order: Order,
+    user,
+    status: str,
+    *,
+    expected: str,
+    note: str = "",
+    extra: dict | None = None,
+    headers: dict | None = None,
+    client: KaspiClient | None = None,
+    local: dict | None = None,
+) -> Order:
     client = client or KaspiClient()
     try:
         echoed = client.set_status(order.kaspi_id, order.code, status, extra=extra, headers=headers)
@@ -39,8 +50,11 @@ def _change(order: Order, user, status: str, *, expected: str, note: str = "", e
         raise ActionError(_("Kaspi refused: %(error)s. Nothing was changed.") % {"error": exc}) from exc
     if echoed.status != expected:
         raise ActionError(
-            _("Kaspi answered with status %(got)s instead of %(expected)s. Nothing was changed here; "
-              "the next pull will show the order as Kaspi has it.") % {"got": echoed.status or "—", "expected": expected}
+            _(
+                "Kaspi answered with status %(got)s instead of %(expected)s. Nothing was changed here; "
+                "the next pull will show the order as Kaspi has it."
+            )
+            % {"got": echoed.status or "—", "expected": expected}
         )
     _store(order, echoed, user, note, local or {})
     return order
@@ -52,8 +66,15 @@ def _store(order: Order, echoed: KaspiOrder, user, note: str, local: dict) -> No
     with transaction.atomic():
         Order.objects.filter(pk=order.pk).update(**values)
         OrderEvent.objects.create(
-            order=order, at=values["changed_at"], source=EventSource.USER, user=user,
-            from_state=before[0], to_state=echoed.state, from_status=before[1], to_status=echoed.status, note=note,
+            order=order,
+            at=values["changed_at"],
+            source=EventSource.USER,
+            user=user,
+            from_state=before[0],
+            to_state=echoed.state,
+            from_status=before[1],
+            to_status=echoed.status,
+            note=note,
         )
     for name, value in values.items():
         setattr(order, name, value)
@@ -61,8 +82,14 @@ def _store(order: Order, echoed: KaspiOrder, user, note: str, local: dict) -> No
 
 def accept_order(order: Order, user, *, client: KaspiClient | None = None) -> Order:
     """APPROVED_BY_BANK → ACCEPTED_BY_MERCHANT."""
-    return _change(order, user, OrderStatus.ACCEPTED_BY_MERCHANT, expected=OrderStatus.ACCEPTED_BY_MERCHANT,
-                   note=_("accepted"), client=client)
+    return _change(
+        order,
+        user,
+        OrderStatus.ACCEPTED_BY_MERCHANT,
+        expected=OrderStatus.ACCEPTED_BY_MERCHANT,
+        note=_("accepted"),
+        client=client,
+    )
 
 
 def accept_orders(orders, user, *, client: KaspiClient | None = None) -> BulkResult:
@@ -85,16 +112,29 @@ def cancel_order(order: Order, user, reason: str, comment: str = "", *, client: 
     extra = {"cancellationReason": reason}
     if comment:
         extra["cancellationComment"] = comment
-    return _change(order, user, OrderStatus.CANCELLED, expected=OrderStatus.CANCELLED, extra=extra,
-                   note=_("cancelled: %(reason)s %(comment)s") % {"reason": reason, "comment": comment},
-                   client=client, local={"cancellation_reason": reason, "cancellation_comment": comment})
+    return _change(
+        order,
+        user,
+        OrderStatus.CANCELLED,
+        expected=OrderStatus.CANCELLED,
+        extra=extra,
+        note=_("cancelled: %(reason)s %(comment)s") % {"reason": reason, "comment": comment},
+        client=client,
+        local={"cancellation_reason": reason, "cancellation_comment": comment},
+    )
 
 
 def send_completion_code(order: Order, user, *, client: KaspiClient | None = None) -> Order:
     """Step 1 of completing: Kaspi texts the buyer a code (the status does not change yet)."""
-    return _change(order, user, OrderStatus.COMPLETED, expected=OrderStatus.ACCEPTED_BY_MERCHANT,
-                   headers={"X-Send-Code": "true", "X-Security-Code": ""},
-                   note=_("completion code sent to the buyer"), client=client)
+    return _change(
+        order,
+        user,
+        OrderStatus.COMPLETED,
+        expected=OrderStatus.ACCEPTED_BY_MERCHANT,
+        headers={"X-Send-Code": "true", "X-Security-Code": ""},
+        note=_("completion code sent to the buyer"),
+        client=client,
+    )
 
 
 def complete_order(order: Order, user, security_code: str, *, client: KaspiClient | None = None) -> Order:
@@ -102,8 +142,15 @@ def complete_order(order: Order, user, security_code: str, *, client: KaspiClien
     security_code = (security_code or "").strip()
     if not security_code:
         raise ActionError(_("Enter the code the buyer received."))
-    return _change(order, user, OrderStatus.COMPLETED, expected=OrderStatus.COMPLETED,
-                   headers={"X-Security-Code": security_code}, note=_("completed with the buyer's code"), client=client)
+    return _change(
+        order,
+        user,
+        OrderStatus.COMPLETED,
+        expected=OrderStatus.COMPLETED,
+        headers={"X-Security-Code": security_code},
+        note=_("completed with the buyer's code"),
+        client=client,
+    )
 
 
 def assemble_order(order: Order, user, number_of_space: int, *, client: KaspiClient | None = None) -> Order:
@@ -112,7 +159,13 @@ def assemble_order(order: Order, user, number_of_space: int, *, client: KaspiCli
         raise ActionError(_("Only Kaspi Delivery orders are assembled."))
     if not isinstance(number_of_space, int) or number_of_space < 1:
         raise ActionError(_("The number of parcels must be at least 1."))
-    return _change(order, user, "ASSEMBLE", expected=OrderStatus.ACCEPTED_BY_MERCHANT,
-                   extra={"numberOfSpace": number_of_space},
-                   note=_("assembled: %(n)s parcel(s)") % {"n": number_of_space},
-                   client=client, local={"number_of_space": number_of_space})
+    return _change(
+        order,
+        user,
+        "ASSEMBLE",
+        expected=OrderStatus.ACCEPTED_BY_MERCHANT,
+        extra={"numberOfSpace": number_of_space},
+        note=_("assembled: %(n)s parcel(s)") % {"n": number_of_space},
+        client=client,
+        local={"number_of_space": number_of_space},
+    )

@@ -7,6 +7,7 @@ orders get their entries (fetched concurrently by a small thread pool; the datab
 by this thread only), are upserted by their Kaspi id, and each state/status change becomes a
 timeline event. Open orders older than the window are refreshed one by one by their code.
 """
+
 import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,16 +37,51 @@ BACKLOG = 300  # orders waiting for their entries before listing pauses
 WRITE_BATCH = 200
 
 ORDER_FIELDS = [
-    "code", "state", "status", "total_price", "payment_mode", "delivery_mode", "is_kaspi_delivery",
-    "delivery_cost", "delivery_cost_for_seller", "signature_required", "pre_order", "credit_term",
-    "pickup_point_id", "city", "customer_name", "customer_phone", "delivery_address", "delivery_address_data",
-    "created_at", "approved_by_bank_at", "planned_delivery_at", "reservation_at", "waybill", "waybill_number",
-    "courier_transmission_at", "courier_transmission_planned_at", "express", "returned_to_warehouse",
-    "cancellation_reason", "raw", "attributes_hash",
+    "code",
+    "state",
+    "status",
+    "total_price",
+    "payment_mode",
+    "delivery_mode",
+    "is_kaspi_delivery",
+    "delivery_cost",
+    "delivery_cost_for_seller",
+    "signature_required",
+    "pre_order",
+    "credit_term",
+    "pickup_point_id",
+    "city",
+    "customer_name",
+    "customer_phone",
+    "delivery_address",
+    "delivery_address_data",
+    "created_at",
+    "approved_by_bank_at",
+    "planned_delivery_at",
+    "reservation_at",
+    "waybill",
+    "waybill_number",
+    "courier_transmission_at",
+    "courier_transmission_planned_at",
+    "express",
+    "returned_to_warehouse",
+    "cancellation_reason",
+    "raw",
+    "attributes_hash",
 ]
 ENTRY_FIELDS = [
-    "entry_number", "sku", "product", "name", "master_product_code", "quantity", "unit_type", "base_price",
-    "total_price", "delivery_cost", "category_code", "raw",
+    "entry_number",
+    "sku",
+    "product",
+    "name",
+    "master_product_code",
+    "quantity",
+    "unit_type",
+    "base_price",
+    "total_price",
+    "delivery_cost",
+    "category_code",
+    "raw",
 ]
 
 
@@ -77,8 +113,14 @@ def pull_start(now: datetime, days: int | None) -> datetime:
     return min(start, last.window_end - timedelta(hours=1))
 
 
-def pull_orders(*, days: int | None = None, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "",
-                client: KaspiClient | None = None, progress=None) -> PullRun:
+def pull_orders(
+    *,
+    days: int | None = None,
+    trigger: str = RunTrigger.SCHEDULE,
+    triggered_by: str = "",
+    client: KaspiClient | None = None,
+    progress=None,
+) -> PullRun:
     """Run one pull (or record a SKIPPED run if another pull holds the lock). Returns the run."""
     with run_job(PullRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by) as job:
         if job.skipped:
@@ -138,8 +180,13 @@ class _Puller:
             self.store(result.orders)
             self.progress(
                 _("%(state)s %(from)s…%(to)s: page %(page)s of %(pages)s")
-                % {"state": state, "from": ge.date(), "to": le.date(), "page": page + 1,
-                   "pages": max(result.page_count, 1)}
+                % {
+                    "state": state,
+                    "from": ge.date(),
+                    "to": le.date(),
+                    "page": page + 1,
+                    "pages": max(result.page_count, 1),
+                }
             )
             page += 1
             if page >= result.page_count or not result.orders:
@@ -217,25 +264,55 @@ def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], r
         for o in orders:
             order_pk = pks[o.id]
             for e in entries[o.id]:
-                rows.append(OrderEntry(
-                    order_id=order_pk, kaspi_id=e.id, entry_number=e.entry_number, sku=e.sku,
-                    product_id=product_ids.get(e.sku), name=e.name[:1000], master_product_code=e.master_product_code,
-                    quantity=e.quantity, unit_type=e.unit_type, base_price=e.base_price, total_price=e.total_price,
-                    delivery_cost=e.delivery_cost, category_code=e.category_code, raw=e.raw,
-                ))
+                rows.append(
+                    OrderEntry(
+                        order_id=order_pk,
+                        kaspi_id=e.id,
+                        entry_number=e.entry_number,
+                        sku=e.sku,
+                        product_id=product_ids.get(e.sku),
+                        name=e.name[:1000],
+                        master_product_code=e.master_product_code,
+                        quantity=e.quantity,
+                        unit_type=e.unit_type,
+                        base_price=e.base_price,
+                        total_price=e.total_price,
+                        delivery_cost=e.delivery_cost,
+                        category_code=e.category_code,
+                        raw=e.raw,
+                    )
+                )
             before = known.get(o.id)
             if before is not None:  # an entry Kaspi no longer lists (partly cancelled order) goes
-                OrderEntry.objects.filter(order_id=order_pk).exclude(kaspi_id__in=[e.id for e in entries[o.id]]).delete()
+                OrderEntry.objects.filter(order_id=order_pk).exclude(
+                    kaspi_id__in=[e.id for e in entries[o.id]]
+                ).delete()
             if before is None:
-                events.append(OrderEvent(order_id=order_pk, at=now, source=EventSource.PULL, to_state=o.state,
-                                         to_status=o.status, note=_("first seen")))
+                events.append(
+                    OrderEvent(
+                        order_id=order_pk,
+                        at=now,
+                        source=EventSource.PULL,
+                        to_state=o.state,
+                        to_status=o.status,
+                        note=_("first seen"),
+                    )
+                )
                 run.created += 1
             else:
                 run.updated += 1
                 if (before["state"], before["status"]) != (o.state, o.status):
-                    events.append(OrderEvent(order_id=order_pk, at=now, source=EventSource.PULL,
-                                             from_state=before["state"], to_state=o.state,
-                                             from_status=before["status"], to_status=o.status))
+                    events.append(
+                        OrderEvent(
+                            order_id=order_pk,
+                            at=now,
+                            source=EventSource.PULL,
+                            from_state=before["state"],
+                            to_state=o.state,
+                            from_status=before["status"],
+                            to_status=o.status,
+                        )
+                    )
         OrderEntry.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["order", "kaspi_id"], update_fields=ENTRY_FIELDS
         )

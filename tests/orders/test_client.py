@@ -136,13 +136,22 @@ def test_sandbox_enforces_paging_and_windows(kaspi):
     url = sandbox.server.url + "/orders"
     headers = {"X-Auth-Token": TOKEN, "Accept": "application/vnd.api+json"}
     ge = str(sandbox.now_ms - 1000)
-    assert requests.get(url, params={"page[number]": 0, "page[size]": 101,
-                                     "filter[orders][creationDate][$ge]": ge}, headers=headers).status_code == 400
+    assert (
+        requests.get(
+            url, params={"page[number]": 0, "page[size]": 101, "filter[orders][creationDate][$ge]": ge}, headers=headers
+        ).status_code
+        == 400
+    )
     assert requests.get(url, params={"page[number]": 0, "page[size]": 10}, headers=headers).status_code == 400
-    assert requests.get(url, params={"page[size]": 10, "filter[orders][creationDate][$ge]": ge},
-                        headers=headers).status_code == 400
-    ok = requests.get(url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge},
-                      headers=headers)
+    assert (
+        requests.get(
+            url, params={"page[size]": 10, "filter[orders][creationDate][$ge]": ge}, headers=headers
+        ).status_code
+        == 400
+    )
+    ok = requests.get(
+        url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge}, headers=headers
+    )
     assert ok.status_code == 200 and ok.json()["meta"] == {"pageCount": 0, "totalCount": 0}
     point = requests.get(sandbox.server.url + "/pointofservices/30012345_PP1", headers=headers).json()
     assert point["data"]["attributes"]["displayName"] == "PP1"
@@ -153,12 +162,19 @@ def test_sandbox_enforces_paging_and_windows(kaspi):
     requests.post(control + "advance", json={"seconds": 3600})
     assert sandbox.now_ms == int(ge) + 1000 + 3600 * 1000
     order = sandbox.add_order(status="ACCEPTED_BY_MERCHANT")
-    sandbox.change_status({"data": {"id": order["id"], "attributes": {"code": order["code"], "status": "COMPLETED"}}},
-                          {"X-Send-Code": "true"}, "")
+    sandbox.change_status(
+        {"data": {"id": order["id"], "attributes": {"code": order["code"], "status": "COMPLETED"}}},
+        {"X-Send-Code": "true"},
+        "",
+    )
     assert requests.get(control + "codes").json() == {order["code"]: sandbox.sent_codes[order["code"]]}
     requests.post(control + "faults", json={"kind": "503", "count": 1})
-    assert requests.get(url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge},
-                        headers=headers).status_code == 503
+    assert (
+        requests.get(
+            url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge}, headers=headers
+        ).status_code
+        == 503
+    )
 
 
 def test_sandbox_clock_moves_orders_along(kaspi):

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kaspisync import locks
+from kaspisync.http import ExternalServiceError
 from kaspisync.models import RunStatus
 from orders.models import EventSource, Order, OrderEntry, OrderEvent, PullRun
 from orders.services import pull_orders
@@ -40,7 +41,13 @@ def test_seventeen_days_are_pulled_in_two_windows_every_state(kaspi):
     requests = list_requests(sandbox)
     assert len(requests) == 6 * 2  # every state, two windows, one page each
     assert {q["filter[orders][state]"] for q in requests} == {
-        "NEW", "SIGN_REQUIRED", "PICKUP", "DELIVERY", "KASPI_DELIVERY", "ARCHIVE"}
+        "NEW",
+        "SIGN_REQUIRED",
+        "PICKUP",
+        "DELIVERY",
+        "KASPI_DELIVERY",
+        "ARCHIVE",
+    }
     assert len({q["filter[orders][creationDate][$ge]"] for q in requests}) == 2
     for q in requests:
         span = int(q["filter[orders][creationDate][$le]"]) - int(q["filter[orders][creationDate][$ge]"])
@@ -70,9 +77,12 @@ def test_unchanged_repull_writes_nothing_and_fetches_no_entries(kaspi, catalog_p
     sandbox.clear_log()
     with CaptureQueriesContext(connection) as queries:
         second = pull_orders()
-    writes = [q["sql"] for q in queries.captured_queries
-              if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
-              and any(t in q["sql"] for t in ('"orders_order"', '"orders_orderentry"', '"orders_orderevent"'))]
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
+        and any(t in q["sql"] for t in ('"orders_order"', '"orders_orderentry"', '"orders_orderevent"'))
+    ]
     assert writes == []
     assert second.unchanged == 120 and second.created == second.updated == second.events == 0
     assert sandbox.request_count("/orders/", "GET") == 0  # no /orders/{id}/entries
@@ -104,7 +114,11 @@ def test_status_change_at_kaspi_becomes_a_timeline_event(kaspi):
     assert (stored.state, stored.status) == ("ARCHIVE", "CANCELLED")
     event = stored.events.latest("at")
     assert (event.from_state, event.from_status, event.to_state, event.to_status) == (
-        "NEW", "APPROVED_BY_BANK", "ARCHIVE", "CANCELLED")
+        "NEW",
+        "APPROVED_BY_BANK",
+        "ARCHIVE",
+        "CANCELLED",
+    )
     assert event.source == EventSource.PULL and event.user is None
     assert run.updated == 1 and run.events == 1
     assert sandbox.request_count(f"/orders/{order['id']}/entries") == 1
@@ -114,8 +128,10 @@ def test_status_change_at_kaspi_becomes_a_timeline_event(kaspi):
 def test_entries_are_matched_to_catalog_products_by_sku(kaspi, sandbox_products, catalog_products):
     sandbox = kaspi(products=sandbox_products[-2:])  # one catalog SKU, one foreign SKU
     order = sandbox.add_order()
-    order["entries"] = [{"sku": "AS20904", "qty": 2, "price": 104_000, "n": 0},
-                        {"sku": "FOREIGN77", "qty": 1, "price": 5_000, "n": 1}]
+    order["entries"] = [
+        {"sku": "AS20904", "qty": 2, "price": 104_000, "n": 0},
+        {"sku": "FOREIGN77", "qty": 1, "price": 5_000, "n": 1},
+    ]
     run = pull_orders(days=1)
     matched, unmatched = OrderEntry.objects.order_by("entry_number")
     assert matched.sku == "AS20904" and matched.product == catalog_products[20904]
@@ -176,7 +192,7 @@ def test_second_pull_while_one_runs_is_skipped(kaspi):
 def test_failing_list_fails_the_run_after_bounded_retries(kaspi):
     sandbox = kaspi(orders=5)
     sandbox.inject("503", count=10, path="/orders")
-    with pytest.raises(Exception):
+    with pytest.raises(ExternalServiceError):
         pull_orders()
     run = PullRun.objects.get()
     assert run.status == RunStatus.FAILED and "503" in run.error

@@ -21,13 +21,25 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(_("Skipped: another pull is in progress.")))
             return
         self.stdout.write(
-            _("Pull #%(id)s: %(seen)s orders seen, %(created)s new, %(updated)s updated, %(unchanged)s unchanged, "
-              "%(refreshed)s refreshed by code, %(events)s timeline events, %(entries)s entries written "
-              "(%(unmatched)s not matched to the catalog), %(requests)s requests, %(errors)s errors, %(duration)s.")
-            % {"id": run.pk, "seen": run.orders_seen, "created": run.created, "updated": run.updated,
-               "unchanged": run.unchanged, "refreshed": run.refreshed_by_code, "events": run.events,
-               "entries": run.entries_written, "unmatched": run.unmatched_entries, "requests": run.requests_made,
-               "errors": run.errors, "duration": run.duration}
+            _(
+                "Pull #%(id)s: %(seen)s orders seen, %(created)s new, %(updated)s updated, %(unchanged)s unchanged, "
+                "%(refreshed)s refreshed by code, %(events)s timeline events, %(entries)s entries written "
+                "(%(unmatched)s not matched to the catalog), %(requests)s requests, %(errors)s errors, %(duration)s."
+            )
+            % {
+                "id": run.pk,
+                "seen": run.orders_seen,
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "refreshed": run.refreshed_by_code,
+                "events": run.events,
+                "entries": run.entries_written,
+                "unmatched": run.unmatched_entries,
+                "requests": run.requests_made,
+                "errors": run.errors,
+                "duration": run.duration,
+            }
         )
         for message in run.stats.get("error_messages", []):
             self.stderr.write(f"  {message}")
