@@ -47,6 +47,24 @@ def queue_pull(request) -> None:
     messages.success(request, _("An order pull was queued; its result appears under “Order pulls”."))
 
 
+class ReadOnlyWithPullButton(admin.ModelAdmin):
+    """Rows written only by pulls and actions: viewable, never added, edited or deleted by hand;
+    the list offers "Pull orders now" to users allowed to start a pull."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_pull": request.user.has_perm("orders.pull_orders")}
+        return super().changelist_view(request, extra_context)
+
+
 class UnmatchedEntriesFilter(admin.SimpleListFilter):
     title = gettext_lazy("catalog match")
     parameter_name = "unmatched"
@@ -61,7 +79,7 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyWithPullButton):
     list_display = ("code", "created_at", "state", "status", "total", "items", "city", "delivery_mode", "margin")
     customer_list_display = ("customer_name", "customer_phone")
     list_filter = (
@@ -138,16 +156,7 @@ class OrderAdmin(admin.ModelAdmin):
         (gettext_lazy("Raw payload from Kaspi"), {"classes": ("collapse",), "fields": ("raw",)}),
     ]
 
-    # --- read-only, with personal data behind a permission -----------------------------------
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+    # --- personal data behind a permission -------------------------------------------------------
     def get_list_display(self, request):
         extra = self.customer_list_display if can_see_customer(request) else ()
         return (*self.list_display, *extra)
@@ -352,13 +361,9 @@ class OrderAdmin(admin.ModelAdmin):
         queue_pull(request)
         return redirect(reverse("admin:orders_pullrun_changelist"))
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_pull": request.user.has_perm("orders.pull_orders")}
-        return super().changelist_view(request, extra_context)
-
 
 @admin.register(PullRun)
-class PullRunAdmin(admin.ModelAdmin):
+class PullRunAdmin(ReadOnlyWithPullButton):
     list_display = (
         "started_at",
         "status",
@@ -376,16 +381,3 @@ class PullRunAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in PullRun._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_pull": request.user.has_perm("orders.pull_orders")}
-        return super().changelist_view(request, extra_context)
