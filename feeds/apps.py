@@ -6,3 +6,11 @@ class FeedsConfig(AppConfig):
     name = "feeds"
     verbose_name = _("Kaspi price list")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # feeds follows catalog; catalog never imports feeds.
+        from catalog.signals import catalog_changed
+
+        from .services import on_catalog_changed
+
+        catalog_changed.connect(on_catalog_changed, dispatch_uid="feeds.rebuild_after_catalog_change")

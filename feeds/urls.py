@@ -1,2 +1,8 @@
+from django.urls import path
+
+from . import views
+
 app_name = "feeds"
-urlpatterns = []  # GET /feeds/<FEED_TOKEN>/kaspi.xml is added by the feeds issue
+urlpatterns = [
+    path("<str:token>/kaspi.xml", views.price_list, name="kaspi_xml"),
+]

@@ -168,6 +168,14 @@ KASPI_MERCHANT_ID = env("KASPI_MERCHANT_ID", default="")
 KASPI_COMPANY_NAME = env("KASPI_COMPANY_NAME", default="")
 
 FEED_TOKEN = env("FEED_TOKEN", default="")
+# Price list defaults (editable later in the admin: «Настройки прайс-листа»).
+FEED_SKU_PREFIX = env("FEED_SKU_PREFIX", default="AS")
+FEED_STORE_IDS = env.list("FEED_STORE_IDS", default=["PP1"])  # Kaspi points of sale, first use only
+FEED_STOCK_THRESHOLD = env.int("FEED_STOCK_THRESHOLD", default=1)
+FEED_SHRINK_THRESHOLD = env.int("FEED_SHRINK_THRESHOLD", default=20)  # percent
+FEED_KEEP_VERSIONS = env.int("FEED_KEEP_VERSIONS", default=10)
+FEED_REBUILD_DELAY = env.int("FEED_REBUILD_DELAY", default=60)  # seconds: a burst of changes gives one build
+FEED_BUILD_INTERVAL = env.int("FEED_BUILD_INTERVAL", default=30 * 60)  # scheduled rebuild
 
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
@@ -175,6 +183,8 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 # --- Schedules (seconds) ----------------------------------------------------------------
 IMPORT_FULL_INTERVAL = env.int("IMPORT_FULL_INTERVAL", default=6 * 60 * 60)
 IMPORT_QUICK_INTERVAL = env.int("IMPORT_QUICK_INTERVAL", default=15 * 60)
+PRICING_EXPIRY_INTERVAL = env.int("PRICING_EXPIRY_INTERVAL", default=5 * 60)  # manual prices that expire
+KASPI_DEFAULT_COMMISSION_PERCENT = env("KASPI_DEFAULT_COMMISSION_PERCENT", default="12")  # until set in the admin
 
 # --- Kaspi orders -----------------------------------------------------------------------
 ORDERS_PULL_INTERVAL = env.int("ORDERS_PULL_INTERVAL", default=5 * 60)

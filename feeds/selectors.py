@@ -1,0 +1,42 @@
+"""Reads of the price list: its configuration, the published version, fetches."""
+from decimal import Decimal
+
+from .models import FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedVersion
+from .writer import City, FeedConfig, Store
+
+SERVED_FIELDS = ("pk", "file", "sha256", "size", "gzip_size", "published_at")
+SUCCESS_STATUSES = (200, 304)
+
+
+def feed_config(feed: FeedSettings) -> FeedConfig:
+    """Everything the writer needs, loaded once per build."""
+    overrides: dict[int, dict[int, int]] = {}
+    for city_id, product_id, price in FeedCityPriceOverride.objects.values_list("city_id", "product_id", "price"):
+        overrides.setdefault(city_id, {})[product_id] = price
+    cities = tuple(
+        City(c.city_id, offset=c.offset, percent=Decimal(c.percent), overrides=overrides.get(c.pk, {}))
+        for c in FeedCity.objects.filter(feed=feed)
+    )
+    stores = tuple(Store(s.store_id, s.pre_order_days, tuple(s.warehouses or ())) for s in feed.stores.all())
+    return FeedConfig(company=feed.company, merchant_id=feed.merchant_id, sku_prefix=feed.sku_prefix,
+                      stock_threshold=feed.stock_threshold, stores=stores, cities=cities)
+
+
+def published_version() -> FeedVersion | None:
+    """The version Kaspi is served now: the last one published."""
+    return FeedVersion.objects.filter(result=FeedResult.PUBLISHED).order_by("-published_at", "-pk").first()
+
+
+def served_version() -> dict | None:
+    """The few fields the public view needs (one small query per request)."""
+    return (FeedVersion.objects.filter(result=FeedResult.PUBLISHED).order_by("-published_at", "-pk")
+            .values(*SERVED_FIELDS).first())
+
+
+def last_fetch() -> FeedFetch | None:
+    """When the price list was last fetched successfully (200 or 304) — by Kaspi, normally."""
+    return FeedFetch.objects.filter(status__in=SUCCESS_STATUSES).order_by("-fetched_at", "-pk").first()
+
+
+def versions_with_files():
+    return FeedVersion.objects.exclude(file="").order_by("-started_at", "-pk")

@@ -1,0 +1,247 @@
+"""Building, checking, publishing and serving the Kaspi price list.
+
+build_feed(): one build at a time (job lock), a FeedVersion row per build. The candidate is
+written and schema-validated in one streaming pass, compared with the published version by its
+offers (not its bytes: the date changes every build), checked by the shrink guard, and only then
+published: the file moved into storage whole, then the database pointer switched. Anything
+wrong keeps the last good price list live and says why on the version row.
+"""
+import logging
+import os
+import shutil
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.selectors import publishable_products
+from kaspisync import locks
+from kaspisync.models import RunStatus, RunTrigger
+from kaspisync.runs import run_job
+
+from . import selectors, storage
+from .models import FeedBuildState, FeedFetch, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
+from .sku import forget_prefix
+from .writer import offers_from_products, write_feed
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "feeds.build"
+DIFF_LIST_LIMIT = 500  # SKUs listed per kind of change; the counts are always complete
+
+
+class FeedError(Exception):
+    """An action that cannot be done now (its message is shown to staff)."""
+
+
+# --- settings ---------------------------------------------------------------------------------
+def feed_settings() -> FeedSettings:
+    """The settings row, created on first use from the environment (stores from FEED_STORE_IDS)."""
+    feed, created = FeedSettings.objects.get_or_create(pk=FeedSettings.SINGLETON_ID, defaults=defaults_from_env())
+    if created:
+        FeedStore.objects.bulk_create(
+            [FeedStore(feed=feed, store_id=code, position=i) for i, code in enumerate(settings.FEED_STORE_IDS)],
+            ignore_conflicts=True,
+        )
+    return feed
+
+
+def settings_changed() -> None:
+    """After staff edit the settings: the SKU rule applies at once, and the price list follows."""
+    forget_prefix()
+    request_rebuild("settings")
+
+
+# --- building ---------------------------------------------------------------------------------
+def build_feed(*, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "", force: bool = False,
+               output: str | None = None) -> FeedVersion:
+    """Build, validate and publish (or, with `output`, only write the file there)."""
+    with run_job(FeedVersion, LOCK_NAME, trigger=trigger, triggered_by=triggered_by) as job:
+        if job.skipped:
+            job.run.result = FeedResult.SKIPPED
+            job.run.save(update_fields=["result"])
+            return job.run
+        _close_abandoned(job.run)
+        _build(job.run, force=force, output=output)
+    if output is None:
+        prune_versions()
+    return job.run
+
+
+def _close_abandoned(current: FeedVersion) -> None:
+    """We hold the lock, so any other RUNNING build belongs to a worker that died."""
+    FeedVersion.objects.filter(status=RunStatus.RUNNING).exclude(pk=current.pk).update(
+        status=RunStatus.FAILED, finished_at=timezone.now(),
+        error=str(_("abandoned: its worker stopped before the build finished")),
+    )
+
+
+def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
+    feed = feed_settings()
+    config = selectors.feed_config(feed)
+    previous = selectors.published_version()
+    path = storage.scratch_file()
+    try:
+        with open(path, "wb") as fh:
+            written = write_feed(fh, offers_from_products(publishable_products(), config), config)
+        version.previous = previous
+        version.offers, version.available_offers = written.offers, written.available_offers
+        version.size, version.sha256, version.offers_sha256 = written.size, written.sha256, written.offers_sha256
+        version.errors = written.errors
+        version.stats = {"errors": written.error_count, "stores": len(config.stores), "cities": len(config.cities)}
+        reasons = shrink_reasons(previous, written.offers, written.available_offers, feed.shrink_threshold)
+        if not written.valid:
+            version.result = FeedResult.INVALID
+            reasons.insert(0, _("Failed validation: %(count)s error(s).") % {"count": written.error_count})
+        if output is not None:
+            shutil.move(path, output)
+            version.result = version.result if not written.valid else FeedResult.WRITTEN
+            version.file = ""
+        elif written.valid and previous is not None and previous.offers_sha256 == written.offers_sha256:
+            version.result = FeedResult.UNCHANGED  # Kaspi keeps the same file: no change to apply
+        else:
+            _store(version, path, written.snapshot, previous)
+            if version.result == FeedResult.BUILDING:
+                if reasons and not force:
+                    version.result = FeedResult.REJECTED
+                else:
+                    _publish(version, version.triggered_by, forced=bool(reasons))
+        version.reasons = reasons
+        version.save()
+    finally:
+        storage.discard(path)
+
+
+def shrink_reasons(previous: FeedVersion | None, offers: int, available: int, threshold: int) -> list[str]:
+    """Why a candidate must be held: it shrank by more than `threshold` % against `previous`."""
+    if offers == 0:
+        return [_("No offers: an empty price list would take every product off sale.")]
+    if previous is None:
+        return []
+    reasons = []
+    for label, before, after in ((_("offers"), previous.offers, offers),
+                                 (_("available offers"), previous.available_offers, available)):
+        if before and (before - after) * 100 > before * threshold:
+            reasons.append(_("%(what)s dropped from %(before)s to %(after)s (more than %(threshold)s %%).")
+                           % {"what": label, "before": before, "after": after, "threshold": threshold})
+    return reasons
+
+
+def _store(version: FeedVersion, path: str, snapshot: dict, previous: FeedVersion | None) -> None:
+    """Keep the candidate (published, held or invalid) as a version file, its gzip and snapshot."""
+    name = f"{storage.VERSIONS_DIR}/{version.pk}-{version.sha256[:12]}.xml"
+    gz_path = storage.gzip_file(path)
+    version.gzip_size = os.path.getsize(gz_path)
+    storage.put(gz_path, name + ".gz")
+    version.file = storage.put(path, name)
+    storage.put_json_gz(snapshot, version.snapshot_file)
+    if previous is not None:
+        version.diff = diff_snapshots(storage.read_json_gz(previous.snapshot_file), snapshot)
+
+
+def diff_snapshots(old: dict | None, new: dict, limit: int = DIFF_LIST_LIMIT) -> dict:
+    """Added, removed, price changed, stock changed: complete counts, lists up to `limit`."""
+    if old is None:
+        return {}
+    added = [sku for sku in new if sku not in old]
+    removed = [sku for sku in old if sku not in new]
+    price, stock = [], []
+    for sku, (new_price, new_stocks) in new.items():
+        before = old.get(sku)
+        if before is None:
+            continue
+        if before[0] != new_price:
+            price.append([sku, before[0], new_price])
+        if list(before[1]) != list(new_stocks):
+            stock.append([sku, before[1], list(new_stocks)])
+    lists = {"added": added, "removed": removed, "price_changed": price, "stock_changed": stock}
+    return {"counts": {k: len(v) for k, v in lists.items()}, **{k: v[:limit] for k, v in lists.items()}}
+
+
+def _publish(version: FeedVersion, by: str, *, forced: bool) -> None:
+    storage.link_current(version.file, version.gzip_file)
+    version.result = FeedResult.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = by
+    version.forced = forced
+
+
+def publish_anyway(version_id: int, *, user) -> FeedVersion:
+    """Staff override of the shrink guard for a held version (never for an invalid one)."""
+    lock = locks.acquire(LOCK_NAME)
+    if lock is None:
+        raise FeedError(_("A build is running; try again in a minute."))
+    try:
+        with transaction.atomic():
+            version = FeedVersion.objects.select_for_update().get(pk=version_id)
+            if version.result != FeedResult.REJECTED or not version.file:
+                raise FeedError(_("Only a held version whose file is kept can be published."))
+            current = selectors.published_version()
+            if current is not None and current.started_at > version.started_at:
+                raise FeedError(_("A newer version is already published; build again instead."))
+            _publish(version, user.get_username(), forced=True)
+            version.save(update_fields=["result", "published_at", "published_by", "forced"])
+    finally:
+        lock.release()
+    log.info("price list version #%s published anyway by %s", version.pk, version.published_by)
+    return version
+
+
+def prune_versions(keep: int | None = None) -> int:
+    """Delete the files of versions beyond the newest `keep` (never the published one)."""
+    keep = keep or feed_settings().keep_versions
+    current = selectors.published_version()
+    pruned = 0
+    for version in selectors.versions_with_files()[keep:]:
+        if current is not None and version.pk == current.pk:
+            continue
+        storage.delete(version.file, version.gzip_file, version.snapshot_file)
+        FeedVersion.objects.filter(pk=version.pk).update(file="")
+        pruned += 1
+    return pruned
+
+
+# --- queuing ----------------------------------------------------------------------------------
+def queue_build(*, triggered_by: str = "") -> None:
+    """"Build now" from the admin: queued once the caller's transaction commits."""
+    from .tasks import build_feed as task
+
+    transaction.on_commit(partial(task.delay, trigger=RunTrigger.ADMIN, triggered_by=triggered_by))
+
+
+def request_rebuild(reason: str = "") -> bool:
+    """Debounced rebuild after a catalog change: the first request of a burst queues one build
+    FEED_REBUILD_DELAY seconds later; the others within that window only note the time.
+    Returns True when this call queued the build."""
+    from .tasks import build_feed as task
+
+    now = timezone.now()
+    delay = settings.FEED_REBUILD_DELAY
+    FeedBuildState.objects.get_or_create(pk=FeedBuildState.SINGLETON_ID)
+    queued = FeedBuildState.objects.filter(
+        Q(queued_until__isnull=True) | Q(queued_until__lte=now), pk=FeedBuildState.SINGLETON_ID
+    ).update(queued_until=now + timedelta(seconds=delay), requested_at=now)
+    if not queued:
+        FeedBuildState.objects.filter(pk=FeedBuildState.SINGLETON_ID).update(requested_at=now)
+        return False
+    log.info("price list rebuild queued in %s s (%s)", delay, reason or "change")
+    task.apply_async(kwargs={"trigger": RunTrigger.CHAIN}, countdown=delay)
+    return True
+
+
+def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:
+    """Receiver of catalog.signals.catalog_changed (connected in FeedsConfig.ready)."""
+    transaction.on_commit(partial(request_rebuild, reason))
+
+
+# --- serving ----------------------------------------------------------------------------------
+def record_fetch(*, ip: str | None, user_agent: str, method: str, status: int, bytes_sent: int,
+                 gzip: bool = False, version_id: int | None = None) -> None:
+    """One INSERT per request, so even the 304 path stays cheap."""
+    FeedFetch.objects.create(fetched_at=timezone.now(), ip=ip or None, user_agent=user_agent[:300],
+                             method=method[:8], status=status, bytes_sent=bytes_sent, gzip=gzip,
+                             version_id=version_id)

@@ -1,0 +1,273 @@
+"""Streaming writer of the Kaspi price list.
+
+lxml's incremental writer (`etree.xmlfile`, unbuffered) writes the document: declaration, root
+with the namespace and date, company, merchantid, the offers element, and every name and brand
+(lxml escapes `&`, `<`, `>`; control characters are removed first, lxml refuses them). The fixed
+markup around them (`<offer sku="...">`, availabilities, prices: digits and validated codes only)
+is written as bytes in the same stream, and the availabilities block is rendered once per distinct
+stock combination. Nothing is held in memory but one offer and those small caches: 50,000 offers
+take about 0.1 s (element-by-element lxml takes 1.3–2 s on the same machine).
+
+Every byte goes through a `Sink`: the file, its SHA-256, the SHA-256 of everything after the
+root's start tag (the offers, without the date: equal means nothing changed), and the streaming
+schema validator. Business checks (unique SKUs, prices > 0, non-empty model, at least one store)
+run on the values while writing; a collision is reported, never merged.
+"""
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from lxml import etree
+
+from catalog.normalize import promised_stock
+
+from .sku import SKU_RE
+from .validation import StreamValidator
+
+NS = "kaspiShopping"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
+MAX_REPORTED = 50  # business errors listed one by one; the total is always counted
+_FLUSH_AT = 1 << 16
+
+# XML 1.0 forbids C0 controls but tab/newline/CR; DEL and C1 controls are legal but break
+# parsers in the wild; surrogates and U+FFFE/U+FFFF are not characters. Whitespace is collapsed.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value) -> str:
+    """Text safe for XML: control characters removed, whitespace collapsed, trimmed."""
+    if not value:
+        return ""
+    return _SPACES.sub(" ", _CONTROL.sub("", str(value))).strip()
+
+
+def feed_date(now: datetime | None = None) -> str:
+    """The root's date attribute: local (Asia/Almaty) time."""
+    return timezone.localtime(now or timezone.now()).strftime("%Y-%m-%d %H:%M")
+
+
+# --- configuration ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Store:
+    store_id: str
+    pre_order: int | None = None
+    warehouses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class City:
+    city_id: str
+    offset: int = 0
+    percent: Decimal = Decimal(0)
+    overrides: dict = field(default_factory=dict)  # {product id: price}
+
+    def price(self, product_id: int, sale_price: int) -> int:
+        override = self.overrides.get(product_id)
+        if override is not None:
+            return override
+        if self.percent:
+            sale_price = int((sale_price * (100 + self.percent) / 100).quantize(Decimal(1), ROUND_HALF_UP))
+        return sale_price + self.offset
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    company: str
+    merchant_id: str
+    sku_prefix: str = "AS"
+    stock_threshold: int = 1
+    stores: tuple[Store, ...] = (Store("PP1"),)
+    cities: tuple[City, ...] = ()
+
+
+# --- offers -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One offer's values. `stocks`: per configured store, the count published as available
+    (0: available="no"). `price` is an int, or a tuple of (city id, price) when cities are set."""
+
+    sku: str
+    model: str
+    brand: str
+    stocks: tuple[int, ...]
+    price: int | tuple
+    article: int | None = None
+
+
+def offers_from_products(products, config: FeedConfig):
+    """Publishable product dicts (catalog.selectors.publishable_products) -> Offers."""
+    prefix, threshold = config.sku_prefix, max(config.stock_threshold, 1)
+    stores, cities = config.stores, config.cities
+    mapped = any(s.warehouses for s in stores)
+    for p in products:
+        minimum = max(threshold, p["publish_min_stock"] or 0)
+        total = promised_stock(p["stock"], p["stock_qualifier"])
+        if mapped:
+            by_warehouse = p["warehouse_stock"] or {}
+            counts = (sum(by_warehouse.get(code, 0) for code in s.warehouses) if s.warehouses else total
+                      for s in stores)
+        else:
+            counts = (total for _ in stores)
+        stocks = tuple(c if c >= minimum else 0 for c in counts)
+        sale = p["sale_price"]
+        price = tuple((c.city_id, c.price(p["id"], sale)) for c in cities) if cities else sale
+        yield Offer(f"{prefix}{p['article']}", p["name"], p["brand__name"] or "", stocks, price, p["article"])
+
+
+# --- writing ----------------------------------------------------------------------------------
+class Sink:
+    """File-like target of the writer: buffers, hashes, feeds the validator, writes the file."""
+
+    def __init__(self, fh, validator: StreamValidator | None):
+        self._fh, self._validator = fh, validator
+        self._buf: list[bytes] = []
+        self._pending = 0
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+        self.offers_sha256: hashlib._Hash | None = None
+
+    def write(self, data: bytes) -> None:
+        self._buf.append(data)
+        self._pending += len(data)
+        if self._pending >= _FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buf:
+            return
+        data = b"".join(self._buf)
+        self._buf.clear()
+        self._pending = 0
+        self.size += len(data)
+        self._fh.write(data)
+        self.sha256.update(data)
+        if self.offers_sha256 is not None:
+            self.offers_sha256.update(data)
+        if self._validator is not None:
+            self._validator.feed(data)
+
+    def start_offers_digest(self) -> None:
+        self.flush()
+        self.offers_sha256 = hashlib.sha256()
+
+
+@dataclass
+class WriteResult:
+    offers: int = 0
+    available_offers: int = 0
+    size: int = 0
+    sha256: str = ""
+    offers_sha256: str = ""
+    errors: list = field(default_factory=list)  # business errors, then schema errors
+    error_count: int = 0
+    snapshot: dict = field(default_factory=dict)  # {sku: [price, [stock per store]]}: for diffs
+
+    @property
+    def valid(self) -> bool:
+        return self.error_count == 0
+
+    def error(self, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append(message)
+
+
+def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...]) -> bytes:
+    parts = [b"</brand><availabilities>"]
+    for store, count in zip(stores, stocks):
+        if count:
+            pre = b' preOrder="%d"' % store.pre_order if store.pre_order else b""
+            parts.append(b'<availability available="yes" storeId="%s" stockCount="%d"%s/>'
+                         % (store.store_id.encode(), count, pre))
+        else:
+            parts.append(b'<availability available="no" storeId="%s"/>' % store.store_id.encode())
+    parts.append(b"</availabilities>")
+    return b"".join(parts)
+
+
+def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, validate: bool = True) -> WriteResult:
+    """Write the price list for `offers` to the binary file `fh`; validate while writing."""
+    result = WriteResult()
+    validator = StreamValidator() if validate else None
+    sink = Sink(fh, validator)
+    raw = sink.write
+    if not config.stores:
+        result.error(_("No Kaspi store is configured: every offer needs at least one availability."))
+    stores = config.stores
+    blocks: dict[tuple, bytes] = {}
+    seen: dict[str, int | None] = {}
+    snapshot = result.snapshot
+    count = available = 0
+    try:
+        with etree.xmlfile(sink, encoding="utf-8", buffered=False) as xf:
+            xf.write_declaration()
+            root_attrs = {"date": feed_date(now), f"{{{XSI}}}schemaLocation": SCHEMA_LOCATION}
+            with xf.element(f"{{{NS}}}kaspi_catalog", root_attrs, nsmap={None: NS, "xsi": XSI}):
+                sink.start_offers_digest()
+                for tag, text in (("company", config.company), ("merchantid", config.merchant_id)):
+                    with xf.element(f"{{{NS}}}{tag}"):
+                        xf.write(clean_text(text))
+                with xf.element(f"{{{NS}}}offers"):
+                    raw(b"\n")
+                    text = xf.write
+                    for offer in offers:
+                        sku, model, price, stocks = offer.sku, clean_text(offer.model), offer.price, offer.stocks
+                        count += 1
+                        if stocks and any(stocks):
+                            available += 1
+                        if sku in seen:
+                            result.error(_("SKU %(sku)s of article %(article)s collides with article %(other)s.")
+                                         % {"sku": sku, "article": offer.article, "other": seen[sku]})
+                        elif not SKU_RE.match(sku):
+                            result.error(_("SKU %(sku)r is not 1–20 Latin letters and digits.") % {"sku": sku})
+                        seen[sku] = offer.article
+                        if not model:
+                            result.error(_("SKU %(sku)s has no name (model).") % {"sku": sku})
+                        raw(b'<offer sku="%s"><model>' % sku.encode())
+                        text(model)
+                        raw(b"</model><brand>")
+                        text(clean_text(offer.brand))
+                        block = blocks.get(stocks)
+                        if block is None:
+                            block = blocks[stocks] = _availabilities(stores, stocks)
+                        raw(block)
+                        if type(price) is tuple:
+                            raw(_cityprices(sku, price, result))
+                            snapshot[sku] = ([p for _, p in price], stocks)
+                        else:
+                            raw(b"<price>%s</price></offer>\n" % _tenge(sku, price, result))
+                            snapshot[sku] = (price, stocks)
+            sink.flush()
+    finally:
+        schema_errors = validator.finish() if validator is not None else []
+    for message in schema_errors:
+        result.error(_("Schema: %(message)s") % {"message": message})
+    if count == 0:
+        result.error(_("The price list has no offers."))
+    result.offers, result.available_offers = count, available
+    result.size, result.sha256 = sink.size, sink.sha256.hexdigest()
+    result.offers_sha256 = sink.offers_sha256.hexdigest()
+    return result
+
+
+def _tenge(sku: str, price, result: WriteResult, city_id: str = "") -> bytes:
+    """A price as written: whole tenge > 0, else an error (and the value as is, for the report)."""
+    if type(price) is int and price > 0:
+        return b"%d" % price
+    result.error(_("SKU %(sku)s has price %(price)s %(city)s (whole tenge above zero expected).")
+                 % {"sku": sku, "price": price, "city": city_id})
+    return str(price).encode()
+
+
+def _cityprices(sku: str, prices: tuple, result: WriteResult) -> bytes:
+    parts = [b"<cityprices>"]
+    for city_id, price in prices:
+        parts.append(b'<cityprice cityId="%s">%s</cityprice>' % (city_id.encode(), _tenge(sku, price, result, city_id)))
+    parts.append(b"</cityprices></offer>\n")
+    return b"".join(parts)

@@ -1,0 +1,58 @@
+import itertools
+
+import pytest
+
+from catalog.models import Brand, Product
+from feeds.models import FeedSettings, FeedStore
+
+FEED_TOKEN = "feed-test-token-4f9a2c71"
+_articles = itertools.count(10000)
+
+
+@pytest.fixture(autouse=True)
+def feed_env(settings, tmp_path):
+    """Files in a temporary storage dir, a known token, no delay for rebuilds."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.FEED_TOKEN = FEED_TOKEN
+    settings.KASPI_COMPANY_NAME = "Test Shop"
+    settings.KASPI_MERCHANT_ID = "30001234"
+    settings.FEED_STORE_IDS = ["PP1"]
+    from feeds import sku
+
+    sku.forget_prefix()
+    yield
+    sku.forget_prefix()
+
+
+@pytest.fixture
+def make_product(db):
+    """make_product(name=..., sale_price=..., stock=..., warehouse_stock=..., brand=...) -> Product."""
+
+    def make(name="Колонки Mi Speaker", sale_price=12990, stock=10, brand="Xiaomi", **fields):
+        brand_obj = Brand.objects.get_or_create(name=brand)[0] if brand else None
+        return Product.objects.create(article=fields.pop("article", next(_articles)), name=name, brand=brand_obj,
+                                      dealer_price=fields.pop("dealer_price", 10000), sale_price=sale_price,
+                                      stock=stock, **fields)
+
+    return make
+
+
+@pytest.fixture
+def products(make_product):
+    """make many: products(n, **fields) -> list."""
+
+    def make_many(n, **fields):
+        return [make_product(name=f"Товар {i}", **fields) for i in range(n)]
+
+    return make_many
+
+
+@pytest.fixture
+def feed(db):
+    from feeds.services import feed_settings
+
+    return feed_settings()
+
+
+def add_store(feed: FeedSettings, store_id: str, **fields) -> FeedStore:
+    return FeedStore.objects.create(feed=feed, store_id=store_id, position=feed.stores.count(), **fields)
