@@ -11,7 +11,7 @@ ARTICLES = [20901, 20902, 20903, 20904]
 
 
 @pytest.fixture
-def sandbox_products():
+def sandbox_products(db):  # the SKU rule may read the feed settings from the database
     products = [
         {"sku": sku_for_article(a), "name": f"Ноутбук {a}", "price": 100_000 + a % 100 * 1000, "brand": "Lenovo"}
         for a in ARTICLES
