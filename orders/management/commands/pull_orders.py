@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=None, help="re-read orders created in the last N days")
 
     def handle(self, *args, days=None, verbosity=1, **options):
-        progress = (lambda message: self.stdout.write(f"  {message}")) if verbosity > 1 else None
+        progress = (lambda message: self.stdout.write(f"  {message}")) if verbosity > 0 else None
         try:
             run = pull_orders(days=days, trigger=RunTrigger.COMMAND, progress=progress)
         except Exception as exc:  # the run row holds the details; the exit status says it failed
