@@ -1,30 +1,36 @@
 # kaspisync — two commands from a fresh clone: `make run`, `make test` (and `make bench`).
+# Only Python 3.11+ is needed; the virtualenv lives in .venv/, runtime state in var/.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(VENV)/bin/pip
+PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test bench venv test-deps migrate
+.PHONY: run test bench venv test-deps
 
 $(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check -r requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "kaspisync needs Python 3.11+ (run: make PYTHON=python3.11 ...)" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
-	$(PIP) install -q --disable-pip-version-check -r requirements-test.txt
+	$(PIP) install -q -r requirements-test.txt
 	touch $@
 
 venv: $(VENV)/.installed
 
 test-deps: $(VENV)/.installed-test
 
+# Web (gunicorn), Celery worker and Celery beat as separate processes (+ the API sandboxes when
+# no tokens are set); Ctrl-C stops them all. PORT=8000 by default.
 run: venv
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) -m kaspisync.launcher
 
+# The whole suite twice: embedded default, then PostgreSQL + Redis (see scripts/test.sh).
 test: test-deps
-	$(PY) -m pytest
+	scripts/test.sh
 
-bench: test-deps
-	@echo "no benchmarks yet"
+# Every bench/bench_*.py in turn; never part of `make test`.
+bench: venv
+	$(PY) bench/run_all.py

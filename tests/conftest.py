@@ -65,7 +65,10 @@ def wait_until():
 
 # --- broker isolation --------------------------------------------------------------------------
 def _point_celery_at(broker_url: str, transport_options: dict) -> None:
-    """Send this process's tasks to another broker (drop cached connection and producer pools)."""
+    """Send this process's tasks to another broker (drop cached connection and producer pools).
+    Celery prefers the CELERY_BROKER_URL environment variable to its configuration: settings have
+    read it already, so it is dropped here (workers get theirs explicitly)."""
+    os.environ.pop("CELERY_BROKER_URL", None)
     celery_app.conf.broker_url = broker_url
     celery_app.conf.broker_transport_options = transport_options
     celery_app._pool = None
