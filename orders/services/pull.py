@@ -171,7 +171,7 @@ class _Puller:
             finally:
                 for item in self.pending:
                     item.entries.cancel()
-        self.run.stats = {**self.run.stats, "windows": len(spans), "error_messages": self.error_texts}
+                self.run.stats = {**self.run.stats, "windows": len(spans), "error_messages": self.error_texts}
 
     def list_window(self, state: str, ge: datetime, le: datetime) -> None:
         page = 0
