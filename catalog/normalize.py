@@ -25,6 +25,8 @@ PLACEHOLDER_PRICE = 9_999_999
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.0*)?$")
 _SPACES = str.maketrans("", "", " \u00a0\u202f\t")
 _WEIGHT_LIMIT = Decimal("9999999")
+_GRAM = Decimal("0.001")
+_HTTP = ("http://", "https://")
 # Plain strings (not enum members): cheap to compare and to fingerprint.
 EXACT, AT_LEAST, LESS_THAN = StockQualifier.EXACT.value, StockQualifier.AT_LEAST.value, StockQualifier.LESS_THAN.value
 SELLABLE = UnsellableReason.NONE.value
@@ -56,7 +58,7 @@ class BrandData:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProductData:
     article: int
     article_pn: str
@@ -112,11 +114,13 @@ def to_int(value) -> int:
 
 
 def optional_int(value) -> int | None:
-    try:
-        number = to_int(value)
-    except ValueError:
-        return None
-    return number if number > 0 else None
+    """A positive int, or None for anything else (0, garbage, missing)."""
+    if type(value) is not int:
+        try:
+            value = to_int(value)
+        except ValueError:
+            return None
+    return value if value > 0 else None
 
 
 def quantity(value) -> tuple[int, str]:
@@ -163,39 +167,40 @@ def other_price(value) -> int | None:
 
 
 def text(value, max_length: int | None = None) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        if isinstance(value, (dict, list)):
+    if type(value) is not str:
+        if value is None or isinstance(value, (dict, list)):
             return ""
         value = str(value)
     if "\x00" in value:
         value = value.replace("\x00", "")
-    return value[:max_length] if max_length else value
+    return value if max_length is None or len(value) <= max_length else value[:max_length]
 
 
 def weight(value) -> Decimal | None:
-    if value in (None, "", 0):
+    if not value or isinstance(value, (bool, dict, list)):
         return None
     try:
-        number = Decimal(str(value).replace(",", ".").strip()).quantize(Decimal("0.001"))
+        number = Decimal(str(value).replace(",", ".").strip()).quantize(_GRAM)
     except (InvalidOperation, ValueError):
         return None
     return number if 0 < number < _WEIGHT_LIMIT else None
 
 
 def images(value) -> list:
-    if not isinstance(value, list):
+    if not value or not isinstance(value, list):
         return []
-    return [url for url in value if isinstance(url, str) and url.startswith(("http://", "https://"))]
+    return [url for url in value if type(url) is str and url.startswith(_HTTP)]
 
 
 def warehouse_stock(value) -> dict:
     """{"panfilov": 5, "karaganda": ">10"} -> {"panfilov": 5, "karaganda": 10} (promised counts)."""
-    if not isinstance(value, dict):
+    if not value or not isinstance(value, dict):
         return {}
     result = {}
     for code, raw in value.items():
+        if type(raw) is int:  # the common case, without the general parser
+            result[code] = raw if raw > 0 else 0
+            continue
         try:
             result[str(code)] = promised_stock(*quantity(raw))
         except ValueError:
@@ -228,29 +233,30 @@ def product(raw) -> ProductData:
         raise SkipProduct("bad_quantity", number) from None
     price, reason = dealer_price(raw.get("price1"))
     url = text(raw.get("url"), 500)
+    get = raw.get
     return ProductData(
         article=number,
-        article_pn=text(raw.get("article_pn"), 255),
+        article_pn=text(get("article_pn"), 255),
         name=name,
-        full_name=text(raw.get("full_name")),
-        category_id=optional_int(raw.get("category")),
-        brand=text(raw.get("brand"), 255).strip(),
+        full_name=text(get("full_name")),
+        category_id=optional_int(get("category")),
+        brand=text(get("brand"), 255).strip(),
         dealer_price=price,
-        retail_price=other_price(raw.get("price2")),
-        rrp=other_price(raw.get("rrp")),
+        retail_price=other_price(get("price2")),
+        rrp=other_price(get("rrp")),
         unsellable_reason=reason,
         stock=stock,
         stock_qualifier=qualifier,
-        warehouse_stock=warehouse_stock(raw.get("warehouses")),
-        is_new=bool(optional_int(raw.get("isnew"))),
-        barcode=text(raw.get("barcode"), 255).strip(),
-        weight=weight(raw.get("weight")),
-        warranty=text(raw.get("warranty"), 255),
-        description=text(raw.get("description")),
-        url=url if url.startswith(("http://", "https://")) else "",
-        images=images(raw.get("images")),
-        markdown_stock=optional_int(raw.get("quantityMarkdown")) or 0,
-        markdown_price=other_price(raw.get("priceMarkdown")),
+        warehouse_stock=warehouse_stock(get("warehouses")),
+        is_new=bool(optional_int(get("isnew"))),
+        barcode=text(get("barcode"), 255).strip(),
+        weight=weight(get("weight")),
+        warranty=text(get("warranty"), 255),
+        description=text(get("description")),
+        url=url if url.startswith(_HTTP) else "",
+        images=images(get("images")),
+        markdown_stock=optional_int(get("quantityMarkdown")) or 0,
+        markdown_price=other_price(get("priceMarkdown")),
     )
 
 

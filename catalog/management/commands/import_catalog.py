@@ -28,7 +28,7 @@ class Command(BaseCommand):
               "%(deactivated)s deactivated, skipped: %(skipped)s; %(requests)s requests in %(duration)s.")
             % {"id": run.pk, "kind": run.get_kind_display(), "created": run.created, "updated": run.updated,
                "unchanged": run.unchanged, "deactivated": run.deactivated, "skipped": skipped,
-               "requests": run.requests_made, "duration": run.duration}
+               "requests": run.requests_made, "duration": _("%(seconds).1f s") % {"seconds": run.duration.total_seconds()}}
         )
         if run.stats.get("deactivation_skipped"):
             self.stdout.write(self.style.WARNING(
