@@ -17,7 +17,7 @@ from django.utils import timezone
 from .models import Category, CommissionRate, FeedExclusion, PriceBand, PriceOverride, PriceRule, Product
 from .pricing import engine
 
-DEFAULT_COMMISSION_PERCENT = Decimal(str(getattr(settings, "KASPI_DEFAULT_COMMISSION_PERCENT", "12")))
+DEFAULT_COMMISSION_PERCENT = Decimal(settings.KASPI_DEFAULT_COMMISSION_PERCENT)
 ID_CHUNK = 900  # ids per `IN (...)`: SQLite caps the number of query parameters
 
 # What a recompute reads per product: the engine's inputs, then the stored results to compare.

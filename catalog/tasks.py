@@ -1,7 +1,7 @@
 """Celery tasks of the catalog: thin doors that take primitive arguments and call a service."""
 from celery import shared_task
 
-from kaspisync.models import RunTrigger
+from kaspisync.models import RunStatus, RunTrigger
 
 from .services.importing import import_catalog as run_import
 
@@ -14,3 +14,25 @@ IMPORT_TIME_LIMIT = 2 * 60 * 60
 def import_catalog(quick: bool = False, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "") -> int:
     """Full import or quick refresh from Al-Style; returns the ImportRun id (the row is the result)."""
     return run_import(quick=quick, trigger=trigger, triggered_by=triggered_by).pk
+
+
+# --- pricing ----------------------------------------------------------------------------------
+@shared_task(bind=True, name="catalog.tasks.recompute_prices", ignore_result=True, max_retries=30,
+             time_limit=30 * 60)
+def recompute_prices(self, product_ids=None, cause: str = "recompute", user_id=None) -> int:
+    """Recompute stored sale prices (None: all products); retried while another recompute runs."""
+    from .services.pricing import recompute_prices as recompute
+
+    run = recompute(product_ids, cause=cause, user_id=user_id)
+    if run.status == RunStatus.SKIPPED:
+        raise self.retry(countdown=15)
+    return run.pk
+
+
+@shared_task(name="catalog.tasks.expire_price_overrides", ignore_result=True)
+def expire_price_overrides() -> int | None:
+    """Revert manual prices whose expiry has passed (history cause "expiry")."""
+    from .services.pricing import expire_overrides
+
+    run = expire_overrides()
+    return run.pk if run else None

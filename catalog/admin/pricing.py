@@ -1,8 +1,344 @@
-"""Pricing admin. `ProductPricingMixin` adds the pricing columns, filters and actions to the
-product list (ProductAdmin in catalog.py inherits it)."""
+"""Pricing admin.
+
+- `ProductPricingMixin` adds the pricing columns, filters, actions, the price history and the
+  derived (read-only) fields to the product admin (ProductAdmin in catalog.py inherits it).
+- Rules, commissions and exclusions are edited with a "Preview" button: the change is saved in a
+  transaction that is rolled back after the recompute plan (the same function as the real
+  recompute) has been measured; staff then confirm, which saves for real, audits the change and
+  queues the recompute of the products it touches.
+- Audit, price history, overrides and recompute runs are read-only lists.
+"""
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from ..models import (
+    CommissionRate,
+    FeedExclusion,
+    PriceBand,
+    PriceOverride,
+    PriceRule,
+    PricingAudit,
+    PricingRun,
+    RuleScope,
+    SalePriceChange,
+)
+from ..services import pricing
+
+
+def tenge(value) -> str:
+    return "—" if value is None else f"{number_format(value, force_grouping=True)} ₸"
+
+
+# --- read-only helpers ------------------------------------------------------------------------
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SalePriceChangeInline(admin.TabularInline):
+    model = SalePriceChange
+    fields = ("changed_at", "old_price", "new_price", "cause", "user", "run")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = _("sale price history")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+# --- the product list -------------------------------------------------------------------------
+class ManualOverrideFilter(admin.SimpleListFilter):
+    title = _("manual price")
+    parameter_name = "manual_price"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("with a manual price")), ("no", _("without")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(price_override__isnull=self.value() == "no")
+        return queryset
+
+
+class OverrideForm(forms.Form):
+    price = forms.IntegerField(label=_("Manual price, ₸"), min_value=1, max_value=99_999_999)
+    expires_at = forms.DateTimeField(label=_("Until (empty: no end)"), required=False,
+                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+
+@admin.action(description=_("Set a manual price"), permissions=["change"])
+def set_override(modeladmin, request, queryset):
+    form = OverrideForm(request.POST if "apply" in request.POST else None)
+    if form.is_valid():
+        run = pricing.set_override(list(queryset.values_list("pk", flat=True)), form.cleaned_data["price"],
+                                   user=request.user, expires_at=form.cleaned_data["expires_at"])
+        modeladmin.message_user(request, _("Manual price set; %(count)s prices changed.") % {"count": run.changed})
+        return None
+    return TemplateResponse(request, "admin/catalog/product/set_override.html", {
+        **modeladmin.admin_site.each_context(request), "title": _("Set a manual price"), "form": form,
+        "queryset": queryset, "opts": modeladmin.model._meta, "action": "set_override",
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    })
+
+
+@admin.action(description=_("Remove the manual price"), permissions=["change"])
+def clear_override(modeladmin, request, queryset):
+    pricing.clear_override(list(queryset.values_list("pk", flat=True)), user=request.user)
+
+
+@admin.action(description=_("Exclude from the feed"), permissions=["change"])
+def exclude_from_feed(modeladmin, request, queryset):
+    pricing.exclude_products(list(queryset.values_list("pk", flat=True)), user=request.user)
+
+
+@admin.action(description=_("Include in the feed"), permissions=["change"])
+def include_in_feed(modeladmin, request, queryset):
+    pricing.include_products(list(queryset.values_list("pk", flat=True)), user=request.user)
 
 
 class ProductPricingMixin:
-    pricing_list_display: tuple = ("sale_price",)
-    pricing_list_filter: tuple = ()
-    pricing_actions: tuple = ()
+    """Pricing columns, filters, actions, history and derived fields of the product admin."""
+
+    pricing_list_display: tuple = ("sale_price_display", "net_margin_display", "net_margin_percent_display",
+                                   "winning_rule", "price_explanation")
+    pricing_list_filter: tuple = ("below_margin_floor", ManualOverrideFilter, "feed_excluded")
+    pricing_actions: tuple = (set_override, clear_override, exclude_from_feed, include_in_feed)
+    pricing_readonly_fields: tuple = ("sale_price", "price_explanation", "winning_rule", "net_margin",
+                                      "net_margin_percent", "below_margin_floor", "feed_excluded",
+                                      "publish_min_stock", "manual_price")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("price_rule", "price_override")
+
+    def get_list_filter(self, request):
+        return tuple(dict.fromkeys((*super().get_list_filter(request), *self.pricing_list_filter)))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for func in self.pricing_actions:
+            if self._filter_actions_by_permissions(request, [func]):
+                actions.setdefault(func.__name__, (func, func.__name__, func.short_description))
+        return actions
+
+    def get_readonly_fields(self, request, obj=None):
+        return tuple(dict.fromkeys((*super().get_readonly_fields(request, obj), *self.pricing_readonly_fields)))
+
+    def get_inlines(self, request, obj):
+        return [*super().get_inlines(request, obj), SalePriceChangeInline]
+
+    @admin.display(description=_("sale price"), ordering="sale_price")
+    def sale_price_display(self, product):
+        return tenge(product.sale_price)
+
+    @admin.display(description=_("net margin"), ordering="net_margin")
+    def net_margin_display(self, product):
+        return tenge(product.net_margin)
+
+    @admin.display(description=_("net margin, %"), ordering="net_margin_percent")
+    def net_margin_percent_display(self, product):
+        if product.net_margin_percent is None:
+            return "—"
+        text = f"{number_format(product.net_margin_percent, 1)} %"
+        return format_html('<span style="color:#ba2121">{}</span>', text) if product.below_margin_floor else text
+
+    @admin.display(description=_("pricing rule"), ordering="price_rule")
+    def winning_rule(self, product):
+        if product.price_rule is None:
+            return "—"
+        url = reverse("admin:catalog_pricerule_change", args=[product.price_rule_id])
+        return format_html('<a href="{}">{}</a>', url, product.price_rule)
+
+    @admin.display(description=_("manual price"))
+    def manual_price(self, product):
+        override = getattr(product, "price_override", None)
+        if override is None:
+            return "—"
+        if override.expires_at is None:
+            return tenge(override.price)
+        return _("%(price)s until %(date)s") % {"price": tenge(override.price), "date": override.expires_at}
+
+
+# --- rules, commissions, exclusions: preview, audit -------------------------------------------
+class PreviewedPricingAdmin(admin.ModelAdmin):
+    """Save = audit + recompute the touched products; "Preview" = the same save, measured, then
+    rolled back, shown with a button that confirms it."""
+
+    change_form_template = "admin/catalog/pricing_change_form.html"
+
+    def save_model(self, request, obj, form, change):
+        request.pricing_before = pricing.snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        pricing.record_change(form.instance, user=request.user, before=request.pricing_before)
+        request.pricing_saved = form.instance
+
+    def delete_model(self, request, obj):
+        pricing.delete_pricing_object(obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            pricing.delete_pricing_object(obj, user=request.user)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST" or "_preview" not in request.POST:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with transaction.atomic():
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            saved = getattr(request, "pricing_saved", None)
+            preview = None
+            if saved is not None:
+                preview = pricing.preview_prices(pricing.affected_products(request.pricing_before,
+                                                                           pricing.snapshot(saved)))
+            transaction.set_rollback(True)
+        if preview is None:  # the form has errors: show them
+            return response
+        list(messages.get_messages(request))  # nothing was saved: drop "changed successfully"
+        return TemplateResponse(request, "admin/catalog/pricing_preview.html", {
+            **self.admin_site.each_context(request),
+            "title": _("Preview of the price change"),
+            "opts": self.model._meta,
+            "object": saved,
+            "object_id": object_id,
+            "preview": preview,
+            "posted": [(key, value) for key, values in request.POST.lists() for value in values
+                       if key not in ("_preview", "csrfmiddlewaretoken")],
+        })
+
+
+class PriceBandFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        bands = sorted(
+            ((f.cleaned_data["low"], f.cleaned_data.get("high")) for f in self.forms
+             if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("low") is not None),
+        )
+        for (low, high), (next_low, next_high) in zip(bands, bands[1:]):
+            if high is None or high > next_low:
+                raise forms.ValidationError(
+                    _("Dealer price bands %(first)s and %(second)s overlap: each dealer price must fall in one band "
+                      "at most."),
+                    params={"first": band_text(low, high), "second": band_text(next_low, next_high)},
+                    code="overlap",
+                )
+
+
+def band_text(low, high) -> str:
+    return f"{tenge(low)} – {'∞' if high is None else tenge(high)}"
+
+
+class PriceBandInline(admin.TabularInline):
+    model = PriceBand
+    formset = PriceBandFormSet
+    extra = 0
+    fields = ("low", "high", "markup_percent", "markup_fixed")
+
+
+@admin.register(PriceRule)
+class PriceRuleAdmin(PreviewedPricingAdmin):
+    list_display = ("label", "scope_display", "is_active", "markup_percent", "markup_fixed", "bands_display",
+                    "rounding_display", "min_margin", "min_margin_percent", "cap", "products_count", "updated_at")
+    list_filter = ("is_active", "cap", "rounding_step")
+    search_fields = ("name", "category__name", "brand__name", "product__name", "=product__article")
+    autocomplete_fields = ("brand", "product")
+    inlines = [PriceBandInline]
+    fieldsets = (
+        (_("Scope (the most specific rule wins: product > brand in category > deepest category > brand > "
+           "global)"), {"fields": ("name", "category", "brand", "product", "is_active")}),
+        (_("Markup"), {"fields": ("markup_percent", "markup_fixed")}),
+        (_("Rounding"), {"fields": ("rounding_step", "rounding_mode", "rounding_ending")}),
+        (_("Limits"), {"fields": ("min_margin", "min_margin_percent", "cap", "publish_min_stock")}),
+    )
+
+    def get_queryset(self, request):
+        return (super().get_queryset(request).select_related("category", "brand", "product")
+                .prefetch_related("bands").annotate(products_count=Count("priced_products")))
+
+    @admin.display(description=_("rule"))
+    def label(self, rule):
+        return rule.label
+
+    @admin.display(description=_("scope (priority)"))
+    def scope_display(self, rule):
+        return RuleScope(rule.scope).label
+
+    @admin.display(description=_("bands"))
+    def bands_display(self, rule):
+        return "; ".join(f"{band_text(b.low, b.high)}: {b.markup_percent} %" for b in rule.bands.all()) or "—"
+
+    @admin.display(description=_("rounding"))
+    def rounding_display(self, rule):
+        ending = f", …{rule.rounding_ending}" if rule.rounding_ending else ""
+        return f"{rule.get_rounding_mode_display()} {rule.rounding_step}{ending}"
+
+    @admin.display(description=_("products priced by it"), ordering="products_count")
+    def products_count(self, rule):
+        url = reverse("admin:catalog_product_changelist") + f"?price_rule__exact={rule.pk}"
+        return format_html('<a href="{}">{}</a>', url, rule.products_count)
+
+
+@admin.register(CommissionRate)
+class CommissionRateAdmin(PreviewedPricingAdmin):
+    list_display = ("__str__", "category", "percent", "updated_at")
+
+
+@admin.register(FeedExclusion)
+class FeedExclusionAdmin(PreviewedPricingAdmin):
+    list_display = ("__str__", "category", "brand", "product", "reason", "created_by", "created_at")
+    autocomplete_fields = ("brand", "product")
+    exclude = ("created_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PricingAudit)
+class PricingAuditAdmin(ReadOnlyAdmin):
+    list_display = ("at", "user", "action", "object_type", "object_repr", "changes_display")
+    list_filter = ("action", "object_type", "user")
+    search_fields = ("object_repr",)
+    date_hierarchy = "at"
+
+    @admin.display(description=_("changes"))
+    def changes_display(self, entry):
+        return "; ".join(f"{field}: {old} → {new}" for field, (old, new) in entry.changes.items())
+
+
+@admin.register(SalePriceChange)
+class SalePriceChangeAdmin(ReadOnlyAdmin):
+    list_display = ("changed_at", "product", "old_price", "new_price", "cause", "user", "run")
+    list_filter = ("cause", "user")
+    search_fields = ("=product__article", "product__name")
+    list_select_related = ("product", "user")
+    date_hierarchy = "changed_at"
+
+
+@admin.register(PriceOverride)
+class PriceOverrideAdmin(ReadOnlyAdmin):
+    list_display = ("product", "price", "expires_at", "created_by", "created_at")
+    list_select_related = ("product", "created_by")
+    search_fields = ("=product__article", "product__name")
+
+
+@admin.register(PricingRun)
+class PricingRunAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "cause", "status", "trigger", "triggered_by", "examined", "changed", "duration")
+    list_filter = ("status", "cause")

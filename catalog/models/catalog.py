@@ -108,14 +108,14 @@ class Product(models.Model):
     )
     price_rule = models.ForeignKey(
         "catalog.PriceRule", verbose_name=_("pricing rule"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="priced_products", editable=False,
+        related_name="priced_products", editable=False, db_index=False,  # rewritten in bulk by every recompute
     )
     price_explanation = models.CharField(_("price explanation"), max_length=500, blank=True, editable=False)
     net_margin = models.IntegerField(_("net margin, ₸"), null=True, blank=True, editable=False)
     net_margin_percent = models.DecimalField(
         _("net margin, %"), max_digits=7, decimal_places=2, null=True, blank=True, editable=False
     )
-    below_margin_floor = models.BooleanField(_("below margin floor"), default=False, db_index=True, editable=False)
+    below_margin_floor = models.BooleanField(_("below margin floor"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("product")

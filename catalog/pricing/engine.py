@@ -16,6 +16,7 @@ A manual override replaces 2–5 until it expires. Net margin = price − commis
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -68,7 +69,7 @@ class Override:
         return self.expires_at is None or self.expires_at > now
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build, and 50,000 are built per run
 class ProductIn:
     id: int
     category_id: int | None
@@ -80,7 +81,7 @@ class ProductIn:
     is_active: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PriceResult:
     sale_price: int | None
     rule_id: int | None
@@ -113,6 +114,12 @@ class Book:
     excluded_products: frozenset = frozenset()
     overrides: dict[int, Override] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def texts(self) -> dict:
+        if "texts" not in self._cache:
+            self._cache["texts"] = _texts()
+        return self._cache["texts"]
 
     def _chain(self, category_id):
         return self.ancestors.get(category_id, ()) if category_id is not None else ()
@@ -157,6 +164,22 @@ class Book:
         return self._cache[key]
 
 
+def _texts() -> dict:
+    """The explanation's phrases in the active language, translated once per book."""
+    return {
+        "inactive": _("not priced: inactive"),
+        "unsellable": _("not priced: no usable dealer price"),
+        "no_rule": _("not priced: no pricing rule applies"),
+        "manual": _("manual price %(price)s ₸"),
+        "manual_until": _("manual price %(price)s ₸ until %(date)s"),
+        "commission": _("commission %(percent)s %%"),
+        "rounded": _("rounded to %(price)s"),
+        "floor": _("raised to the margin floor %(price)s"),
+        CAP_RETAIL: _("capped at the retail price %(price)s"),
+        CAP_RRP: _("capped at the RRP %(price)s"),
+    }
+
+
 # --- arithmetic -----------------------------------------------------------------------------
 def ceil_tenge(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_CEILING))
@@ -192,6 +215,7 @@ def tenge(amount: int) -> str:
     return f"{amount:,}".replace(",", "\u00a0")
 
 
+@lru_cache(maxsize=1024)
 def percent(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
@@ -199,15 +223,15 @@ def percent(value: Decimal) -> str:
 # --- the function ---------------------------------------------------------------------------
 def price_product(product: ProductIn, book: Book) -> PriceResult:
     """Sale price, winning rule, net margin and a one-line explanation of one product."""
+    texts = book.texts
     excluded = book.is_excluded(product)
     rule = book.rule_for(product)
     min_stock = rule.min_stock if rule is not None else 1
     rule_id = rule.id if rule is not None else None
     if not product.is_active:
-        return PriceResult(None, rule_id, _("not priced: inactive"), excluded=excluded, min_stock=min_stock)
+        return PriceResult(None, rule_id, texts["inactive"], excluded=excluded, min_stock=min_stock)
     if product.unsellable_reason or product.dealer_price is None:
-        return PriceResult(None, rule_id, _("not priced: no usable dealer price"), excluded=excluded,
-                           min_stock=min_stock)
+        return PriceResult(None, rule_id, texts["unsellable"], excluded=excluded, min_stock=min_stock)
     dealer = product.dealer_price
     commission = book.commission_for(product.category_id)
     floor = floor_price(dealer, commission, rule.min_margin if rule else 0,
@@ -216,42 +240,47 @@ def price_product(product: ProductIn, book: Book) -> PriceResult:
     if override is not None and override.active(book.now):
         price = override.price
         if override.expires_at is None:
-            explanation = _("manual price %(price)s ₸") % {"price": tenge(price)}
+            explanation = texts["manual"] % {"price": tenge(price)}
         else:
-            explanation = _("manual price %(price)s ₸ until %(date)s") % {
-                "price": tenge(price), "date": override.expires_at.strftime("%d.%m.%Y %H:%M")}
+            explanation = texts["manual_until"] % {"price": tenge(price),
+                                                   "date": override.expires_at.strftime("%d.%m.%Y %H:%M")}
     elif rule is None:
-        return PriceResult(None, None, _("not priced: no pricing rule applies"), excluded=excluded)
+        return PriceResult(None, None, texts["no_rule"], excluded=excluded)
     else:
-        price, explanation = _rule_price(product, rule, commission, floor)
+        price, explanation = _rule_price(product, rule, commission, floor, texts)
     margin, margin_percent = net_margin(price, dealer, commission)
     return PriceResult(price, rule_id, explanation, margin, margin_percent, below_floor=price < floor,
                        excluded=excluded, min_stock=min_stock)
 
 
-def _rule_price(product: ProductIn, rule: Rule, commission: Decimal, floor: int) -> tuple[int, str]:
+def _rule_price(product: ProductIn, rule: Rule, commission: Decimal, floor: int, texts: dict) -> tuple[int, str]:
     dealer = product.dealer_price
     markup, fixed, band = rule.markup(dealer)
     raw = ceil_tenge((dealer * (ONE + markup / HUNDRED) + fixed) / (ONE - commission / HUNDRED))
     price = round_price(raw, rule.step, rule.ending, rule.mode)
 
-    label = rule.label
+    parts = [_terms(rule.label, band, markup, fixed, texts["commission"] % {"percent": percent(commission)}),
+             tenge(raw)]
+    if price != raw:
+        parts.append(texts["rounded"] % {"price": tenge(price)})
+    if price < floor:
+        price = round_price(floor, rule.step, rule.ending, UP)
+        parts.append(texts["floor"] % {"price": tenge(price)})
+    cap = product.retail_price if rule.cap == CAP_RETAIL else product.rrp if rule.cap == CAP_RRP else None
+    if cap and price > cap:
+        price = cap
+        parts.append(texts[rule.cap] % {"price": tenge(price)})
+    return price, " → ".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def _terms(label: str, band: Band | None, markup: Decimal, fixed: int, commission: str) -> str:
+    """"Ноутбуки (10 000–100 000 ₸): 12 % + 500 ₸ + комиссия 8 %"."""
     if band is not None:
         upper = "∞" if band.high is None else tenge(band.high)
         label = f"{label} ({tenge(band.low)}–{upper} ₸)"
     terms = [f"{percent(markup)}\u00a0%"]
     if fixed:
         terms.append(f"{tenge(fixed)}\u00a0₸")
-    terms.append(_("commission %(percent)s %%") % {"percent": percent(commission)})
-    parts = [f"{label}: {' + '.join(terms)}", tenge(raw)]
-    if price != raw:
-        parts.append(_("rounded to %(price)s") % {"price": tenge(price)})
-    if price < floor:
-        price = round_price(floor, rule.step, rule.ending, UP)
-        parts.append(_("raised to the margin floor %(price)s") % {"price": tenge(price)})
-    cap = {CAP_RETAIL: product.retail_price, CAP_RRP: product.rrp}.get(rule.cap)
-    if cap and price > cap:
-        price = cap
-        parts.append(_("capped at the retail price %(price)s") % {"price": tenge(price)} if rule.cap == CAP_RETAIL
-                     else _("capped at the RRP %(price)s") % {"price": tenge(price)})
-    return price, " → ".join(parts)
+    terms.append(commission)
+    return f"{label}: {' + '.join(terms)}"
