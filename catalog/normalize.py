@@ -227,11 +227,7 @@ def product(raw) -> ProductData:
     name = text(raw.get("name"), 1000)
     if not name.strip():
         raise SkipProduct("no_name", number)
-    try:
-        stock, qualifier = quantity(raw.get("quantity"))
-    except ValueError:
-        raise SkipProduct("bad_quantity", number) from None
-    price, reason = dealer_price(raw.get("price1"))
+    prices = price_stock(number, raw)
     url = text(raw.get("url"), 500)
     get = raw.get
     return ProductData(
@@ -241,12 +237,12 @@ def product(raw) -> ProductData:
         full_name=text(get("full_name")),
         category_id=optional_int(get("category")),
         brand=text(get("brand"), 255).strip(),
-        dealer_price=price,
-        retail_price=other_price(get("price2")),
+        dealer_price=prices.dealer_price,
+        retail_price=prices.retail_price,
         rrp=other_price(get("rrp")),
-        unsellable_reason=reason,
-        stock=stock,
-        stock_qualifier=qualifier,
+        unsellable_reason=prices.unsellable_reason,
+        stock=prices.stock,
+        stock_qualifier=prices.stock_qualifier,
         warehouse_stock=warehouse_stock(get("warehouses")),
         is_new=bool(optional_int(get("isnew"))),
         barcode=text(get("barcode"), 255).strip(),
@@ -261,7 +257,7 @@ def product(raw) -> ProductData:
 
 
 def price_stock(key, raw) -> PriceStockData:
-    """One entry of `quantity-price` (keyed by article). Raises SkipProduct."""
+    """One entry of `quantity-price` (keyed by article), or the same fields of a product. Raises SkipProduct."""
     number = article(key)
     if not isinstance(raw, dict):
         raise SkipProduct("not_an_object", number)

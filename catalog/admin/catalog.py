@@ -23,8 +23,9 @@ from .pricing import ProductPricingMixin
 RUN_IMPORT_PERMISSION = "catalog.run_import"
 
 
-class SupplierDataAdmin(admin.ModelAdmin):
-    """Rows written only by the import: viewable, never added, edited or deleted by hand."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the import (supplier data, run records): viewable, never added,
+    edited or deleted by hand."""
 
     def has_add_permission(self, request):
         return False
@@ -37,7 +38,7 @@ class SupplierDataAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(SupplierDataAdmin):
+class CategoryAdmin(ReadOnlyAdmin):
     list_display = ("indented_name", "id", "level", "elements", "is_active")
     list_filter = ("is_active", "level")
     search_fields = ("name",)
@@ -50,7 +51,7 @@ class CategoryAdmin(SupplierDataAdmin):
 
 
 @admin.register(Brand)
-class BrandAdmin(SupplierDataAdmin):
+class BrandAdmin(ReadOnlyAdmin):
     list_display = ("name", "product_count", "alstyle_guid")
     search_fields = ("name",)
 
@@ -101,17 +102,8 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
     show_full_result_count = False  # no COUNT(*) over the whole catalog on every page
 
     def get_list_display(self, request):
+        # The mixin adds its own filters, actions, read-only fields and inlines through super().
         return tuple(self.list_display) + tuple(self.pricing_list_display)
-
-    def get_list_filter(self, request):
-        return tuple(self.list_filter) + tuple(self.pricing_list_filter)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        for action in self.pricing_actions:
-            func, name, description = self.get_action(action)
-            actions[name] = (func, name, description)
-        return actions
 
     def has_add_permission(self, request):
         return False  # products come from the supplier
@@ -131,7 +123,7 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "kind", "status", "trigger", "created", "updated", "unchanged", "deactivated",
                     "skipped_total", "requests_made", "duration_column", "short_error")
     list_filter = ("status", "kind", "trigger")
@@ -140,15 +132,6 @@ class ImportRunAdmin(admin.ModelAdmin):
     fields = readonly_fields
     date_hierarchy = "started_at"
     change_list_template = "admin/catalog/importrun/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("duration"))
     def duration_column(self, obj):

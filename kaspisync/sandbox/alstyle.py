@@ -29,7 +29,8 @@ framework's error bodies are used):
 
 Control endpoints (no token) for tests that drive a separate worker process:
 `POST /_sandbox/faults` `{"kind", "times", "method", "after", "delay"}`,
-`POST /_sandbox/catalog` `{"update": {"<article>": {...fields}}, "remove": [...], "add": N}`,
+`POST /_sandbox/catalog` `{"update": {"<article>": {...fields}}, "remove": [...], "add": N,
+"shift_during_paging": N, "interval": seconds}`,
 `POST /_sandbox/reset` (faults and request log), `GET /_sandbox/stats`.
 """
 import argparse
@@ -621,6 +622,10 @@ class AlstyleHandler(SandboxHandler):
                 sandbox.remove_products(body["remove"])
             if body.get("add"):
                 sandbox.add_products(int(body["add"]))
+            if "shift_during_paging" in body:
+                sandbox.shift_during_paging = int(body["shift_during_paging"])
+            if "interval" in body:
+                sandbox.interval = float(body["interval"])
         elif http_method == "POST" and action == "reset":
             sandbox.reset()
         elif not (http_method == "GET" and action == "stats"):

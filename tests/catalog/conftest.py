@@ -1,4 +1,7 @@
+import threading
+
 import pytest
+from django.db import connection
 
 from kaspisync.sandbox.alstyle import AlstyleSandbox
 
@@ -40,3 +43,33 @@ def raw(alstyle):
 
     sandbox.find = find
     return sandbox
+
+
+@pytest.fixture
+def in_threads():
+    """`in_threads(func, n)`: call `func()` in n threads released together; return the results
+    (each thread closes its own database connection; an exception in a thread is re-raised)."""
+
+    def run(func, n: int = 2) -> list:
+        barrier = threading.Barrier(n)
+        results, errors = [], []
+
+        def target():
+            try:
+                barrier.wait()
+                results.append(func())
+            except Exception as exc:  # re-raised below, in the test's thread
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=target) for _ in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return results
+
+    return run

@@ -1,10 +1,8 @@
 """The Al-Style client against the emulator, over real sockets."""
 import logging
-import threading
 
 import pytest
 import requests
-from django.db import connection
 
 from catalog.alstyle import AlstyleClient, AlstyleError
 
@@ -82,27 +80,16 @@ def test_the_sandbox_refuses_a_request_that_comes_too_early(alstyle):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_interval_holds_across_threads_measured_at_the_server(alstyle):
+def test_the_interval_holds_across_threads_measured_at_the_server(alstyle, in_threads):
     interval = 0.4
     sandbox = alstyle(products=50, interval=interval)
-    errors = []
 
-    def worker():
-        try:
-            client = AlstyleClient()
-            for _ in range(3):
-                client.get("date")
-        except Exception as exc:  # pragma: no cover - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def three_requests():
+        client = AlstyleClient()
+        for _ in range(3):
+            client.get("date")
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    in_threads(three_requests, 2)
     arrivals = sorted(sandbox.arrivals())
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     assert len(arrivals) == 6 and sandbox.stats()["refused_too_early"] == 0

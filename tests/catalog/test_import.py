@@ -1,6 +1,4 @@
 """Full import and quick refresh against the Al-Style emulator (real HTTP, real database)."""
-import threading
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -162,27 +160,10 @@ def test_after_commit_the_signal_reports_the_changed_products(raw, django_captur
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_triggers_run_once(alstyle):
+def test_two_concurrent_triggers_run_once(alstyle, in_threads):
     sandbox = alstyle(products=300, latency=0.05)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def trigger():
-        try:
-            barrier.wait()
-            results.append(import_catalog(trigger="admin").status)
-        except Exception as exc:  # pragma: no cover - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=trigger) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
-    assert sorted(results) == ["skipped", "success"]
+    statuses = in_threads(lambda: import_catalog(trigger="admin").status, 2)
+    assert sorted(statuses) == ["skipped", "success"]
     assert sorted(ImportRun.objects.values_list("status", flat=True)) == ["skipped", "success"]
     assert sandbox.request_count("elements-pagination") == 2  # one run's pages only
     assert Product.objects.count() == 300
