@@ -2,12 +2,12 @@
 
 The XSD (feeds/schema/kaspi.xsd, written by us: the official one cannot be fetched offline) is
 loaded once per process from disk, never from the network. `StreamValidator` feeds the bytes to
-a libxml2 parser that validates against it without building a tree (a parser target that keeps
-nothing), in a thread of its own: libxml2 runs without the GIL, so validation overlaps writing.
+a validating libxml2 push parser (in a forked child process, so validating overlaps writing)
+that drops the offers it has validated, so memory stays flat.
 """
 import functools
-import queue
-import threading
+import json
+import os
 from pathlib import Path
 
 from lxml import etree
@@ -22,71 +22,117 @@ def schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
 
 
-class _Discard:
-    """A parser target with no start/end/data methods: libxml2 validates, Python sees nothing."""
-
-    def close(self):
-        return None
+NS = "kaspiShopping"
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(schema=schema(), target=_Discard(), no_network=True, resolve_entities=False,
-                           huge_tree=True)
+def _parser() -> etree.XMLPullParser:
+    # lxml skips schema validation in parsers with a Python target, so this one builds a tree,
+    # reports the start of <offers> once, and _Check drops finished offers as it goes.
+    # (No resolve_entities=False: with it lxml 6 lets a truncated document through close().)
+    return etree.XMLPullParser(events=("start",), tag=f"{{{NS}}}offers", schema=schema(), no_network=True,
+                               huge_tree=True)
 
 
-def _messages(parser, exc=None) -> list[str]:
-    errors = [f"line {e.line}: {e.message}" for e in parser.error_log][:MAX_ERRORS]
-    if not errors and exc is not None:
-        errors = [str(exc)]
-    return errors
+class _Check:
+    """One validating parse; lives and dies in one thread (lxml parsers and trees are per thread)."""
+
+    def __init__(self):
+        self.parser = _parser()
+        self.offers = None
+        self.failed: etree.XMLSyntaxError | None = None
+
+    def feed(self, data: bytes) -> None:
+        if self.failed is not None:
+            return
+        try:
+            self.parser.feed(data)
+        except etree.XMLSyntaxError as exc:
+            self.failed = exc
+            return
+        if self.offers is None:
+            for _event, element in self.parser.read_events():
+                self.offers = element
+        elif len(self.offers) > 1:
+            del self.offers[:-1]  # validated and done with; the last one may still be open
+
+    def finish(self) -> list[str]:
+        if self.failed is None:
+            try:
+                self.parser.close()
+            except etree.XMLSyntaxError as exc:
+                self.failed = exc
+        errors = []
+        if self.failed is not None:
+            errors = [f"line {e.line}: {e.message}" for e in self.parser.error_log][:MAX_ERRORS]
+            errors = errors or [str(self.failed)]
+        self.parser = self.offers = self.failed = None
+        return errors
 
 
 class StreamValidator:
-    """feed(bytes) ... finish() -> list of error messages (empty: valid)."""
+    """feed(bytes) ... finish() -> list of error messages (empty: valid).
 
-    _END = None
+    parallel=True (where the OS can fork): the checking runs in a forked child process fed
+    through a pipe, so it uses the second core while the writer keeps the first (lxml holds the
+    GIL while parsing pushed chunks, so a thread would not overlap). The child only parses and
+    reports; it leaves with os._exit, touching nothing it inherited (database connections...).
+    """
 
-    def __init__(self, threaded: bool = True):
-        self._parser = _parser()
-        self._failed: Exception | None = None
-        self._thread = None
-        if threaded:
-            self._queue: queue.Queue = queue.Queue(maxsize=64)
-            self._thread = threading.Thread(target=self._run, name="feed-validator", daemon=True)
-            self._thread.start()
-
-    def _feed(self, data: bytes) -> None:
-        if self._failed is None:
-            try:
-                self._parser.feed(data)
-            except etree.XMLSyntaxError as exc:
-                self._failed = exc
-
-    def _run(self) -> None:
-        while (data := self._queue.get()) is not self._END:
-            self._feed(data)
+    def __init__(self, parallel: bool = True):
+        self._pid = None
+        if parallel and hasattr(os, "fork"):
+            schema()  # loaded before forking: the child inherits it
+            read_data, self._write_data = os.pipe()
+            self._read_result, write_result = os.pipe()
+            self._pid = os.fork()
+            if self._pid == 0:  # pragma: no cover - the child process
+                os.close(self._write_data)
+                os.close(self._read_result)
+                _child(read_data, write_result)
+            os.close(read_data)
+            os.close(write_result)
+            self._out = os.fdopen(self._write_data, "wb", buffering=0)
+        else:
+            self._check = _Check()
 
     def feed(self, data: bytes) -> None:
-        if self._thread is not None:
-            self._queue.put(data)
-        else:
-            self._feed(data)
+        if self._pid is None:
+            self._check.feed(data)
+            return
+        try:
+            self._out.write(data)
+        except BrokenPipeError:  # the child died: finish() reports it
+            pass
 
     def finish(self) -> list[str]:
-        if self._thread is not None:
-            self._queue.put(self._END)
-            self._thread.join()
-        if self._failed is None:
-            try:
-                self._parser.close()
-            except etree.XMLSyntaxError as exc:
-                self._failed = exc
-        return _messages(self._parser, self._failed) if self._failed is not None else []
+        if self._pid is None:
+            return self._check.finish()
+        self._out.close()
+        with os.fdopen(self._read_result, "rb") as fh:
+            payload = fh.read()
+        os.waitpid(self._pid, 0)
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return ["the validating process stopped unexpectedly"]
+
+
+def _child(read_data: int, write_result: int) -> None:  # pragma: no cover - runs in the child
+    status = 1
+    try:
+        check = _Check()
+        with os.fdopen(read_data, "rb") as fh:
+            while chunk := fh.read(1 << 17):
+                check.feed(chunk)
+        os.write(write_result, json.dumps(check.finish()).encode())
+        status = 0
+    finally:
+        os._exit(status)
 
 
 def validate_file(path, chunk_size: int = 1 << 16) -> list[str]:
     """Validate a written file (used for files written elsewhere, and by tests)."""
-    validator = StreamValidator(threaded=False)
+    validator = StreamValidator(parallel=False)
     with open(path, "rb") as fh:
         while chunk := fh.read(chunk_size):
             validator.feed(chunk)
@@ -94,6 +140,6 @@ def validate_file(path, chunk_size: int = 1 << 16) -> list[str]:
 
 
 def validate_bytes(data: bytes) -> list[str]:
-    validator = StreamValidator(threaded=False)
+    validator = StreamValidator(parallel=False)
     validator.feed(data)
     return validator.finish()

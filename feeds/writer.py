@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +33,7 @@ NS = "kaspiShopping"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
 MAX_REPORTED = 50  # business errors listed one by one; the total is always counted
-_FLUSH_AT = 1 << 16
+FLUSH_EVERY = 256  # offers per flush to the file, the hashes and the validator (about 80 KB)
 
 # XML 1.0 forbids C0 controls but tab/newline/CR; DEL and C1 controls are legal but break
 # parsers in the wild; surrogates and U+FFFE/U+FFFF are not characters. Whitespace is collapsed.
@@ -44,6 +45,8 @@ def clean_text(value) -> str:
     """Text safe for XML: control characters removed, whitespace collapsed, trimmed."""
     if not value:
         return ""
+    if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
+        return value  # the common case, checked in C (isprintable is False for every control)
     return _SPACES.sub(" ", _CONTROL.sub("", str(value))).strip()
 
 
@@ -87,8 +90,7 @@ class FeedConfig:
 
 
 # --- offers -----------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(NamedTuple):
     """One offer's values. `stocks`: per configured store, the count published as available
     (0: available="no"). `price` is an int, or a tuple of (city id, price) when cities are set."""
 
@@ -122,28 +124,22 @@ def offers_from_products(products, config: FeedConfig):
 
 # --- writing ----------------------------------------------------------------------------------
 class Sink:
-    """File-like target of the writer: buffers, hashes, feeds the validator, writes the file."""
+    """File-like target of the writer: buffers, hashes, feeds the validator, writes the file.
+    `write` is the buffer's own `append` (the hot path is a C call); the writer calls `flush()`."""
 
     def __init__(self, fh, validator: StreamValidator | None):
         self._fh, self._validator = fh, validator
         self._buf: list[bytes] = []
-        self._pending = 0
+        self.write = self._buf.append
         self.size = 0
         self.sha256 = hashlib.sha256()
-        self.offers_sha256: hashlib._Hash | None = None
-
-    def write(self, data: bytes) -> None:
-        self._buf.append(data)
-        self._pending += len(data)
-        if self._pending >= _FLUSH_AT:
-            self.flush()
+        self.offers_sha256 = None
 
     def flush(self) -> None:
         if not self._buf:
             return
         data = b"".join(self._buf)
         self._buf.clear()
-        self._pending = 0
         self.size += len(data)
         self._fh.write(data)
         self.sha256.update(data)
@@ -179,7 +175,7 @@ class WriteResult:
 
 
 def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...]) -> bytes:
-    parts = [b"</brand><availabilities>"]
+    parts = [b"<availabilities>"]
     for store, count in zip(stores, stocks):
         if count:
             pre = b' preOrder="%d"' % store.pre_order if store.pre_order else b""
@@ -189,6 +185,16 @@ def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...]) -> bytes
             parts.append(b'<availability available="no" storeId="%s"/>' % store.store_id.encode())
     parts.append(b"</availabilities>")
     return b"".join(parts)
+
+
+def _brand(name: str) -> bytes:
+    """`<brand>...</brand>` escaped by lxml (once per brand: the writer caches it), or nothing."""
+    name = clean_text(name)
+    if not name:
+        return b""
+    element = etree.Element("brand")
+    element.text = name
+    return etree.tostring(element, encoding="utf-8")
 
 
 def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, validate: bool = True) -> WriteResult:
@@ -201,6 +207,7 @@ def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, v
         result.error(_("No Kaspi store is configured: every offer needs at least one availability."))
     stores = config.stores
     blocks: dict[tuple, bytes] = {}
+    brands: dict[str, bytes] = {}
     seen: dict[str, int | None] = {}
     snapshot = result.snapshot
     count = available = 0
@@ -216,33 +223,36 @@ def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, v
                 with xf.element(f"{{{NS}}}offers"):
                     raw(b"\n")
                     text = xf.write
-                    for offer in offers:
-                        sku, model, price, stocks = offer.sku, clean_text(offer.model), offer.price, offer.stocks
+                    for sku, model, brand, stocks, price, article in offers:
                         count += 1
-                        if stocks and any(stocks):
-                            available += 1
                         if sku in seen:
                             result.error(_("SKU %(sku)s of article %(article)s collides with article %(other)s.")
-                                         % {"sku": sku, "article": offer.article, "other": seen[sku]})
+                                         % {"sku": sku, "article": article, "other": seen[sku]})
                         elif not SKU_RE.match(sku):
                             result.error(_("SKU %(sku)r is not 1–20 Latin letters and digits.") % {"sku": sku})
-                        seen[sku] = offer.article
+                        seen[sku] = article
+                        model = clean_text(model)
                         if not model:
                             result.error(_("SKU %(sku)s has no name (model).") % {"sku": sku})
                         raw(b'<offer sku="%s"><model>' % sku.encode())
-                        text(model)
-                        raw(b"</model><brand>")
-                        text(clean_text(offer.brand))
+                        text(model)  # escaped by lxml
+                        brand_xml = brands.get(brand)
+                        if brand_xml is None:
+                            brand_xml = brands[brand] = _brand(brand)
                         block = blocks.get(stocks)
                         if block is None:
                             block = blocks[stocks] = _availabilities(stores, stocks)
-                        raw(block)
+                        if any(stocks):
+                            available += 1
                         if type(price) is tuple:
-                            raw(_cityprices(sku, price, result))
+                            raw(b"</model>%s%s%s" % (brand_xml, block, _cityprices(sku, price, result)))
                             snapshot[sku] = ([p for _, p in price], stocks)
                         else:
-                            raw(b"<price>%s</price></offer>\n" % _tenge(sku, price, result))
+                            raw(b"</model>%s%s<price>%s</price></offer>\n"
+                                % (brand_xml, block, _tenge(sku, price, result)))
                             snapshot[sku] = (price, stocks)
+                        if not count % FLUSH_EVERY:
+                            sink.flush()
             sink.flush()
     finally:
         schema_errors = validator.finish() if validator is not None else []
