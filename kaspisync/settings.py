@@ -120,6 +120,7 @@ USE_TZ = True
 # --- Static and media -------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request without it
 MEDIA_ROOT = Path(env("KASPISYNC_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 STORAGES = {

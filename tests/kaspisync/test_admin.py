@@ -1,0 +1,89 @@
+"""The admin dashboard, its worker panel, the site identity and the first admin login."""
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from kaspisync.accounts import ensure_admin, remembered_username
+from kaspisync.heartbeat import STALE_AFTER, record_heartbeat
+from kaspisync.models import WorkerHeartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    user = get_user_model().objects.create_superuser("boss", password=None)
+    client.force_login(user)
+    return client
+
+
+def dashboard(client, language="ru"):
+    response = client.get("/admin/", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_dashboard_without_any_heartbeat_says_no_worker_seen(staff):
+    page = dashboard(staff, "en")
+    assert "No worker has been seen yet" in page
+    assert "kaspisync — merchant portal" in page
+
+
+def test_dashboard_shows_a_fresh_heartbeat_without_warning(staff):
+    record_heartbeat()
+    page = dashboard(staff, "en")
+    assert "Worker last seen" in page
+    assert "No worker has answered" not in page
+
+
+def test_dashboard_warns_when_the_heartbeat_is_stale(staff):
+    record_heartbeat()
+    WorkerHeartbeat.objects.update(last_seen=timezone.now() - STALE_AFTER - timedelta(seconds=5))
+    page = dashboard(staff, "en")
+    assert "No worker has answered for more than 3 minutes" in page
+
+
+def test_dashboard_is_russian_by_default(staff):
+    record_heartbeat()
+    page = dashboard(staff)
+    assert "kaspisync — портал продавца" in page
+    assert "Фоновые задачи" in page
+
+
+def test_heartbeat_is_a_single_row_updated_in_place():
+    first = record_heartbeat()
+    WorkerHeartbeat.objects.update(last_seen=timezone.now() - timedelta(hours=1))
+    second = record_heartbeat()
+    assert WorkerHeartbeat.objects.count() == 1
+    assert second.last_seen > first.last_seen - timedelta(seconds=1)
+    assert WorkerHeartbeat.objects.get().last_seen > timezone.now() - timedelta(minutes=1)
+
+
+def test_generated_admin_password_is_given_once(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    login = ensure_admin()
+    assert login.created and len(login.generated_password) >= 12
+    user = get_user_model().objects.get(username="admin")
+    assert user.is_superuser and user.check_password(login.generated_password)
+    assert remembered_username() == "admin"
+    assert login.generated_password not in (tmp_path / "admin_user").read_text()
+    again = ensure_admin()
+    assert again.generated_password == "" and not again.created
+
+
+def test_admin_password_from_environment_wins(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    ensure_admin("owner", "first-pass-123")
+    ensure_admin("owner", "second-pass-456")
+    assert get_user_model().objects.get(username="owner").check_password("second-pass-456")
+
+
+def test_no_admin_is_generated_when_a_superuser_exists(settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path
+    get_user_model().objects.create_superuser("someone", password=None)
+    call_command("ensure_admin")
+    assert "nothing to do" in capsys.readouterr().out
+    assert not get_user_model().objects.filter(username="admin").exists()

@@ -1,0 +1,61 @@
+"""`make run` wiring that can be checked without starting the whole stack, and the sandbox CLI."""
+import subprocess
+import sys
+
+import pytest
+
+from kaspisync.launcher import Launcher, LaunchError, _feed_token
+from kaspisync.schedule import beat_schedule
+
+
+def test_without_tokens_both_sandboxes_are_started_and_the_portal_points_at_them(settings, monkeypatch):
+    settings.ALSTYLE_TOKEN = settings.KASPI_TOKEN = settings.KASPI_MERCHANT_ID = ""
+    settings.FEED_TOKEN = "feed-123"
+    monkeypatch.setenv("PORT", "0")  # the port check must not depend on a running portal
+    monkeypatch.setenv("SANDBOX_ALSTYLE_PORT", "0")
+    monkeypatch.setenv("SANDBOX_KASPI_PORT", "0")
+    launcher = Launcher()
+    launcher.configure(settings)
+    names = [s.name for s in launcher.services]
+    assert names == ["alstyle-sandbox", "kaspi-sandbox", "web", "worker", "beat"]
+    env = launcher.env_overrides
+    assert env["ALSTYLE_API_URL"].endswith("/api/") and env["ALSTYLE_TOKEN"]
+    assert env["KASPI_API_URL"].endswith("/shop/api/v2") and env["KASPI_MERCHANT_ID"]
+    assert env["FEED_TOKEN"] == "feed-123"
+
+
+def test_with_tokens_nothing_is_sandboxed(settings, monkeypatch):
+    settings.ALSTYLE_TOKEN, settings.KASPI_TOKEN = "real-a", "real-k"
+    monkeypatch.setenv("PORT", "0")
+    launcher = Launcher()
+    launcher.configure(settings)
+    assert [s.name for s in launcher.services] == ["web", "worker", "beat"]
+    assert "ALSTYLE_API_URL" not in launcher.env_overrides and "KASPI_TOKEN" not in launcher.env_overrides
+
+
+def test_busy_port_is_a_clear_error(settings, monkeypatch):
+    import socket
+
+    settings.ALSTYLE_TOKEN, settings.KASPI_TOKEN = "real-a", "real-k"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        monkeypatch.setenv("PORT", str(sock.getsockname()[1]))
+        with pytest.raises(LaunchError, match="in use"):
+            Launcher().configure(settings)
+
+
+def test_generated_feed_token_is_kept(tmp_path):
+    first = _feed_token(tmp_path)
+    assert len(first) >= 24 and _feed_token(tmp_path) == first
+    assert (tmp_path / "feed_token").stat().st_mode & 0o077 == 0
+
+
+def test_beat_sends_the_heartbeat_every_minute():
+    entry = beat_schedule()["worker-heartbeat"]
+    assert entry["task"] == "kaspisync.tasks.heartbeat" and entry["schedule"] == 60
+
+
+def test_sandbox_cli_rejects_unknown_emulators():
+    done = subprocess.run([sys.executable, "-m", "kaspisync.sandbox", "nope"], capture_output=True, text=True)
+    assert done.returncode == 2 and "alstyle" in done.stderr and "kaspi" in done.stderr
