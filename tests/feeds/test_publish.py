@@ -1,0 +1,220 @@
+"""Building, the shrink guard, publishing, versions, the debounced rebuild, the command."""
+import threading
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+from lxml import etree
+
+from catalog.models import Product
+from catalog.signals import catalog_changed
+from feeds import services, storage
+from feeds.models import FeedBuildState, FeedResult, FeedVersion
+from feeds.services import FeedError, build_feed, publish_anyway
+from kaspisync.models import RunStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as fh:
+        return fh.read()
+
+
+def test_first_build_publishes_and_an_unchanged_one_does_not(products, feed):
+    products(3)
+    first = build_feed()
+    assert (first.result, first.status, first.offers, first.available_offers) == ("published", "success", 3, 3)
+    assert first.published_at and len(first.sha256) == 64 and first.size == len(read(first.file))
+    assert read(storage.CURRENT_NAME) == read(first.file)
+    assert read(first.gzip_file)[:2] == b"\x1f\x8b"
+    second = build_feed()
+    assert second.result == FeedResult.UNCHANGED and second.file == ""
+    assert second.offers_sha256 == first.offers_sha256
+    assert FeedVersion.objects.filter(result=FeedResult.PUBLISHED).count() == 1
+
+
+def test_diff_counts_against_the_published_version(products, make_product, feed):
+    items = products(10, stock=5)
+    build_feed()
+    Product.objects.filter(pk=items[0].pk).update(sale_price=15000)
+    Product.objects.filter(pk=items[1].pk).update(stock=0)
+    Product.objects.filter(pk=items[2].pk).update(is_active=False)
+    make_product(name="Новый")
+    version = build_feed()
+    assert version.result == FeedResult.PUBLISHED
+    assert version.diff["counts"] == {"added": 1, "removed": 1, "price_changed": 1, "stock_changed": 1}
+    sku = f"AS{items[0].article}"
+    assert version.diff["price_changed"] == [[sku, 12990, 15000]]
+    assert version.diff["removed"] == [f"AS{items[2].article}"]
+
+
+def test_empty_feed_is_never_published_even_forced(feed):
+    version = build_feed(force=True)
+    assert version.result == FeedResult.INVALID and not version.published_at
+    assert any("no offers" in r.lower() for r in version.reasons)
+    assert not default_storage.exists(storage.CURRENT_NAME)
+
+
+def test_shrink_guard_holds_then_publish_anyway_records_who(products, feed):
+    items = products(10)
+    good = build_feed()
+    Product.objects.filter(pk__in=[p.pk for p in items[:3]]).update(is_active=False)  # -30 %
+    held = build_feed()
+    assert held.result == FeedResult.REJECTED and held.published_at is None
+    assert any("10" in r and "7" in r for r in held.reasons)
+    assert read(storage.CURRENT_NAME) == read(good.file)  # the last good one stays live
+    assert services.selectors.published_version().pk == good.pk
+    staff = User.objects.create_user("anna", is_staff=True)
+    published = publish_anyway(held.pk, user=staff)
+    assert (published.result, published.published_by, published.forced) == ("published", "anna", True)
+    assert read(storage.CURRENT_NAME) == read(held.file)
+    with pytest.raises(FeedError):
+        publish_anyway(held.pk, user=staff)  # already published
+
+
+def test_supplier_glitch_with_zero_stock_everywhere_is_held(products, feed):
+    products(5, stock=3)
+    build_feed()
+    Product.objects.update(stock=0)
+    held = build_feed()
+    assert held.result == FeedResult.REJECTED and held.available_offers == 0 and held.offers == 5
+
+
+def test_force_publishes_past_the_shrink_guard_but_not_past_errors(products, feed):
+    items = products(5)
+    build_feed()
+    Product.objects.filter(pk__in=[p.pk for p in items[:3]]).update(is_active=False)
+    forced = build_feed(force=True)
+    assert forced.result == FeedResult.PUBLISHED and forced.forced
+    Product.objects.filter(pk=items[3].pk).update(name="\x01\x02")  # empty after cleaning
+    invalid = build_feed(force=True)
+    assert invalid.result == FeedResult.INVALID and any("no name" in e for e in invalid.errors)
+
+
+def test_older_held_version_cannot_roll_back(products, feed):
+    items = products(10)
+    build_feed()
+    Product.objects.filter(pk__in=[p.pk for p in items[:5]]).update(is_active=False)
+    held = build_feed()
+    Product.objects.update(is_active=True, sale_price=13990)
+    assert build_feed().result == FeedResult.PUBLISHED
+    with pytest.raises(FeedError):
+        publish_anyway(held.pk, user=User.objects.create_user("b"))
+
+
+def test_only_one_build_at_a_time(products, feed):
+    products(1)
+    from kaspisync import locks
+
+    lock = locks.acquire(services.LOCK_NAME)
+    try:
+        skipped = build_feed()
+    finally:
+        lock.release()
+    assert skipped.status == RunStatus.SKIPPED and skipped.result == FeedResult.SKIPPED
+
+
+def test_versions_beyond_keep_lose_their_files_but_not_the_published_one(products, feed):
+    items = products(3)
+    feed.keep_versions = 2
+    feed.save()
+    versions = []
+    for price in (1000, 2000, 3000, 4000):
+        Product.objects.filter(pk=items[0].pk).update(sale_price=price)
+        versions.append(build_feed())
+    assert all(v.result == FeedResult.PUBLISHED for v in versions)
+    kept = list(FeedVersion.objects.exclude(file="").values_list("pk", flat=True))
+    assert sorted(kept) == [versions[2].pk, versions[3].pk]
+    assert not default_storage.exists(versions[0].file)
+    assert FeedVersion.objects.count() == 4  # the records stay
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publishing_is_atomic_for_concurrent_readers(products, feed):
+    items = products(300)
+    payloads = set()
+    build_feed()
+    payloads.add(read(storage.CURRENT_NAME))
+    path = default_storage.path(storage.CURRENT_NAME)
+    stop, seen, broken = threading.Event(), set(), []
+
+    def reader():
+        while not stop.is_set():
+            with open(path, "rb") as fh:
+                data = fh.read()
+            try:
+                etree.fromstring(data)
+            except etree.XMLSyntaxError:
+                broken.append(len(data))
+            seen.add(data)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for price in range(20000, 20005):
+            Product.objects.filter(pk=items[0].pk).update(sale_price=price)
+            version = build_feed()
+            assert version.result == FeedResult.PUBLISHED
+            payloads.add(read(version.file))
+    finally:
+        stop.set()
+        thread.join()
+    assert not broken
+    assert seen <= payloads and len(seen) >= 2
+
+
+def test_burst_of_catalog_changes_queues_one_build(products, feed, settings, django_capture_on_commit_callbacks):
+    from kaspisync.celery import app as celery_app
+
+    products(2)
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(5):
+                catalog_changed.send(sender=Product, reason="pricing", product_count=1)
+    finally:
+        celery_app.conf.task_always_eager = False
+    assert FeedVersion.objects.count() == 1
+    assert FeedVersion.objects.get().trigger == "chain"
+    state = FeedBuildState.objects.get()
+    assert state.queued_until > state.requested_at
+
+
+def test_debounce_window_reopens(feed, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.FEED_REBUILD_DELAY = 600
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from kaspisync.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True  # the task runs at once; the window still counts
+    try:
+        assert services.request_rebuild("a") is True
+        assert services.request_rebuild("b") is False
+        FeedBuildState.objects.update(queued_until=timezone.now() - timedelta(seconds=1))
+        assert services.request_rebuild("c") is True
+    finally:
+        celery_app.conf.task_always_eager = False
+
+
+def test_command_exit_codes(products, feed, tmp_path, capsys):
+    items = products(5)
+    call_command("build_feed")
+    assert "5 offers" in capsys.readouterr().out
+    Product.objects.filter(pk__in=[p.pk for p in items[:4]]).update(is_active=False)
+    with pytest.raises(CommandError):
+        call_command("build_feed")
+    assert "dropped" in capsys.readouterr().out
+    call_command("build_feed", "--force")
+    out = tmp_path / "kaspi.xml"
+    published_before = FeedVersion.objects.filter(result=FeedResult.PUBLISHED).count()
+    call_command("build_feed", "--output", str(out))
+    assert etree.parse(str(out)).getroot().tag == "{kaspiShopping}kaspi_catalog"
+    assert FeedVersion.objects.filter(result=FeedResult.PUBLISHED).count() == published_before
+    Product.objects.update(is_active=False)
+    with pytest.raises(CommandError):
+        call_command("build_feed", "--force")
