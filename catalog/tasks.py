@@ -18,7 +18,7 @@ def import_catalog(quick: bool = False, trigger: str = RunTrigger.SCHEDULE, trig
 
 # --- pricing ----------------------------------------------------------------------------------
 @shared_task(bind=True, name="catalog.tasks.recompute_prices", ignore_result=True, max_retries=30,
-             time_limit=30 * 60)
+             time_limit=30 * 60, soft_time_limit=29 * 60)
 def recompute_prices(self, product_ids=None, cause: str = "recompute", user_id=None) -> int:
     """Recompute stored sale prices (None: all products); retried while another recompute runs."""
     from .services.pricing import recompute_prices as recompute

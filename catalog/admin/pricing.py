@@ -130,9 +130,9 @@ class ProductPricingMixin:
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        for func in self.pricing_actions:
-            if self._filter_actions_by_permissions(request, [func]):
-                actions.setdefault(func.__name__, (func, func.__name__, func.short_description))
+        mine = [(func, func.__name__, func.short_description) for func in self.pricing_actions]
+        for action in self._filter_actions_by_permissions(request, mine):
+            actions.setdefault(action[1], action)
         return actions
 
     def get_readonly_fields(self, request, obj=None):

@@ -71,9 +71,10 @@ class CapPrice(models.TextChoices):
     RRP = "rrp", _("RRP")
 
 
-def _one_row_per_scope(*fields, name):
+def _one_row_per_scope(*fields, name, message):
     """A unique index where NULL counts as a value (so there is one global row, one per brand...)."""
-    return models.UniqueConstraint(*(Coalesce(f, models.Value(0)) for f in fields), name=name)
+    return models.UniqueConstraint(*(Coalesce(f, models.Value(0)) for f in fields), name=name,
+                                   violation_error_message=message)
 
 
 class PriceRule(models.Model):
@@ -119,7 +120,8 @@ class PriceRule(models.Model):
         verbose_name_plural = _("pricing rules")
         ordering = ["product", "category__left", "brand__name"]
         constraints = [
-            _one_row_per_scope("category", "brand", "product", name="price_rule_one_per_scope"),
+            _one_row_per_scope("category", "brand", "product", name="price_rule_one_per_scope",
+                               message=_("A rule for this scope already exists: edit that rule instead.")),
             models.CheckConstraint(
                 condition=Q(product__isnull=True) | Q(category__isnull=True, brand__isnull=True),
                 name="price_rule_product_alone",
@@ -218,7 +220,8 @@ class CommissionRate(models.Model):
         verbose_name = _("marketplace commission")
         verbose_name_plural = _("marketplace commissions")
         ordering = ["category__left"]
-        constraints = [_one_row_per_scope("category", name="commission_one_per_category")]
+        constraints = [_one_row_per_scope("category", name="commission_one_per_category",
+                                          message=_("A commission for this category already exists."))]
 
     def __str__(self):
         return f"{self.category or _('default')}: {self.percent} %"
@@ -243,7 +246,8 @@ class FeedExclusion(models.Model):
         verbose_name_plural = _("feed exclusions")
         ordering = ["-created_at"]
         constraints = [
-            _one_row_per_scope("category", "brand", "product", name="feed_exclusion_one_per_target"),
+            _one_row_per_scope("category", "brand", "product", name="feed_exclusion_one_per_target",
+                               message=_("This is already excluded from the feed.")),
             models.CheckConstraint(
                 condition=(Q(category__isnull=False, brand__isnull=True, product__isnull=True)
                            | Q(category__isnull=True, brand__isnull=False, product__isnull=True)

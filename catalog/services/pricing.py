@@ -220,12 +220,20 @@ def include_products(product_ids, *, user) -> PricingRun:
 # --- rules, commissions, exclusions edited in the admin: audit + recompute -----------------
 def snapshot(obj) -> dict:
     """JSON-ready values of a pricing object (a rule with its bands) for the audit."""
-    data = {k: (v if v is None or isinstance(v, (bool, int, str)) else str(v))
-            for k, v in model_to_dict(obj).items() if k != "id"}
+    data = {k: _json_value(v) for k, v in model_to_dict(obj).items() if k != "id"}
     if hasattr(obj, "bands") and obj.pk:
-        data["bands"] = [f"{b.low}–{'' if b.high is None else b.high}: {b.markup_percent} % + {b.markup_fixed}"
+        data["bands"] = [f"{b.low}–{'' if b.high is None else b.high}: {engine.percent(b.markup_percent)} % + "
+                         f"{b.markup_fixed}"
                          for b in obj.bands.order_by("low")]
     return data
+
+
+def _json_value(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return engine.percent(value)  # 10.00 and 10 are the same value: "10"
+    return str(value)
 
 
 def _scope(data: dict) -> tuple:

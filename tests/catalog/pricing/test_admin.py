@@ -1,0 +1,165 @@
+"""The pricing admin over the Django test client, as a staff user, on the real database."""
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import PriceChangeCause, PriceOverride, PriceRule, PricingAudit, Product, SalePriceChange
+from catalog.services import pricing
+
+pytestmark = pytest.mark.django_db
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+ADD_URL = "/admin/catalog/pricerule/add/"
+
+
+def rule_form(bands=(), **fields):
+    data = {
+        "name": "", "category": "", "brand": "", "product": "", "is_active": "on",
+        "markup_percent": "10", "markup_fixed": "0", "rounding_step": "1", "rounding_mode": "up",
+        "rounding_ending": "0", "min_margin": "0", "min_margin_percent": "0", "cap": "", "publish_min_stock": "1",
+        "bands-TOTAL_FORMS": str(len(bands)), "bands-INITIAL_FORMS": "0", "bands-MIN_NUM_FORMS": "0",
+        "bands-MAX_NUM_FORMS": "1000",
+    }
+    for i, (low, high, percent) in enumerate(bands):
+        data.update({f"bands-{i}-low": str(low), f"bands-{i}-high": "" if high is None else str(high),
+                     f"bands-{i}-markup_percent": str(percent), f"bands-{i}-markup_fixed": "0"})
+    data.update({k: str(v) for k, v in fields.items()})
+    return data
+
+
+@pytest.fixture
+def priced(tree, brands, make_product, zero_commission, global_rule):
+    laptop = make_product(tree["laptops"], brands["Acer"], 100_000)
+    hose = make_product(tree["garden"], brands["Gardena"], 10_000)
+    pricing.recompute_prices()
+    return {"laptop": laptop, "hose": hose}
+
+
+def test_overlapping_bands_are_rejected(staff_client, tree):
+    response = staff_client.post(ADD_URL, rule_form(bands=[(0, 10_000, 30), (5_000, 20_000, 18)],
+                                                    category=tree["laptops"].pk), **EN)
+    assert response.status_code == 200
+    assert "overlap" in response.content.decode()
+    open_ended = staff_client.post(ADD_URL, rule_form(bands=[(0, None, 30), (5_000, 20_000, 18)],
+                                                      category=tree["laptops"].pk), **EN)
+    assert "overlap" in open_ended.content.decode()
+    assert not PriceRule.objects.filter(category=tree["laptops"]).exists()
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"rounding_step": "100", "rounding_ending": "150"}, "The ending must be smaller than the rounding step"),
+    ({"rounding_step": "30"}, "Select a valid choice"),
+    ({"markup_percent": "1000"}, "less than or equal to 500"),
+    ({"markup_percent": "-5"}, "greater than or equal to 0"),
+    ({"min_margin_percent": "95"}, "less than or equal to 80"),
+    ({"markup_percent": "abc"}, "Enter a number"),
+])
+def test_nonsense_rule_values_are_rejected(staff_client, tree, fields, message):
+    response = staff_client.post(ADD_URL, rule_form(category=tree["laptops"].pk, **fields), **EN)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not PriceRule.objects.filter(category=tree["laptops"]).exists()
+
+
+def test_band_upper_bound_must_be_above_lower(staff_client, tree):
+    response = staff_client.post(ADD_URL, rule_form(bands=[(10_000, 5_000, 30)], category=tree["laptops"].pk), **EN)
+    assert "The upper bound must be above the lower bound" in response.content.decode()
+
+
+def test_second_rule_for_the_same_scope_is_rejected(staff_client, priced):
+    response = staff_client.post(ADD_URL, rule_form(), **EN)  # a second global rule
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert PriceRule.objects.count() == 1
+
+
+def test_preview_saves_nothing_then_confirm_saves_audits_and_reprices(
+        staff_client, staff, priced, tree, eager_celery, django_capture_on_commit_callbacks):
+    data = rule_form(category=tree["computers"].pk, markup_percent="25", rounding_step="100")
+    response = staff_client.post(ADD_URL, {**data, "_preview": "1"}, **EN)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "pricing-preview-summary" in page and "Confirm and save" in page
+    assert not PriceRule.objects.filter(category=tree["computers"]).exists()
+    assert not PricingAudit.objects.exists()
+    assert response.context["preview"].changed == 1
+    assert response.context["preview"].new_prices == {priced["laptop"].pk: 125_000}
+    assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 110_000
+
+    confirm = {key: value for key, value in response.context["posted"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = staff_client.post(ADD_URL, {**confirm, "_save": "1"}, **EN)
+    assert saved.status_code == 302
+    rule = PriceRule.objects.get(category=tree["computers"])
+    audit = PricingAudit.objects.get()
+    assert (audit.user, audit.action, audit.object_id) == (staff, "created", rule.pk)
+    assert audit.changes["markup_percent"] == [None, "25"]
+    laptop = Product.objects.get(pk=priced["laptop"].pk)
+    assert laptop.sale_price == 125_000 and laptop.price_rule == rule  # the preview's figure
+    change = SalePriceChange.objects.filter(product=laptop).first()
+    assert (change.cause, change.user, change.new_price) == (PriceChangeCause.RULE, staff, 125_000)
+    assert Product.objects.get(pk=priced["hose"].pk).sale_price == 11_000
+
+
+def test_editing_a_rule_records_what_changed(staff_client, staff, priced, global_rule, eager_celery,
+                                             django_capture_on_commit_callbacks):
+    url = f"/admin/catalog/pricerule/{global_rule.pk}/change/"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, rule_form(name="Everything", markup_percent="12",
+                                                    bands=[(0, 50_000, 20)]), **EN)
+    assert response.status_code == 302
+    audit = PricingAudit.objects.get()
+    assert audit.action == "changed" and audit.user == staff
+    assert audit.changes["markup_percent"] == ["10", "12"]
+    assert "min_margin_percent" not in audit.changes  # 0.00 and 0 are the same
+    assert audit.changes["bands"][0] == []
+    assert Product.objects.get(pk=priced["hose"].pk).sale_price == 12_000  # band 20 %
+    assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 112_000
+    audit_page = staff_client.get("/admin/catalog/pricingaudit/", **EN)
+    assert "Everything" in audit_page.content.decode()
+
+
+def test_deleting_a_rule_is_audited(staff_client, staff, priced, tree):
+    rule = PriceRule.objects.create(category=tree["garden"], markup_percent=Decimal("50"))
+    response = staff_client.post(f"/admin/catalog/pricerule/{rule.pk}/delete/", {"post": "yes"}, **EN)
+    assert response.status_code == 302
+    audit = PricingAudit.objects.get()
+    assert (audit.action, audit.object_id, audit.user) == ("deleted", rule.pk, staff)
+
+
+def test_product_list_shows_pricing_columns_and_filters(staff_client, priced, global_rule, staff):
+    pricing.set_override([priced["hose"].pk], 9_000, user=staff)
+    response = staff_client.get("/admin/catalog/product/", **EN)
+    assert response.status_code == 200
+    page = response.content.decode().lower()
+    for text in ("net margin", "pricing rule", "price explanation", "below margin floor", "manual price",
+                 reverse("admin:catalog_pricerule_change", args=[global_rule.pk])):
+        assert text in page
+    below = staff_client.get("/admin/catalog/product/?below_margin_floor__exact=1", **EN)
+    assert list(below.context["cl"].result_list) == [Product.objects.get(pk=priced["hose"].pk)]
+    manual = staff_client.get("/admin/catalog/product/?manual_price=yes", **EN)
+    assert [p.pk for p in manual.context["cl"].result_list] == [priced["hose"].pk]
+    detail = staff_client.get(f"/admin/catalog/product/{priced['hose'].pk}/change/", **EN)
+    assert detail.status_code == 200 and "sale price history" in detail.content.decode().lower()
+
+
+def test_set_override_action_asks_then_applies(staff_client, staff, priced):
+    ids = [priced["laptop"].pk, priced["hose"].pk]
+    base = {"action": "set_override", "_selected_action": ids}
+    form = staff_client.post("/admin/catalog/product/", base, **EN)
+    assert form.status_code == 200 and "Set the manual price" in form.content.decode()
+    assert not PriceOverride.objects.exists()
+    done = staff_client.post("/admin/catalog/product/", {**base, "apply": "1", "price": "50000"}, **EN)
+    assert done.status_code == 302
+    assert set(Product.objects.filter(pk__in=ids).values_list("sale_price", flat=True)) == {50_000}
+    assert SalePriceChange.objects.filter(cause=PriceChangeCause.OVERRIDE, user=staff).count() == 2
+    staff_client.post("/admin/catalog/product/", {"action": "clear_override", "_selected_action": ids}, **EN)
+    assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 110_000
+
+
+def test_exclude_and_include_actions(staff_client, priced):
+    ids = [priced["laptop"].pk]
+    staff_client.post("/admin/catalog/product/", {"action": "exclude_from_feed", "_selected_action": ids}, **EN)
+    assert Product.objects.get(pk=ids[0]).feed_excluded is True
+    staff_client.post("/admin/catalog/product/", {"action": "include_in_feed", "_selected_action": ids}, **EN)
+    assert Product.objects.get(pk=ids[0]).feed_excluded is False
