@@ -53,7 +53,7 @@ def feed_settings() -> FeedSettings:
 def settings_changed() -> None:
     """After staff edit the settings: the SKU rule applies at once, and the price list follows."""
     forget_prefix()
-    request_rebuild("settings")
+    transaction.on_commit(partial(request_rebuild, "settings"))
 
 
 # --- building ---------------------------------------------------------------------------------

@@ -1,0 +1,245 @@
+"""Price list admin: settings (stores, cities), versions with stats, diff, download and the
+validation report, "Build now", "Publish anyway" for a held version, the public URL, fetches."""
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kaspisync import locks
+from kaspisync.secrets import MASK
+
+from . import selectors, services
+from .models import (FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedStore,
+                     FeedVersion)
+
+BUILD_PERMISSION = "feeds.build_feed"
+PUBLISH_ANYWAY_PERMISSION = "feeds.publish_anyway"
+DIFF_KINDS = (
+    ("added", gettext_lazy("added")),
+    ("removed", gettext_lazy("removed")),
+    ("price_changed", gettext_lazy("price changed")),
+    ("stock_changed", gettext_lazy("stock changed")),
+)
+
+
+def feed_panel(request) -> dict:
+    """Context for the panel above the version and fetch lists: the URL to paste into the Kaspi
+    cabinet (masked on the page; the copy button holds it whole) and the last fetch."""
+    token = settings.FEED_TOKEN
+    context = {"feed_enabled": bool(token), "last_fetch": selectors.last_fetch(),
+               "published": selectors.published_version()}
+    if token:
+        url = request.build_absolute_uri(reverse("feeds:kaspi_xml", args=[token]))
+        context["feed_url_masked"] = url.replace(token, MASK)
+        if request.user.has_perm(BUILD_PERMISSION):
+            context["feed_url"] = url
+    return context
+
+
+class SingletonAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = services.feed_settings()
+        return redirect(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]))
+
+
+class FeedStoreInline(admin.TabularInline):
+    model = FeedStore
+    fields = ("store_id", "pre_order_days", "warehouses", "position")
+    extra = 0
+
+
+class FeedCityInline(admin.TabularInline):
+    model = FeedCity
+    fields = ("city_id", "name", "percent", "offset", "position")
+    extra = 0
+
+
+@admin.register(FeedSettings)
+class FeedSettingsAdmin(SingletonAdmin):
+    fieldsets = (
+        (None, {"fields": ("company", "merchant_id")}),
+        (gettext_lazy("Offers"), {"fields": ("sku_prefix", "stock_threshold")}),
+        (gettext_lazy("Safety"), {"fields": ("shrink_threshold", "keep_versions")}),
+    )
+    inlines = [FeedStoreInline, FeedCityInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.settings_changed()
+
+
+@admin.register(FeedCityPriceOverride)
+class FeedCityPriceOverrideAdmin(admin.ModelAdmin):
+    list_display = ("product", "city", "price")
+    list_filter = ("city",)
+    search_fields = ("=product__article", "product__name")
+    autocomplete_fields = ("product",)
+    list_select_related = ("product", "city")
+
+
+@admin.register(FeedVersion)
+class FeedVersionAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "result_column", "status", "trigger", "offers", "available_offers", "size_column",
+                    "diff_column", "published_at", "published_by", "download_column")
+    list_filter = ("result", "status", "trigger", "forced")
+    date_hierarchy = "started_at"
+    fields = ("result", "status", "trigger", "triggered_by", "started_at", "finished_at", "offers",
+              "available_offers", "size_column", "gzip_size", "sha256", "download_column", "reasons_column",
+              "errors_column", "diff_detail", "previous", "published_at", "published_by", "forced", "error")
+    readonly_fields = fields
+    change_list_template = "admin/feeds/feedversion/change_list.html"
+    change_form_template = "admin/feeds/feedversion/change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- columns -------------------------------------------------------------------------------
+    @admin.display(description=gettext_lazy("result"), ordering="result")
+    def result_column(self, obj):
+        colour = {FeedResult.PUBLISHED: "#2e7d32", FeedResult.REJECTED: "#e65100",
+                  FeedResult.INVALID: "#c62828"}.get(obj.result, "inherit")
+        return format_html('<strong style="color: {}">{}</strong>', colour, obj.get_result_display())
+
+    @admin.display(description=gettext_lazy("size"), ordering="size")
+    def size_column(self, obj):
+        return filesizeformat(obj.size) if obj.size else "—"
+
+    @admin.display(description=gettext_lazy("changes"))
+    def diff_column(self, obj):
+        counts = obj.diff.get("counts")
+        if not counts:
+            return "—"
+        return format_html("+{} −{} ₸{} ▦{}", counts["added"], counts["removed"], counts["price_changed"],
+                           counts["stock_changed"])
+
+    @admin.display(description=gettext_lazy("file"))
+    def download_column(self, obj):
+        if not obj.file:
+            return "—"
+        url = reverse("admin:feeds_feedversion_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("download"))
+
+    @admin.display(description=gettext_lazy("reasons"))
+    def reasons_column(self, obj):
+        return format_html_join("", "<div>{}</div>", ((r,) for r in obj.reasons)) or "—"
+
+    @admin.display(description=gettext_lazy("validation report"))
+    def errors_column(self, obj):
+        if not obj.errors:
+            return _("passed") if obj.result not in (FeedResult.BUILDING, FeedResult.SKIPPED) else "—"
+        total = obj.stats.get("errors", len(obj.errors))
+        head = format_html("<div>{}</div>", _("%(count)s error(s); the first ones:") % {"count": total})
+        return head + format_html_join("", "<div><code>{}</code></div>", ((e,) for e in obj.errors))
+
+    @admin.display(description=gettext_lazy("changes against the published version"))
+    def diff_detail(self, obj):
+        counts = obj.diff.get("counts")
+        if not counts:
+            return "—"
+        rows = []
+        for key, label in DIFF_KINDS:
+            items = obj.diff.get(key, [])
+            shown = ", ".join(" ".join(str(part) for part in item) if isinstance(item, list) else item
+                              for item in items[:100])
+            more = counts[key] - min(len(items), 100)
+            rows.append((label, counts[key], shown + (f" … (+{more})" if more > 0 else "")))
+        return format_html('<table>{}</table>',
+                           format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows))
+
+    # --- views ---------------------------------------------------------------------------------
+    def get_urls(self):
+        return [
+            path("build-now/", self.admin_site.admin_view(self.build_now_view), name="feeds_feedversion_build_now"),
+            path("<int:pk>/download/", self.admin_site.admin_view(self.download_view),
+                 name="feeds_feedversion_download"),
+            path("<int:pk>/publish-anyway/", self.admin_site.admin_view(self.publish_anyway_view),
+                 name="feeds_feedversion_publish_anyway"),
+            *super().get_urls(),
+        ]
+
+    def build_now_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(BUILD_PERMISSION):
+            raise PermissionDenied
+        services.queue_build(triggered_by=request.user.get_username())
+        if locks.is_locked(services.LOCK_NAME):
+            messages.warning(request, _("A build is running now; this one will be recorded as skipped."))
+        else:
+            messages.success(request, _("The build was queued; its version appears in this list."))
+        return redirect(reverse("admin:feeds_feedversion_changelist"))
+
+    def download_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(FeedVersion, pk=pk)
+        if not version.file or not default_storage.exists(version.file):
+            raise Http404(_("The file of this version is no longer kept."))
+        return FileResponse(default_storage.open(version.file, "rb"), as_attachment=True,
+                            filename=f"kaspi-{version.pk}.xml", content_type="application/xml")
+
+    def publish_anyway_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(PUBLISH_ANYWAY_PERMISSION):
+            raise PermissionDenied
+        try:
+            services.publish_anyway(pk, user=request.user)
+        except services.FeedError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Version #%(id)s is published.") % {"id": pk})
+        return redirect(reverse("admin:feeds_feedversion_change", args=[pk]))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), **feed_panel(request),
+                         "can_build": request.user.has_perm(BUILD_PERMISSION)}
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, object_id)
+        can_publish = (version is not None and version.result == FeedResult.REJECTED and bool(version.file)
+                       and request.user.has_perm(PUBLISH_ANYWAY_PERMISSION))
+        extra_context = {**(extra_context or {}), "can_publish_anyway": can_publish}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(FeedFetch)
+class FeedFetchAdmin(admin.ModelAdmin):
+    list_display = ("fetched_at", "status", "ip", "user_agent", "method", "bytes_sent", "gzip", "version_id")
+    list_filter = ("status", "gzip")
+    search_fields = ("ip", "user_agent")
+    date_hierarchy = "fetched_at"
+    change_list_template = "admin/feeds/feedfetch/change_list.html"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), **feed_panel(request)})

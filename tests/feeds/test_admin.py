@@ -1,0 +1,108 @@
+"""Admin: settings, versions (build now, publish anyway, download, report), fetches, the URL."""
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from catalog.models import Product
+from feeds.models import FeedFetch, FeedResult, FeedVersion
+from feeds.services import build_feed
+from kaspisync.celery import app as celery_app
+
+from .conftest import FEED_TOKEN
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(username, *perms):
+    user = get_user_model().objects.create_user(username, password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="feeds", codename__in=perms))
+    return user
+
+
+@pytest.fixture
+def held(products, feed):
+    items = products(10)
+    build_feed()
+    Product.objects.filter(pk__in=[p.pk for p in items[:5]]).update(is_active=False)
+    version = build_feed()
+    assert version.result == FeedResult.REJECTED
+    return version
+
+
+def test_pages_render_with_report_diff_and_url(admin_client, held, client):
+    client.get(f"/feeds/{FEED_TOKEN}/kaspi.xml", HTTP_USER_AGENT="KaspiBot/2")
+    listing = admin_client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
+    assert "/feeds/***/kaspi.xml" in listing  # masked on the page ...
+    assert f'data-url="http://testserver/feeds/{FEED_TOKEN}/kaspi.xml"' in listing  # ... whole in the copy button
+    assert "KaspiBot/2" in listing and "build-now/" in listing
+    detail = admin_client.get(reverse("admin:feeds_feedversion_change", args=[held.pk])).content.decode()
+    assert "publish-anyway" in detail and "10" in detail
+    fetches = admin_client.get(reverse("admin:feeds_feedfetch_changelist")).content.decode()
+    assert "KaspiBot/2" in fetches
+    settings_page = admin_client.get(reverse("admin:feeds_feedsettings_changelist"), follow=True)
+    assert settings_page.status_code == 200 and "PP1" in settings_page.content.decode()
+
+
+def test_copy_url_needs_the_build_permission(client, held):
+    client.force_login(staff("viewer", "view_feedversion"))
+    page = client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
+    assert FEED_TOKEN not in page and "/feeds/***/kaspi.xml" in page
+
+
+def test_download_any_kept_version(admin_client, held):
+    response = admin_client.get(reverse("admin:feeds_feedversion_download", args=[held.pk]))
+    assert response.status_code == 200 and b"kaspi_catalog" in b"".join(response.streaming_content)
+    assert "attachment" in response["Content-Disposition"]
+
+
+def test_publish_anyway_is_permission_gated_and_recorded(client, held):
+    url = reverse("admin:feeds_feedversion_publish_anyway", args=[held.pk])
+    client.force_login(staff("viewer", "view_feedversion"))
+    assert client.post(url).status_code == 403
+    client.force_login(staff("boss", "view_feedversion", "publish_anyway"))
+    assert client.get(url).status_code == 405
+    assert client.post(url).status_code == 302
+    held.refresh_from_db()
+    assert (held.result, held.published_by, held.forced) == (FeedResult.PUBLISHED, "boss", True)
+
+
+def test_build_now_queues_on_commit(client, products, feed, django_capture_on_commit_callbacks):
+    products(2)
+    url = reverse("admin:feeds_feedversion_build_now")
+    client.force_login(staff("viewer", "view_feedversion"))
+    assert client.post(url).status_code == 403
+    client.force_login(staff("ops", "view_feedversion", "build_feed"))
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert client.post(url).status_code == 302
+        assert len(callbacks) == 1 and not FeedVersion.objects.exists()  # nothing built in the request
+        callbacks[0]()
+    finally:
+        celery_app.conf.task_always_eager = False
+    version = FeedVersion.objects.get()
+    assert (version.trigger, version.triggered_by, version.result) == ("admin", "ops", FeedResult.PUBLISHED)
+
+
+def test_saving_settings_changes_the_sku_rule_and_queues_a_rebuild(admin_client, feed,
+                                                                  django_capture_on_commit_callbacks):
+    from feeds.sku import article_for_sku, sku_for_article
+
+    assert sku_for_article(20908) == "AS20908"
+    url = reverse("admin:feeds_feedsettings_change", args=[feed.pk])
+    data = {"company": "Shop", "merchant_id": "123", "sku_prefix": "KZ", "stock_threshold": 1,
+            "shrink_threshold": 20, "keep_versions": 5,
+            "stores-TOTAL_FORMS": 1, "stores-INITIAL_FORMS": 1, "stores-0-id": feed.stores.get().pk,
+            "stores-0-feed": feed.pk, "stores-0-store_id": "PP1", "stores-0-warehouses": "[]",
+            "stores-0-position": 0, "cities-TOTAL_FORMS": 0, "cities-INITIAL_FORMS": 0}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert len(callbacks) == 1
+    assert sku_for_article(20908) == "KZ20908" and article_for_sku("KZ20908") == 20908
+
+
+def test_fetch_log_is_read_only(admin_client):
+    assert admin_client.get(reverse("admin:feeds_feedfetch_add")).status_code == 403
+    assert not FeedFetch.objects.exists()
