@@ -63,6 +63,12 @@ def wait_until():
     return wait_for
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests do not need PBKDF2's deliberate slowness (a second per login made)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 # --- broker isolation --------------------------------------------------------------------------
 def _point_celery_at(broker_url: str, transport_options: dict) -> None:
     """Send this process's tasks to another broker (drop cached connection and producer pools).

@@ -1,6 +1,7 @@
 """`make run` wiring that can be checked without starting the whole stack, and the sandbox CLI."""
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,15 @@ def test_beat_sends_the_heartbeat_every_minute():
 def test_sandbox_cli_rejects_unknown_emulators():
     done = subprocess.run([sys.executable, "-m", "kaspisync.sandbox", "nope"], capture_output=True, text=True)
     assert done.returncode == 2 and "alstyle" in done.stderr and "kaspi" in done.stderr
+
+
+def test_env_example_copied_as_is_gives_the_embedded_defaults(tmp_path):
+    """`.env.example` documents every variable; copied to `.env` unchanged it must still work."""
+    script = ("import django; django.setup(); from django.conf import settings as s; "
+              "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.ALSTYLE_MIN_INTERVAL, s.DEBUG)")
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "kaspisync.settings",
+           "KASPISYNC_ENV_FILE": ".env.example", "KASPISYNC_VAR_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "5.0", "False"]
