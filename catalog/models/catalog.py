@@ -96,9 +96,11 @@ class Product(models.Model):
     markdown_stock = models.PositiveIntegerField(_("markdown stock"), default=0)
     markdown_price = models.PositiveIntegerField(_("markdown price, ₸"), null=True, blank=True)
     supplier_hash = models.CharField(max_length=32, blank=True, editable=False)
-    is_active = models.BooleanField(_("active"), default=True, db_index=True)
+    # No index on is_active / changed_at: every import writes them, and lists over one
+    # catalog (tens of thousands of rows) filter and sort them fast enough without.
+    is_active = models.BooleanField(_("active"), default=True)
     first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
-    changed_at = models.DateTimeField(_("last change"), null=True, blank=True, db_index=True)
+    changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
 
     # --- derived by pricing (stored so lists and the feed never recompute) ---
     sale_price = models.PositiveIntegerField(_("sale price, ₸"), null=True, blank=True)
