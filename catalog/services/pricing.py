@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone, translation
 
-from kaspisync.models import RunTrigger
+from kaspisync.models import RunStatus, RunTrigger
 from kaspisync.runs import run_job
 
 from .. import selectors
@@ -135,11 +135,12 @@ def _username(user_id) -> str:
     return get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first() or ""
 
 
-def _recompute_now(product_ids, cause: str, user_id: int | None) -> PricingRun:
-    """Small sets (an admin action, an import's changes) are priced at once; if a bulk run holds
-    the lock, the task takes over once this transaction commits."""
-    run = recompute_prices(product_ids, cause=cause, user_id=user_id, trigger=RunTrigger.ADMIN)
-    if run.status == "skipped":
+def _recompute_now(product_ids, cause: str, user_id: int | None = None, *, trigger: str = RunTrigger.ADMIN,
+                   notify: bool = True) -> PricingRun:
+    """Small sets (an admin action, an import's changes, expired overrides) are priced at once; if
+    a bulk run holds the lock, the task takes over once this transaction commits."""
+    run = recompute_prices(product_ids, cause=cause, user_id=user_id, trigger=trigger, notify=notify)
+    if run.status == RunStatus.SKIPPED:
         schedule_recompute(product_ids, cause=cause, user_id=user_id)
     return run
 
@@ -155,10 +156,7 @@ def schedule_recompute(product_ids=None, *, cause: str, user_id: int | None = No
 # --- after an import --------------------------------------------------------------------------
 def reprice_after_import(product_ids) -> PricingRun:
     """Dealer prices changed: reprice those products now (the import then tells the feed)."""
-    run = recompute_prices(product_ids, cause=PriceChangeCause.IMPORT, notify=False)
-    if run.status == "skipped":
-        schedule_recompute(product_ids, cause=PriceChangeCause.IMPORT)
-    return run
+    return _recompute_now(product_ids, PriceChangeCause.IMPORT, trigger=RunTrigger.CHAIN, notify=False)
 
 
 # --- manual overrides -----------------------------------------------------------------------
@@ -190,10 +188,7 @@ def expire_overrides(now=None) -> PricingRun | None:
         if not expired:
             return None
         PriceOverride.objects.filter(product_id__in=expired, expires_at__lte=now).delete()
-        run = recompute_prices(expired, cause=PriceChangeCause.EXPIRY, trigger=RunTrigger.SCHEDULE)
-        if run.status == "skipped":
-            schedule_recompute(expired, cause=PriceChangeCause.EXPIRY)
-    return run
+        return _recompute_now(expired, PriceChangeCause.EXPIRY, trigger=RunTrigger.SCHEDULE)
 
 
 # --- feed exclusions of single products ---------------------------------------------------
