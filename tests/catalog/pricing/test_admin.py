@@ -163,3 +163,15 @@ def test_exclude_and_include_actions(staff_client, priced):
     assert Product.objects.get(pk=ids[0]).feed_excluded is True
     staff_client.post("/admin/catalog/product/", {"action": "include_in_feed", "_selected_action": ids}, **EN)
     assert Product.objects.get(pk=ids[0]).feed_excluded is False
+
+
+def test_commission_change_is_previewed_with_the_same_mechanism(staff_client, priced, tree):
+    data = {"category": tree["garden"].pk, "percent": "10"}
+    response = staff_client.post("/admin/catalog/commissionrate/add/", {**data, "_preview": "1"}, **EN)
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert preview.changed == 1 and preview.new_prices == {priced["hose"].pk: 12_223}  # 11 000 / 0.9 → up
+    assert preview.delta_percent == {"min": Decimal("11.1"), "median": Decimal("11.1"), "max": Decimal("11.1")}
+    assert not PricingAudit.objects.exists()
+    bad = staff_client.post("/admin/catalog/commissionrate/add/", {**data, "percent": "75", "_preview": "1"}, **EN)
+    assert "less than or equal to 50" in bad.content.decode()

@@ -172,3 +172,15 @@ def test_exclusions_commission_and_min_stock_reach_the_selectors(priced, tree, b
         priced["laptop"].pk: Decimal("11.5"), priced["phone"].pk: Decimal("8"), priced["hose"].pk: Decimal("0")}
     pricing.include_products([priced["laptop"].pk], user=staff)
     assert priced["laptop"].pk in {row["id"] for row in selectors.publishable_products()}
+
+
+def test_expiry_task_is_scheduled_and_reverts(priced, staff, eager_celery):
+    from catalog.tasks import expire_price_overrides
+    from kaspisync.schedule import beat_schedule
+
+    assert beat_schedule()["catalog-expire-price-overrides"]["task"] == expire_price_overrides.name
+    PriceOverride.objects.create(product=priced["phone"], price=1_000, created_by=staff,
+                                 expires_at=timezone.now() - timedelta(minutes=1))
+    run_id = expire_price_overrides.delay().get()
+    assert PricingRun.objects.get(pk=run_id).cause == PriceChangeCause.EXPIRY
+    assert not PriceOverride.objects.exists()
