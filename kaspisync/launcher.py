@@ -8,7 +8,8 @@
    a generated one kept in var/feed_token;
 3. starts the web server (gunicorn), a Celery worker and Celery beat, each in its own process
    group, and waits until the sandboxes and the web server answer;
-4. with an empty catalog queues a first full import at once (beat would wait hours);
+4. with an empty catalog queues a first full import at once (beat would wait hours), and with
+   no orders a first order pull;
 5. on Ctrl-C (SIGINT) or SIGTERM stops every child group (SIGTERM, then SIGKILL after a grace
    period); if one child dies, stops the others and exits non-zero.
 
@@ -207,25 +208,35 @@ class Launcher:
             time.sleep(0.5)
 
 
-def _queue_first_jobs() -> bool:
-    """A heartbeat now (the dashboard shows the worker at once) and, with an empty catalog, a first
-    full import. Returns whether the import was queued."""
+# (app label, model, task, kwargs, what the banner says): queued at start while the model is empty,
+# so a newcomer does not wait for beat's first interval (hours for the full import).
+FIRST_JOBS = (
+    ("catalog", "Product", "catalog.tasks.import_catalog", {"quick": False, "trigger": "schedule"},
+     "first full catalog import"),
+    ("orders", "Order", "orders.tasks.pull_orders", {"trigger": "schedule"}, "first order pull"),
+)
+
+
+def _queue_first_jobs() -> list[str]:
+    """A heartbeat now (the dashboard shows the worker at once) and the first jobs of empty apps."""
     from django.apps import apps
 
     from kaspisync.celery import app
 
     app.send_task("kaspisync.tasks.heartbeat")
-    try:
-        Product = apps.get_model("catalog", "Product")
-    except LookupError:
-        return False
-    if Product.objects.exists():
-        return False
-    app.send_task("catalog.tasks.import_catalog", kwargs={"quick": False, "trigger": "schedule"})
-    return True
+    queued = []
+    for app_label, model_name, task, kwargs, description in FIRST_JOBS:
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            continue
+        if not model.objects.exists():
+            app.send_task(task, kwargs=kwargs)
+            queued.append(description)
+    return queued
 
 
-def _banner(launcher: Launcher, login, first_import: bool) -> str:
+def _banner(launcher: Launcher, login, first_jobs: list[str]) -> str:
     from kaspisync.accounts import remembered_username
 
     base = f"http://{launcher.host}:{launcher.port}"
@@ -242,8 +253,8 @@ def _banner(launcher: Launcher, login, first_import: bool) -> str:
         f"  feed for Kaspi: {base}/feeds/{launcher.feed_token}/kaspi.xml",
         f"  sandboxed: {', '.join(launcher.sandboxed) if launcher.sandboxed else 'nothing (real APIs)'}",
     ]
-    if first_import:
-        lines.append("  first full catalog import queued: products appear within minutes")
+    if first_jobs:
+        lines.append(f"  queued: {', '.join(first_jobs)} (the admin fills within minutes)")
     lines += ["  Ctrl-C stops everything", "=" * 72, ""]
     return "\n".join(lines)
 
@@ -281,8 +292,8 @@ def main() -> int:
     try:
         launcher.start()
         if not launcher.stopping:
-            first_import = _queue_first_jobs()
-            print(_banner(launcher, login, first_import), flush=True)
+            first_jobs = _queue_first_jobs()
+            print(_banner(launcher, login, first_jobs), flush=True)
             launcher.supervise()
     except LaunchError as exc:
         print(f"make run: {exc}", file=sys.stderr)

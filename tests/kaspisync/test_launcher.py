@@ -72,3 +72,13 @@ def test_env_example_copied_as_is_gives_the_embedded_defaults(tmp_path):
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "5.0", "False"]
+
+
+@pytest.mark.django_db
+def test_first_jobs_are_queued_only_for_empty_apps():
+    from catalog.models import Product
+    from kaspisync.launcher import _queue_first_jobs
+
+    assert _queue_first_jobs() == ["first full catalog import", "first order pull"]
+    Product.objects.create(article=1, name="x", dealer_price=100)
+    assert _queue_first_jobs() == ["first order pull"]
