@@ -14,7 +14,16 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from .models import Category, CommissionRate, FeedExclusion, PriceBand, PriceOverride, PriceRule, Product
+from .models import (
+    Category,
+    CommissionRate,
+    FeedExclusion,
+    PriceBand,
+    PriceOverride,
+    PriceRule,
+    PricingAudit,
+    Product,
+)
 from .pricing import engine
 
 DEFAULT_COMMISSION_PERCENT = Decimal(settings.KASPI_DEFAULT_COMMISSION_PERCENT)
@@ -148,3 +157,11 @@ def products_in_scope(category_id=None, brand_id=None, product_id=None) -> list[
         qs = qs.filter(brand_id=brand_id)
     return list(qs.values_list("pk", flat=True))
 
+
+
+def pricing_audit_of(obj, limit: int = 20) -> list[PricingAudit]:
+    """The latest audit entries of one rule, commission or exclusion."""
+    if obj is None or obj.pk is None:
+        return []
+    return list(PricingAudit.objects.filter(object_type=obj._meta.model_name, object_id=obj.pk)
+                .select_related("user")[:limit])

@@ -9,13 +9,16 @@
 - Audit, price history, overrides and recompute runs are read-only lists.
 """
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.formats import number_format
-from django.utils.html import format_html
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
@@ -29,11 +32,30 @@ from ..models import (
     RuleScope,
     SalePriceChange,
 )
+from .. import selectors
 from ..services import pricing
 
 
+def changes_text(entry: PricingAudit) -> str:
+    """"markup, %: 10 → 12; bands: … → …" with the fields' own names."""
+    try:
+        model = apps.get_model("catalog", entry.object_type)
+    except LookupError:
+        model = None
+    extra = {"bands": _("bands"), "products": _("products")}
+
+    def label(name):
+        try:
+            return model._meta.get_field(name).verbose_name
+        except (AttributeError, FieldDoesNotExist):  # unknown type, or not a field (bands, products)
+            return extra.get(name, name)
+
+    return "; ".join(f"{label(name)}: {'—' if old is None else old} → {'—' if new is None else new}"
+                     for name, (old, new) in entry.changes.items())
+
+
 def tenge(value) -> str:
-    return "—" if value is None else f"{number_format(value, force_grouping=True)} ₸"
+    return "—" if value is None else f"{formats.number_format(value, force_grouping=True)} ₸"
 
 
 # --- read-only helpers ------------------------------------------------------------------------
@@ -153,7 +175,7 @@ class ProductPricingMixin:
     def net_margin_percent_display(self, product):
         if product.net_margin_percent is None:
             return "—"
-        text = f"{number_format(product.net_margin_percent, 1)} %"
+        text = f"{formats.number_format(product.net_margin_percent, 1)} %"
         return format_html('<span style="color:#ba2121">{}</span>', text) if product.below_margin_floor else text
 
     @admin.display(description=_("pricing rule"), ordering="price_rule")
@@ -179,6 +201,19 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
     rolled back, shown with a button that confirms it."""
 
     change_form_template = "admin/catalog/pricing_change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "audit_trail")
+
+    @admin.display(description=_("audit"))
+    def audit_trail(self, obj):
+        entries = selectors.pricing_audit_of(obj)
+        if not entries:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{} · {} · {} · {}", (
+            (formats.localize(timezone.localtime(e.at)), e.user or "—", e.get_action_display(),
+             changes_text(e))
+            for e in entries))
 
     def save_model(self, request, obj, form, change):
         request.pricing_before = pricing.snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
@@ -250,8 +285,14 @@ class PriceBandInline(admin.TabularInline):
     fields = ("low", "high", "markup_percent", "markup_fixed")
 
 
+@admin.action(description=_("Recompute the prices of the products these rules cover"))
+def recompute_rule_products(modeladmin, request, queryset):
+    pricing.recompute_scopes(queryset, user=request.user)
+
+
 @admin.register(PriceRule)
 class PriceRuleAdmin(PreviewedPricingAdmin):
+    actions = [recompute_rule_products]
     list_display = ("label", "scope_display", "is_active", "markup_percent", "markup_fixed", "bands_display",
                     "rounding_display", "min_margin", "min_margin_percent", "cap", "products_count", "updated_at")
     list_filter = ("is_active", "cap", "rounding_step")
@@ -264,6 +305,7 @@ class PriceRuleAdmin(PreviewedPricingAdmin):
         (_("Markup"), {"fields": ("markup_percent", "markup_fixed")}),
         (_("Rounding"), {"fields": ("rounding_step", "rounding_mode", "rounding_ending")}),
         (_("Limits"), {"fields": ("min_margin", "min_margin_percent", "cap", "publish_min_stock")}),
+        (_("Audit"), {"fields": ("audit_trail",), "classes": ("collapse",)}),
     )
 
     def get_queryset(self, request):
@@ -319,7 +361,7 @@ class PricingAuditAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("changes"))
     def changes_display(self, entry):
-        return "; ".join(f"{field}: {old} → {new}" for field, (old, new) in entry.changes.items())
+        return changes_text(entry)
 
 
 @admin.register(SalePriceChange)

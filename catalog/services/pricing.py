@@ -270,6 +270,12 @@ def delete_pricing_object(obj, *, user) -> PricingAudit:
     return entry
 
 
+def recompute_scopes(objects, *, user) -> None:
+    """Queue a recompute of the products these rules (commissions, exclusions) cover."""
+    schedule_recompute(affected_products(*(snapshot(obj) for obj in objects)), cause=PriceChangeCause.RECOMPUTE,
+                       user_id=_user_id(user))
+
+
 def _user_id(user) -> int | None:
     return user.pk if user is not None else None
 

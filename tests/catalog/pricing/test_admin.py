@@ -117,6 +117,19 @@ def test_editing_a_rule_records_what_changed(staff_client, staff, priced, global
     assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 112_000
     audit_page = staff_client.get("/admin/catalog/pricingaudit/", **EN)
     assert "Everything" in audit_page.content.decode()
+    rule_page = staff_client.get(url, **EN).content.decode()
+    assert "markup, %: 10 → 12" in rule_page and "manager" in rule_page  # the rule's own audit trail
+
+
+def test_recompute_action_reprices_the_rules_products(staff_client, staff, priced, global_rule, eager_celery,
+                                                      django_capture_on_commit_callbacks):
+    Product.objects.filter(pk=priced["hose"].pk).update(dealer_price=20_000)  # e.g. changed by hand in the DB
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post("/admin/catalog/pricerule/", {"action": "recompute_rule_products",
+                                                        "_selected_action": [global_rule.pk]}, **EN)
+    assert Product.objects.get(pk=priced["hose"].pk).sale_price == 22_000
+    change = SalePriceChange.objects.filter(product=priced["hose"]).first()
+    assert (change.cause, change.user) == (PriceChangeCause.RECOMPUTE, staff)
 
 
 def test_deleting_a_rule_is_audited(staff_client, staff, priced, tree):
