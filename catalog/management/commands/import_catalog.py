@@ -14,11 +14,11 @@ class Command(BaseCommand):
     def handle(self, *args, quick=False, **options):
         bar = self._progress_bar()
         try:
-            run = import_catalog(quick=quick, trigger=RunTrigger.COMMAND, progress=bar and bar.update_to)
+            run = import_catalog(quick=quick, trigger=RunTrigger.COMMAND, progress=bar.update_to if bar is not None else None)
         except Exception as exc:  # the run row holds the details; the exit status says it failed
             raise CommandError(_("Import failed: %(error)s") % {"error": exc}) from None
         finally:
-            if bar:
+            if bar is not None:
                 bar.close()
         if run.status == RunStatus.SKIPPED:
             raise CommandError(_("Skipped: another catalog import is in progress (run #%(id)s).") % {"id": run.pk})
