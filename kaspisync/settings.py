@@ -133,12 +133,13 @@ WHITENOISE_USE_FINDERS = True  # `make run` works before collectstatic
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(env("KASPISYNC_BROKER_DIR", default=str(VAR_DIR / "broker")))
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"
@@ -177,6 +178,7 @@ FEED_SHRINK_THRESHOLD = env.int("FEED_SHRINK_THRESHOLD", default=20)  # percent
 FEED_KEEP_VERSIONS = env.int("FEED_KEEP_VERSIONS", default=10)
 FEED_REBUILD_DELAY = env.int("FEED_REBUILD_DELAY", default=60)  # seconds: a burst of changes gives one build
 FEED_BUILD_INTERVAL = env.int("FEED_BUILD_INTERVAL", default=30 * 60)  # scheduled rebuild
+FEED_FETCH_LOG_SECONDS = env.float("FEED_FETCH_LOG_SECONDS", default=1.0)  # fetch log batching; 0: at once
 
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
