@@ -308,7 +308,7 @@ class SalePriceChange(models.Model):
     """History of a product's sale price: old -> new, why, by whom, when."""
 
     product = models.ForeignKey("catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE,
-                                related_name="sale_price_changes")
+                                related_name="sale_price_changes", db_index=False)  # (product, -changed_at) below
     old_price = models.PositiveIntegerField(_("old price, ₸"), null=True, blank=True)
     new_price = models.PositiveIntegerField(_("new price, ₸"), null=True, blank=True)
     cause = models.CharField(_("cause"), max_length=20, choices=PriceChangeCause.choices)

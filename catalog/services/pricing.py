@@ -78,15 +78,8 @@ def _write(plan: Plan, run: PricingRun | None, cause: str, user_id: int | None) 
     """Store the changed results and a history row per changed price, each as one prepared
     statement run with executemany: Django's bulk_update builds a CASE per column and row (minutes
     for 50,000 rows on SQLite) and bulk_create builds a model instance per row."""
-    percent_field = Product._meta.get_field("net_margin_percent")
-
-    def db_value(value):
-        if isinstance(value, Decimal):
-            return connection.ops.adapt_decimalfield_value(value, percent_field.max_digits,
-                                                           percent_field.decimal_places)
-        return value
-
-    updates = [[db_value(v) for v in new] + [pid] for pid, _old, new in plan.changes]
+    # Plain values: ints, str, bool, None and Decimal, which both drivers adapt themselves.
+    updates = [(*new, pid) for pid, _old, new in plan.changes]
     columns = [Product._meta.get_field(name).column for name in RESULT_FIELDS]
     _executemany(Product, columns, updates, update=True)
 
