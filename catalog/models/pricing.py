@@ -39,7 +39,8 @@ __all__ = [
 PERCENT_MAX = Decimal("500")
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(PERCENT_MAX)]
 COMMISSION_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50"))]
-MARGIN_PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("80"))]
+# Commission (<= 50 %) plus minimum margin (<= 45 %) stays below 100 % of the price, so a floor always exists.
+MARGIN_PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("45"))]
 
 
 class RuleScope(models.TextChoices):
@@ -168,8 +169,6 @@ class PriceRule(models.Model):
             errors["rounding_ending"] = _(
                 "The ending must be smaller than the rounding step (e.g. 90 with step 100, 990 with step 1000)."
             )
-        if self.min_margin_percent is not None and self.min_margin_percent >= 100:
-            errors["min_margin_percent"] = _("A margin of 100 % of the price or more is impossible.")
         if errors:
             raise ValidationError(errors)
 

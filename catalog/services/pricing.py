@@ -116,6 +116,8 @@ def recompute_prices(product_ids=None, *, cause: str = PriceChangeCause.RECOMPUT
             _write(plan, job.run, cause, user_id)
         job.run.examined, job.run.changed = plan.examined, len(plan.changes)
         job.run.stats = {"price_changes": len(plan.price_changes)}
+        log.info("pricing (%s): %s products examined, %s rows written, %s prices changed", cause, plan.examined,
+                 len(plan.changes), len(plan.price_changes))
     if notify and plan.changes:
         transaction.on_commit(lambda: catalog_changed.send(sender=PricingRun, reason="pricing",
                                                            product_count=len(plan.changes)))

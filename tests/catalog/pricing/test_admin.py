@@ -51,7 +51,7 @@ def test_overlapping_bands_are_rejected(staff_client, tree):
     ({"rounding_step": "30"}, "Select a valid choice"),
     ({"markup_percent": "1000"}, "less than or equal to 500"),
     ({"markup_percent": "-5"}, "greater than or equal to 0"),
-    ({"min_margin_percent": "95"}, "less than or equal to 80"),
+    ({"min_margin_percent": "95"}, "less than or equal to 45"),
     ({"markup_percent": "abc"}, "Enter a number"),
 ])
 def test_nonsense_rule_values_are_rejected(staff_client, tree, fields, message):
