@@ -1,11 +1,15 @@
 """Reads of the price list: its configuration, the published version, fetches."""
+import time
 from decimal import Decimal
+
+from django.conf import settings
 
 from .models import FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedVersion
 from .writer import City, FeedConfig, Store
 
 SERVED_FIELDS = ("pk", "file", "sha256", "size", "gzip_size", "published_at")
 SUCCESS_STATUSES = (200, 304)
+_served: dict = {"value": None, "expires": 0.0}
 
 
 def feed_config(feed: FeedSettings) -> FeedConfig:
@@ -28,9 +32,21 @@ def published_version() -> FeedVersion | None:
 
 
 def served_version() -> dict | None:
-    """The few fields the public view needs (one small query per request)."""
-    return (FeedVersion.objects.filter(result=FeedResult.PUBLISHED).order_by("-published_at", "-pk")
-            .values(*SERVED_FIELDS).first())
+    """The few fields the public view needs, read at most every FEED_SERVE_CACHE_SECONDS per
+    process: Kaspi's polling (and a 304 storm) then costs no database round trip, and a newly
+    published version is served within that many seconds."""
+    now = time.monotonic()
+    if _served["expires"] > now:
+        return _served["value"]
+    value = (FeedVersion.objects.filter(result=FeedResult.PUBLISHED).order_by("-published_at", "-pk")
+             .values(*SERVED_FIELDS).first())
+    _served.update(value=value, expires=now + settings.FEED_SERVE_CACHE_SECONDS)
+    return value
+
+
+def forget_served_version() -> None:
+    """After publishing: this process serves the new version at once."""
+    _served.update(value=None, expires=0.0)
 
 
 def last_fetch() -> FeedFetch | None:

@@ -11,12 +11,12 @@ Version files are never rewritten: `feeds/versions/<n>-<sha>.xml` (+ `.gz`, + th
 `feeds/current/kaspi.xml(.gz)` (replaced atomically), for a web server that serves files directly.
 """
 import gzip
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+import orjson
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 
@@ -75,16 +75,16 @@ def gzip_file(path: str) -> str:
 
 def put_json_gz(data, name: str) -> str:
     path = scratch_file(".json.gz")
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as fh:
-        json.dump(data, fh, separators=(",", ":"))
+    with gzip.open(path, "wb", compresslevel=1) as fh:
+        fh.write(orjson.dumps(data))
     return put(path, name)
 
 
 def read_json_gz(name: str):
     if not name or not default_storage.exists(name):
         return None
-    with default_storage.open(name, "rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
-        return json.load(fh)
+    with default_storage.open(name, "rb") as raw, gzip.open(raw, "rb") as fh:
+        return orjson.loads(fh.read())
 
 
 def link_current(name: str, gz_name: str) -> None:

@@ -10,7 +10,7 @@ take about 0.1 s (element-by-element lxml takes 1.3–2 s on the same machine).
 
 Every byte goes through a `Sink`: the file, its SHA-256, the SHA-256 of everything after the
 root's start tag (the offers, without the date: equal means nothing changed), and the streaming
-schema validator. Business checks (unique SKUs, prices > 0, non-empty model, at least one store)
+schema validator (feeds/validation.py: a forked child checks the bytes while they are written). Business checks (unique SKUs, prices > 0, non-empty model, at least one store)
 run on the values while writing; a collision is reported, never merged.
 """
 import hashlib
@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from lxml import etree
 
+from catalog.models import StockQualifier
 from catalog.normalize import promised_stock
 
 from .sku import SKU_RE
@@ -33,6 +34,7 @@ NS = "kaspiShopping"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
 MAX_REPORTED = 50  # business errors listed one by one; the total is always counted
+LESS_THAN = StockQualifier.LESS_THAN.value
 FLUSH_EVERY = 256  # offers per flush to the file, the hashes and the validator (about 80 KB)
 
 # XML 1.0 forbids C0 controls but tab/newline/CR; DEL and C1 controls are legal but break
@@ -105,20 +107,28 @@ class Offer(NamedTuple):
 def offers_from_products(products, config: FeedConfig):
     """Publishable product dicts (catalog.selectors.publishable_products) -> Offers."""
     prefix, threshold = config.sku_prefix, max(config.stock_threshold, 1)
-    stores, cities = config.stores, config.cities
-    mapped = any(s.warehouses for s in stores)
+    cities = config.cities
+    # Per store: the warehouse codes it sells from, or None for the total stock.
+    sources = [s.warehouses or None for s in config.stores]
+    mapped = any(sources)
     for p in products:
-        minimum = max(threshold, p["publish_min_stock"] or 0)
-        total = promised_stock(p["stock"], p["stock_qualifier"])
+        minimum = p["publish_min_stock"]
+        if minimum < threshold:
+            minimum = threshold
+        total = p["stock"]
+        if p["stock_qualifier"] == LESS_THAN:
+            total = promised_stock(total, LESS_THAN)
         if mapped:
             by_warehouse = p["warehouse_stock"] or {}
-            counts = (sum(by_warehouse.get(code, 0) for code in s.warehouses) if s.warehouses else total
-                      for s in stores)
+            counts = []
+            for codes in sources:
+                count = total if codes is None else sum([by_warehouse.get(code, 0) for code in codes])
+                counts.append(count if count >= minimum else 0)
+            stocks = tuple(counts)
         else:
-            counts = (total for _ in stores)
-        stocks = tuple(c if c >= minimum else 0 for c in counts)
+            stocks = (total if total >= minimum else 0,) * len(sources)
         sale = p["sale_price"]
-        price = tuple((c.city_id, c.price(p["id"], sale)) for c in cities) if cities else sale
+        price = tuple([(c.city_id, c.price(p["id"], sale)) for c in cities]) if cities else sale
         yield Offer(f"{prefix}{p['article']}", p["name"], p["brand__name"] or "", stocks, price, p["article"])
 
 
@@ -163,6 +173,8 @@ class WriteResult:
     errors: list = field(default_factory=list)  # business errors, then schema errors
     error_count: int = 0
     snapshot: dict = field(default_factory=dict)  # {sku: [price, [stock per store]]}: for diffs
+    validator_peak_kb: int = 0  # peak RSS and CPU time of the validating child process
+    validator_cpu: float = 0.0
 
     @property
     def valid(self) -> bool:
@@ -221,7 +233,6 @@ def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, v
                     with xf.element(f"{{{NS}}}{tag}"):
                         xf.write(clean_text(text))
                 with xf.element(f"{{{NS}}}offers"):
-                    raw(b"\n")
                     text = xf.write
                     for sku, model, brand, stocks, price, article in offers:
                         count += 1
@@ -256,6 +267,8 @@ def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, v
             sink.flush()
     finally:
         schema_errors = validator.finish() if validator is not None else []
+        result.validator_peak_kb = getattr(validator, "child_max_rss_kb", 0)
+        result.validator_cpu = getattr(validator, "child_cpu_seconds", 0.0)
     for message in schema_errors:
         result.error(_("Schema: %(message)s") % {"message": message})
     if count == 0:
@@ -279,5 +292,5 @@ def _cityprices(sku: str, prices: tuple, result: WriteResult) -> bytes:
     parts = [b"<cityprices>"]
     for city_id, price in prices:
         parts.append(b'<cityprice cityId="%s">%s</cityprice>' % (city_id.encode(), _tenge(sku, price, result, city_id)))
-    parts.append(b"</cityprices></offer>\n")
+    parts.append(b"</cityprices></offer>")
     return b"".join(parts)

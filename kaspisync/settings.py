@@ -179,6 +179,7 @@ FEED_KEEP_VERSIONS = env.int("FEED_KEEP_VERSIONS", default=10)
 FEED_REBUILD_DELAY = env.int("FEED_REBUILD_DELAY", default=60)  # seconds: a burst of changes gives one build
 FEED_BUILD_INTERVAL = env.int("FEED_BUILD_INTERVAL", default=30 * 60)  # scheduled rebuild
 FEED_FETCH_LOG_SECONDS = env.float("FEED_FETCH_LOG_SECONDS", default=1.0)  # fetch log batching; 0: at once
+FEED_SERVE_CACHE_SECONDS = env.float("FEED_SERVE_CACHE_SECONDS", default=2.0)  # published version, per process
 
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)

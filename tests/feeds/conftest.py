@@ -17,6 +17,8 @@ def feed_env(settings, tmp_path):
     settings.KASPI_COMPANY_NAME = "Test Shop"
     settings.KASPI_MERCHANT_ID = "30001234"
     settings.FEED_STORE_IDS = ["PP1"]
+    settings.FEED_FETCH_LOG_SECONDS = 0  # fetches written at once (the batching has its own test)
+    settings.FEED_SERVE_CACHE_SECONDS = 0  # the published version read on every request
     from feeds import sku
 
     sku.forget_prefix()

@@ -96,3 +96,34 @@ def test_new_version_changes_etag(client, published):
     build_feed()
     response = client.get(URL, HTTP_IF_NONE_MATCH=first)
     assert response.status_code == 200 and response["ETag"] != first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fetches_are_batched_by_a_timer(client, products, feed, settings):
+    import time
+
+    products(1)
+    build_feed()
+    settings.FEED_FETCH_LOG_SECONDS = 0.2
+    for _ in range(3):
+        assert client.get(URL).status_code == 200
+    assert FeedFetch.objects.count() == 0  # not written inside the requests
+    deadline = time.monotonic() + 5
+    while FeedFetch.objects.count() < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert FeedFetch.objects.count() == 3
+
+
+def test_published_version_is_cached_per_process_and_forgotten_on_publish(
+        client, published, settings, django_capture_on_commit_callbacks):
+    from catalog.models import Product
+    from feeds.models import FeedVersion
+
+    settings.FEED_SERVE_CACHE_SECONDS = 60
+    first = client.get(URL)["ETag"]
+    FeedVersion.objects.filter(pk=published.pk).update(sha256="0" * 64)  # behind the cache's back
+    assert client.get(URL)["ETag"] == first  # served from the cache
+    Product.objects.update(sale_price=15990)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = build_feed()
+    assert client.get(URL)["ETag"] == f'"{version.sha256}"'
