@@ -22,7 +22,9 @@ A real Celery worker process, for tests marked `@pytest.mark.worker`:
 
 `start_worker(env=None, pool="prefork", concurrency=2)` starts `celery -A kaspisync worker` as a
 subprocess (its own process group) sharing this session's test database (DATABASE_URL points
-at it) and broker, waits until it reports ready and stops it at the end of the test. It uses the
+at it) and broker, waits until it reports ready and stops it at the end of the test. The
+broker's queue is emptied when the fixture is set up (before the test body), so the worker runs
+only what this test queues. It uses the
 database for real, so these fixtures imply `transactional_db` (data committed, visible to the
 worker). The returned `Worker` has `.pid` and `.log()` (its output, shown when a test fails).
 """
@@ -156,6 +158,9 @@ def start_worker(transactional_db, celery_broker, tmp_path):
     """Factory: `start_worker(env={...}, pool="prefork", concurrency=2)` -> a ready `Worker`."""
     from django.db import connection
 
+    # Messages left by earlier tests (anything that called .delay() without a worker) must not
+    # run in this test's worker: start from an empty queue. What this test queues is kept.
+    celery_app.control.purge()
     workers: list[Worker] = []
 
     def start(env: dict | None = None, pool: str = "prefork", concurrency: int = 2) -> Worker:
