@@ -188,3 +188,16 @@ def test_commission_change_is_previewed_with_the_same_mechanism(staff_client, pr
     assert not PricingAudit.objects.exists()
     bad = staff_client.post("/admin/catalog/commissionrate/add/", {**data, "percent": "75", "_preview": "1"}, **EN)
     assert "less than or equal to 50" in bad.content.decode()
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/catalog/pricerule/", "/admin/catalog/pricerule/add/", "/admin/catalog/commissionrate/add/",
+    "/admin/catalog/feedexclusion/add/", "/admin/catalog/salepricechange/", "/admin/catalog/pricingrun/",
+    "/admin/catalog/priceoverride/", "/admin/catalog/pricingaudit/",
+])
+def test_pricing_admin_pages_render(staff_client, priced, staff, url):
+    pricing.set_override([priced["hose"].pk], 9_000, user=staff)
+    response = staff_client.get(url, **EN)
+    assert response.status_code == 200
+    if "add" in url:
+        assert 'name="_preview"' in response.content.decode()
