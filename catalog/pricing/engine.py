@@ -230,7 +230,7 @@ def price_product(product: ProductIn, book: Book) -> PriceResult:
     rule_id = rule.id if rule is not None else None
     if not product.is_active:
         return PriceResult(None, rule_id, texts["inactive"], excluded=excluded, min_stock=min_stock)
-    if product.unsellable_reason or product.dealer_price is None:
+    if product.unsellable_reason or not product.dealer_price:  # None, or a zero no one can sell at
         return PriceResult(None, rule_id, texts["unsellable"], excluded=excluded, min_stock=min_stock)
     dealer = product.dealer_price
     commission = book.commission_for(product.category_id)

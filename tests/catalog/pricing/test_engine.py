@@ -140,7 +140,7 @@ def test_override_replaces_the_rule_until_it_expires():
 
 
 @pytest.mark.parametrize("fields", [{"unsellable_reason": "price_on_request"}, {"dealer_price": None},
-                                    {"is_active": False}])
+                                    {"dealer_price": 0}, {"is_active": False}])
 def test_unsellable_or_inactive_products_get_no_price(fields):
     item = product(**{"dealer": fields.pop("dealer_price", 100_000)}, **fields)
     result = price_product(item, book(global_rule=rule(1)))
