@@ -18,11 +18,14 @@ string, so every text that leaves this module (log lines, exception messages) is
 import hashlib
 import logging
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 
 import orjson
 import requests
+from django import db
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -40,9 +43,9 @@ PAGE_LIMIT = 250  # the API's maximum
 IMPORT_FIELDS = ("brand", "images", "barcode", "weight", "warranty", "description", "url", "rrp", "warehouses")
 RETRYABLE_STATUSES = {500, 502, 503, 504}
 THROTTLE_STATUSES = {403, 429}
-# Our slot is a little longer than the server's window: loopback and network jitter must never
-# make two requests arrive closer than the interval.
-SAFETY_MARGIN = 0.05
+# Our slot is a little longer than the server's window, so that a request that leaves late (a busy
+# machine, a slow network) does not make the next one arrive too early: 5 %, at least 0.1 s.
+SAFETY_MARGIN = (0.05, 0.1)
 MAX_STATED_WAIT = 120.0
 
 
@@ -105,6 +108,53 @@ def _frozen_environment(session: requests.Session, url: str) -> requests.Session
     return session
 
 
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+_DONE = object()
+
+
+def _read_ahead(iterator):
+    """Yield the items of `iterator`, which a background thread produces one item ahead. An
+    exception in the producer is raised here, in the consumer; closing this generator (or an
+    exception in the consumer) stops the producer, which is waited for."""
+    slot: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item) -> None:
+        while not stop.is_set():
+            try:
+                slot.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                offer(item)
+                if stop.is_set():
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer
+            offer(_Failed(exc))
+        finally:
+            db.connection.close()  # the thread's own connection (the shared request queue uses it)
+
+    producer = threading.Thread(target=produce, name="alstyle-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while (item := slot.get()) is not _DONE:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        producer.join()
+
+
 class AlstyleClient:
     def __init__(self, *, base_url: str | None = None, token: str | None = None, min_interval: float | None = None,
                  max_attempts: int | None = None, backoff_base: float | None = None, session=None):
@@ -117,6 +167,8 @@ class AlstyleClient:
         self.session = session or _frozen_environment(make_session(), self.base_url)
         self.requests_made = 0
         self._queue_key = key_for(self.token, "alstyle")
+        share, least = SAFETY_MARGIN
+        self._slot = self.min_interval + max(least, self.min_interval * share) if self.min_interval > 0 else 0.0
 
     # --- transport ----------------------------------------------------------------------------------
     def get(self, method: str, **params):
@@ -126,8 +178,7 @@ class AlstyleClient:
         query = {"access-token": self.token, **{k: v for k, v in params.items() if v is not None}}
         delays = backoff_delays(self.max_attempts, self.backoff_base)
         for attempt in range(1, self.max_attempts + 1):
-            interval = self.min_interval + SAFETY_MARGIN if self.min_interval > 0 else 0
-            wait_turn(self._queue_key, interval)
+            wait_turn(self._queue_key, self._slot)
             self.requests_made += 1
             try:
                 return self._send(method, query)
@@ -198,8 +249,15 @@ class AlstyleClient:
             raise AlstyleError(_("unexpected answer to %(method)s") % {"method": "brands"})
         return [normalize.brand(row) for row in rows if isinstance(row, dict) and row.get("name")]
 
-    def product_pages(self, fields=IMPORT_FIELDS, limit: int = PAGE_LIMIT):
-        """Every product, a page at a time. Steps by the limit the server says it applied."""
+    def product_pages(self, fields=IMPORT_FIELDS, limit: int = PAGE_LIMIT, read_ahead: bool = True):
+        """Every product, a page at a time. Steps by the limit the server says it applied.
+
+        With `read_ahead` the next page is fetched in a background thread while the caller works
+        on the current one (requests still go one at a time, each after its turn in the queue)."""
+        pages = self._pages(fields, limit)
+        return _read_ahead(pages) if read_ahead else pages
+
+    def _pages(self, fields, limit: int):
         offset = 0
         while True:
             payload = self.get("elements-pagination", limit=limit, offset=offset, additional_fields=",".join(fields))

@@ -1,5 +1,6 @@
 """The Al-Style client against the emulator, over real sockets."""
 import logging
+import threading
 
 import pytest
 import requests
@@ -92,8 +93,8 @@ def test_the_interval_holds_across_threads_measured_at_the_server(alstyle, in_th
     in_threads(three_requests, 2)
     arrivals = sorted(sandbox.arrivals())
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-    assert len(arrivals) == 6 and sandbox.stats()["refused_too_early"] == 0
-    assert min(gaps) >= interval
+    assert len(arrivals) == 6 and sandbox.stats()["refused_too_early"] == 0, gaps
+    assert min(gaps) >= interval, gaps
 
 
 def test_token_never_appears_in_logs_or_errors(raw, settings, caplog):
@@ -119,3 +120,13 @@ def test_token_never_appears_in_logs_or_errors(raw, settings, caplog):
     for error in errors:
         assert TOKEN not in str(error) and TOKEN not in repr(error.args)
         assert error.__cause__ is None and error.__suppress_context__  # no requests exception (with the URL) chained
+
+
+def test_reading_ahead_stops_when_the_caller_stops(alstyle):
+    sandbox = alstyle(products=2000)  # 8 pages
+    pages = AlstyleClient().product_pages()
+    first = next(pages)
+    assert len(first.products) == 250
+    pages.close()
+    assert not [t for t in threading.enumerate() if t.name == "alstyle-read-ahead"]
+    assert sandbox.request_count("elements-pagination") <= 3  # the page read, and at most two ahead

@@ -56,6 +56,12 @@ def test_full_import_stores_the_catalog_and_every_quirk(raw):
     assert product.url == source["url"] and product.barcode == source["barcode"]
 
 
+def test_progress_is_reported_page_by_page(raw):
+    calls = []
+    import_catalog(progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(250, 600), (500, 600), (600, 600)]
+
+
 def test_a_second_identical_import_writes_nothing(raw):
     import_catalog()
     with CaptureQueriesContext(connection) as queries:
