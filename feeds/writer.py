@@ -240,7 +240,7 @@ def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, v
                             result.error(_("SKU %(sku)s of article %(article)s collides with article %(other)s.")
                                          % {"sku": sku, "article": article, "other": seen[sku]})
                         elif not SKU_RE.match(sku):
-                            result.error(_("SKU %(sku)r is not 1–20 Latin letters and digits.") % {"sku": sku})
+                            result.error(_("SKU \"%(sku)s\" is not 1–20 Latin letters and digits.") % {"sku": sku})
                         seen[sku] = article
                         model = clean_text(model)
                         if not model:

@@ -1,6 +1,7 @@
 import itertools
 
 import pytest
+from django.utils import translation
 
 from catalog.models import Brand, Product
 from feeds.models import FeedSettings, FeedStore
@@ -11,7 +12,7 @@ _articles = itertools.count(10000)
 
 @pytest.fixture(autouse=True)
 def feed_env(settings, tmp_path):
-    """Files in a temporary storage dir, a known token, no delay for rebuilds."""
+    """Files in a temporary storage dir, a known token, English diagnoses (tests read them)."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.FEED_TOKEN = FEED_TOKEN
     settings.KASPI_COMPANY_NAME = "Test Shop"
@@ -22,7 +23,8 @@ def feed_env(settings, tmp_path):
     from feeds import sku
 
     sku.forget_prefix()
-    yield
+    with translation.override("en"):
+        yield
     sku.forget_prefix()
 
 

@@ -36,6 +36,7 @@ def test_pages_render_with_report_diff_and_url(admin_client, held, client):
     assert "/feeds/***/kaspi.xml" in listing  # masked on the page ...
     assert f'data-url="http://testserver/feeds/{FEED_TOKEN}/kaspi.xml"' in listing  # ... whole in the copy button
     assert "KaspiBot/2" in listing and "build-now/" in listing
+    assert "Собрать сейчас" in listing and "Последняя загрузка Kaspi" in listing  # Russian by default
     detail = admin_client.get(reverse("admin:feeds_feedversion_change", args=[held.pk])).content.decode()
     assert "publish-anyway" in detail and "10" in detail
     fetches = admin_client.get(reverse("admin:feeds_feedfetch_changelist")).content.decode()
