@@ -87,3 +87,12 @@ def test_no_admin_is_generated_when_a_superuser_exists(settings, tmp_path, capsy
     call_command("ensure_admin")
     assert "nothing to do" in capsys.readouterr().out
     assert not get_user_model().objects.filter(username="admin").exists()
+
+
+def test_job_locks_are_listed_read_only(staff):
+    from kaspisync import locks
+
+    locks.acquire("catalog.import")
+    page = staff.get("/admin/kaspisync/joblock/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "catalog.import" in page
+    assert staff.get("/admin/kaspisync/joblock/add/").status_code == 403

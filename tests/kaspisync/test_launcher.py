@@ -82,3 +82,8 @@ def test_first_jobs_are_queued_only_for_empty_apps():
     assert _queue_first_jobs() == ["first full catalog import", "first order pull"]
     Product.objects.create(article=1, name="x", dealer_price=100)
     assert _queue_first_jobs() == ["first order pull"]
+
+
+def test_sandbox_cli_hands_the_arguments_to_the_emulator():
+    done = subprocess.run([sys.executable, "-m", "kaspisync.sandbox", "alstyle", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--products" in done.stdout and "--interval" in done.stdout
