@@ -8,6 +8,11 @@ Al-Style has no sandbox; this stands in for it in `make run` (no ALSTYLE_TOKEN) 
         sandbox.inject("500", times=2, method="elements-pagination", after=1)
         sandbox.update_product(10003, price1=55000, quantity=">50")
         sandbox.arrivals()                           # monotonic arrival times of every request
+        sandbox.shift_during_paging = 1              # offset drift: a new product first after each page
+
+Options: `latency` (seconds added to every answer), `products` (a size or a list of raw products).
+CLI: `python -m kaspisync.sandbox alstyle --port 0 ...` prints "Al-Style sandbox: <url> (...)"
+as its first line.
 
 The catalog is deterministic (`generate_catalog(size, seed)`), in the raw API shape, with every
 quirk seen in the wild: `quantity` as an int or a string (">50", ">100", "<10", "7"), `price1 == 1`
