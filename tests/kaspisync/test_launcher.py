@@ -87,3 +87,14 @@ def test_first_jobs_are_queued_only_for_empty_apps():
 def test_sandbox_cli_hands_the_arguments_to_the_emulator():
     done = subprocess.run([sys.executable, "-m", "kaspisync.sandbox", "alstyle", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--products" in done.stdout and "--interval" in done.stdout
+
+
+def test_every_setting_read_from_the_environment_is_documented():
+    root = Path(__file__).resolve().parents[2]
+    import re
+
+    names = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', (root / "kaspisync/settings.py").read_text()))
+    example, readme = (root / ".env.example").read_text(), (root / "README.md").read_text()
+    assert names, "no settings found: the pattern is stale"
+    assert sorted(n for n in names if f"{n}=" not in example) == []
+    assert sorted(n for n in names if f"`{n}`" not in readme) == []
