@@ -24,6 +24,7 @@ from catalog.selectors import publishable_products
 from kaspisync import locks
 from kaspisync.models import RunStatus, RunTrigger
 from kaspisync.runs import run_job
+from kaspisync.secrets import mask
 
 from . import selectors, storage
 from .models import FeedBuildState, FeedFetch, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
@@ -238,7 +239,15 @@ def request_rebuild(reason: str = "") -> bool:
 
 def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:
     """Receiver of catalog.signals.catalog_changed (connected in FeedsConfig.ready)."""
-    transaction.on_commit(partial(request_rebuild, reason))
+    transaction.on_commit(partial(_rebuild_after_change, reason))
+
+
+def _rebuild_after_change(reason: str) -> None:
+    # Never fail the import or recompute that sent the signal: the scheduled build follows anyway.
+    try:
+        request_rebuild(reason)
+    except Exception as exc:
+        log.error("could not queue a price list rebuild after %s: %s", reason or "a change", mask(exc))
 
 
 # --- serving ----------------------------------------------------------------------------------

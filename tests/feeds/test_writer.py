@@ -156,3 +156,11 @@ def test_offers_digest_ignores_the_date():
     ra = write_feed(a, offers, CONFIG, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
     rb = write_feed(b, offers, CONFIG, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
     assert ra.sha256 != rb.sha256 and ra.offers_sha256 == rb.offers_sha256
+
+
+def test_schema_is_our_own_file_loaded_once_and_says_so():
+    from feeds.validation import SCHEMA_PATH, schema
+
+    assert schema() is schema()  # parsed once per process, from disk
+    text = SCHEMA_PATH.read_text()
+    assert "could not be obtained offline" in text and "NOT the official schema" in text
