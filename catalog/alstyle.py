@@ -2,14 +2,14 @@
 
     client = AlstyleClient()                 # ALSTYLE_API_URL / ALSTYLE_TOKEN / ALSTYLE_MIN_INTERVAL
     client.categories(); client.brands()
-    for page in client.product_pages():      # elements-pagination, 250 a page
+    for page in client.product_pages():      # elements-pagination, 250 a page, next page read ahead
         page.products, page.skipped, page.total_count
     client.quantity_price()                  # the whole catalog's prices and stock, one request
     client.requests_made
 
 Every request first takes its turn in the per-token queue shared by all threads, processes and
 machines (`kaspisync.throttle`): Al-Style allows one request every ALSTYLE_MIN_INTERVAL seconds
-per token. Throttle answers (403/429, or `success: false` with `interval`) wait the interval the
+per token (plus a small safety margin). Throttle answers (403/429, or `success: false` with `interval`) wait the interval the
 server states; 5xx, timeouts, broken connections and malformed JSON are retried with backoff,
 ALSTYLE_MAX_ATTEMPTS in all. A wrong token (401) is not retried. The token travels in the query
 string, so every text that leaves this module (log lines, exception messages) is masked, and
