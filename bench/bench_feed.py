@@ -103,6 +103,7 @@ def bench_build(n: int, tmp: str) -> dict:
     figures["with_db"] = time.perf_counter() - started
     figures["rss_rise_mb"] = (peak_rss_kb() - before) / 1024
     figures["child_rss_mb"] = result.validator_peak_kb / 1024
+    figures["child_private_mb"] = result.validator_private_kb / 1024
     assert result.valid and result.offers == n, (result.offers, result.errors[:3])
     figures["size_mb"] = result.size / 1e6
     figures["available"] = result.available_offers
@@ -280,6 +281,7 @@ def main() -> int:
     line("  (DB read alone, list of dicts)", build["db_read"], "s")
     line("peak RSS rise while writing + validating", build["rss_rise_mb"], "MB", 50)
     line("  (tracemalloc peak, Python allocations)", build["tracemalloc_peak_mb"], "MB", 50)
+    line("  (validating child process, own memory at its end)", build["child_private_mb"], "MB", 50)
     line("  (validating child process, peak RSS incl. shared)", build["child_rss_mb"], "MB")
     line(f"full build + publish (gzip, snapshot): {publish['result']}", publish["build_publish"], "s")
     line(f"rebuild with no change: {publish['rebuild_result']}", publish["rebuild_unchanged"], "s")

@@ -81,6 +81,7 @@ class StreamValidator:
 
     child_max_rss_kb = 0  # peak memory and CPU time of the validating child (for the benchmark)
     child_cpu_seconds = 0.0
+    child_private_kb = 0  # memory the child did not share with its parent, at its end
 
     def __init__(self, parallel: bool = True):
         self._pid = None
@@ -118,9 +119,19 @@ class StreamValidator:
         self.child_max_rss_kb = usage.ru_maxrss
         self.child_cpu_seconds = usage.ru_utime + usage.ru_stime
         try:
-            return json.loads(payload)
+            report = json.loads(payload)
         except ValueError:
             return ["the validating process stopped unexpectedly"]
+        self.child_private_kb = report["private_kb"]
+        return report["errors"]
+
+
+def _private_memory_kb() -> int:
+    try:
+        with open("/proc/self/smaps_rollup") as fh:
+            return sum(int(line.split()[1]) for line in fh if line.startswith(("Private_Clean", "Private_Dirty")))
+    except OSError:
+        return 0
 
 
 def _child(read_data: int, write_result: int) -> None:  # pragma: no cover - runs in the child
@@ -133,7 +144,8 @@ def _child(read_data: int, write_result: int) -> None:  # pragma: no cover - run
         with os.fdopen(read_data, "rb") as fh:
             while chunk := fh.read(1 << 17):
                 check.feed(chunk)
-        os.write(write_result, json.dumps(check.finish()).encode())
+        errors = check.finish()
+        os.write(write_result, json.dumps({"errors": errors, "private_kb": _private_memory_kb()}).encode())
         status = 0
     finally:
         os._exit(status)

@@ -175,6 +175,7 @@ class WriteResult:
     snapshot: dict = field(default_factory=dict)  # {sku: [price, [stock per store]]}: for diffs
     validator_peak_kb: int = 0  # peak RSS and CPU time of the validating child process
     validator_cpu: float = 0.0
+    validator_private_kb: int = 0
 
     @property
     def valid(self) -> bool:
@@ -269,6 +270,7 @@ def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, v
         schema_errors = validator.finish() if validator is not None else []
         result.validator_peak_kb = getattr(validator, "child_max_rss_kb", 0)
         result.validator_cpu = getattr(validator, "child_cpu_seconds", 0.0)
+        result.validator_private_kb = getattr(validator, "child_private_kb", 0)
     for message in schema_errors:
         result.error(_("Schema: %(message)s") % {"message": message})
     if count == 0:
