@@ -91,7 +91,8 @@ def main() -> None:
         print(f"peak memory (max RSS of the importing process): {peak_mb:.0f} MB (target <= {TARGETS['peak_mb']} MB) "
               f"{'OK' if peak_mb <= TARGETS['peak_mb'] else 'ABOVE TARGET'}")
         if args.tracemalloc:
-            print(f"peak Python allocations (tracemalloc): {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB")
+            print(f"peak Python allocations (tracemalloc): {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB "
+                  "(tracing slows everything down: take the rates from a run without --tracemalloc)")
         print(f"products in the database: {Product.objects.count():,}")
     finally:
         sandbox.terminate()
