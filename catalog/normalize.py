@@ -86,7 +86,8 @@ class ProductData:
 
 @dataclass(frozen=True, slots=True)
 class PriceStockData:
-    """One entry of `quantity-price`: what the quick refresh updates."""
+    """One entry of `quantity-price`: what the quick refresh updates. `warehouse_stock` is None
+    when the entry carries no per-warehouse stock (then the stored one is kept)."""
 
     article: int
     dealer_price: int | None
@@ -94,6 +95,7 @@ class PriceStockData:
     unsellable_reason: str
     stock: int
     stock_qualifier: str
+    warehouse_stock: dict | None = None
 
 
 # --- scalars ------------------------------------------------------------------------------------
@@ -266,7 +268,9 @@ def price_stock(key, raw) -> PriceStockData:
     except ValueError:
         raise SkipProduct("bad_quantity", number) from None
     price, reason = dealer_price(raw.get("price1"))
-    return PriceStockData(number, price, other_price(raw.get("price2")), reason, stock, qualifier)
+    by_warehouse = raw.get("warehouse")
+    return PriceStockData(number, price, other_price(raw.get("price2")), reason, stock, qualifier,
+                          warehouse_stock(by_warehouse) if isinstance(by_warehouse, dict) else None)
 
 
 def category(raw) -> CategoryData:

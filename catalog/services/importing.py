@@ -46,7 +46,7 @@ SUPPLIER_FIELDS = (
     "description", "url", "images", "markdown_stock", "markdown_price",
 )
 UPSERT_FIELDS = SUPPLIER_FIELDS + ("supplier_hash", "is_active", "changed_at")
-QUICK_FIELDS = ("dealer_price", "retail_price", "unsellable_reason", "stock", "stock_qualifier")
+QUICK_FIELDS = ("dealer_price", "retail_price", "unsellable_reason", "stock", "stock_qualifier", "warehouse_stock")
 # Tracked in ProductChange, in this order in the "old values" tuples below.
 HISTORY_FIELDS = (ProductChange.Field.DEALER_PRICE, ProductChange.Field.RETAIL_PRICE, ProductChange.Field.STOCK)
 
@@ -307,7 +307,9 @@ class QuickRefresh(_Importer):
             if old is None:
                 self.skipped["unknown_article"] += 1
                 continue
-            new = (entry.dealer_price, entry.retail_price, entry.unsellable_reason, entry.stock, entry.stock_qualifier)
+            by_warehouse = old[6] if entry.warehouse_stock is None else entry.warehouse_stock
+            new = (entry.dealer_price, entry.retail_price, entry.unsellable_reason, entry.stock, entry.stock_qualifier,
+                   by_warehouse)
             if old[1:] == new:
                 self.run.unchanged += 1
                 continue

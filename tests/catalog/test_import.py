@@ -128,7 +128,7 @@ def test_offset_drift_is_detected_and_nothing_is_deactivated(raw):
 def test_quick_refresh_updates_prices_and_stock_with_history(raw):
     import_catalog()
     target = raw.products[3]
-    raw.update_product(target["article"], price1=1, quantity=">100")
+    raw.update_product(target["article"], price1=1, quantity=">100", warehouses={"panfilov": ">100", "astana": "<10"})
     raw.add_products(2)  # not imported yet: unknown to the quick refresh
     raw.reset()
 
@@ -138,6 +138,7 @@ def test_quick_refresh_updates_prices_and_stock_with_history(raw):
     assert run.updated == 1 and run.unchanged == 600 - 1 and run.skipped == {"unknown_article": 2}
     product = Product.objects.get(article=target["article"])
     assert (product.dealer_price, product.unsellable_reason, product.stock_display) == (None, "price_on_request", ">100")
+    assert product.warehouse_stock == {"panfilov": 100, "astana": 1}
     assert product.changes.filter(run=run, field="dealer_price", new_value=None).exists()
     # The next full import rewrites the row (its fingerprint was dropped) but records no second change.
     full = import_catalog()

@@ -118,6 +118,8 @@ def test_product_with_garbage_is_skipped_with_a_reason(overrides, reason, articl
 
 def test_price_stock_entry():
     entry = normalize.price_stock("20908", {"quantity": "<10", "price1": 1, "price2": "7000"})
-    assert entry == normalize.PriceStockData(20908, None, 7000, "price_on_request", 10, "<")
+    assert entry == normalize.PriceStockData(20908, None, 7000, "price_on_request", 10, "<", None)
+    entry = normalize.price_stock(20908, {"quantity": 3, "price1": 900, "warehouse": {"panfilov": ">5"}})
+    assert (entry.dealer_price, entry.warehouse_stock) == (900, {"panfilov": 5})
     with pytest.raises(SkipProduct):
         normalize.price_stock("x", {"quantity": 1})
