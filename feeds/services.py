@@ -56,7 +56,7 @@ def feed_settings() -> FeedSettings:
 def settings_changed() -> None:
     """After staff edit the settings: the SKU rule applies at once, and the price list follows."""
     forget_prefix()
-    transaction.on_commit(partial(request_rebuild, "settings"))
+    transaction.on_commit(partial(_rebuild_after_change, "settings"))
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -101,9 +101,9 @@ def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
             version.result = FeedResult.INVALID
             reasons.insert(0, _("Failed validation: %(count)s error(s).") % {"count": written.error_count})
         if output is not None:
-            shutil.move(path, output)
-            version.result = version.result if not written.valid else FeedResult.WRITTEN
-            version.file = ""
+            shutil.move(path, output)  # an invalid file too, for inspection; the result says so
+            if written.valid:
+                version.result = FeedResult.WRITTEN
         elif written.valid and previous is not None and previous.offers_sha256 == written.offers_sha256:
             version.result = FeedResult.UNCHANGED  # Kaspi keeps the same file: no change to apply
         else:
