@@ -64,6 +64,7 @@ ADDITIONAL_FIELDS = ("description", "brand", "weight", "warranty", "images", "ur
                      "marketplaceArticles", "tnved", "multiplicity")
 INFO_FIELDS = ("detailText", "properties")
 THROTTLE_BODY_METHODS = ("quantity-price", "quantity", "date")
+CACHED_METHODS = ("categories", "brands", "elements-pagination", "elements", "quantity-price")  # big and repeated
 WAREHOUSES = {
     "panfilov": {"name": "Склад на Панфилова", "city": "Алматы", "address": "ул. Панфилова, 98", "lat": 43.2567, "lon": 76.9454},
     "rayimbek": {"name": "Склад на Райымбека", "city": "Алматы", "address": "пр. Райымбека, 212", "lat": 43.2633, "lon": 76.8889},
@@ -491,7 +492,8 @@ class AlstyleSandbox:
                 for p in self._by_article(query)}
 
     def answer(self, method: str, query: dict) -> bytes:
-        """The JSON body of an API method (cached until the catalog changes); KeyError if unknown."""
+        """The JSON body of an API method (the big ones cached until the catalog changes); KeyError if
+        the method is unknown, ValueError on an unknown additional field."""
         key = (method, tuple(sorted(query.items())))
         with self.lock:
             body = self._cache.get(key)
@@ -508,11 +510,11 @@ class AlstyleSandbox:
                     "date": lambda q: {"date": self.updated_at.strftime("%Y-%m-%d %H:%M:%S")},
                 }
                 body = orjson.dumps(handlers[method](query))
-                self._cache[key] = body
+                if method in CACHED_METHODS:
+                    self._cache[key] = body
             if method == "elements-pagination" and self.shift_during_paging:
                 self.add_products(self.shift_during_paging, front=True)
             return body
-
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> "AlstyleServer":
         return AlstyleServer(self, host, port)
