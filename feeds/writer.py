@@ -33,6 +33,7 @@ from .validation import StreamValidator
 NS = "kaspiShopping"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
+XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 MAX_REPORTED = 50  # business errors listed one by one; the total is always counted
 LESS_THAN = StockQualifier.LESS_THAN.value
 FLUSH_EVERY = 256  # offers per flush to the file, the hashes and the validator (about 80 KB)
@@ -225,8 +226,8 @@ def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, v
     snapshot = result.snapshot
     count = available = 0
     try:
+        raw(XML_DECLARATION)  # as in Kaspi's documentation (lxml would use single quotes)
         with etree.xmlfile(sink, encoding="utf-8", buffered=False) as xf:
-            xf.write_declaration()
             root_attrs = {"date": feed_date(now), f"{{{XSI}}}schemaLocation": SCHEMA_LOCATION}
             with xf.element(f"{{{NS}}}kaspi_catalog", root_attrs, nsmap={None: NS, "xsi": XSI}):
                 sink.start_offers_digest()
@@ -234,6 +235,7 @@ def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, v
                     with xf.element(f"{{{NS}}}{tag}"):
                         xf.write(clean_text(text))
                 with xf.element(f"{{{NS}}}offers"):
+                    raw(b"\n")  # one offer per line: readable and diffable when downloaded
                     text = xf.write
                     for sku, model, brand, stocks, price, article in offers:
                         count += 1
@@ -294,5 +296,5 @@ def _cityprices(sku: str, prices: tuple, result: WriteResult) -> bytes:
     parts = [b"<cityprices>"]
     for city_id, price in prices:
         parts.append(b'<cityprice cityId="%s">%s</cityprice>' % (city_id.encode(), _tenge(sku, price, result, city_id)))
-    parts.append(b"</cityprices></offer>")
+    parts.append(b"</cityprices></offer>\n")
     return b"".join(parts)
