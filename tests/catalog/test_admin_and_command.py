@@ -33,6 +33,11 @@ def test_catalog_pages_render_with_quirky_data(raw, admin_client):
     listing = admin_client.get(reverse("admin:catalog_product_changelist"), {"q": str(product.article)})
     assert str(product.article) in listing.content.decode()
     assert admin_client.get(reverse("admin:catalog_product_changelist"), {"in_stock": "yes", "is_active__exact": "1"}).status_code == 200
+    by_name = admin_client.get(reverse("admin:catalog_product_changelist"), {"q": "Ноутбук"})  # not an article
+    assert by_name.status_code == 200 and "Ноутбук" in by_name.content.decode()
+    with_barcode = Product.objects.exclude(barcode="").first()
+    found = admin_client.get(reverse("admin:catalog_product_changelist"), {"q": with_barcode.barcode}).content.decode()
+    assert f">{with_barcode.article}<" in found
     detail = admin_client.get(reverse("admin:catalog_product_change", args=[product.pk]))
     assert detail.status_code == 200
     assert escape(product.name) in detail.content.decode()  # shown faithfully, escaped
