@@ -71,6 +71,21 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus: before it is dropped, end the PostgreSQL sessions
+    still open on it (connections of threads in concurrency tests, killed workers' backends),
+    which would otherwise make DROP DATABASE fail and leave the database behind."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 # --- broker isolation --------------------------------------------------------------------------
 def _point_celery_at(broker_url: str, transport_options: dict) -> None:
     """Send this process's tasks to another broker (drop cached connection and producer pools).
