@@ -5,7 +5,7 @@ the importing process (the sandbox runs in its own process, so its memory is not
 HTTP fetch and JSON parsing are). Targets (SQLite, 2 cores): first >= 5,000/s, unchanged
 >= 30,000/s, peak <= 300 MB.
 
-    .venv/bin/python bench/bench_import.py [--products 50000] [--tracemalloc] [--with-hooks]
+    .venv/bin/python bench/bench_import.py [--products 50000] [--repeats 3] [--tracemalloc] [--with-hooks]
 """
 import argparse
 import gc
@@ -40,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--products", type=int, default=50_000)
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
+    parser.add_argument("--repeats", type=int, default=3, help="unchanged re-imports (the best is reported)")
     parser.add_argument("--with-hooks", action="store_true",
                         help="keep what runs after an import commits (the pricing recompute) inside the timings")
     args = parser.parse_args()
@@ -75,16 +76,20 @@ def main() -> None:
         gc.collect()
         if args.tracemalloc:
             tracemalloc.start()
-        rates = {}
-        for label in ("first", "unchanged"):
-            started = time.perf_counter()
-            run = import_catalog(trigger="command")
-            elapsed = time.perf_counter() - started
-            assert run.status == "success", run.error
+        # The first import happens once per database; the unchanged one is repeated and the best of
+        # three reported (the machine may be shared), every figure printed.
+        for label, repeats in (("first", 1), ("unchanged", args.repeats)):
+            timings = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                run = import_catalog(trigger="command")
+                timings.append(time.perf_counter() - started)
+                assert run.status == "success", run.error
             seen = run.created + run.updated + run.unchanged
-            rates[label] = seen / elapsed
-            print(f"{label:>9} import: {seen:,} products in {elapsed:.2f} s = {rates[label]:,.0f} products/s "
-                  f"(target >= {TARGETS[label]:,}/s) {'OK' if rates[label] >= TARGETS[label] else 'BELOW TARGET'}; "
+            rate = seen / min(timings)
+            every = f" (all runs: {', '.join(f'{seen / t:,.0f}' for t in timings)})" if repeats > 1 else ""
+            print(f"{label:>9} import: {seen:,} products in {min(timings):.2f} s = {rate:,.0f} products/s{every} "
+                  f"(target >= {TARGETS[label]:,}/s) {'OK' if rate >= TARGETS[label] else 'BELOW TARGET'}; "
                   f"created {run.created:,}, updated {run.updated:,}, unchanged {run.unchanged:,}, "
                   f"{run.requests_made} requests", flush=True)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
