@@ -22,11 +22,10 @@ A real Celery worker process, for tests marked `@pytest.mark.worker`:
 
 `start_worker(env=None, pool="prefork", concurrency=2)` starts `celery -A kaspisync worker` as a
 subprocess (its own process group) sharing this session's test database (DATABASE_URL points
-at it) and broker, waits until it reports ready and stops it at the end of the test. The
+at it) and broker, waits until it reports ready and kills it at the end of the test. The
 broker's queue is emptied when the fixture is set up (before the test body), so the worker runs
-only what this test queues. It uses the
-database for real, so these fixtures imply `transactional_db` (data committed, visible to the
-worker). The returned `Worker` has `.pid` and `.log()` (its output, shown when a test fails).
+only what this test queues. These fixtures imply `transactional_db` (data committed, visible to
+the worker). The returned `Worker` has `.pid` and `.log()` (its output, shown when a test fails).
 """
 import os
 import signal
