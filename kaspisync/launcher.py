@@ -183,7 +183,7 @@ class Launcher:
     def stop(self) -> None:
         self.stopping = True
         running = [s for s in self.services if s.alive()]
-        for service in reversed(running):  # web and beat first, sandboxes last
+        for service in reversed(running):  # beat first (no new jobs), sandboxes last
             # The leader only: a Celery worker lets its pool children finish their task (warm
             # shutdown), gunicorn stops its workers; the group is killed after the grace period.
             service.process.send_signal(signal.SIGTERM)
