@@ -236,6 +236,21 @@ def _queue_first_jobs() -> list[str]:
     return queued
 
 
+def _seed_demo_pricing() -> str | None:
+    """With the Al-Style sandbox and no pricing rule yet, create a global demo rule so the demo
+    shows sale prices and a filled price list (production starts with none on purpose: nothing
+    is published at a price nobody set)."""
+    from django.apps import apps
+
+    rule_model = apps.get_model("catalog", "PriceRule")
+    if rule_model.objects.exists():
+        return None
+    rule_model.objects.create(
+        name="Демо: все товары", markup_percent=15, rounding_step=100, rounding_ending=90, min_margin=500
+    )
+    return "demo pricing rule (15 %, ends in 90)"
+
+
 def _banner(launcher: Launcher, login, first_jobs: list[str]) -> str:
     from kaspisync.accounts import remembered_username
 
@@ -292,7 +307,8 @@ def main() -> int:
     try:
         launcher.start()
         if not launcher.stopping:
-            first_jobs = _queue_first_jobs()
+            seeded = _seed_demo_pricing() if any(n.startswith("Al-Style") for n in launcher.sandboxed) else None
+            first_jobs = _queue_first_jobs() + ([seeded] if seeded else [])
             print(_banner(launcher, login, first_jobs), flush=True)
             launcher.supervise()
     except LaunchError as exc:

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+FEED_TOKEN = "e2e-feed-token-5c8d0a9b7e"
 
 pytestmark = pytest.mark.slow
 
@@ -59,10 +60,10 @@ def _get(url: str) -> tuple[int, str]:
         return exc.code, ""
 
 
-def _products(db: Path) -> int:
+def _products(db: Path, where: str = "1=1") -> int:
     try:
         with sqlite3.connect(db, timeout=5) as conn:
-            return conn.execute("SELECT count(*) FROM catalog_product").fetchone()[0]
+            return conn.execute(f"SELECT count(*) FROM catalog_product WHERE {where}").fetchone()[0]
     except sqlite3.Error:
         return 0
 
@@ -75,7 +76,8 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
         "KASPISYNC_ENV_FILE": "/dev/null", "KASPISYNC_VAR_DIR": str(tmp_path),
         "PORT": str(port), "SANDBOX_ALSTYLE_PORT": str(_free_port()), "SANDBOX_KASPI_PORT": str(_free_port()),
         "SANDBOX_ALSTYLE_INTERVAL": "0", "WEB_CONCURRENCY": "1", "CELERY_WORKER_CONCURRENCY": "1",
-        "ALSTYLE_TOKEN": "", "KASPI_TOKEN": "", "FEED_TOKEN": "", "DJANGO_ADMIN_PASSWORD": "",
+        "ALSTYLE_TOKEN": "", "KASPI_TOKEN": "", "FEED_TOKEN": FEED_TOKEN, "DJANGO_ADMIN_PASSWORD": "",
+        "FEED_REBUILD_DELAY": "1",
         "PYTHONUNBUFFERED": "1",
     }
     log_path = tmp_path / "run.log"
@@ -98,6 +100,13 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
         # the first full import ran in the worker against the Al-Style sandbox
         wait_for(lambda: _products(tmp_path / "db.sqlite3") > 5000, timeout=120, interval=0.5,
                  message="the first import to fill the catalog")
+        # the demo pricing rule priced them, and the debounced rebuild published the price list
+        wait_for(lambda: _products(tmp_path / "db.sqlite3", "sale_price IS NOT NULL") > 5000, timeout=60,
+                 interval=0.5, message="sale prices from the demo rule")
+        feed_url = f"http://127.0.0.1:{port}/feeds/{FEED_TOKEN}/kaspi.xml"
+        wait_for(lambda: _get(feed_url)[0] == 200, timeout=90, interval=1, message="the published price list")
+        status, body = _get(feed_url)
+        assert body.count("<offer ") > 5000 and "<merchantid>" in body
     finally:
         launcher.send_signal(signal.SIGINT)
         try:
