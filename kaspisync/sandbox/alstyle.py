@@ -654,12 +654,7 @@ def main(argv=None) -> None:
     server = sandbox.serve(args.host, args.port)
     print(f"Al-Style sandbox: {server.url} ({len(sandbox.products)} products, interval {args.interval} s, "
           f"token {args.token!r})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
+    server.run_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Loopback HTTP servers for the API emulators (sandboxes).
 
 An emulator subclasses `SandboxHandler` and is served by `LoopbackServer`, either in a thread
-(tests: `with LoopbackServer(handler, state) as server: server.url`) or in the foreground
+(tests: `with LoopbackServer(handler, state) as server: server.base`) or in the foreground
 (`python -m kaspisync.sandbox ...`). Port 0 picks a free port.
 """
 import threading
@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small answers otherwise wait ~40 ms for a delayed ACK
     server_version = "kaspisync-sandbox"
 
     @property
@@ -57,6 +58,15 @@ class LoopbackServer:
 
     def serve_forever(self):
         self.httpd.serve_forever()
+
+    def run_until_interrupted(self):
+        """Serve in the foreground (the sandboxes' command line) until Ctrl-C or SIGTERM."""
+        try:
+            self.httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.httpd.server_close()
 
     def stop(self):
         self.httpd.shutdown()

@@ -748,12 +748,7 @@ def main(argv=None) -> None:
                 sandbox.advance(max(0, _now_ms() - sandbox.now_ms) / 1000)
 
         threading.Thread(target=ticker, name="kaspi-sandbox-clock", daemon=True).start()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
+    server.run_until_interrupted()
 
 
 if __name__ == "__main__":
