@@ -99,6 +99,13 @@ def test_business_checks_catch_what_the_writer_is_given():
     assert any(e.startswith("Schema:") for e in result.errors)
 
 
+def test_sku_rule_is_latin_letters_and_digits_up_to_20():
+    from feeds.sku import is_valid_sku
+
+    assert is_valid_sku("AS20908") and is_valid_sku("A" * 20)
+    assert not any(is_valid_sku(s) for s in ("", "A" * 21, "АС1", "AS-1", "AS 1", "AS²", "AS١"))
+
+
 def test_empty_offers_and_no_stores_are_errors():
     result, data = write([])
     assert not result.valid and result.offers == 0 and validate_bytes(data) == []

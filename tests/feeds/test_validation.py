@@ -1,0 +1,96 @@
+"""The writer's validator: head + batches of offers + tail, checked in worker processes."""
+import io
+
+import pytest
+
+from feeds.validation import WriterValidator, validate_bytes
+from feeds.writer import FeedConfig, Offer, Store, write_feed
+
+from .test_writer import GOOD, _doc
+
+HEAD = (b'<?xml version="1.0" encoding="utf-8"?>\n<kaspi_catalog xmlns="kaspiShopping" date="2026-11-28 10:00">'
+        b"<company>S</company><merchantid>1</merchantid><offers>\n")
+TAIL = b"</offers></kaspi_catalog>"
+
+
+def offer(n: int, price: str = "100") -> bytes:
+    return GOOD.replace('sku="AS1"', f'sku="AS{n}"').replace(">100<", f">{price}<").encode() + b"\n"
+
+
+def check(batches, workers, head=HEAD, tail=TAIL) -> tuple[list[str], int]:
+    validator = WriterValidator(workers)
+    validator.feed(head)
+    validator.begin_offers()
+    for batch in batches:
+        validator.feed(batch)
+    validator.end_offers()
+    validator.feed(tail)
+    return validator.finish(), validator.error_count
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2])
+def test_errors_carry_the_line_of_the_whole_file(workers):
+    batches = [b"".join(offer(n) for n in range(start, start + 10)) for start in range(0, 50, 10)]
+    assert check(batches, workers) == ([], 0)
+    # Offer 23 (line 3 + 23 = 26 of the file: the head takes two lines) and offer 41 are broken.
+    batches[2] = batches[2].replace(b'sku="AS23"><model>M</model>', b'sku="AS23"><model> </model>')
+    batches[4] = batches[4].replace(b">100<", b">-5<", 2)  # offers 40 and 41
+    errors, count = check(batches, workers)
+    assert count == 3 and len(errors) == 3, errors
+    assert [e.split(":")[0] for e in errors] == ["line 26", "line 43", "line 44"]
+    assert validate_bytes(HEAD + b"".join(batches) + TAIL)  # the file validated in one piece agrees
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_head_and_tail_are_checked_once(workers):
+    head = HEAD.replace(b"<company>S</company>", b"<company></company>")
+    errors, count = check([offer(1), offer(2)], workers, head=head)
+    assert count == 1 and errors[0].startswith("line 2:") and "company" in errors[0]
+    errors, _ = check([offer(1)], workers, tail=b"</offers><extra/></kaspi_catalog>")
+    assert errors and errors[0].startswith("line 4:")
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_batches_must_be_whole_offers(workers):
+    one = offer(1)
+    errors, _ = check([one[:40], one[40:]], workers)  # split inside an offer: not accepted
+    assert errors
+    errors, _ = check([one + b"</offers><offers>\n" + offer(2)], workers)  # no smuggled structure
+    assert errors
+
+
+def test_agrees_with_whole_document_validation_on_bad_offers():
+    bad = [GOOD.replace("<price>100</price>", "<price>100.50</price>"), GOOD.replace('sku="AS1"', 'sku="АС1"'),
+           GOOD.replace("<model>M</model><brand>B</brand>", "<brand>B</brand><model>M</model>"),
+           GOOD.replace('available="yes"', 'available="maybe"'), GOOD]
+    for body in bad:
+        whole = bool(validate_bytes(_doc(body)))
+        errors, _ = check([body.encode()], 0)
+        assert bool(errors) == whole, body
+
+
+def test_a_worker_that_dies_fails_the_check():
+    validator = WriterValidator(1)
+    validator.feed(HEAD)
+    validator.begin_offers()
+    worker = validator._workers[0]
+    worker.kill()
+    worker.wait()
+    for n in range(5):
+        validator.feed(offer(n))  # lost with the worker: never silently passed
+    validator.end_offers()
+    validator.feed(TAIL)
+    errors = validator.finish()
+    assert errors and "stopped unexpectedly" in errors[-1]
+
+
+def test_writer_reports_schema_errors_with_lines_and_counts_them_all(monkeypatch):
+    monkeypatch.setattr("feeds.writer.BATCH", 3)
+    offers = [Offer(f"AS{i}", f"Товар {i}", "", (1,), 100, i) for i in range(10)]
+    offers[7] = Offer("AS7", "x", "", (1,), 100, 7)._replace(stocks=(-1,))  # stockCount -1: schema only
+    out = io.BytesIO()
+    result = write_feed(out, offers, FeedConfig("S", "1", stores=(Store("PP1"),)))
+    assert not result.valid
+    schema = [e for e in result.errors if "line 10:" in e]
+    assert schema, result.errors  # offer 7 is on line 3 + 7
+    assert out.getvalue().count(b"\n") == 12  # declaration, root line, ten offers; the tail ends the last
