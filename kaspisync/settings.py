@@ -130,7 +130,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # `make run` works before collectstatic
 
 # --- Celery -----------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")  # a host: kombu warns without one
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(env("KASPISYNC_BROKER_DIR", default=str(VAR_DIR / "broker")))
     for _sub in ("queue", "processed", "control"):

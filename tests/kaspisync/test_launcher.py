@@ -71,7 +71,7 @@ def test_env_example_copied_as_is_gives_the_embedded_defaults(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "5.0", "False"]
+    assert done.stdout.split() == ["django.db.backends.sqlite3", "filesystem://localhost/", "5.0", "False"]
 
 
 @pytest.mark.django_db
