@@ -283,7 +283,7 @@ class PriceOverride(models.Model):
 
 
 class PriceChangeCause(models.TextChoices):
-    IMPORT = "import", _("dealer price change from an import")
+    IMPORT = "import", _("import: supplier price or category changed")
     RULE = "rule", _("pricing rule change")
     OVERRIDE = "override", _("manual price")
     OVERRIDE_CLEARED = "override_cleared", _("manual price removed")

@@ -109,6 +109,20 @@ def nested_set_parents(rows) -> dict[int, tuple[int | None, int]]:
     return result
 
 
+def descendants(roots, links: dict[int, tuple[int | None, int]]) -> list[int]:
+    """The categories `roots` and everything below them, by the parent links of nested_set_parents."""
+    children: dict[int | None, list[int]] = {}
+    for cid, (parent_id, _depth) in links.items():
+        children.setdefault(parent_id, []).append(cid)
+    found, stack = set(), list(roots)
+    while stack:
+        cid = stack.pop()
+        if cid not in found:
+            found.add(cid)
+            stack += children.get(cid, [])
+    return sorted(found)
+
+
 class _Importer:
     def __init__(self, job, client: AlstyleClient, progress=None):
         self.run: ImportRun = job.run
@@ -200,6 +214,14 @@ class FullImport(_Importer):
             gone = [pk for pk, values in existing.items() if pk not in seen and values[-1]]
             if rows and gone:
                 Category.objects.filter(id__in=gone).update(is_active=False)
+        # A category re-filed under another parent changes which category rules and commission
+        # apply to every product below it: they are repriced with the products that changed.
+        moved = [c.id for c in changed if c.id in existing and existing[c.id][1] != c.parent_id]
+        if moved:
+            subtree = descendants(moved, links)
+            for start in range(0, len(subtree), WRITE_BATCH):
+                self.changed_ids.update(Product.objects.filter(category_id__in=subtree[start:start + WRITE_BATCH])
+                                        .values_list("id", flat=True))
         return seen
 
     def import_brands(self) -> dict[str, int]:

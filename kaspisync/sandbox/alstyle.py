@@ -338,6 +338,39 @@ class AlstyleSandbox:
             self._changed()
             return [p["article"] for p in new]
 
+    def move_category(self, category_id: int, new_parent_id: int | None) -> None:
+        """The supplier re-files a category, with its subtree, under another parent (None: top)."""
+        with self.lock:
+            parents, stack = {}, []
+            for c in self.categories:  # in `left` order
+                while stack and stack[-1]["right"] < c["left"]:
+                    stack.pop()
+                parents[c["id"]] = stack[-1]["id"] if stack else None
+                stack.append(c)
+            node = new_parent_id
+            while node is not None:
+                if node == category_id:
+                    raise ValueError("a category cannot move under itself")
+                node = parents[node]
+            parents[category_id] = new_parent_id
+            children: dict[int | None, list[dict]] = {}
+            for c in self.categories:
+                children.setdefault(parents[c["id"]], []).append(c)
+            rows, counter = [], [1]
+
+            def walk(parent_id, level):
+                for c in children.get(parent_id, []):
+                    c.update(left=counter[0], level=level)
+                    counter[0] += 1
+                    rows.append(c)
+                    walk(c["id"], level + 1)
+                    c["right"] = counter[0]
+                    counter[0] += 1
+
+            walk(None, 1)
+            self.categories = rows
+            self._changed()
+
     # --- faults --------------------------------------------------------------------------------
     def inject(self, kind: str, times: int = 1, *, method: str = "", after: int = 0, delay: float = 3.0) -> None:
         """Fail the next `times` API requests (to `method`, if given), after letting `after` of them

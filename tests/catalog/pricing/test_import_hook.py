@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.models import CommissionRate, PriceChangeCause, PriceRule, Product, SalePriceChange
+from catalog.models import Category, CommissionRate, PriceChangeCause, PriceRule, Product, SalePriceChange
 from catalog.services.importing import import_catalog
 
 pytestmark = pytest.mark.django_db
@@ -28,3 +28,30 @@ def test_an_import_prices_new_products_and_reprices_dealer_changes(alstyle, djan
     assert product.sale_price == 55_000
     change = SalePriceChange.objects.filter(product=product).first()
     assert (change.cause, change.new_price, change.user) == (PriceChangeCause.IMPORT, 55_000, None)
+
+
+def test_a_category_the_supplier_moves_reprices_the_products_below_it(alstyle, django_capture_on_commit_callbacks):
+    sandbox = alstyle(products=120)
+    PriceRule.objects.create(markup_percent=Decimal("10"))
+    CommissionRate.objects.create(percent=Decimal("0"))
+    with django_capture_on_commit_callbacks(execute=True):
+        import_catalog()
+    priced = Product.objects.filter(sale_price__isnull=False)
+    moving = priced.filter(category__parent__isnull=False).select_related("category").first().category
+    target = Category.objects.filter(parent__isnull=True).exclude(pk=moving.parent.parent_id or moving.parent_id).first()
+    PriceRule.objects.create(category=target, markup_percent=Decimal("50"))  # no recompute of its own here
+    elsewhere = dict(priced.exclude(category=moving).values_list("pk", "sale_price"))
+
+    sandbox.move_category(moving.pk, target.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = import_catalog()
+    assert run.updated == 0  # no product's own supplier data changed
+    moving.refresh_from_db()
+    assert moving.parent_id == target.pk
+    moved = list(priced.filter(category=moving))
+    assert moved
+    for product in moved:
+        assert product.sale_price == -(-product.dealer_price * 3 // 2), product  # the target's 50 % rule
+        change = SalePriceChange.objects.filter(product=product).first()
+        assert (change.cause, change.new_price) == (PriceChangeCause.IMPORT, product.sale_price)
+    assert dict(priced.exclude(category=moving).values_list("pk", "sale_price")) == elsewhere
