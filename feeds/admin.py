@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync import locks
+from kaspisync.admin import ReadOnlyAdmin
 from kaspisync.secrets import MASK
 
 from . import selectors, services
@@ -91,7 +92,7 @@ class FeedCityPriceOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeedVersion)
-class FeedVersionAdmin(admin.ModelAdmin):
+class FeedVersionAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "result_column", "status", "trigger", "offers", "available_offers", "size_column",
                     "diff_column", "published_at", "published_by", "download_column")
     list_filter = ("result", "status", "trigger", "forced")
@@ -102,15 +103,6 @@ class FeedVersionAdmin(admin.ModelAdmin):
     readonly_fields = fields
     change_list_template = "admin/feeds/feedversion/change_list.html"
     change_form_template = "admin/feeds/feedversion/change_form.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     # --- columns -------------------------------------------------------------------------------
     @admin.display(description=gettext_lazy("result"), ordering="result")
@@ -224,19 +216,13 @@ class FeedVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeedFetch)
-class FeedFetchAdmin(admin.ModelAdmin):
+class FeedFetchAdmin(ReadOnlyAdmin):
     list_display = ("fetched_at", "status", "ip", "user_agent", "method", "bytes_sent", "gzip", "version_id")
     list_filter = ("status", "gzip")
     search_fields = ("ip", "user_agent")
     date_hierarchy = "fetched_at"
     change_list_template = "admin/feeds/feedfetch/change_list.html"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

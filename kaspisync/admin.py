@@ -9,6 +9,20 @@ admin.site.site_title = _("kaspisync")
 admin.site.index_title = _("Dashboard")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the portal itself (supplier data, run records, history, fetches):
+    viewable, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(JobLock)
 class JobLockAdmin(admin.ModelAdmin):
     """Locks held by running jobs. Read-only; deleting one frees a job stuck behind a lock whose

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kaspisync.admin import ReadOnlyAdmin
 from kaspisync.models import RunTrigger
 
 from . import export, selectors, services
@@ -47,18 +48,9 @@ def queue_pull(request) -> None:
     messages.success(request, _("An order pull was queued; its result appears under “Order pulls”."))
 
 
-class ReadOnlyWithPullButton(admin.ModelAdmin):
+class ReadOnlyWithPullButton(ReadOnlyAdmin):
     """Rows written only by pulls and actions: viewable, never added, edited or deleted by hand;
     the list offers "Pull orders now" to users allowed to start a pull."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "can_pull": request.user.has_perm("orders.pull_orders")}

@@ -15,26 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync import locks
+from kaspisync.admin import ReadOnlyAdmin
 
 from ..models import Brand, Category, ImportRun, Product, ProductChange
 from ..services.importing import LOCK_NAME, SUPPLIER_FIELDS, queue_import
 from .pricing import ProductPricingMixin
 
 RUN_IMPORT_PERMISSION = "catalog.run_import"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the import (supplier data, run records): viewable, never added,
-    edited or deleted by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Category)

@@ -21,6 +21,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from kaspisync.admin import ReadOnlyAdmin
+
 from ..models import (
     CommissionRate,
     FeedExclusion,
@@ -59,17 +61,6 @@ def tenge(value) -> str:
 
 
 # --- read-only helpers ------------------------------------------------------------------------
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class SalePriceChangeInline(admin.TabularInline):
     model = SalePriceChange
     fields = ("changed_at", "old_price", "new_price", "cause", "user", "run")
