@@ -11,13 +11,15 @@ Stable contracts (other apps rely on them; keep the signatures):
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from .models import (
     Category,
     CommissionRate,
     FeedExclusion,
+    ImportKind,
+    ImportRun,
     PriceBand,
     PriceOverride,
     PriceRule,
@@ -54,6 +56,24 @@ def publishable_products():
         )
         .iterator(chunk_size=5000)
     )
+
+
+def dashboard_status() -> dict:
+    """The catalog at a glance for the admin dashboard: last runs, products, pricing gaps."""
+    sellable = Q(is_active=True, unsellable_reason="", dealer_price__isnull=False)
+    counts = Product.objects.aggregate(
+        active=Count("pk", filter=Q(is_active=True)),
+        sellable=Count("pk", filter=sellable),
+        unpriced=Count("pk", filter=sellable & Q(sale_price__isnull=True)),
+        below_floor=Count("pk", filter=Q(is_active=True, below_margin_floor=True)),
+    )
+    runs = ImportRun.objects.order_by("-started_at", "-pk")
+    return {
+        **counts,
+        "last_full": runs.filter(kind=ImportKind.FULL).first(),
+        "last_quick": runs.filter(kind=ImportKind.QUICK).first(),
+        "has_global_rule": PriceRule.objects.filter(is_active=True, category=None, brand=None, product=None).exists(),
+    }
 
 
 def commission_percent_for_products(product_ids) -> dict:
