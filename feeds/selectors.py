@@ -1,14 +1,18 @@
 """Reads of the price list: its configuration, the published version, fetches."""
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 
 from .models import FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedVersion
 from .writer import City, FeedConfig, Store
 
 SERVED_FIELDS = ("pk", "file", "sha256", "size", "gzip_size", "published_at")
 SUCCESS_STATUSES = (200, 304)
+FETCH_OVERDUE = timedelta(hours=2)  # Kaspi polls every 30-60 minutes
+HELD_RESULTS = (FeedResult.REJECTED, FeedResult.INVALID)
 _served: dict = {"value": None, "expires": 0.0}
 
 
@@ -56,3 +60,19 @@ def last_fetch() -> FeedFetch | None:
 
 def versions_with_files():
     return FeedVersion.objects.exclude(file="").order_by("-started_at", "-pk")
+
+
+def dashboard_status() -> dict:
+    """The price list at a glance: what is live, whether the last build was held, Kaspi's last fetch."""
+    published = published_version()
+    last_build = (FeedVersion.objects.exclude(result__in=(FeedResult.SKIPPED, FeedResult.WRITTEN))
+                  .order_by("-started_at", "-pk").first())
+    fetch = last_fetch()
+    return {
+        "feed_enabled": bool(settings.FEED_TOKEN),
+        "published": published,
+        "held": last_build if last_build is not None and last_build.result in HELD_RESULTS else None,
+        "last_fetch": fetch,
+        "fetch_overdue": published is not None and (fetch is None or timezone.now() - fetch.fetched_at > FETCH_OVERDUE),
+        "overdue_hours": int(FETCH_OVERDUE.total_seconds() // 3600),
+    }

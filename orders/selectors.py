@@ -15,7 +15,7 @@ from catalog.models import Product
 from catalog.selectors import commission_percent_for_products
 from feeds.sku import article_for_sku
 
-from .models import FINAL_STATUSES, Order, OrderEntry, OrderEvent, OrderStatus
+from .models import FINAL_STATUSES, Order, OrderEntry, OrderEvent, OrderStatus, PullRun
 
 CENT = Decimal("0.01")
 NO_MARGIN_STATUSES = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
@@ -185,3 +185,11 @@ def _chunks(iterable, size):
             chunk = []
     if chunk:
         yield chunk
+
+
+def dashboard_status() -> dict:
+    """Orders at a glance: how many wait for acceptance, and the last pull."""
+    return {
+        "to_accept": Order.objects.filter(status=OrderStatus.APPROVED_BY_BANK).count(),
+        "last_pull": PullRun.objects.order_by("-started_at", "-pk").first(),
+    }

@@ -107,6 +107,7 @@ class PriceRule(models.Model):
     )
     min_margin = models.PositiveIntegerField(_("minimum net margin, ₸"), default=0,
                                              help_text=_("After the marketplace commission."))
+    # xgettext:no-python-format
     min_margin_percent = models.DecimalField(_("minimum net margin, % of price"), max_digits=5, decimal_places=2,
                                              default=Decimal("0"), validators=MARGIN_PERCENT_VALIDATORS)
     cap = models.CharField(_("never above"), max_length=8, choices=CapPrice.choices, blank=True, default="")

@@ -182,3 +182,19 @@ def test_pull_run_admin_is_read_only_and_pull_now_queues_on_commit(client, order
 def test_pull_now_needs_the_permission(client, orders):
     client.force_login(staff("viewer", "view_order"))
     assert client.post(reverse("admin:orders_order_pull_now")).status_code == 403
+
+
+def test_dashboard_counts_orders_to_accept_and_shows_the_last_pull(client, kaspi, catalog_products):
+    client.force_login(staff("clerk", "view_order", "view_pullrun"))
+    page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Orders have not been pulled from Kaspi yet." in page
+    sandbox = kaspi()
+    sandbox.add_order(), sandbox.add_order(), sandbox.add_order(status="ACCEPTED_BY_MERCHANT")
+    run = pull_orders(days=1)
+    page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "2 orders wait for acceptance" in page and "?status__exact=APPROVED_BY_BANK" in page
+    assert f"/admin/orders/pullrun/{run.pk}/change/" in page
+    assert "2 заказа ждут принятия" in client.get("/admin/").content.decode()  # Russian by default
+
+    client.force_login(staff("pricing-only"))
+    assert "wait for acceptance" not in client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
