@@ -281,7 +281,9 @@ class AlstyleClient:
                     page.skipped.append(skip)
             yield page
             offset = page.offset + page.limit
-            if not payload["elements"] or not page.limit or offset >= page.total_count:
+            # Without a total (no pagination block) read on until an empty page: the limit the
+            # server applied is unknown then, so a short page proves nothing.
+            if not payload["elements"] or not page.limit or (page.total_count and offset >= page.total_count):
                 return
 
     def quantity_price(self) -> tuple[list[PriceStockData], list[SkipProduct]]:

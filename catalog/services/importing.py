@@ -57,18 +57,27 @@ def import_catalog(*, quick: bool = False, trigger: str = RunTrigger.SCHEDULE, t
 
     `progress(done, total)` is called after every page (the management command draws a bar)."""
     kind = ImportKind.QUICK if quick else ImportKind.FULL
-    with run_job(ImportRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by, kind=kind) as job:
-        if job.skipped:
-            return job.run
-        _close_abandoned_runs(job.run)
-        client = client or AlstyleClient()
-        importer = (QuickRefresh if quick else FullImport)(job, client, progress)
-        try:
-            importer.execute()
-        finally:
-            job.run.requests_made = client.requests_made
-            job.run.skipped = dict(importer.skipped)
-    transaction.on_commit(partial(_after_commit, job.run, sorted(importer.changed_ids)))
+    changed: set[int] = set()
+    try:
+        with run_job(ImportRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by, kind=kind) as job:
+            if job.skipped:
+                return job.run
+            if _close_abandoned_runs(job.run):
+                # A run whose worker died may have written batches it never repriced: reprice all.
+                changed.update(Product.objects.values_list("pk", flat=True))
+            client = client or AlstyleClient()
+            importer = (QuickRefresh if quick else FullImport)(job, client, progress)
+            try:
+                importer.execute()
+            finally:
+                job.run.requests_made = client.requests_made
+                job.run.skipped = dict(importer.skipped)
+                changed |= importer.changed_ids
+    finally:
+        # Batches written stay written, a failed run's too: reprice them and tell the feed, or the
+        # next run would find them unchanged and never reprice them.
+        if changed:
+            transaction.on_commit(partial(_after_commit, job.run, sorted(changed)))
     return job.run
 
 
@@ -79,9 +88,9 @@ def queue_import(*, quick: bool = False, triggered_by: str = "") -> None:
     transaction.on_commit(partial(task.delay, quick=quick, trigger=RunTrigger.ADMIN, triggered_by=triggered_by))
 
 
-def _close_abandoned_runs(current: ImportRun) -> None:
+def _close_abandoned_runs(current: ImportRun) -> int:
     """We hold the lock, so any other RUNNING row belongs to a worker that died mid-run."""
-    ImportRun.objects.filter(status=RunStatus.RUNNING).exclude(pk=current.pk).update(
+    return ImportRun.objects.filter(status=RunStatus.RUNNING).exclude(pk=current.pk).update(
         status=RunStatus.FAILED, finished_at=timezone.now(),
         error=str(_("abandoned: its worker stopped before the run finished")),
     )
@@ -295,6 +304,8 @@ class FullImport(_Importer):
         reason = None
         if not seen:
             reason = _("the supplier returned no products")
+        elif not all(totals):
+            reason = _("the supplier did not say how many products there are (no pagination total)")
         elif len(totals) > 1:
             reason = _("the catalog changed while it was being read (total %(totals)s)") % {
                 "totals": " → ".join(map(str, sorted(totals)))}

@@ -9,6 +9,8 @@ Al-Style has no sandbox; this stands in for it in `make run` (no ALSTYLE_TOKEN) 
         sandbox.update_product(10003, price1=55000, quantity=">50")
         sandbox.arrivals()                           # monotonic arrival times of every request
         sandbox.shift_during_paging = 1              # offset drift: a new product first after each page
+        sandbox.omit_pagination = True               # pages without their "pagination" block
+        sandbox.move_category(3521, None)            # the supplier re-files a category
 
 Options: `latency` (seconds added to every answer), `products` (a size or a list of raw products).
 CLI: `python -m kaspisync.sandbox alstyle --port 0 ...` prints "Al-Style sandbox: <url> (...)"
@@ -298,6 +300,7 @@ class AlstyleSandbox:
         self.faults: list[dict] = []
         self.log: list[dict] = []  # {"at": monotonic, "method", "query", "status", "accepted"}
         self.shift_during_paging = 0  # insert N products at the front after each page (offset drift)
+        self.omit_pagination = False  # answer pages without their "pagination" block
         self._last_accepted: dict[str, float] = {}
         self._cache: dict[tuple, bytes] = {}
         self._added = 0
@@ -493,11 +496,11 @@ class AlstyleSandbox:
         offset = max(0, _int(query.get("offset"), 0))
         products = self._filtered(query)
         total = len(products)
-        return {
-            "elements": [self._project(p, fields) for p in products[offset:offset + limit]],
-            "pagination": {"totalCount": total, "totalPages": math.ceil(total / limit), "currentPage": offset // limit + 1,
-                           "limit": limit, "offset": offset},
-        }
+        answer = {"elements": [self._project(p, fields) for p in products[offset:offset + limit]]}
+        if not self.omit_pagination:
+            answer["pagination"] = {"totalCount": total, "totalPages": math.ceil(total / limit),
+                                    "currentPage": offset // limit + 1, "limit": limit, "offset": offset}
+        return answer
 
     def element_info(self, query: dict) -> list[dict]:
         fields = self._fields(query, INFO_FIELDS)
@@ -527,7 +530,7 @@ class AlstyleSandbox:
     def answer(self, method: str, query: dict) -> bytes:
         """The JSON body of an API method (the big ones cached until the catalog changes); KeyError if
         the method is unknown, ValueError on an unknown additional field."""
-        key = (method, tuple(sorted(query.items())))
+        key = (method, tuple(sorted(query.items())), self.omit_pagination)
         with self.lock:
             body = self._cache.get(key)
             if body is None:

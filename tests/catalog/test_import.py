@@ -190,3 +190,44 @@ def test_a_run_whose_worker_died_does_not_block_the_next(raw):
     assert run.status == "success"
     dead.refresh_from_db()
     assert dead.status == "failed" and dead.error
+
+
+def test_pages_without_a_total_are_read_to_the_end_and_nothing_is_deactivated(raw):
+    import_catalog()
+    last = raw.products[-1]
+    raw.update_product(last["article"], price1=123_456)
+    raw.remove_products([raw.products[0]["article"]])
+    raw.omit_pagination = True
+    run = import_catalog()
+    assert run.status == "success" and run.requests_made == 2 + 4  # read on until an empty page
+    assert Product.objects.get(article=last["article"]).dealer_price == 123_456
+    assert run.deactivated == 0 and "no pagination total" in run.stats["deactivation_skipped"]
+    assert not Product.objects.filter(is_active=False).exists()
+
+
+def test_a_failed_run_still_reprices_and_announces_the_batches_it_wrote(raw, monkeypatch, django_capture_on_commit_callbacks):
+    from catalog.services import importing
+
+    import_catalog()
+    monkeypatch.setattr(importing, "WRITE_BATCH", 1)  # every changed product written at the end of its page
+    first = raw.products[:3]
+    for product in first:
+        raw.update_product(product["article"], price1=77_000)
+    raw.inject("500", times=10, method="elements-pagination", after=1)  # page 2 never comes
+    announced = []
+
+    def receiver(sender, **kwargs):
+        announced.append(kwargs["product_count"])
+
+    catalog_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(AlstyleError):
+            import_catalog()
+    finally:
+        catalog_changed.disconnect(receiver)
+    assert ImportRun.objects.latest("started_at").status == "failed"
+    assert announced == [3]
+    changed = ProductChange.objects.filter(product__article__in=[p["article"] for p in first], field="dealer_price")
+    assert changed.count() == 3
+    raw.reset()
+    assert import_catalog().updated == 0  # written once: the next run finds them unchanged

@@ -55,3 +55,30 @@ def test_a_category_the_supplier_moves_reprices_the_products_below_it(alstyle, d
         change = SalePriceChange.objects.filter(product=product).first()
         assert (change.cause, change.new_price) == (PriceChangeCause.IMPORT, product.sale_price)
     assert dict(priced.exclude(category=moving).values_list("pk", "sale_price")) == elsewhere
+
+
+def test_after_a_run_whose_worker_died_every_product_is_repriced(alstyle, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import ImportRun
+
+    alstyle(products=60)
+    PriceRule.objects.create(markup_percent=Decimal("10"))
+    CommissionRate.objects.create(percent=Decimal("0"))
+    with django_capture_on_commit_callbacks(execute=True):
+        import_catalog()
+    product = Product.objects.filter(sale_price__isnull=False).first()
+    expected = product.sale_price
+    # What a dead run may leave behind: a product written but never repriced.
+    Product.objects.filter(pk=product.pk).update(sale_price=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_catalog(quick=True)
+    product.refresh_from_db()
+    assert product.sale_price == 1  # nothing changed at the supplier: nothing repriced
+    ImportRun.objects.create(status="running", started_at=timezone.now() - timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        import_catalog(quick=True)
+    product.refresh_from_db()
+    assert product.sale_price == expected
