@@ -143,7 +143,8 @@ def pricing_book(now=None, commissions_only: bool = False) -> engine.Book:
     book.excluded_categories = frozenset(c for c, _, _ in exclusions if c is not None)
     book.excluded_brands = frozenset(b for _, b, _ in exclusions if b is not None)
     book.excluded_products = frozenset(p for _, _, p in exclusions if p is not None)
-    book.overrides = {pid: engine.Override(price, expires)
+    # Expiry times in local (Asia/Almaty) time: the explanation prints them.
+    book.overrides = {pid: engine.Override(price, expires and timezone.localtime(expires))
                       for pid, price, expires in PriceOverride.objects.values_list("product_id", "price", "expires_at")}
     return book
 

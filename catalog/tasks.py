@@ -17,13 +17,16 @@ def import_catalog(quick: bool = False, trigger: str = RunTrigger.SCHEDULE, trig
 
 
 # --- pricing ----------------------------------------------------------------------------------
-@shared_task(bind=True, name="catalog.tasks.recompute_prices", ignore_result=True, max_retries=30,
+# max_retries=None: retried until the lock is free, which at worst is when a dead holder's lock
+# expires (JOB_LOCK_TTL); giving up earlier would lose a rule change's recompute for good.
+@shared_task(bind=True, name="catalog.tasks.recompute_prices", ignore_result=True, max_retries=None,
              time_limit=30 * 60, soft_time_limit=29 * 60)
-def recompute_prices(self, product_ids=None, cause: str = "recompute", user_id=None) -> int:
+def recompute_prices(self, product_ids=None, cause: str = "recompute", user_id=None,
+                     trigger: str = RunTrigger.CHAIN) -> int:
     """Recompute stored sale prices (None: all products); retried while another recompute runs."""
     from .services.pricing import recompute_prices as recompute
 
-    run = recompute(product_ids, cause=cause, user_id=user_id)
+    run = recompute(product_ids, cause=cause, user_id=user_id, trigger=trigger)
     if run.status == RunStatus.SKIPPED:
         raise self.retry(countdown=15)
     return run.pk

@@ -26,6 +26,11 @@ def beat_schedule() -> dict:
             "task": "catalog.tasks.expire_price_overrides",
             "schedule": float(settings.PRICING_EXPIRY_INTERVAL),
         },
+        "catalog-recompute-prices": {  # a safety net: every price as the rules say, once a day
+            "task": "catalog.tasks.recompute_prices",
+            "schedule": float(settings.PRICING_RECOMPUTE_INTERVAL),
+            "kwargs": {"trigger": "schedule"},
+        },
         "feeds-build": {
             "task": "feeds.tasks.build_feed",
             "schedule": float(settings.FEED_BUILD_INTERVAL),

@@ -6,9 +6,11 @@ CELERY_BROKER_URL to Redis switches to the production stack with no code change.
 """
 import os
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -188,7 +190,15 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 IMPORT_FULL_INTERVAL = env.int("IMPORT_FULL_INTERVAL", default=6 * 60 * 60)
 IMPORT_QUICK_INTERVAL = env.int("IMPORT_QUICK_INTERVAL", default=15 * 60)
 PRICING_EXPIRY_INTERVAL = env.int("PRICING_EXPIRY_INTERVAL", default=5 * 60)  # manual prices that expire
+PRICING_RECOMPUTE_INTERVAL = env.int("PRICING_RECOMPUTE_INTERVAL", default=24 * 60 * 60)  # full safety recompute
 KASPI_DEFAULT_COMMISSION_PERCENT = env("KASPI_DEFAULT_COMMISSION_PERCENT", default="12")  # until set in the admin
+try:
+    _commission_ok = 0 <= Decimal(KASPI_DEFAULT_COMMISSION_PERCENT) <= 50  # the admin's limits
+except InvalidOperation:
+    _commission_ok = False
+if not _commission_ok:
+    raise ImproperlyConfigured(f"KASPI_DEFAULT_COMMISSION_PERCENT must be a percent from 0 to 50, not "
+                               f"{KASPI_DEFAULT_COMMISSION_PERCENT!r}")
 
 # --- Kaspi orders -----------------------------------------------------------------------
 ORDERS_PULL_INTERVAL = env.int("ORDERS_PULL_INTERVAL", default=5 * 60)

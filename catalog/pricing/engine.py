@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 HUNDRED = Decimal(100)
 ONE = Decimal(1)
 CENT = Decimal("0.01")
+MAX_PERCENT = Decimal("99999.99")  # what Product.net_margin_percent holds; a margin beyond is absurd anyway
 UP, NEAREST = "up", "nearest"
 CAP_RETAIL, CAP_RRP = "retail", "rrp"
 
@@ -207,8 +208,8 @@ def floor_price(dealer: int, commission: Decimal, min_margin: int, min_margin_pe
 
 def net_margin(price: int, dealer: int, commission: Decimal) -> tuple[int, Decimal]:
     margin = Decimal(price) * (ONE - commission / HUNDRED) - dealer
-    return (int(margin.to_integral_value(rounding=ROUND_HALF_UP)),
-            (margin * HUNDRED / price).quantize(CENT, rounding=ROUND_HALF_UP))
+    percent_of_price = max(-MAX_PERCENT, min(MAX_PERCENT, margin * HUNDRED / price))
+    return int(margin.to_integral_value(rounding=ROUND_HALF_UP)), percent_of_price.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def tenge(amount: int) -> str:

@@ -50,6 +50,9 @@ class Plan:
     examined: int = 0
     # (product id, stored results, new results), only for products whose results differ.
     changes: list = field(default_factory=list)
+    # Products whose manual price has run out but is still stored (the expiry job removes it
+    # within PRICING_EXPIRY_INTERVAL): their price change is recorded as an expiry, whatever ran.
+    expired: set = field(default_factory=set)
 
     @property
     def price_changes(self):
@@ -66,11 +69,15 @@ def plan_prices(product_ids=None, book: engine.Book | None = None) -> Plan:
     plan = Plan()
     with translation.override(settings.LANGUAGE_CODE):  # stored explanations read in the UI language
         book = book or selectors.pricing_book()
+        overrides, now = book.overrides, book.now
         for product, stored in selectors.pricing_rows(product_ids):
             plan.examined += 1
             new = _stored(engine.price_product(product, book))
             if new != stored:
                 plan.changes.append((product.id, stored, new))
+                override = overrides.get(product.id)
+                if override is not None and not override.active(now):
+                    plan.expired.add(product.id)
     return plan
 
 
@@ -85,7 +92,9 @@ def _write(plan: Plan, run: PricingRun | None, cause: str, user_id: int | None) 
 
     now = timezone.now()
     changed_at = SalePriceChange._meta.get_field("changed_at").get_db_prep_save(now, connection)
-    history = [(pid, old, new, cause, user_id, run.pk if run else None, changed_at)
+    expiry = PriceChangeCause.EXPIRY
+    history = [(pid, old, new, expiry if pid in plan.expired else cause, None if pid in plan.expired else user_id,
+                run.pk if run else None, changed_at)
                for pid, old, new in plan.price_changes]
     _executemany(SalePriceChange, ["product_id", "old_price", "new_price", "cause", "user_id", "run_id",
                                    "changed_at"], history)

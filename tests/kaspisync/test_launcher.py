@@ -74,6 +74,16 @@ def test_env_example_copied_as_is_gives_the_embedded_defaults(tmp_path):
     assert done.stdout.split() == ["django.db.backends.sqlite3", "filesystem://localhost/", "5.0", "False"]
 
 
+@pytest.mark.parametrize("value", ["100", "-1", "twelve"])
+def test_an_impossible_default_commission_stops_the_start_with_a_clear_error(tmp_path, value):
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "kaspisync.settings", "KASPISYNC_ENV_FILE": "/dev/null",
+           "KASPISYNC_VAR_DIR": str(tmp_path), "KASPI_DEFAULT_COMMISSION_PERCENT": value}
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode != 0
+    assert f"KASPI_DEFAULT_COMMISSION_PERCENT must be a percent from 0 to 50, not '{value}'" in done.stderr
+
+
 @pytest.mark.django_db
 def test_first_jobs_are_queued_only_for_empty_apps():
     from catalog.models import Product

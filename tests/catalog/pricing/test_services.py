@@ -184,3 +184,48 @@ def test_expiry_task_is_scheduled_and_reverts(priced, staff, eager_celery):
     run_id = expire_price_overrides.delay().get()
     assert PricingRun.objects.get(pk=run_id).cause == PriceChangeCause.EXPIRY
     assert not PriceOverride.objects.exists()
+
+
+def test_a_lapsed_manual_price_is_recorded_as_an_expiry_whichever_recompute_reverts_it(priced, staff):
+    laptop = priced["laptop"]
+    pricing.set_override([laptop.pk], 99_000, user=staff, expires_at=timezone.now() + timedelta(hours=1))
+    PriceOverride.objects.filter(product=laptop).update(expires_at=timezone.now() - timedelta(minutes=1))
+    hooks.after_import(None, [laptop.pk])  # an import's recompute comes before the expiry job
+    last = SalePriceChange.objects.filter(product=laptop).first()
+    assert (last.cause, last.old_price, last.new_price, last.user) == (PriceChangeCause.EXPIRY, 99_000, 110_000, None)
+    run = pricing.expire_overrides()
+    assert run.changed == 0 and not PriceOverride.objects.filter(product=laptop).exists()
+    assert SalePriceChange.objects.filter(product=laptop).count() == 3  # priced, override, expiry: once
+
+
+def test_a_manual_price_far_below_cost_is_stored_listed_and_recomputed(priced, staff, staff_client):
+    laptop = priced["laptop"]  # dealer price 100,000
+    pricing.set_override([laptop.pk], 1, user=staff)
+    laptop.refresh_from_db()
+    assert (laptop.sale_price, laptop.net_margin) == (1, -99_999)
+    assert laptop.net_margin_percent == Decimal("-99999.99") and laptop.below_margin_floor  # clamped to the column
+    assert staff_client.get("/admin/catalog/product/").status_code == 200
+    assert pricing.recompute_prices().status == RunStatus.SUCCESS
+
+
+def test_the_explanation_gives_the_expiry_in_almaty_time(priced, staff):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    laptop = priced["laptop"]
+    until = datetime(2030, 1, 2, 12, 0, tzinfo=ZoneInfo("Asia/Almaty"))
+    pricing.set_override([laptop.pk], 105_000, user=staff, expires_at=until)
+    laptop.refresh_from_db()
+    assert "02.01.2030 12:00" in laptop.price_explanation, laptop.price_explanation
+
+
+def test_a_daily_full_recompute_is_scheduled_and_repairs_stale_prices(priced, eager_celery):
+    from catalog.tasks import recompute_prices as task
+    from kaspisync.schedule import beat_schedule
+
+    entry = beat_schedule()["catalog-recompute-prices"]
+    assert entry["task"] == task.name and entry["schedule"] == 24 * 60 * 60
+    Product.objects.filter(pk=priced["phone"].pk).update(sale_price=1)  # e.g. a recompute that was lost
+    run = PricingRun.objects.get(pk=task.apply(kwargs=entry["kwargs"]).get())
+    assert (run.trigger, run.changed) == ("schedule", 1)
+    assert Product.objects.get(pk=priced["phone"].pk).sale_price == 220_000
