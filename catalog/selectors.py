@@ -58,6 +58,12 @@ def publishable_products():
     )
 
 
+def unsellable(products):
+    """Those of `products` (a queryset) that no price can make sellable: no dealer price, or the
+    supplier does not sell them."""
+    return products.filter(Q(dealer_price__isnull=True) | Q(dealer_price=0) | ~Q(unsellable_reason=""))
+
+
 def dashboard_status() -> dict:
     """The catalog at a glance for the admin dashboard: last runs, products, pricing gaps."""
     sellable = Q(is_active=True, unsellable_reason="", dealer_price__isnull=False)

@@ -93,6 +93,12 @@ class OverrideForm(forms.Form):
     expires_at = forms.DateTimeField(label=_("Until (empty: no end)"), required=False,
                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
+    def clean_expires_at(self):
+        value = self.cleaned_data["expires_at"]
+        if value is not None and value <= timezone.now():
+            raise forms.ValidationError(_("This time has already passed: the manual price would never apply."))
+        return value
+
 
 @admin.action(description=_("Set a manual price"), permissions=["change"])
 def set_override(modeladmin, request, queryset):
@@ -100,7 +106,14 @@ def set_override(modeladmin, request, queryset):
     if form.is_valid():
         run = pricing.set_override(list(queryset.values_list("pk", flat=True)), form.cleaned_data["price"],
                                    user=request.user, expires_at=form.cleaned_data["expires_at"])
-        modeladmin.message_user(request, _("Manual price set; %(count)s prices changed.") % {"count": run.changed})
+        modeladmin.message_user(request, _("Manual price set; %(count)s prices changed.")
+                                % {"count": run.stats.get("price_changes", run.changed)})
+        unsellable = selectors.unsellable(queryset).count()
+        if unsellable:
+            modeladmin.message_user(request, _(
+                "%(count)s of the selected products cannot be sold (no dealer price, or the supplier does not "
+                "sell it): they stay without a price until the supplier sells them again.") % {"count": unsellable},
+                messages.WARNING)
         return None
     return TemplateResponse(request, "admin/catalog/product/set_override.html", {
         **modeladmin.admin_site.each_context(request), "title": _("Set a manual price"), "form": form,
@@ -188,10 +201,17 @@ class ProductPricingMixin:
 
 # --- rules, commissions, exclusions: preview, audit -------------------------------------------
 class PreviewedPricingAdmin(admin.ModelAdmin):
-    """Save = audit + recompute the touched products; "Preview" = the same save, measured, then
-    rolled back, shown with a button that confirms it."""
+    """Save = audit + recompute the touched products. Every save is previewed first: the same
+    save, measured, then rolled back, shown with a button that confirms it (`_confirmed`). A
+    delete's confirmation page shows what the delete would do to prices, measured the same way."""
 
     change_form_template = "admin/catalog/pricing_change_form.html"
+    delete_confirmation_template = "admin/catalog/pricing_delete_confirmation.html"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, through the page with the preview
+        return actions
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "audit_trail")
@@ -222,8 +242,19 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
         for obj in queryset:
             pricing.delete_pricing_object(obj, user=request.user)
 
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, object_id)
+        if request.method != "POST" and obj is not None and self.has_delete_permission(request, obj):
+            with transaction.atomic():
+                before = pricing.snapshot(obj)
+                pricing.delete_pricing_object(obj, user=request.user)
+                preview = pricing.preview_prices(pricing.affected_products(before))
+                transaction.set_rollback(True)
+            extra_context = {**(extra_context or {}), "preview": preview}
+        return super().delete_view(request, object_id, extra_context)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if request.method != "POST" or "_preview" not in request.POST:
+        if request.method != "POST" or "_confirmed" in request.POST:
             return super().changeform_view(request, object_id, form_url, extra_context)
         with transaction.atomic():
             response = super().changeform_view(request, object_id, form_url, extra_context)
@@ -244,7 +275,7 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
             "object_id": object_id,
             "preview": preview,
             "posted": [(key, value) for key, values in request.POST.lists() for value in values
-                       if key not in ("_preview", "csrfmiddlewaretoken")],
+                       if key not in ("_preview", "csrfmiddlewaretoken")] + [("_confirmed", "1")],
         })
 
 

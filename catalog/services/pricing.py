@@ -168,6 +168,8 @@ def reprice_after_import(product_ids) -> PricingRun:
 def set_override(product_ids, price: int, *, user, expires_at=None) -> PricingRun:
     if price is None or price <= 0:
         raise ValueError("an override price must be a positive number of tenge")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValueError("an override expiring in the past would never apply")
     now = timezone.now()
     PriceOverride.objects.bulk_create(
         [PriceOverride(product_id=pid, price=price, expires_at=expires_at, created_by=user, created_at=now)
@@ -307,6 +309,7 @@ class Preview:
     delta_percent: dict | None  # the same in percent of the old price
     sample: list  # [{product, old, new, delta, delta_percent, below_floor, explanation}]
     new_prices: dict  # {product id: new sale price} of every changed price
+    below_floor_sample: list = field(default_factory=list)  # [{product, new, explanation}]: the first ones
 
 
 def _percent(old: int, new: int) -> Decimal:
@@ -326,7 +329,8 @@ def preview_prices(product_ids=None) -> Preview:
     percents = [_percent(old, new) for _, old, new in both]
     new_results = {pid: new for pid, _old, new in plan.changes}
     biggest = sorted(both, key=lambda row: abs(row[2] - row[1]), reverse=True)[:SAMPLE_SIZE]
-    products = Product.objects.in_bulk([pid for pid, _, _ in biggest])
+    below_floor = [pid for pid, old, new in plan.changes if new[5] and not old[5] and new[0] is not None]
+    products = Product.objects.in_bulk([pid for pid, _, _ in biggest] + below_floor[:SAMPLE_SIZE])
     sample = [
         {"product": products[pid], "old": old, "new": new, "delta": new - old,
          "delta_percent": _percent(old, new),
@@ -338,7 +342,9 @@ def preview_prices(product_ids=None) -> Preview:
         changed=len(moved),
         newly_priced=sum(1 for _, old, _ in moved if old is None),
         unpriced=sum(1 for _, old, new in moved if new is None),
-        below_floor=sum(1 for _, old, new in plan.changes if new[5] and not old[5] and new[0] is not None),
+        below_floor=len(below_floor),
+        below_floor_sample=[{"product": products[pid], "new": new_results[pid][0], "explanation": new_results[pid][2]}
+                            for pid in below_floor[:SAMPLE_SIZE]],
         delta=_spread(deltas),
         delta_percent=_spread(percents),
         sample=sample,

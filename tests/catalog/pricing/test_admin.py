@@ -1,8 +1,10 @@
 """The pricing admin over the Django test client, as a staff user, on the real database."""
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import PriceChangeCause, PriceOverride, PriceRule, PricingAudit, Product, SalePriceChange
 from catalog.services import pricing
@@ -106,7 +108,7 @@ def test_editing_a_rule_records_what_changed(staff_client, staff, priced, global
     url = f"/admin/catalog/pricerule/{global_rule.pk}/change/"
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(url, rule_form(name="Everything", markup_percent="12",
-                                                    bands=[(0, 50_000, 20)]), **EN)
+                                                    bands=[(0, 50_000, 20)], _confirmed=1), **EN)
     assert response.status_code == 302
     audit = PricingAudit.objects.get()
     assert audit.action == "changed" and audit.user == staff
@@ -132,8 +134,38 @@ def test_recompute_action_reprices_the_rules_products(staff_client, staff, price
     assert (change.cause, change.user) == (PriceChangeCause.RECOMPUTE, staff)
 
 
-def test_deleting_a_rule_is_audited(staff_client, staff, priced, tree):
+def test_save_without_confirmation_only_previews(staff_client, priced, global_rule):
+    url = f"/admin/catalog/pricerule/{global_rule.pk}/change/"
+    response = staff_client.post(url, rule_form(name="Everything", markup_percent="25", _save="Save"), **EN)
+    assert response.status_code == 200 and "Confirm and save" in response.content.decode()
+    global_rule.refresh_from_db()
+    assert global_rule.markup_percent == Decimal("10") and not PricingAudit.objects.exists()
+    assert ("_confirmed", "1") in response.context["posted"]
+
+
+def test_the_preview_lists_products_that_fall_below_the_floor(staff_client, priced, global_rule, tree):
+    data = rule_form(category=tree["garden"].pk, markup_percent="0", min_margin="500")
+    response = staff_client.post(ADD_URL, {**data, "_preview": "1"}, **EN)
+    preview = response.context["preview"]
+    assert preview.below_floor == 0  # the floor lifts the price: not below it
+    data = rule_form(category=tree["garden"].pk, markup_percent="0", min_margin="500", cap="retail")
+    Product.objects.filter(pk=priced["hose"].pk).update(retail_price=10_100)
+    response = staff_client.post(ADD_URL, {**data, "_preview": "1"}, **EN)
+    preview = response.context["preview"]
+    assert preview.below_floor == 1 and [row["product"].pk for row in preview.below_floor_sample] == [priced["hose"].pk]
+    assert "pricing-preview-below-floor" in response.content.decode()
+
+
+def test_deleting_a_rule_is_previewed_then_audited(staff_client, staff, priced, tree):
     rule = PriceRule.objects.create(category=tree["garden"], markup_percent=Decimal("50"))
+    pricing.recompute_prices()
+    confirm = staff_client.get(f"/admin/catalog/pricerule/{rule.pk}/delete/", **EN)
+    assert confirm.status_code == 200 and "What deleting it does to prices" in confirm.content.decode()
+    preview = confirm.context["preview"]
+    assert preview.changed == 1 and preview.new_prices == {priced["hose"].pk: 11_000}  # back to the global 10 %
+    assert PriceRule.objects.filter(pk=rule.pk).exists() and not PricingAudit.objects.exists()
+    actions = staff_client.get("/admin/catalog/pricerule/", **EN).context["action_form"].fields["action"].choices
+    assert "delete_selected" not in [name for name, _label in actions]
     response = staff_client.post(f"/admin/catalog/pricerule/{rule.pk}/delete/", {"post": "yes"}, **EN)
     assert response.status_code == 302
     audit = PricingAudit.objects.get()
@@ -168,6 +200,21 @@ def test_set_override_action_asks_then_applies(staff_client, staff, priced):
     assert SalePriceChange.objects.filter(cause=PriceChangeCause.OVERRIDE, user=staff).count() == 2
     staff_client.post("/admin/catalog/product/", {"action": "clear_override", "_selected_action": ids}, **EN)
     assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 110_000
+
+
+def test_set_override_refuses_a_past_expiry_and_warns_about_unsellable_products(staff_client, staff, priced,
+                                                                               make_product):
+    on_request = make_product(dealer_price=None, unsellable_reason="price_on_request")
+    base = {"action": "set_override", "_selected_action": [priced["laptop"].pk, on_request.pk], "apply": "1"}
+    past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    refused = staff_client.post("/admin/catalog/product/", {**base, "price": "50000", "expires_at": past}, **EN)
+    assert refused.status_code == 200 and "already passed" in refused.content.decode()
+    assert not PriceOverride.objects.exists()
+    with pytest.raises(ValueError):
+        pricing.set_override([priced["laptop"].pk], 50_000, user=staff, expires_at=timezone.now())
+    done = staff_client.post("/admin/catalog/product/", {**base, "price": "50000"}, follow=True, **EN)
+    page = done.content.decode()
+    assert "1 prices changed" in page and "1 of the selected products cannot be sold" in page
 
 
 def test_exclude_and_include_actions(staff_client, priced):
