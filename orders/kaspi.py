@@ -192,6 +192,11 @@ def diagnose(status: int, response=None) -> str:
                 "'Accept: application/vnd.api+json', or KASPI_API_URL is wrong (it must end with /shop/api/v2)."
             )
         return _("Not found at Kaspi: check KASPI_API_URL (…/shop/api/v2) and the order id.")
+    if status == 415:
+        return _(
+            "Kaspi refused the request's format: every call must carry the header "
+            "'Content-Type: application/vnd.api+json'."
+        )
     if status == 400:
         return _(
             "Kaspi refused the request as invalid. For order lists: page[size] must be ≤ 100 and the "

@@ -10,7 +10,11 @@ Kaspi has no sandbox; this stands in for it in `make run` (no KASPI_TOKEN) and i
         sandbox.request_count("/orders")
 
 It enforces what the real service enforces: `X-Auth-Token` (401), `Accept:
-application/vnd.api+json` (404 with an HTML body when missing), `page[size]` ≤ 100, 0-based
+application/vnd.api+json` (404 with an HTML body when missing), a non-empty `User-Agent` (without
+one it hangs: it answers nothing for `hang_seconds`, then drops the connection, as Kaspi is
+reported to do), `Content-Type: application/vnd.api+json` (the reference requires it on every call
+but does not say how Kaspi answers without it: the emulator answers 415 with a JSON:API error, as
+JSON:API servers do, so a client that loses the header fails loudly), `page[size]` ≤ 100, 0-based
 pages, `creationDate` windows with `$ge` and ≤ 14 days, filters by state/status/code, the status
 transitions of POST /orders (refusals as 400 errors), the cancellation reason, the two-step
 completion code (the code "texted" to the buyer is readable via `sent_codes`), and assembly for
@@ -126,6 +130,7 @@ class KaspiSandbox:
         now: datetime | None = None,
         latency_ms: float = 0,
         orders_per_day: float | None = None,
+        hang_seconds: float = 60,
     ):
         if not products:
             raise ValueError("the Kaspi sandbox needs at least one product")
@@ -133,6 +138,7 @@ class KaspiSandbox:
         self.token = token
         self.seed = seed
         self.latency = latency_ms / 1000
+        self.hang_seconds = hang_seconds  # how long a request without a User-Agent goes unanswered
         self.now_ms = int(now.timestamp() * 1000) if now else _now_ms()
         self.lock = threading.RLock()
         self.orders: dict[str, dict] = {}
@@ -606,8 +612,14 @@ class KaspiHandler(SandboxHandler):
         sandbox.record(method, path or parts.path, {k: v[0] for k, v in query.items()})
         if path is None:
             return self._error(404, "unknown path (the API lives under /shop/api/v2)")
+        if not (self.headers.get("User-Agent") or "").strip():
+            time.sleep(sandbox.hang_seconds)  # no answer at all, then the connection drops
+            self.close_connection = True
+            return None
         if JSONAPI not in (self.headers.get("Accept") or ""):
             return self.send_body(404, HTML_404, content_type="text/html; charset=utf-8")
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip() != JSONAPI:
+            return self._error(415, f"Unsupported Media Type: Content-Type must be {JSONAPI}")
         if self.headers.get("X-Auth-Token") != sandbox.token:
             return self._error(401, "Unauthorized: invalid X-Auth-Token")
         fault = sandbox._take_fault(path)

@@ -48,6 +48,33 @@ def test_missing_accept_header_is_diagnosed_from_the_html_404(kaspi):
     assert sandbox.request_count() == 1  # not retried
 
 
+def test_missing_content_type_is_diagnosed_and_not_retried(kaspi):
+    sandbox = kaspi()
+    client = KaspiClient()
+    del client.session.headers["Content-Type"]
+    with pytest.raises(ExternalServiceError) as exc:
+        client.list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
+    assert exc.value.status == 415 and not exc.value.retryable
+    assert "Content-Type: application/vnd.api+json" in exc.value.diagnosis
+    assert sandbox.request_count() == 1
+
+
+def test_sandbox_hangs_without_a_user_agent_and_refuses_other_content_types(kaspi):
+    # the client always sends a User-Agent naming the product (see above), so only the emulator
+    # is exercised here: without one Kaspi is reported to hang, and so does the emulator
+    sandbox = kaspi(hang_seconds=1)
+    url = sandbox.server.url + "/orders"
+    params = {"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": str(sandbox.now_ms - 1000)}
+    headers = {"X-Auth-Token": TOKEN, "Accept": "application/vnd.api+json", "Content-Type": "application/vnd.api+json"}
+    assert requests.get(url, params=params, headers=headers, timeout=2).status_code == 200
+    with pytest.raises(requests.Timeout):
+        requests.get(url, params=params, headers={**headers, "User-Agent": ""}, timeout=0.3)
+    with pytest.raises(requests.ConnectionError):  # no answer at all: the connection is dropped
+        requests.get(url, params=params, headers={**headers, "User-Agent": ""}, timeout=3)
+    refused = requests.get(url, params=params, headers={**headers, "Content-Type": "application/json"}, timeout=2)
+    assert refused.status_code == 415 and "Content-Type" in refused.json()["errors"][0]["title"]
+
+
 def test_wrong_token_is_diagnosed_not_retried_and_never_shown(kaspi, caplog):
     sandbox = kaspi()
     client = KaspiClient(token="not-the-right-token-42")
@@ -134,7 +161,7 @@ def test_entries_resolve_the_merchant_sku(kaspi):
 def test_sandbox_enforces_paging_and_windows(kaspi):
     sandbox = kaspi()
     url = sandbox.server.url + "/orders"
-    headers = {"X-Auth-Token": TOKEN, "Accept": "application/vnd.api+json"}
+    headers = {"X-Auth-Token": TOKEN, "Accept": "application/vnd.api+json", "Content-Type": "application/vnd.api+json"}
     ge = str(sandbox.now_ms - 1000)
     assert (
         requests.get(
