@@ -90,6 +90,19 @@ class FeedCityPriceOverrideAdmin(admin.ModelAdmin):
     autocomplete_fields = ("product",)
     list_select_related = ("product", "city")
 
+    # A city price is a price change: the price list follows (debounced, like any settings change).
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.settings_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.settings_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.settings_changed()
+
 
 @admin.register(FeedVersion)
 class FeedVersionAdmin(ReadOnlyAdmin):

@@ -35,6 +35,13 @@ def published_version() -> FeedVersion | None:
     return FeedVersion.objects.filter(result=FeedResult.PUBLISHED).order_by("-published_at", "-pk").first()
 
 
+def held_version() -> FeedVersion | None:
+    """The newest build, if it is held by the shrink guard (the one "Publish anyway" may publish)."""
+    newest = (FeedVersion.objects.exclude(result__in=(FeedResult.SKIPPED, FeedResult.WRITTEN))
+              .order_by("-started_at", "-pk").first())
+    return newest if newest is not None and newest.result == FeedResult.REJECTED else None
+
+
 def served_version() -> dict | None:
     """The few fields the public view needs, read at most every FEED_SERVE_CACHE_SECONDS per
     process: Kaspi's polling (and a 304 storm) then costs no database round trip, and a newly

@@ -70,8 +70,8 @@ def build_feed(*, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "", fo
             return job.run
         _close_abandoned(job.run)
         _build(job.run, force=force, output=output)
-    if output is None:
-        prune_versions()
+        if output is None:
+            prune_versions()  # under the lock: a "publish anyway" cannot switch to a file being deleted
     return job.run
 
 
@@ -107,7 +107,10 @@ def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
         elif written.valid and previous is not None and previous.offers_sha256 == written.offers_sha256:
             version.result = FeedResult.UNCHANGED  # Kaspi keeps the same file: no change to apply
         else:
-            _store(version, path, written.snapshot, previous)
+            if previous is not None:
+                version.diff = diff_snapshots(storage.read_json_gz(previous.snapshot_file), written.snapshot)
+                reasons += removal_reasons(previous, version.diff, feed.shrink_threshold)
+            _store(version, path, written.snapshot)
             if version.result == FeedResult.BUILDING:
                 if reasons and not force:
                     version.result = FeedResult.REJECTED
@@ -134,7 +137,19 @@ def shrink_reasons(previous: FeedVersion | None, offers: int, available: int, th
     return reasons
 
 
-def _store(version: FeedVersion, path: str, snapshot: dict, previous: FeedVersion | None) -> None:
+def removal_reasons(previous: FeedVersion, diff: dict, threshold: int) -> list[str]:
+    """Why a candidate must be held although it did not shrink: more than `threshold` % of the
+    published SKUs would disappear (Kaspi takes those cards off sale), e.g. after the SKU rule
+    changed, which renames every SKU while the counts stay the same."""
+    removed = diff.get("counts", {}).get("removed", 0)
+    if previous.offers and removed * 100 > previous.offers * threshold:
+        return [_("%(removed)s of the %(total)s SKUs published now would disappear (more than %(threshold)s %%): "
+                  "Kaspi would take their cards off sale. A changed SKU rule does this.")
+                % {"removed": removed, "total": previous.offers, "threshold": threshold}]
+    return []
+
+
+def _store(version: FeedVersion, path: str, snapshot: dict) -> None:
     """Keep the candidate (published, held or invalid) as a version file, its gzip and snapshot."""
     name = f"{storage.VERSIONS_DIR}/{version.pk}-{version.sha256[:12]}.xml"
     gz_path = storage.gzip_file(path)
@@ -142,8 +157,6 @@ def _store(version: FeedVersion, path: str, snapshot: dict, previous: FeedVersio
     storage.put(gz_path, name + ".gz")
     version.file = storage.put(path, name)
     storage.put_json_gz(snapshot, version.snapshot_file)
-    if previous is not None:
-        version.diff = diff_snapshots(storage.read_json_gz(previous.snapshot_file), snapshot)
 
 
 def diff_snapshots(old: dict | None, new: dict, limit: int = DIFF_LIST_LIMIT) -> dict:
@@ -184,9 +197,11 @@ def publish_anyway(version_id: int, *, user) -> FeedVersion:
             version = FeedVersion.objects.select_for_update().get(pk=version_id)
             if version.result != FeedResult.REJECTED or not version.file:
                 raise FeedError(_("Only a held version whose file is kept can be published."))
-            current = selectors.published_version()
-            if current is not None and current.started_at > version.started_at:
-                raise FeedError(_("A newer version is already published; build again instead."))
+            newer = (FeedVersion.objects.filter(started_at__gt=version.started_at)
+                     .exclude(result__in=(FeedResult.SKIPPED, FeedResult.WRITTEN)))
+            if newer.exists():
+                raise FeedError(_("A newer build exists: its prices and stock are fresher. Publish that one, "
+                                  "or build again."))
             _publish(version, user.get_username(), forced=True)
             version.save(update_fields=["result", "published_at", "published_by", "forced"])
     finally:
@@ -196,12 +211,13 @@ def publish_anyway(version_id: int, *, user) -> FeedVersion:
 
 
 def prune_versions(keep: int | None = None) -> int:
-    """Delete the files of versions beyond the newest `keep` (never the published one)."""
+    """Delete the files of versions beyond the newest `keep`; never the published one, nor the
+    newest held one (staff may still publish it). Called under the build lock."""
     keep = keep or feed_settings().keep_versions
-    current = selectors.published_version()
+    spared = {v.pk for v in (selectors.published_version(), selectors.held_version()) if v is not None}
     pruned = 0
     for version in selectors.versions_with_files()[keep:]:
-        if current is not None and version.pk == current.pk:
+        if version.pk in spared:
             continue
         storage.delete(version.file, version.gzip_file, version.snapshot_file)
         FeedVersion.objects.filter(pk=version.pk).update(file="")

@@ -25,7 +25,20 @@ def _token_ok(token: str) -> bool:
 
 
 def _accepts_gzip(request) -> bool:
-    return "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "").lower()
+    """gzip is listed in Accept-Encoding, without q=0."""
+    for part in request.META.get("HTTP_ACCEPT_ENCODING", "").lower().split(","):
+        coding, _sep, params = part.partition(";")
+        if coding.strip() != "gzip":
+            continue
+        for param in params.split(";"):
+            name, _sep, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
 
 
 @require_safe

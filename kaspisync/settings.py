@@ -5,6 +5,7 @@ The embedded default needs nothing installed: SQLite under `var/` and kombu's
 CELERY_BROKER_URL to Redis switches to the production stack with no code change.
 """
 import os
+import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -175,6 +176,9 @@ FEED_TOKEN = env("FEED_TOKEN", default="")
 # Price list defaults (editable later in the admin: «Настройки прайс-листа»).
 FEED_SKU_PREFIX = env("FEED_SKU_PREFIX", default="AS")
 FEED_STORE_IDS = env.list("FEED_STORE_IDS", default=["PP1"])  # Kaspi points of sale, first use only
+if not all(re.fullmatch(r"[A-Za-z0-9_-]{1,50}", code) for code in FEED_STORE_IDS):
+    raise ImproperlyConfigured(f"FEED_STORE_IDS must be Kaspi point codes (Latin letters, digits, '-', '_'), "
+                               f"not {FEED_STORE_IDS!r}")
 FEED_STOCK_THRESHOLD = env.int("FEED_STOCK_THRESHOLD", default=1)
 FEED_SHRINK_THRESHOLD = env.int("FEED_SHRINK_THRESHOLD", default=20)  # percent
 FEED_KEEP_VERSIONS = env.int("FEED_KEEP_VERSIONS", default=10)

@@ -104,6 +104,21 @@ def test_saving_settings_changes_the_sku_rule_and_queues_a_rebuild(admin_client,
     assert sku_for_article(20908) == "KZ20908" and article_for_sku("KZ20908") == 20908
 
 
+def test_a_city_price_override_queues_a_rebuild(admin_client, feed, make_product, django_capture_on_commit_callbacks):
+    from feeds.models import FeedCity, FeedCityPriceOverride
+
+    city = FeedCity.objects.create(feed=feed, city_id="750000000")
+    product = make_product()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client.post(reverse("admin:feeds_feedcitypriceoverride_add"),
+                                     {"product": product.pk, "city": city.pk, "price": 9990})
+    assert response.status_code == 302 and len(callbacks) == 1
+    override = FeedCityPriceOverride.objects.get()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        admin_client.post(reverse("admin:feeds_feedcitypriceoverride_delete", args=[override.pk]), {"post": "yes"})
+    assert len(callbacks) == 1 and not FeedCityPriceOverride.objects.exists()
+
+
 def test_fetch_log_is_read_only(admin_client):
     assert admin_client.get(reverse("admin:feeds_feedfetch_add")).status_code == 403
     assert not FeedFetch.objects.exists()

@@ -104,6 +104,31 @@ def test_older_held_version_cannot_roll_back(products, feed):
         publish_anyway(held.pk, user=User.objects.create_user("b"))
 
 
+def test_a_held_version_cannot_be_published_over_a_newer_build(products, feed):
+    items = products(10)
+    build_feed()
+    Product.objects.filter(pk__in=[p.pk for p in items[:5]]).update(is_active=False)
+    older = build_feed()
+    Product.objects.filter(pk=items[9].pk).update(sale_price=1)
+    newer = build_feed()
+    assert (older.result, newer.result) == (FeedResult.REJECTED, FeedResult.REJECTED)
+    with pytest.raises(FeedError, match="newer build"):
+        publish_anyway(older.pk, user=User.objects.create_user("b"))
+    assert publish_anyway(newer.pk, user=User.objects.get(username="b")).result == FeedResult.PUBLISHED
+
+
+def test_a_changed_sku_rule_that_renames_every_sku_is_held(products, feed):
+    products(10)
+    build_feed()
+    feed.sku_prefix = "KZ"
+    feed.save()
+    services.settings_changed()  # what saving the settings does
+    held = build_feed()
+    assert held.result == FeedResult.REJECTED
+    assert held.offers == 10 and held.diff["counts"]["removed"] == 10
+    assert any("10 of the 10 SKUs published now would disappear" in r for r in held.reasons)
+
+
 def test_only_one_build_at_a_time(products, feed):
     products(1)
     from kaspisync import locks
@@ -129,6 +154,22 @@ def test_versions_beyond_keep_lose_their_files_but_not_the_published_one(product
     assert sorted(kept) == [versions[2].pk, versions[3].pk]
     assert not default_storage.exists(versions[0].file)
     assert FeedVersion.objects.count() == 4  # the records stay
+
+
+def test_pruning_spares_the_held_version_staff_may_still_publish(products, feed):
+    items = products(10)
+    feed.keep_versions = 1
+    feed.save()
+    published = build_feed()
+    Product.objects.filter(pk__in=[p.pk for p in items[:5]]).update(is_active=False)
+    held = build_feed()
+    assert held.result == FeedResult.REJECTED
+    Product.objects.filter(pk=items[9].pk).update(sale_price=1)
+    invalid_or_held_again = build_feed()  # a newer held build: the older one may go, this one stays
+    assert invalid_or_held_again.result == FeedResult.REJECTED
+    published.refresh_from_db()
+    invalid_or_held_again.refresh_from_db()
+    assert default_storage.exists(published.file) and default_storage.exists(invalid_or_held_again.file)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -61,6 +61,12 @@ def test_gzip_when_accepted(client, published):
     assert FeedFetch.objects.filter(gzip=True).count() == 2
 
 
+@pytest.mark.parametrize("header", ["gzip;q=0", "deflate, gzip; q=0.0", "identity", "br", "x-gzip-ish"])
+def test_no_gzip_when_refused_or_not_listed(client, published, header):
+    response = client.get(URL, HTTP_ACCEPT_ENCODING=header)
+    assert response.status_code == 200 and not response.has_header("Content-Encoding")
+
+
 def test_head_has_headers_and_no_body(client, published):
     response = client.head(URL)
     assert response.status_code == 200 and response.content == b""

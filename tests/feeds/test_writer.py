@@ -75,6 +75,13 @@ def test_schema_rejects_bad_documents():
         "price and cityprices": GOOD.replace("</price>", '</price><cityprices><cityprice cityId="1">5</cityprice>'
                                                           "</cityprices>"),
         "wrong order": GOOD.replace("<model>M</model><brand>B</brand>", "<brand>B</brand><model>M</model>"),
+        "signed price": GOOD.replace("<price>100</price>", "<price>+100</price>"),
+        "padded price": GOOD.replace("<price>100</price>", "<price> 100 </price>"),
+        "leading zero": GOOD.replace("<price>100</price>", "<price>0100</price>"),
+        "signed stock": GOOD.replace('stockCount="3"', 'stockCount="+3"'),
+        "negative zero stock": GOOD.replace('stockCount="3"', 'stockCount="-0"'),
+        "signed preOrder": GOOD.replace('stockCount="3"', 'preOrder="+05"'),
+        "dotted store": GOOD.replace('storeId="PP1"', 'storeId="a.b:c"'),
     }
     for label, offer in bad.items():
         assert validate_bytes(_doc(offer)), label
