@@ -199,7 +199,11 @@ class Launcher:
             service.process.wait()
 
     def supervise(self) -> None:
+        parent = os.getppid()
         while not self.stopping:
+            if os.getppid() != parent:  # make (or whatever started us) is gone: so are we
+                print("the parent process exited: stopping", flush=True)
+                return
             for service in self.services:
                 if not service.alive():
                     print(f"{service.name} exited with code {service.process.returncode}: stopping", flush=True)

@@ -1,6 +1,7 @@
 """`make run` wiring that can be checked without starting the whole stack, and the sandbox CLI."""
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,15 @@ def test_every_setting_read_from_the_environment_is_documented():
     assert names, "no settings found: the pattern is stale"
     assert sorted(n for n in names if f"{n}=" not in example) == []
     assert sorted(n for n in names if f"`{n}`" not in readme) == []
+
+
+def test_the_launcher_stops_when_its_parent_is_gone(tmp_path):
+    """`make` killed (not Ctrl-C): the launcher notices it was orphaned and stops its services."""
+    out = tmp_path / "out.txt"
+    code = "from kaspisync.launcher import Launcher; Launcher().supervise(); print('stopped', flush=True)"
+    shell = f"{sys.executable} -c \"{code}\" > {out} 2>&1 & sleep 1; exit 0"
+    subprocess.run(["sh", "-c", shell], cwd=Path(__file__).resolve().parents[2], timeout=30, check=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "stopped" not in out.read_text():
+        time.sleep(0.2)
+    assert "the parent process exited: stopping" in out.read_text() and "stopped" in out.read_text()
