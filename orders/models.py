@@ -94,6 +94,9 @@ class Order(models.Model):
     cancellation_comment = models.TextField(_("cancellation comment"), blank=True)
     raw = models.JSONField(_("raw payload"), default=dict, blank=True)
     attributes_hash = models.CharField(max_length=64, editable=False)
+    # Bumped by every write (pull or action): a pull writes an order only if the version it read
+    # is still there, so an action taken while the pull ran is never overwritten with older data.
+    version = models.PositiveIntegerField(default=0, editable=False)
     first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
     changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
 

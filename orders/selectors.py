@@ -22,10 +22,18 @@ NO_MARGIN_STATUSES = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
 
 
 # --- for the pull ---------------------------------------------------------------------------
+FINGERPRINT = ("pk", "kaspi_id", "attributes_hash", "version", "state", "status")
+
+
 def order_fingerprints(kaspi_ids: list[str]) -> dict[str, dict]:
-    """{kaspi_id: {attributes_hash, state, status}} of the orders already stored."""
-    rows = Order.objects.filter(kaspi_id__in=kaspi_ids).values("kaspi_id", "attributes_hash", "state", "status")
+    """{kaspi_id: {pk, attributes_hash, version, state, status}} of the orders already stored."""
+    rows = Order.objects.filter(kaspi_id__in=kaspi_ids).values(*FINGERPRINT)
     return {row["kaspi_id"]: row for row in rows}
+
+
+def order_fingerprint(pk: int) -> dict:
+    """The same fingerprint of one stored order."""
+    return Order.objects.values(*FINGERPRINT).get(pk=pk)
 
 
 def order_pks(kaspi_ids: list[str]) -> dict[str, int]:

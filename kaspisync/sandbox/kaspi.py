@@ -302,7 +302,8 @@ class KaspiSandbox:
     # --- faults and the request log -------------------------------------------------------------
     def inject(self, kind: str, count: int = 1, path: str = "", delay: float = 2.0) -> None:
         """Fail the next `count` API requests (whose path contains `path`): kind is an HTTP
-        status ("500", "503", "429", ...), "timeout" (answer after `delay` s) or "malformed"."""
+        status ("500", "503", "429", ...), "timeout" (answer after `delay` s), "malformed", or
+        "slow" (no failure: the right answer comes after `delay` s)."""
         with self.lock:
             self.faults.append({"kind": str(kind), "count": int(count), "path": path, "delay": float(delay)})
 
@@ -623,7 +624,9 @@ class KaspiHandler(SandboxHandler):
         if self.headers.get("X-Auth-Token") != sandbox.token:
             return self._error(401, "Unauthorized: invalid X-Auth-Token")
         fault = sandbox._take_fault(path)
-        if fault:
+        if fault and fault["kind"] == "slow":
+            time.sleep(fault["delay"])
+        elif fault:
             if fault["kind"] == "timeout":
                 time.sleep(fault["delay"])
                 return self._error(504, "gateway timeout")

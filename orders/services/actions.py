@@ -9,6 +9,7 @@ and the change is recorded in the timeline with the user.
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,7 +65,7 @@ def _store(order: Order, echoed: KaspiOrder, user, note: str, local: dict) -> No
     before = (order.state, order.status)
     values = {**order_values(echoed), **local, "changed_at": timezone.now()}
     with transaction.atomic():
-        Order.objects.filter(pk=order.pk).update(**values)
+        Order.objects.filter(pk=order.pk).update(**values, version=F("version") + 1)
         OrderEvent.objects.create(
             order=order,
             at=values["changed_at"],

@@ -6,6 +6,8 @@ are not fetched again, so an unchanged re-pull costs only the list pages. New an
 orders get their entries (fetched concurrently by a small thread pool; the database is written
 by this thread only), are upserted by their Kaspi id, and each state/status change becomes a
 timeline event. Open orders older than the window are refreshed one by one by their code.
+A known order is written only if its row is unchanged since the pull read it (`Order.version`):
+an action a user took meanwhile is newer than the pulled payload and is never overwritten.
 """
 
 import logging
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,6 +91,53 @@ ENTRY_FIELDS = [
 def order_values(kaspi_order: KaspiOrder) -> dict:
     """Order model field values from a normalised Kaspi order."""
     return {name: getattr(kaspi_order, name) for name in ORDER_FIELDS}
+
+
+def update_values(kaspi_order: KaspiOrder) -> dict:
+    """The values a pulled order writes over a stored one. A cancellation reason that Kaspi's
+    payload leaves out does not blank the one stored (the user chose it when cancelling here)."""
+    values = order_values(kaspi_order)
+    if not values["cancellation_reason"]:
+        del values["cancellation_reason"]
+    return values
+
+
+def write_pulled(before: dict, kaspi_order: KaspiOrder, now: datetime) -> bool:
+    """Write a pulled order over its stored row only if nobody wrote the row since `before` (its
+    fingerprint) was read: an action taken meanwhile is newer than this payload. Returns whether
+    it was written; a skipped order is read again by the next pull (its stored hash is older)."""
+    updated = Order.objects.filter(pk=before["pk"], version=before["version"]).update(
+        **update_values(kaspi_order), version=F("version") + 1, changed_at=now
+    )
+    return updated == 1
+
+
+def status_event(
+    order_pk: int,
+    before: dict | None,
+    kaspi_order: KaspiOrder,
+    now: datetime,
+    *,
+    source: str = EventSource.PULL,
+    user=None,
+    note: str = "",
+) -> OrderEvent:
+    """A timeline event for a read order: "first seen" (no `before`) or its change from `before`."""
+    return OrderEvent(
+        order_id=order_pk,
+        at=now,
+        source=source,
+        user=user,
+        from_state=before["state"] if before else "",
+        to_state=kaspi_order.state,
+        from_status=before["status"] if before else "",
+        to_status=kaspi_order.status,
+        note=note if before else note or _("first seen"),
+    )
+
+
+def status_changed(before: dict, kaspi_order: KaspiOrder) -> bool:
+    return (before["state"], before["status"]) != (kaspi_order.state, kaspi_order.status)
 
 
 def windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -246,24 +296,29 @@ class _Puller:
 
 def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], run: PullRun) -> None:
     """Upsert orders with their entries and record the timeline, in one transaction per batch.
-    `batch` holds (order, its entries, the stored fingerprint or None)."""
+    `batch` holds (order, its entries, the stored fingerprint or None). New orders are inserted
+    in bulk; a known order is written only if its row is unchanged since the fingerprint was read
+    (`write_pulled`), otherwise it is skipped for this pull, entries and timeline included."""
     now = timezone.now()
-    orders = [o for o, _entries, _before in batch]
-    entries = {o.id: order_entries for o, order_entries, _before in batch}
-    known = {o.id: before for o, _entries, before in batch if before is not None}
+    new = [o for o, _entries, before in batch if before is None]
     with transaction.atomic():
+        # Only pulls create orders and one runs at a time (lock): nothing to overwrite here.
         Order.objects.bulk_create(
-            [Order(kaspi_id=o.id, changed_at=now, **order_values(o)) for o in orders],
-            update_conflicts=True,
-            unique_fields=["kaspi_id"],
-            update_fields=[*ORDER_FIELDS, "changed_at"],
+            [Order(kaspi_id=o.id, changed_at=now, **order_values(o)) for o in new], ignore_conflicts=True
         )
-        pks = selectors.order_pks([o.id for o in orders])
-        product_ids = selectors.product_ids_for_skus({e.sku for o in orders for e in entries[o.id] if e.sku})
+        pks = selectors.order_pks([o.id for o in new])
+        written = []
+        for o, order_entries, before in batch:
+            if before is None:
+                written.append((o, order_entries, before, pks[o.id]))
+            elif write_pulled(before, o, now):
+                written.append((o, order_entries, before, before["pk"]))
+            else:
+                run.stats["changed_meanwhile"] = run.stats.get("changed_meanwhile", 0) + 1
+        product_ids = selectors.product_ids_for_skus({e.sku for _o, es, _b, _pk in written for e in es if e.sku})
         rows, events = [], []
-        for o in orders:
-            order_pk = pks[o.id]
-            for e in entries[o.id]:
+        for o, order_entries, before, order_pk in written:
+            for e in order_entries:
                 rows.append(
                     OrderEntry(
                         order_id=order_pk,
@@ -282,37 +337,15 @@ def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], r
                         raw=e.raw,
                     )
                 )
-            before = known.get(o.id)
-            if before is not None:  # an entry Kaspi no longer lists (partly cancelled order) goes
-                OrderEntry.objects.filter(order_id=order_pk).exclude(
-                    kaspi_id__in=[e.id for e in entries[o.id]]
-                ).delete()
             if before is None:
-                events.append(
-                    OrderEvent(
-                        order_id=order_pk,
-                        at=now,
-                        source=EventSource.PULL,
-                        to_state=o.state,
-                        to_status=o.status,
-                        note=_("first seen"),
-                    )
-                )
+                events.append(status_event(order_pk, None, o, now))
                 run.created += 1
-            else:
-                run.updated += 1
-                if (before["state"], before["status"]) != (o.state, o.status):
-                    events.append(
-                        OrderEvent(
-                            order_id=order_pk,
-                            at=now,
-                            source=EventSource.PULL,
-                            from_state=before["state"],
-                            to_state=o.state,
-                            from_status=before["status"],
-                            to_status=o.status,
-                        )
-                    )
+                continue
+            # an entry Kaspi no longer lists (partly cancelled order) goes
+            OrderEntry.objects.filter(order_id=order_pk).exclude(kaspi_id__in=[e.id for e in order_entries]).delete()
+            run.updated += 1
+            if status_changed(before, o):
+                events.append(status_event(order_pk, before, o, now))
         OrderEntry.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["order", "kaspi_id"], update_fields=ENTRY_FIELDS
         )

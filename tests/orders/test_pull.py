@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,7 +11,7 @@ from kaspisync import locks
 from kaspisync.http import ExternalServiceError
 from kaspisync.models import RunStatus
 from orders.models import EventSource, Order, OrderEntry, OrderEvent, PullRun
-from orders.services import pull_orders
+from orders.services import accept_order, cancel_order, pull_orders
 from orders.services.pull import windows
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -255,3 +256,52 @@ def test_concurrent_pulls_never_duplicate(kaspi):
     assert Order.objects.count() == 80
     assert Order.objects.values("kaspi_id").distinct().count() == 80
     assert OrderEvent.objects.filter(from_status="").count() == 80  # one "first seen" per order
+
+
+@pytest.mark.django_db
+def test_a_pull_never_overwrites_an_action_taken_while_it_ran(kaspi):
+    sandbox = kaspi()
+    raw = sandbox.add_order()
+    pull_orders(days=1)
+    order = Order.objects.get(code=raw["code"])
+    manager = get_user_model().objects.create_user("manager")
+    raw["planned_delivery"] += 3600 * 1000  # Kaspi changed the order: the next pull reads it again
+    sandbox.inject("slow", path="/entries", delay=0.5)  # and its entries come late
+
+    def accept_while_the_pull_runs(message):
+        if sandbox.request_count("/orders", "POST") == 0:
+            accept_order(order, manager)
+
+    run = pull_orders(days=1, progress=accept_while_the_pull_runs)
+    assert sandbox.request_count("/orders", "POST") == 1 and raw["status"] == "ACCEPTED_BY_MERCHANT"
+    order.refresh_from_db()
+    assert order.status == "ACCEPTED_BY_MERCHANT"  # not the APPROVED_BY_BANK the pull had read
+    assert run.updated == 0 and run.events == 0 and run.stats["changed_meanwhile"] == 1
+    timeline = list(order.events.values_list("source", "to_status"))
+    assert timeline == [(EventSource.PULL, "APPROVED_BY_BANK"), (EventSource.USER, "ACCEPTED_BY_MERCHANT")]
+    # the next pull brings the order as Kaspi has it now, without repeating the change
+    run = pull_orders(days=1)
+    order.refresh_from_db()
+    assert run.events == 0 and run.stats.get("changed_meanwhile") is None
+    assert (order.state, order.status) == (raw["state"], "ACCEPTED_BY_MERCHANT")
+    assert order.planned_delivery_at.timestamp() * 1000 == raw["planned_delivery"]
+    assert order.events.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_pull_keeps_the_cancellation_reason_that_kaspi_leaves_out(kaspi):
+    sandbox = kaspi()
+    raw = sandbox.add_order()
+    pull_orders(days=1)
+    order = Order.objects.get(code=raw["code"])
+    cancel_order(order, get_user_model().objects.create_user("manager"), "BUYER_NOT_REACHABLE", "не отвечает")
+    raw["cancellation_reason"] = None  # Kaspi's payload does not carry the reason
+    raw["planned_delivery"] += 3600 * 1000  # but something else changed
+    run = pull_orders(days=1)
+    order.refresh_from_db()
+    assert run.updated == 1 and order.status == "CANCELLED"
+    assert (order.cancellation_reason, order.cancellation_comment) == ("BUYER_NOT_REACHABLE", "не отвечает")
+    raw["cancellation_reason"] = "BUYER_CANCELLATION"  # a reason Kaspi does send wins
+    pull_orders(days=1)
+    order.refresh_from_db()
+    assert order.cancellation_reason == "BUYER_CANCELLATION"
