@@ -61,8 +61,10 @@ def forget_served_version() -> None:
 
 
 def last_fetch() -> FeedFetch | None:
-    """When the price list was last fetched successfully (200 or 304) — by Kaspi, normally."""
-    return FeedFetch.objects.filter(status__in=SUCCESS_STATUSES).order_by("-fetched_at", "-pk").first()
+    """When the price list was last fetched successfully (a GET answered 200 or 304): by Kaspi,
+    normally (a HEAD from a monitor does not count)."""
+    return (FeedFetch.objects.filter(status__in=SUCCESS_STATUSES, method="GET")
+            .order_by("-fetched_at", "-pk").first())
 
 
 def versions_with_files():

@@ -72,7 +72,21 @@ def price_list(request, token: str):
     return response
 
 
+def client_ip(request) -> str | None:
+    """The fetcher's address: REMOTE_ADDR, or behind our own reverse proxies (FEED_TRUSTED_PROXIES)
+    the right-most X-Forwarded-For address that is not one of them (left of it anyone can write)."""
+    remote = request.META.get("REMOTE_ADDR")
+    trusted = settings.FEED_TRUSTED_PROXIES
+    if remote not in trusted:
+        return remote
+    for address in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = address.strip()
+        if address and address not in trusted:
+            return address
+    return remote
+
+
 def _log(request, response, sent: int, gzip: bool, version_id) -> None:
-    services.record_fetch(ip=request.META.get("REMOTE_ADDR"), user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    services.record_fetch(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""),
                           method=request.method, status=response.status_code, bytes_sent=sent, gzip=gzip,
                           version_id=version_id)

@@ -175,6 +175,7 @@ KASPI_COMPANY_NAME = env("KASPI_COMPANY_NAME", default="")
 FEED_TOKEN = env("FEED_TOKEN", default="")
 # Price list defaults (editable later in the admin: «Настройки прайс-листа»).
 FEED_SKU_PREFIX = env("FEED_SKU_PREFIX", default="AS")
+FEED_TRUSTED_PROXIES = env.list("FEED_TRUSTED_PROXIES", default=[])  # our reverse proxies: fetcher IP from X-Forwarded-For
 FEED_STORE_IDS = env.list("FEED_STORE_IDS", default=["PP1"])  # Kaspi points of sale, first use only
 if not all(re.fullmatch(r"[A-Za-z0-9_-]{1,50}", code) for code in FEED_STORE_IDS):
     raise ImproperlyConfigured(f"FEED_STORE_IDS must be Kaspi point codes (Latin letters, digits, '-', '_'), "

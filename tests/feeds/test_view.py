@@ -67,6 +67,19 @@ def test_no_gzip_when_refused_or_not_listed(client, published, header):
     assert response.status_code == 200 and not response.has_header("Content-Encoding")
 
 
+def test_fetcher_address_behind_our_proxy_and_last_fetch_counts_gets_only(client, published, settings):
+    from feeds.selectors import last_fetch
+
+    client.head(URL)
+    assert last_fetch() is None  # a monitor's HEAD is not Kaspi fetching the list
+    settings.FEED_TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.2"]
+    client.get(URL, HTTP_X_FORWARDED_FOR="6.6.6.6, 195.210.46.10, 10.0.0.2", REMOTE_ADDR="127.0.0.1")
+    assert last_fetch().ip == "195.210.46.10"  # the left-most entry is whatever the client claimed
+    settings.FEED_TRUSTED_PROXIES = []
+    client.get(URL, HTTP_X_FORWARDED_FOR="6.6.6.6", REMOTE_ADDR="195.210.46.11")
+    assert last_fetch().ip == "195.210.46.11"  # no trusted proxy: the header is ignored
+
+
 def test_head_has_headers_and_no_body(client, published):
     response = client.head(URL)
     assert response.status_code == 200 and response.content == b""
