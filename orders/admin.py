@@ -237,6 +237,9 @@ class OrderAdmin(ReadOnlyWithPullButton):
         if request.method == "POST" and form.is_valid():
             try:
                 result = perform(order, form.cleaned_data)
+            except services.ActionUnconfirmed as exc:  # made, or maybe made, at Kaspi: no retry button
+                messages.warning(request, str(exc))
+                return redirect(reverse("admin:orders_order_change", args=[order.pk]))
             except services.ActionError as exc:
                 form.add_error(None, str(exc))
             else:

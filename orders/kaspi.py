@@ -140,6 +140,21 @@ class KaspiOrder:
 
 
 @dataclass(frozen=True)
+class StatusEcho:
+    """What the answer to a status change says. Kaspi echoes the order, but the echo may carry
+    only some attributes (e.g. code and status), so only these two are read from it."""
+
+    status: str  # "" if the answer does not say
+    state: str  # "" if the answer does not say
+    raw: dict = field(repr=False)
+
+    @classmethod
+    def from_jsonapi(cls, item: dict) -> "StatusEcho":
+        a = (item or {}).get("attributes") or {}
+        return cls(status=str(a.get("status") or ""), state=str(a.get("state") or ""), raw=item or {})
+
+
+@dataclass(frozen=True)
 class OrdersPage:
     orders: list[KaspiOrder]
     page_count: int
@@ -164,6 +179,12 @@ class KaspiEntry:
 
 
 # --- diagnoses -------------------------------------------------------------------------------
+def refused(exc: ExternalServiceError) -> bool:
+    """Kaspi answered 4xx: it refused the request without acting on it. A timeout, a dropped
+    connection, a 5xx or a broken 200 answer leave open whether a status change happened."""
+    return exc.status is not None and 400 <= exc.status < 500
+
+
 def _error_detail(response) -> str:
     try:
         errors = response.json().get("errors") or []
@@ -402,13 +423,14 @@ class KaspiClient:
     # -- actions --
     def set_status(
         self, order_id: str, code: str, status: str, *, extra: dict | None = None, headers: dict | None = None
-    ) -> KaspiOrder:
-        """POST /orders: change an order's status; returns the echoed order (check its status)."""
+    ) -> StatusEcho:
+        """POST /orders: change an order's status; returns what the echo says (check its status).
+        Never repeated automatically (see `request`): a change may have happened at Kaspi."""
         body = {
             "data": {"type": "orders", "id": order_id, "attributes": {"code": code, "status": status, **(extra or {})}}
         }
         answer = self.request("POST", "orders", json_body=body, headers=headers)
-        return KaspiOrder.from_jsonapi(answer.get("data") or {})
+        return StatusEcho.from_jsonapi(answer.get("data"))
 
     def cities(self) -> list[dict]:
         return [

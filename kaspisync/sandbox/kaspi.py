@@ -115,6 +115,9 @@ class ApiError(Exception):
         self.status = status
         self.title = title
 
+    def body(self) -> dict:
+        return {"errors": [{"status": str(self.status), "title": self.title}]}
+
 
 class KaspiSandbox:
     """The emulator's state: catalog, orders, virtual clock, faults, request log."""
@@ -131,6 +134,7 @@ class KaspiSandbox:
         latency_ms: float = 0,
         orders_per_day: float | None = None,
         hang_seconds: float = 60,
+        echo_attributes: tuple[str, ...] | None = None,
     ):
         if not products:
             raise ValueError("the Kaspi sandbox needs at least one product")
@@ -139,6 +143,9 @@ class KaspiSandbox:
         self.seed = seed
         self.latency = latency_ms / 1000
         self.hang_seconds = hang_seconds  # how long a request without a User-Agent goes unanswered
+        # POST /orders echoes the whole order, or only these attributes (e.g. ("code", "status")):
+        # the reference only says "the response echoes the order".
+        self.echo_attributes = echo_attributes
         self.now_ms = int(now.timestamp() * 1000) if now else _now_ms()
         self.lock = threading.RLock()
         self.orders: dict[str, dict] = {}
@@ -300,12 +307,15 @@ class KaspiSandbox:
                 self._new_order(start + int((self.now_ms - start) * (i + 1) / (arrivals + 1)))
 
     # --- faults and the request log -------------------------------------------------------------
-    def inject(self, kind: str, count: int = 1, path: str = "", delay: float = 2.0) -> None:
+    def inject(self, kind: str, count: int = 1, path: str = "", delay: float = 2.0, applied: bool = False) -> None:
         """Fail the next `count` API requests (whose path contains `path`): kind is an HTTP
         status ("500", "503", "429", ...), "timeout" (answer after `delay` s), "malformed", or
-        "slow" (no failure: the right answer comes after `delay` s)."""
+        "slow" (no failure: the right answer comes after `delay` s). With `applied` the request
+        takes effect first and only its answer fails (a status change made, the reply lost)."""
         with self.lock:
-            self.faults.append({"kind": str(kind), "count": int(count), "path": path, "delay": float(delay)})
+            self.faults.append(
+                {"kind": str(kind), "count": int(count), "path": path, "delay": float(delay), "applied": bool(applied)}
+            )
 
     def _take_fault(self, path: str) -> dict | None:
         with self.lock:
@@ -540,7 +550,14 @@ class KaspiSandbox:
                 order["courier_planned"] = self.now_ms + DAY_MS
             else:
                 raise ApiError(400, f"unsupported status {new!r}")
-            return {"data": self._order_json(order, base)}
+            echoed = self._order_json(order, base)
+            if self.echo_attributes is not None:
+                echoed = {
+                    "type": "orders",
+                    "id": order["id"],
+                    "attributes": {k: v for k, v in echoed["attributes"].items() if k in self.echo_attributes},
+                }
+            return {"data": echoed}
 
     def stats(self) -> dict:
         with self.lock:
@@ -590,7 +607,7 @@ class KaspiHandler(SandboxHandler):
         self.send_body(status, json.dumps(payload, ensure_ascii=False).encode(), content_type=JSONAPI)
 
     def _error(self, status: int, title: str) -> None:
-        self._json(status, {"errors": [{"status": str(status), "title": title}]})
+        self._json(status, ApiError(status, title).body())
 
     def _body(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
@@ -626,53 +643,60 @@ class KaspiHandler(SandboxHandler):
         fault = sandbox._take_fault(path)
         if fault and fault["kind"] == "slow":
             time.sleep(fault["delay"])
-        elif fault:
-            if fault["kind"] == "timeout":
-                time.sleep(fault["delay"])
-                return self._error(504, "gateway timeout")
-            if fault["kind"] == "malformed":
-                return self.send_body(200, b'{"data": [', content_type=JSONAPI)
-            return self._error(int(fault["kind"]), "injected fault")
+        elif fault and not fault["applied"]:
+            return self._fault(fault)
+        try:
+            status, payload = 200, self._route(method, path, query, body)
+        except ApiError as exc:
+            status, payload = exc.status, exc.body()
+        if fault and fault["applied"]:  # the request took effect, but its answer is lost
+            return self._fault(fault)
+        return self._json(status, payload)
+
+    def _fault(self, fault: dict) -> None:
+        if fault["kind"] == "timeout":
+            time.sleep(fault["delay"])
+            return self._error(504, "gateway timeout")
+        if fault["kind"] == "malformed":
+            return self.send_body(200, b'{"data": [', content_type=JSONAPI)
+        return self._error(int(fault["kind"]), "injected fault")
+
+    def _route(self, method: str, path: str, query: dict, body: dict) -> dict:
+        sandbox: KaspiSandbox = self.state
         base = f"http://{self.headers.get('Host')}{API_PREFIX}"
         segments = [s for s in path.split("/") if s]
-        try:
-            if method == "GET" and segments == ["orders"]:
-                return self._json(200, sandbox.list_orders(query, base))
-            if method == "POST" and segments == ["orders"]:
-                return self._json(200, sandbox.change_status(body, self.headers, base))
-            if method == "GET" and len(segments) == 3 and segments[0] == "orders" and segments[2] == "entries":
-                return self._json(200, sandbox.entries(segments[1], base))
-            if method == "GET" and len(segments) == 3 and segments[0] == "orderentries" and segments[2] == "product":
-                return self._json(200, sandbox.entry_product(segments[1]))
-            if (
-                method == "GET"
-                and len(segments) == 3
-                and segments[0] == "masterproducts"
-                and segments[2] == "merchantProduct"
-            ):
-                return self._json(200, sandbox.merchant_product(segments[1]))
-            if method == "GET" and len(segments) == 2 and segments[0] == "pointofservices":
-                return self._json(200, self.point_of_service(segments[1]))
-            if (
-                method == "GET"
-                and len(segments) == 3
-                and segments[0] == "orderentries"
-                and segments[2] == "deliveryPointOfService"
-            ):
-                return self._json(200, self.point_of_service(f"{MERCHANT_ID}_PP1"))
-            if method == "GET" and segments == ["cities"]:
-                return self._json(
-                    200,
-                    {
-                        "data": [
-                            {"type": "cities", "id": code, "attributes": {"code": code, "name": name, "active": True}}
-                            for code, name, _streets in CITIES
-                        ]
-                    },
-                )
-        except ApiError as exc:
-            return self._error(exc.status, exc.title)
-        return self._error(404, "not found")
+        if method == "GET" and segments == ["orders"]:
+            return sandbox.list_orders(query, base)
+        if method == "POST" and segments == ["orders"]:
+            return sandbox.change_status(body, self.headers, base)
+        if method == "GET" and len(segments) == 3 and segments[0] == "orders" and segments[2] == "entries":
+            return sandbox.entries(segments[1], base)
+        if method == "GET" and len(segments) == 3 and segments[0] == "orderentries" and segments[2] == "product":
+            return sandbox.entry_product(segments[1])
+        if (
+            method == "GET"
+            and len(segments) == 3
+            and segments[0] == "masterproducts"
+            and segments[2] == "merchantProduct"
+        ):
+            return sandbox.merchant_product(segments[1])
+        if method == "GET" and len(segments) == 2 and segments[0] == "pointofservices":
+            return self.point_of_service(segments[1])
+        if (
+            method == "GET"
+            and len(segments) == 3
+            and segments[0] == "orderentries"
+            and segments[2] == "deliveryPointOfService"
+        ):
+            return self.point_of_service(f"{MERCHANT_ID}_PP1")
+        if method == "GET" and segments == ["cities"]:
+            return {
+                "data": [
+                    {"type": "cities", "id": code, "attributes": {"code": code, "name": name, "active": True}}
+                    for code, name, _streets in CITIES
+                ]
+            }
+        raise ApiError(404, "not found")
 
     @staticmethod
     def point_of_service(point_id: str) -> dict:
@@ -691,7 +715,13 @@ class KaspiHandler(SandboxHandler):
         sandbox: KaspiSandbox = self.state
         body = self._body() if method == "POST" else {}
         if method == "POST" and action == "faults":
-            sandbox.inject(body.get("kind", "500"), body.get("count", 1), body.get("path", ""), body.get("delay", 2.0))
+            sandbox.inject(
+                body.get("kind", "500"),
+                body.get("count", 1),
+                body.get("path", ""),
+                body.get("delay", 2.0),
+                body.get("applied", False),
+            )
         elif method == "POST" and action == "advance":
             sandbox.advance(float(body.get("seconds", 0)))
         elif method == "POST" and action == "clear-log":

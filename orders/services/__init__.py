@@ -2,6 +2,7 @@
 
 from .actions import (
     ActionError,
+    ActionUnconfirmed,
     accept_order,
     accept_orders,
     assemble_order,
@@ -13,6 +14,7 @@ from .pull import pull_orders
 
 __all__ = [
     "ActionError",
+    "ActionUnconfirmed",
     "accept_order",
     "accept_orders",
     "assemble_order",

@@ -1,29 +1,45 @@
 """Acting on orders at Kaspi: accept, cancel, complete (two-step buyer code), assemble.
 
 Every change at Kaspi is irreversible and visible to the buyer. Kaspi is the authority on what
-is allowed (our copy may be minutes old), so a refused change comes back as `ActionError` with
-the reason in words and nothing changes here. On success the echoed order is checked, stored,
-and the change is recorded in the timeline with the user.
+is allowed (our copy may be minutes old). Three outcomes:
+
+- Kaspi refuses (4xx): `ActionError` with the reason in words; nothing changes anywhere.
+- Kaspi accepts: the echoed status is checked and stored with the state when the echo carries it
+  (the echo may hold only some attributes; the next pull brings the rest), and the change is
+  recorded in the timeline with the user. If storing it here fails, `ActionUnconfirmed` says
+  that the change was made at Kaspi.
+- The outcome is unknown (timeout, dropped connection, 5xx, an answer without a status): the
+  change may have happened at Kaspi, so the request is not repeated; the order is read back by
+  its code, what Kaspi says is stored, and `ActionUnconfirmed` tells the user what was found.
 """
 
+import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kaspisync.http import ExternalServiceError
 
-from ..kaspi import KaspiClient, KaspiOrder
+from .. import selectors
+from ..kaspi import KaspiClient, StatusEcho, refused
 from ..models import CancellationReason, EventSource, Order, OrderEvent, OrderStatus
-from .pull import order_values
+from .pull import status_changed, status_event, write_pulled
+
+log = logging.getLogger(__name__)
 
 MAX_COMMENT = 1000
 
 
 class ActionError(Exception):
-    """The action did not happen; the message says why, for the user."""
+    """The action did not happen at Kaspi; the message says why, for the user."""
+
+
+class ActionUnconfirmed(ActionError):
+    """Kaspi made the change, or may have made it, but it could not be confirmed or stored here;
+    the message says which. The action must not be repeated blindly."""
 
 
 @dataclass
@@ -46,39 +62,103 @@ def _change(
 ) -> Order:
     client = client or KaspiClient()
     try:
-        echoed = client.set_status(order.kaspi_id, order.code, status, extra=extra, headers=headers)
+        echo = client.set_status(order.kaspi_id, order.code, status, extra=extra, headers=headers)
     except ExternalServiceError as exc:
-        raise ActionError(_("Kaspi refused: %(error)s. Nothing was changed.") % {"error": exc}) from exc
-    if echoed.status != expected:
+        if refused(exc):
+            raise ActionError(_("Kaspi refused: %(error)s. Nothing was changed.") % {"error": exc}) from exc
+        lead = _(
+            "The result is unknown (%(error)s): Kaspi may have made the change. Do not repeat it blindly: "
+            "the order was read back from Kaspi."
+        ) % {"error": exc.args[0]}
+        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, client)}") from exc
+    if not echo.status:
+        lead = _("Kaspi took the request but its answer does not show the new status: the order was read back.")
+        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, client)}")
+    if echo.status != expected:
         raise ActionError(
             _(
                 "Kaspi answered with status %(got)s instead of %(expected)s. Nothing was changed here; "
                 "the next pull will show the order as Kaspi has it."
             )
-            % {"got": echoed.status or "—", "expected": expected}
+            % {"got": echo.status, "expected": expected}
         )
-    _store(order, echoed, user, note, local or {})
+    try:
+        _store(order, echo, user, note, local or {})
+    except DatabaseError as exc:
+        log.exception("order %s: changed at Kaspi to %s, but not stored", order.code, echo.status)
+        raise ActionUnconfirmed(
+            _(
+                "The change was made at Kaspi (status %(status)s), but storing it here failed (%(error)s). "
+                "Do not repeat it: the next pull brings the order up to date."
+            )
+            % {"status": echo.status, "error": type(exc).__name__}
+        ) from exc
     return order
 
 
-def _store(order: Order, echoed: KaspiOrder, user, note: str, local: dict) -> None:
-    before = (order.state, order.status)
-    values = {**order_values(echoed), **local, "changed_at": timezone.now()}
+def _store(order: Order, echo: StatusEcho, user, note: str, local: dict) -> None:
+    """Store the status Kaspi confirmed (and the state if the echo has it), with a timeline event."""
+    values = {"status": echo.status, **({"state": echo.state} if echo.state else {}), **local}
+    values["changed_at"] = timezone.now()
     with transaction.atomic():
+        before = Order.objects.select_for_update().values("state", "status").get(pk=order.pk)
+        # the version moves: a pull that read the order before this change will not overwrite it
         Order.objects.filter(pk=order.pk).update(**values, version=F("version") + 1)
         OrderEvent.objects.create(
             order=order,
             at=values["changed_at"],
             source=EventSource.USER,
             user=user,
-            from_state=before[0],
-            to_state=echoed.state,
-            from_status=before[1],
-            to_status=echoed.status,
+            from_state=before["state"],
+            to_state=values.get("state", before["state"]),
+            from_status=before["status"],
+            to_status=echo.status,
             note=note,
         )
     for name, value in values.items():
         setattr(order, name, value)
+
+
+def _read_back(order: Order, user, note: str, expected: str, client: KaspiClient) -> str:
+    """After an unknown outcome: read the order by its code, store what Kaspi says (a changed
+    status becomes a timeline event: the user's if it is the one asked for) and say what it is."""
+    try:
+        found = client.order_by_code(order.code)
+    except ExternalServiceError as exc:
+        return _(
+            "Reading it back failed too (%(error)s): check the order in the Kaspi merchant cabinet before "
+            "trying again; the next pull will also bring it."
+        ) % {"error": exc.args[0]}
+    if found is None:
+        return _("Kaspi did not find the order by its number: check it in the Kaspi merchant cabinet.")
+    before = selectors.order_fingerprint(order.pk)
+    try:
+        with transaction.atomic():
+            if write_pulled(before, found, timezone.now()) and status_changed(before, found):
+                mine = found.status == expected
+                status_event(
+                    order.pk,
+                    before,
+                    found,
+                    timezone.now(),
+                    source=EventSource.USER if mine else EventSource.PULL,
+                    user=user if mine else None,
+                    note=_("%(note)s (confirmed by reading the order back)") % {"note": note} if mine else "",
+                ).save()
+    except DatabaseError:
+        log.exception("order %s: read back from Kaspi, but not stored", order.code)
+    order.refresh_from_db()
+    if before["status"] == expected:  # sending the buyer a code, assembling: not seen in the status
+        return _(
+            "Kaspi shows status %(status)s, which this action does not change: check the order in the Kaspi "
+            "merchant cabinet before repeating it."
+        ) % {"status": found.status}
+    if found.status == expected:
+        return _("Kaspi has made the change: the order's status is now %(status)s.") % {"status": found.status}
+    return _(
+        "Kaspi shows status %(status)s: the change has probably not been made. Check the order again in a "
+        "few minutes before repeating it."
+    ) % {"status": found.status}
 
 
 def accept_order(order: Order, user, *, client: KaspiClient | None = None) -> Order:

@@ -1,9 +1,11 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import OperationalError, connection
 
 from orders.models import EventSource, Order, OrderEvent
 from orders.services import (
     ActionError,
+    ActionUnconfirmed,
     accept_order,
     accept_orders,
     assemble_order,
@@ -41,9 +43,10 @@ def test_accept_changes_kaspi_and_records_the_user(sandbox, manager):
     event = order.events.latest("at")
     assert event.source == EventSource.USER and event.user == manager
     assert (event.from_status, event.to_status) == ("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT")
-    # the next pull sees nothing new
+    # the next pull brings the rest of the order as Kaspi has it now, with no second event
     run = pull_orders(days=1)
-    assert run.unchanged == 1 and run.events == 0
+    assert run.updated == 1 and run.events == 0
+    assert pull_orders(days=1).unchanged == 1
 
 
 def test_accepting_an_order_the_buyer_cancelled_is_refused_and_changes_nothing(sandbox, manager):
@@ -53,6 +56,7 @@ def test_accepting_an_order_the_buyer_cancelled_is_refused_and_changes_nothing(s
     with pytest.raises(ActionError) as exc:
         accept_order(order, manager)
     assert "CANCELLED" in str(exc.value) and "not allowed" in str(exc.value)
+    assert "Nothing was changed" in str(exc.value) and not isinstance(exc.value, ActionUnconfirmed)
     order.refresh_from_db()
     assert order.status == "APPROVED_BY_BANK" and OrderEvent.objects.count() == events
 
@@ -110,8 +114,11 @@ def test_assemble_kaspi_delivery_order(sandbox, manager):
     raw, order = pulled(sandbox, status="ACCEPTED_BY_MERCHANT", kaspi_delivery=True, mode="DELIVERY_LOCAL")
     assemble_order(order, manager, 2)
     order.refresh_from_db()
-    assert order.number_of_space == 2 and order.waybill and raw["number_of_space"] == 2
+    assert order.number_of_space == 2 and raw["number_of_space"] == 2
     assert order.events.latest("at").user == manager
+    pull_orders(days=1)  # the waybill Kaspi made comes with the next pull
+    order.refresh_from_db()
+    assert order.waybill and order.number_of_space == 2
 
 
 def test_assemble_is_only_for_kaspi_delivery(sandbox, manager):
@@ -124,3 +131,90 @@ def test_assemble_is_only_for_kaspi_delivery(sandbox, manager):
         assemble_order(order, manager, 1)
     order.refresh_from_db()
     assert order.number_of_space is None
+
+
+def test_a_partial_echo_stores_the_status_and_the_next_pull_the_rest(kaspi, manager):
+    sandbox = kaspi(echo_attributes=("code", "status"))
+    raw, order = pulled(sandbox)
+    created, total = order.created_at, order.total_price
+    accept_order(order, manager)
+    order.refresh_from_db()
+    assert order.status == "ACCEPTED_BY_MERCHANT" and order.state == "NEW"  # the echo has no state
+    assert (order.created_at, order.total_price) == (created, total)  # nothing else taken from the echo
+    assert order.events.latest("at").to_status == "ACCEPTED_BY_MERCHANT"
+    run = pull_orders(days=1)
+    order.refresh_from_db()
+    assert order.state == raw["state"] != "NEW"
+    event = order.events.latest("at")  # only the state moved: the status change is not repeated
+    assert run.events == 1 and (event.from_status, event.to_status) == ("ACCEPTED_BY_MERCHANT",) * 2
+
+
+def test_a_change_made_at_kaspi_but_not_stored_here_is_reported_as_made(sandbox, manager):
+    raw, order = pulled(sandbox)
+
+    def locked(execute, sql, params, many, context):
+        if sql.startswith('UPDATE "orders_order"'):
+            raise OperationalError("database is locked")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(locked), pytest.raises(ActionUnconfirmed) as exc:
+        accept_order(order, manager)
+    assert raw["status"] == "ACCEPTED_BY_MERCHANT"
+    assert "made at Kaspi" in str(exc.value) and "ACCEPTED_BY_MERCHANT" in str(exc.value)
+    assert "Do not repeat" in str(exc.value)
+    order.refresh_from_db()
+    assert order.status == "APPROVED_BY_BANK" and not order.events.filter(source=EventSource.USER).exists()
+    pull_orders(days=1)  # the next pull catches up
+    order.refresh_from_db()
+    assert order.status == "ACCEPTED_BY_MERCHANT"
+
+
+def test_a_timeout_after_kaspi_made_the_change_is_read_back_not_repeated(kaspi, manager, settings):
+    sandbox = kaspi()
+    raw, order = pulled(sandbox)
+    settings.HTTP_READ_TIMEOUT = 0.3
+    sandbox.inject("timeout", path="/orders", delay=0.6, applied=True)  # made at Kaspi, the answer lost
+    sandbox.clear_log()
+    with pytest.raises(ActionUnconfirmed) as exc:
+        accept_order(order, manager)
+    message = str(exc.value)
+    assert "result is unknown" in message and "may have made the change" in message
+    assert "Kaspi has made the change" in message and "refused" not in message
+    assert sandbox.request_count("/orders", "POST") == 1  # not repeated
+    assert [q.get("filter[orders][code]") for m, p, q in sandbox.log if m == "GET"] == [raw["code"]]
+    order.refresh_from_db()
+    assert (order.status, order.state) == ("ACCEPTED_BY_MERCHANT", raw["state"])
+    event = order.events.latest("at")
+    assert (event.from_status, event.to_status, event.user) == ("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT", manager)
+    assert pull_orders(days=1).unchanged == 1  # the read-back stored Kaspi's whole order
+
+
+@pytest.mark.parametrize("kind", ["500", "503"])
+def test_a_server_error_leaves_the_result_unknown_and_the_read_back_tells(kaspi, manager, kind):
+    sandbox = kaspi()
+    raw, order = pulled(sandbox)
+    events = OrderEvent.objects.count()
+    sandbox.inject(kind, path="/orders")  # failed before the change
+    with pytest.raises(ActionUnconfirmed) as exc:
+        accept_order(order, manager)
+    assert "result is unknown" in str(exc.value) and "probably not been made" in str(exc.value)
+    assert sandbox.request_count("/orders", "POST") == 1 and raw["status"] == "APPROVED_BY_BANK"
+    order.refresh_from_db()
+    assert order.status == "APPROVED_BY_BANK" and OrderEvent.objects.count() == events
+    # the buyer cancelled meanwhile: the read-back records it as Kaspi's change, not the user's
+    sandbox.set_status(raw["code"], "CANCELLED")
+    sandbox.inject(kind, path="/orders")
+    with pytest.raises(ActionUnconfirmed):
+        accept_order(order, manager)
+    order.refresh_from_db()
+    event = order.events.latest("at")
+    assert order.status == "CANCELLED" and (event.source, event.user) == (EventSource.PULL, None)
+
+
+def test_when_the_read_back_fails_too_the_user_is_sent_to_the_cabinet(sandbox, manager):
+    _raw, order = pulled(sandbox)
+    sandbox.inject("502", count=10, path="/orders")
+    with pytest.raises(ActionUnconfirmed) as exc:
+        accept_order(order, manager)
+    assert "Reading it back failed too" in str(exc.value) and "cabinet" in str(exc.value)
+    assert sandbox.request_count("/orders", "POST") == 1

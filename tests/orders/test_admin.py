@@ -101,6 +101,18 @@ def test_refused_action_is_shown_in_words(client, orders):
     assert order.status == "APPROVED_BY_BANK"
 
 
+def test_an_unknown_outcome_leaves_the_confirmation_page_with_a_warning(client, orders):
+    order = orders.stored[orders.new["code"]]
+    client.force_login(staff("manager", "view_order", "accept_order"))
+    orders.inject("503", path="/orders", applied=True)  # made at Kaspi, the answer lost
+    response = client.post(reverse("admin:orders_order_accept", args=[order.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302 and response["Location"] == reverse("admin:orders_order_change", args=[order.pk])
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "may have made the change" in page and "Kaspi has made the change" in page
+    order.refresh_from_db()
+    assert order.status == "ACCEPTED_BY_MERCHANT" and orders.request_count("/orders", "POST") == 1
+
+
 def test_cancel_page_takes_reason_and_comment(client, orders):
     order = orders.stored[orders.new["code"]]
     client.force_login(staff("manager", "view_order", "cancel_order"))

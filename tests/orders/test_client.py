@@ -134,13 +134,22 @@ def test_timeout_is_retried_then_diagnosed(kaspi):
     assert sandbox.request_count() == 2
 
 
-def test_a_failed_status_change_is_not_repeated(kaspi):
+@pytest.mark.parametrize("kind", ["500", "503", "timeout", "malformed"])
+def test_a_failed_status_change_is_not_repeated(kaspi, kind):
     sandbox = kaspi()
     order = sandbox.add_order()
-    sandbox.inject("500", count=5)
-    with pytest.raises(ExternalServiceError):
-        KaspiClient().set_status(order["id"], order["code"], "ACCEPTED_BY_MERCHANT")
-    assert sandbox.request_count("/orders", "POST") == 1
+    sandbox.inject(kind, count=5, delay=0.4)
+    with pytest.raises(ExternalServiceError) as exc:
+        KaspiClient(timeout=(0.5, 0.2)).set_status(order["id"], order["code"], "ACCEPTED_BY_MERCHANT")
+    assert sandbox.request_count("/orders", "POST") == 1 and not exc.value.retryable
+
+
+def test_a_status_change_refused_for_the_rate_is_repeated(kaspi):
+    sandbox = kaspi()
+    order = sandbox.add_order()
+    sandbox.inject("429", count=1)  # refused before anything happened: safe to send again
+    echo = KaspiClient().set_status(order["id"], order["code"], "ACCEPTED_BY_MERCHANT")
+    assert echo.status == "ACCEPTED_BY_MERCHANT" and sandbox.request_count("/orders", "POST") == 2
 
 
 def test_window_over_fourteen_days_is_refused_with_a_diagnosis(kaspi):
