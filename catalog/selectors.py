@@ -5,13 +5,14 @@ Stable contracts (other apps rely on them; keep the signatures):
   streamed (iterator), never loading model instances. Keys: id, article, name, brand__name,
   sale_price (int), stock (int), stock_qualifier, warehouse_stock (dict),
   publish_min_stock (int: below it the product is published as unavailable).
+- `lowest_publishable_price()`: the lowest sale price the feed would publish (None: none).
 - `commission_percent_for_products(product_ids)`: {product_id: Decimal percent} of the Kaspi
   commission that pricing applies to each product (used by orders for margins).
 """
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Min, Prefetch, Q
 from django.utils import timezone
 
 from .models import (
@@ -38,10 +39,19 @@ PRICING_RESULT_FIELDS = ("sale_price", "price_rule_id", "price_explanation", "ne
                          "below_margin_floor", "feed_excluded", "publish_min_stock")
 
 
+def _publishable():
+    """Products the feed may list: active, sellable, priced, not excluded from the feed."""
+    return Product.objects.filter(is_active=True, sale_price__isnull=False, feed_excluded=False, unsellable_reason="")
+
+
+def lowest_publishable_price() -> int | None:
+    return _publishable().aggregate(low=Min("sale_price"))["low"]
+
+
 def publishable_products():
     """Products the feed may list: active, sellable, priced, not excluded from the feed."""
     return (
-        Product.objects.filter(is_active=True, sale_price__isnull=False, feed_excluded=False, unsellable_reason="")
+        _publishable()
         .order_by("article")
         .values(
             "id",

@@ -1,4 +1,6 @@
 """The Kaspi price list: settings (stores, cities), built versions, and the fetch log."""
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -109,6 +111,22 @@ class FeedCity(models.Model):
 
     def __str__(self):
         return self.name or self.city_id
+
+    def clean(self):
+        """Offsets that would price the cheapest published product at zero or less would make
+        every price list invalid (the last good one would stay live with stale prices)."""
+        from catalog.selectors import lowest_publishable_price
+
+        from .writer import City
+
+        lowest = lowest_publishable_price()
+        if lowest is None or self.percent is None or self.offset is None:
+            return
+        city_price = City(self.city_id, offset=self.offset, percent=Decimal(self.percent)).price(None, lowest)
+        if city_price <= 0:
+            raise ValidationError(_("With these offsets the cheapest product in the price list (%(low)s ₸) would cost "
+                                    "%(price)s ₸ in this city: prices must stay above zero.")
+                                  % {"low": lowest, "price": city_price})
 
 
 class FeedCityPriceOverride(models.Model):

@@ -122,3 +122,17 @@ def test_a_city_price_override_queues_a_rebuild(admin_client, feed, make_product
 def test_fetch_log_is_read_only(admin_client):
     assert admin_client.get(reverse("admin:feeds_feedfetch_add")).status_code == 403
     assert not FeedFetch.objects.exists()
+
+
+def test_city_offsets_that_would_price_products_at_zero_are_refused(feed, make_product):
+    from django.core.exceptions import ValidationError
+
+    from feeds.models import FeedCity
+
+    make_product(sale_price=990)
+    make_product(sale_price=50_000)
+    FeedCity(feed=feed, city_id="710000000", offset=-500).full_clean()  # 490 ₸: fine
+    with pytest.raises(ValidationError, match="990 ₸.*-10 ₸"):
+        FeedCity(feed=feed, city_id="710000000", offset=-1000).full_clean()
+    with pytest.raises(ValidationError):
+        FeedCity(feed=feed, city_id="710000000", percent=-100).full_clean()
