@@ -82,6 +82,7 @@ class ProductData:
     images: list
     markdown_stock: int
     markdown_price: int | None
+    stock_unreadable: bool = False  # `quantity` was garbage: stock taken as 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class PriceStockData:
     stock: int
     stock_qualifier: str
     warehouse_stock: dict | None = None
+    stock_unreadable: bool = False  # `quantity` was garbage: stock taken as 0
 
 
 # --- scalars ------------------------------------------------------------------------------------
@@ -245,6 +247,7 @@ def product(raw) -> ProductData:
         unsellable_reason=prices.unsellable_reason,
         stock=prices.stock,
         stock_qualifier=prices.stock_qualifier,
+        stock_unreadable=prices.stock_unreadable,
         warehouse_stock=warehouse_stock(get("warehouses")),
         is_new=bool(optional_int(get("isnew"))),
         barcode=text(get("barcode"), 255).strip(),
@@ -264,13 +267,13 @@ def price_stock(key, raw) -> PriceStockData:
     if not isinstance(raw, dict):
         raise SkipProduct("not_an_object", number)
     try:
-        stock, qualifier = quantity(raw.get("quantity"))
-    except ValueError:
-        raise SkipProduct("bad_quantity", number) from None
+        stock, qualifier, unreadable = *quantity(raw.get("quantity")), False
+    except ValueError:  # unknown stock is no stock: never keep promising the last known one
+        stock, qualifier, unreadable = 0, EXACT, True
     price, reason = dealer_price(raw.get("price1"))
     by_warehouse = raw.get("warehouse")
     return PriceStockData(number, price, other_price(raw.get("price2")), reason, stock, qualifier,
-                          warehouse_stock(by_warehouse) if isinstance(by_warehouse, dict) else None)
+                          warehouse_stock(by_warehouse) if isinstance(by_warehouse, dict) else None, unreadable)
 
 
 def category(raw) -> CategoryData:

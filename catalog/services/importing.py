@@ -72,6 +72,8 @@ def import_catalog(*, quick: bool = False, trigger: str = RunTrigger.SCHEDULE, t
             finally:
                 job.run.requests_made = client.requests_made
                 job.run.skipped = dict(importer.skipped)
+                if importer.stock_unreadable:
+                    job.run.stats["stock_unreadable"] = importer.stock_unreadable
                 changed |= importer.changed_ids
     finally:
         # Batches written stay written, a failed run's too: reprice them and tell the feed, or the
@@ -140,6 +142,7 @@ class _Importer:
         self.progress = progress or (lambda done, total: None)
         self.now = timezone.now()
         self.skipped: Counter = Counter()
+        self.stock_unreadable = 0  # products whose `quantity` was garbage: stored with stock 0
         self.changed_ids: set[int] = set()
         self._refreshed = time.monotonic()
 
@@ -265,6 +268,7 @@ class FullImport(_Importer):
             return
         self.brand_ids({item.brand for item, _digest, _old in pending})
         rows = [self.row(item, digest) for item, digest, _old in pending]
+        self.stock_unreadable += sum(item.stock_unreadable for item, _digest, _old in pending)
         ids = [old[0] for _item, _digest, old in pending if old is not None]
         before = {row[0]: row[1:] for row in Product.objects.filter(id__in=ids).values_list("id", *HISTORY_FIELDS)}
         changes = []
@@ -340,6 +344,7 @@ class QuickRefresh(_Importer):
             if old is None:
                 self.skipped["unknown_article"] += 1
                 continue
+            self.stock_unreadable += entry.stock_unreadable
             by_warehouse = old[6] if entry.warehouse_stock is None else entry.warehouse_stock
             new = (entry.dealer_price, entry.retail_price, entry.unsellable_reason, entry.stock, entry.stock_qualifier,
                    by_warehouse)

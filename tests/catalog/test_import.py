@@ -231,3 +231,16 @@ def test_a_failed_run_still_reprices_and_announces_the_batches_it_wrote(raw, mon
     assert changed.count() == 3
     raw.reset()
     assert import_catalog().updated == 0  # written once: the next run finds them unchanged
+
+
+def test_unreadable_stock_is_stored_as_zero_and_counted(raw):
+    import_catalog()
+    target = raw.find(lambda p: isinstance(p["quantity"], int) and p["quantity"] > 0 and p["price1"] not in (1, 9999999))
+    raw.update_product(target["article"], quantity="уточняйте")
+    run = import_catalog()
+    product = Product.objects.get(article=target["article"])
+    assert product.stock == 0 and product.is_active and run.stats["stock_unreadable"] == 1
+    assert ProductChange.objects.filter(product=product, field="stock", new_value=0).exists()
+    raw.update_product(target["article"], quantity=7)
+    run = import_catalog(quick=True)
+    assert Product.objects.get(article=target["article"]).stock == 7 and "stock_unreadable" not in run.stats

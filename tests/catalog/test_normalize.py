@@ -107,13 +107,19 @@ def test_product_is_typed():
         ({"article": "abc"}, "bad_article", None),
         ({"article": 0}, "bad_article", None),
         ({"name": "  "}, "no_name", 20908),
-        ({"quantity": "много"}, "bad_quantity", 20908),
     ],
 )
 def test_product_with_garbage_is_skipped_with_a_reason(overrides, reason, article):
     with pytest.raises(SkipProduct) as caught:
         normalize.product(_raw(**overrides))
     assert caught.value.reason == reason and caught.value.article == article
+
+
+def test_unreadable_stock_is_no_stock_never_the_last_known_one():
+    item = normalize.product(_raw(quantity="много"))
+    assert (item.stock, item.stock_qualifier, item.stock_unreadable) == (0, "=", True)
+    assert normalize.price_stock(20908, {"quantity": "??", "price1": 5000}).stock_unreadable
+    assert not normalize.product(_raw()).stock_unreadable
 
 
 def test_price_stock_entry():
