@@ -62,11 +62,16 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
     parameter_name = "unmatched"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("has entries not in the catalog"))]
+        return [
+            ("yes", _("has entries not in the catalog")),
+            ("sku_unknown", _("has entries whose SKU Kaspi did not give")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.filter(entries__isnull=False, entries__product__isnull=True).distinct()
+        if self.value() == "sku_unknown":
+            return queryset.filter(entries__sku_error__gt="").distinct()
         return queryset
 
 

@@ -176,6 +176,7 @@ class KaspiEntry:
     name: str
     sku: str  # the merchant's own SKU (what our price list published); "" if Kaspi has none
     raw: dict = field(repr=False)
+    sku_error: str = ""  # why Kaspi gave no SKU: it refused the product lookup (the entry is flagged)
 
 
 # --- diagnoses -------------------------------------------------------------------------------
@@ -183,6 +184,12 @@ def refused(exc: ExternalServiceError) -> bool:
     """Kaspi answered 4xx: it refused the request without acting on it. A timeout, a dropped
     connection, a 5xx or a broken 200 answer leave open whether a status change happened."""
     return exc.status is not None and 400 <= exc.status < 500
+
+
+def refused_for_good(exc: ExternalServiceError) -> bool:
+    """A 4xx about the thing asked for (bad request, not found, gone): asking again will not help.
+    Not 401/403 (our access, which fails the whole pull anyway) nor 429 (the rate, retried)."""
+    return refused(exc) and exc.status not in (401, 403, 429)
 
 
 def _error_detail(response) -> str:
@@ -256,7 +263,7 @@ class KaspiClient:
         self._local = threading.local()  # one session per thread (entries are fetched concurrently)
         self._count_lock = threading.Lock()
         self.requests_made = 0
-        self._sku_by_master: dict[str, str] = {}
+        self._sku_by_master: dict[str, str | ExternalServiceError] = {}
         self._sku_lock = threading.Lock()
         self._sku_locks: dict[str, threading.Lock] = {}
 
@@ -382,16 +389,24 @@ class KaspiClient:
         return [self._entry(item) for item in body.get("data") or []]
 
     def _entry(self, item: dict) -> KaspiEntry:
+        """One entry with its SKU. If Kaspi refuses a product lookup for good (e.g. 404: the
+        product is gone), the entry keeps no SKU and says why; a 5xx, a timeout or a 429 fails
+        the whole order, which the next pull fetches again."""
         a = item.get("attributes") or {}
         product = (item.get("relationships") or {}).get("product") or {}
         master_id = str((product.get("data") or {}).get("id") or "")
-        if not master_id:
-            master = self.get(f"orderentries/{item['id']}/product").get("data") or {}
-            master_id = str(master.get("id") or "")
-            master_attrs = master.get("attributes") or {}
-        else:
-            master_attrs = {}
-        sku = self._merchant_sku(master_id)
+        master_attrs, sku, sku_error = {}, "", ""
+        try:
+            if not master_id:
+                master = self.get(f"orderentries/{item['id']}/product").get("data") or {}
+                master_id = str(master.get("id") or "")
+                master_attrs = master.get("attributes") or {}
+            sku = self._merchant_sku(master_id)
+        except ExternalServiceError as exc:
+            if not refused_for_good(exc):
+                raise
+            sku_error = exc.args[0]
+            log.warning("order entry %s: no SKU from Kaspi: %s", item.get("id"), sku_error)
         return KaspiEntry(
             id=str(item["id"]),
             entry_number=int(a.get("entryNumber") or 0),
@@ -406,9 +421,11 @@ class KaspiClient:
             name=str(master_attrs.get("name") or (a.get("offer") or {}).get("name") or ""),
             sku=sku,
             raw=item,
+            sku_error=sku_error,
         )
 
     def _merchant_sku(self, master_id: str) -> str:
+        """The merchant SKU of a Kaspi product; a refusal for good is remembered like an answer."""
         if not master_id:
             return ""
         if master_id not in self._sku_by_master:
@@ -416,9 +433,18 @@ class KaspiClient:
                 product_lock = self._sku_locks.setdefault(master_id, threading.Lock())
             with product_lock:  # entries are fetched by several threads: ask once per product
                 if master_id not in self._sku_by_master:
-                    data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
-                    self._sku_by_master[master_id] = str((data.get("attributes") or {}).get("code") or "")
-        return self._sku_by_master[master_id]
+                    try:
+                        data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
+                    except ExternalServiceError as exc:
+                        if not refused_for_good(exc):
+                            raise
+                        self._sku_by_master[master_id] = exc
+                    else:
+                        self._sku_by_master[master_id] = str((data.get("attributes") or {}).get("code") or "")
+        known = self._sku_by_master[master_id]
+        if isinstance(known, ExternalServiceError):
+            raise known
+        return known
 
     # -- actions --
     def set_status(

@@ -142,6 +142,8 @@ class OrderEntry(models.Model):
     total_price = models.DecimalField(_("line total, ₸"), max_digits=14, decimal_places=2)
     delivery_cost = models.DecimalField(_("delivery cost, ₸"), max_digits=12, decimal_places=2, default=0)
     category_code = models.CharField(_("Kaspi category"), max_length=255, blank=True)
+    # Set when Kaspi refused the product lookup for this entry (e.g. 404): the SKU is unknown.
+    sku_error = models.CharField(_("SKU lookup error"), max_length=500, blank=True)
     raw = models.JSONField(_("raw payload"), default=dict, blank=True)
 
     class Meta:

@@ -84,6 +84,7 @@ ENTRY_FIELDS = [
     "total_price",
     "delivery_cost",
     "category_code",
+    "sku_error",
     "raw",
 ]
 
@@ -334,6 +335,7 @@ def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], r
                         total_price=e.total_price,
                         delivery_cost=e.delivery_cost,
                         category_code=e.category_code,
+                        sku_error=e.sku_error[:500],
                         raw=e.raw,
                     )
                 )

@@ -142,6 +142,40 @@ def test_entries_are_matched_to_catalog_products_by_sku(kaspi, sandbox_products,
 
 
 @pytest.mark.django_db
+def test_an_entry_whose_sku_kaspi_refuses_is_stored_unmatched_and_flagged(
+    kaspi, sandbox_products, catalog_products, admin_client
+):
+    sandbox = kaspi(products=sandbox_products[-2:])
+    order = sandbox.add_order()
+    order["entries"] = [
+        {"sku": "AS20904", "qty": 1, "price": 104_000, "n": 0},  # its product lookup is refused (400)
+        {"sku": "GONE1", "qty": 1, "price": 7_000, "n": 1},  # Kaspi has no merchant product any more (404)
+        {"sku": "FOREIGN77", "qty": 1, "price": 5_000, "n": 2},  # a SKU, just not in the catalog
+    ]
+    sandbox.inject("400", path="/product")  # the first /orderentries/{id}/product
+    run = pull_orders(days=1)
+    assert run.errors == 0 and Order.objects.filter(code=order["code"]).exists()
+    refused, gone, foreign = OrderEntry.objects.order_by("entry_number")
+    assert (refused.sku, refused.product, gone.sku, gone.product) == ("", None, "", None)
+    assert "HTTP 400" in refused.sku_error and "HTTP 404" in gone.sku_error
+    assert (foreign.sku, foreign.sku_error) == ("FOREIGN77", "")
+    assert run.unmatched_entries == 3 and run.entries_written == 3
+    page = admin_client.get("/admin/orders/order/", {"unmatched": "sku_unknown"}).content.decode()
+    assert order["code"] in page
+
+
+@pytest.mark.django_db
+def test_a_failing_entry_lookup_leaves_the_order_for_the_next_pull(kaspi):
+    sandbox = kaspi()
+    order = sandbox.add_order()
+    sandbox.inject("503", count=3, path="/merchantProduct")
+    run = pull_orders(days=1)
+    assert run.errors == 1 and not Order.objects.filter(code=order["code"]).exists()
+    assert pull_orders(days=1).created == 1
+    assert not OrderEntry.objects.exclude(sku_error="").exists()
+
+
+@pytest.mark.django_db
 def test_open_orders_older_than_the_window_are_refreshed_by_code(kaspi):
     sandbox = kaspi()
     old = sandbox.add_order(created=timezone.now() - timedelta(days=10), status="ACCEPTED_BY_MERCHANT")
