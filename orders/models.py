@@ -4,6 +4,8 @@ Enumerations are stored as plain strings: Kaspi adds values without notice, and 
 value is data to show, not a reason to crash (the choices only give known values a label).
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -31,8 +33,15 @@ class OrderStatus(models.TextChoices):
     RETURNED = "RETURNED", _("returned")
 
 
-# Orders in these statuses never change again: they need no refresh by code.
+# Orders in these statuses are settled: they are not re-read by code on every pull.
 FINAL_STATUSES = (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.RETURNED)
+# Except that a buyer can still return a completed order (KASPI_DELIVERY_RETURN_REQUESTED,
+# RETURN_ACCEPTED_BY_MERCHANT, RETURNED): a completed order is re-read by its code for
+# RETURN_PERIOD after its last stored change (`changed_at`: for a completed order, when a pull or
+# an action stored its completion, or any later change), once every RETURN_CHECK_EVERY. 30 days
+# covers the buyer's 14-day return right plus the time a return takes to show up at Kaspi.
+RETURN_PERIOD = timedelta(days=30)
+RETURN_CHECK_EVERY = timedelta(hours=3)
 
 
 class PaymentMode(models.TextChoices):
@@ -99,6 +108,8 @@ class Order(models.Model):
     version = models.PositiveIntegerField(default=0, editable=False)
     first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
     changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
+    # When a completed order was last re-read by its code to see whether it was returned.
+    return_checked_at = models.DateTimeField(_("last checked for a return"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")

@@ -7,15 +7,25 @@ no catalog product or no dealer price; not counted for cancelled or returned ord
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from catalog.models import Product
 from catalog.selectors import commission_percent_for_products
 from feeds.sku import article_for_sku
 
-from .models import FINAL_STATUSES, Order, OrderEntry, OrderEvent, OrderStatus, PullRun
+from .models import (
+    FINAL_STATUSES,
+    RETURN_CHECK_EVERY,
+    RETURN_PERIOD,
+    Order,
+    OrderEntry,
+    OrderEvent,
+    OrderStatus,
+    PullRun,
+)
 
 CENT = Decimal("0.01")
 NO_MARGIN_STATUSES = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
@@ -48,11 +58,22 @@ def product_ids_for_skus(skus) -> dict[str, int]:
     return {sku: id_by_article[a] for sku, a in article_by_sku.items() if a in id_by_article}
 
 
-def open_order_codes(exclude_kaspi_ids=()) -> list[str]:
-    """Codes of stored orders that may still change, except those just seen in the lists."""
+def orders_to_refresh(now: datetime, exclude_kaspi_ids=()) -> list[tuple[int, str, bool]]:
+    """(pk, code, is a return check) of the stored orders to re-read by their code, except those
+    just seen in the lists: every order that may still change (not final), and completed orders
+    within RETURN_PERIOD of their last change not checked for a return in RETURN_CHECK_EVERY."""
     exclude = set(exclude_kaspi_ids)
-    rows = Order.objects.exclude(status__in=FINAL_STATUSES).values_list("kaspi_id", "code").order_by("created_at")
-    return [code for kaspi_id, code in rows if kaspi_id not in exclude]
+    returnable = Q(status=OrderStatus.COMPLETED, changed_at__gte=now - RETURN_PERIOD) & (
+        Q(return_checked_at__isnull=True) | Q(return_checked_at__lt=now - RETURN_CHECK_EVERY)
+    )
+    rows = (
+        Order.objects.filter(~Q(status__in=FINAL_STATUSES) | returnable)
+        .values_list("kaspi_id", "pk", "code", "status")
+        .order_by("created_at")
+    )
+    return [
+        (pk, code, status == OrderStatus.COMPLETED) for kaspi_id, pk, code, status in rows if kaspi_id not in exclude
+    ]
 
 
 # --- for the admin ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Kaspi has no sandbox; this stands in for it in `make run` (no KASPI_TOKEN) and i
     sandbox = KaspiSandbox(products=[{"sku": "AS1", "name": "...", "price": 1000, "brand": "X"}], orders=50)
     with sandbox.serve() as server:
         server.url            # e.g. http://127.0.0.1:40123/shop/api/v2
-        sandbox.advance(3600) # an hour passes: new orders, buyers cancel, deliveries complete
+        sandbox.advance(3600) # an hour passes: new orders, buyers cancel, deliveries complete, returns
         sandbox.inject("500", count=2)
         sandbox.request_count("/orders")
 
@@ -42,6 +42,8 @@ HOUR_MS = 3600 * 1000
 MAX_WINDOW_MS = 14 * DAY_MS
 MERCHANT_ID = "30012345"
 FINAL = ("COMPLETED", "CANCELLED", "RETURNED")
+RETURNING = ("KASPI_DELIVERY_RETURN_REQUESTED", "RETURN_ACCEPTED_BY_MERCHANT")
+RETURN_WINDOW_MS = 14 * DAY_MS  # buyers return goods within 14 days of receiving them
 CANCEL_REASONS = ("BUYER_CANCELLATION_BY_MERCHANT", "BUYER_NOT_REACHABLE", "MERCHANT_OUT_OF_STOCK")
 
 CITIES = [
@@ -135,6 +137,7 @@ class KaspiSandbox:
         orders_per_day: float | None = None,
         hang_seconds: float = 60,
         echo_attributes: tuple[str, ...] | None = None,
+        return_rate: float = 0.05,
     ):
         if not products:
             raise ValueError("the Kaspi sandbox needs at least one product")
@@ -146,6 +149,7 @@ class KaspiSandbox:
         # POST /orders echoes the whole order, or only these attributes (e.g. ("code", "status")):
         # the reference only says "the response echoes the order".
         self.echo_attributes = echo_attributes
+        self.return_rate = return_rate  # the share of completed orders that buyers return
         self.now_ms = int(now.timestamp() * 1000) if now else _now_ms()
         self.lock = threading.RLock()
         self.orders: dict[str, dict] = {}
@@ -228,6 +232,8 @@ class KaspiSandbox:
             "courier_planned": None,
             "number_of_space": None,
             "cancellation_reason": None,
+            "completed": None,  # when it was completed (ms)
+            "return_step": None,  # when its return last moved on (ms)
         }
         self.orders[order["id"]] = order
         self.by_code[code] = order
@@ -251,11 +257,17 @@ class KaspiSandbox:
             status = "COMPLETED" if roll < 0.8 else ("CANCELLED" if roll < 0.95 else "RETURNED")
         if status == "CANCELLED":
             order["cancellation_reason"] = rng.choice(["BUYER_CANCELLATION", *CANCEL_REASONS])
+        if status == "COMPLETED":
+            order["completed"] = min(self.now_ms, order["created"] + 2 * DAY_MS)
         self._set(order, status)
 
     def _set(self, order: dict, status: str) -> None:
         order["status"] = status
-        if status in FINAL:
+        if status == "COMPLETED" and not order["completed"]:
+            order["completed"] = self.now_ms
+        if status in RETURNING or status == "RETURNED":
+            order["return_step"] = self.now_ms
+        if status in FINAL or status in RETURNING:
             order["state"] = "ARCHIVE"
         elif status == "APPROVED_BY_BANK":
             order["state"] = "NEW"
@@ -283,7 +295,9 @@ class KaspiSandbox:
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock: new orders arrive, unanswered orders get cancelled by buyers,
-        signed orders move on, Kaspi Delivery hands parcels to couriers and completes them."""
+        signed orders move on, Kaspi Delivery hands parcels to couriers and completes them, and
+        buyers return a share (`return_rate`) of completed orders within 14 days: return requested
+        (Kaspi Delivery) → accepted by the merchant (a day later) → returned (two days later)."""
         with self.lock:
             start, self.now_ms = self.now_ms, self.now_ms + int(seconds * 1000)
             rng = random.Random(f"{self.seed}:{self.now_ms}")
@@ -300,6 +314,16 @@ class KaspiSandbox:
                         order["courier_transmission"] = self.now_ms
                     elif order["courier_transmission"] and self.now_ms - order["courier_transmission"] > DAY_MS:
                         self._set(order, "COMPLETED")
+                elif order["status"] == "COMPLETED" and start - order["completed"] < RETURN_WINDOW_MS:
+                    # returns spread evenly over the window: this span's share of those still to come
+                    elapsed = start - order["completed"]
+                    span = min(self.now_ms - start, RETURN_WINDOW_MS - elapsed)
+                    if rng.random() < self.return_rate * span / (RETURN_WINDOW_MS - self.return_rate * elapsed):
+                        self._set(order, RETURNING[0] if order["kaspi_delivery"] else RETURNING[1])
+                elif order["status"] == RETURNING[0] and self.now_ms - order["return_step"] > DAY_MS:
+                    self._set(order, RETURNING[1])
+                elif order["status"] == RETURNING[1] and self.now_ms - order["return_step"] > 2 * DAY_MS:
+                    self._set(order, "RETURNED")
             self._arrival_debt += (self.now_ms - start) / DAY_MS * self.orders_per_day
             arrivals = int(self._arrival_debt)
             self._arrival_debt -= arrivals
@@ -373,7 +397,7 @@ class KaspiSandbox:
                 "courierTransmissionDate": order["courier_transmission"],
                 "courierTransmissionPlanningDate": order["courier_planned"],
                 "express": order["express"],
-                "returnedToWarehouse": False,
+                "returnedToWarehouse": order["status"] == "RETURNED",
             }
         return {
             "type": "orders",

@@ -244,17 +244,24 @@ class _Puller:
                 return
 
     def refresh_open_orders(self) -> None:
-        """Open orders the lists did not show (older than the window, or moved between lists while
-        we paged) are refreshed by their code."""
-        for code in selectors.open_order_codes(exclude_kaspi_ids=self.seen):
+        """Orders the lists did not show (older than the window, or moved between lists while we
+        paged) are refreshed by their code: open ones on every pull, completed ones now and then
+        during the return period (`selectors.orders_to_refresh`)."""
+        now = timezone.now()
+        return_checked = []
+        for pk, code, return_check in selectors.orders_to_refresh(now, exclude_kaspi_ids=self.seen):
             try:
                 found = self.client.order_by_code(code)
             except ExternalServiceError as exc:
                 self.fail(_("order %(code)s: %(error)s") % {"code": code, "error": exc})
                 continue
+            if return_check:
+                return_checked.append(pk)
             if found is not None:
                 self.store([found])
                 self.run.refreshed_by_code += 1
+        for start in range(0, len(return_checked), WRITE_BATCH):
+            Order.objects.filter(pk__in=return_checked[start : start + WRITE_BATCH]).update(return_checked_at=now)
         if self.run.refreshed_by_code:
             self.progress(_("refreshed %(n)s open orders by code") % {"n": self.run.refreshed_by_code})
 

@@ -214,11 +214,17 @@ def test_sandbox_enforces_paging_and_windows(kaspi):
 
 
 def test_sandbox_clock_moves_orders_along(kaspi):
-    sandbox = kaspi(orders=200)
+    sandbox = kaspi(orders=200, return_rate=0.5)
     before = sandbox.stats()
     sandbox.advance(2 * 24 * 3600)
     after = sandbox.stats()
     assert after["orders"] > before["orders"]  # new orders arrived
     assert after["by_status"].get("APPROVED_BY_BANK", 0) > 0
+    returns = ("KASPI_DELIVERY_RETURN_REQUESTED", "RETURN_ACCEPTED_BY_MERCHANT", "RETURNED")
+    for _day in range(12):  # buyers return some completed orders, and the returns move on
+        sandbox.advance(24 * 3600)
+    later = sandbox.stats()
+    assert sum(later["by_status"].get(s, 0) - before["by_status"].get(s, 0) for s in returns) > 10
+    assert later["by_status"].get("RETURNED", 0) > before["by_status"].get("RETURNED", 0)
     again = kaspi(orders=200, now=None, seed=42)
     assert again.stats()["by_status"] == before["by_status"]  # deterministic for a seed

@@ -10,7 +10,7 @@ from django.utils import timezone
 from kaspisync import locks
 from kaspisync.http import ExternalServiceError
 from kaspisync.models import RunStatus
-from orders.models import EventSource, Order, OrderEntry, OrderEvent, PullRun
+from orders.models import RETURN_CHECK_EVERY, RETURN_PERIOD, EventSource, Order, OrderEntry, OrderEvent, PullRun
 from orders.services import accept_order, cancel_order, pull_orders
 from orders.services.pull import windows
 
@@ -186,6 +186,46 @@ def test_open_orders_older_than_the_window_are_refreshed_by_code(kaspi):
     assert run.refreshed_by_code == 1
     assert [q.get("filter[orders][code]") for q in list_requests(sandbox)][-1] == old["code"]
     assert Order.objects.get(code=old["code"]).status == "COMPLETED"
+
+
+@pytest.mark.django_db
+def test_a_completed_order_returned_later_is_picked_up(kaspi):
+    sandbox = kaspi(return_rate=1.0)  # every completed order is returned within the 14 days
+    old = sandbox.add_order(
+        created=timezone.now() - timedelta(days=20), status="COMPLETED", kaspi_delivery=True, mode="DELIVERY_LOCAL"
+    )
+    pull_orders(days=21)
+    stored = Order.objects.get(code=old["code"])
+    seen = []
+    for days in (14, 2, 3):  # the emulator's state machine moves the return on
+        sandbox.advance(days * 24 * 3600)
+        run = pull_orders(days=2)  # the order is far older than the lists' window
+        stored.refresh_from_db()
+        assert stored.status == old["status"] and run.refreshed_by_code == 1
+        seen.append(stored.status)
+    assert seen == ["KASPI_DELIVERY_RETURN_REQUESTED", "RETURN_ACCEPTED_BY_MERCHANT", "RETURNED"]
+    assert stored.returned_to_warehouse and stored.state == "ARCHIVE"
+    timeline = list(stored.events.values_list("from_status", "to_status"))
+    assert timeline == [("", "COMPLETED"), ("COMPLETED", seen[0]), (seen[0], seen[1]), (seen[1], seen[2])]
+    assert pull_orders(days=2).refreshed_by_code == 0  # RETURNED is final
+
+
+@pytest.mark.django_db
+def test_completed_orders_are_checked_for_returns_now_and_then_during_the_return_period(kaspi):
+    sandbox = kaspi()
+    old = sandbox.add_order(created=timezone.now() - timedelta(days=20), status="COMPLETED")
+    pull_orders(days=21)
+    assert pull_orders(days=2).refreshed_by_code == 1  # left the lists' window: checked by code
+    assert pull_orders(days=2).refreshed_by_code == 0  # checked a moment ago
+    Order.objects.update(return_checked_at=timezone.now() - RETURN_CHECK_EVERY - timedelta(minutes=1))
+    sandbox.set_status(old["code"], "RETURN_ACCEPTED_BY_MERCHANT")
+    assert pull_orders(days=2).refreshed_by_code == 1
+    assert Order.objects.get().status == "RETURN_ACCEPTED_BY_MERCHANT"
+    sandbox.set_status(old["code"], "COMPLETED")  # (the return was called off)
+    pull_orders(days=2)
+    assert Order.objects.get().status == "COMPLETED"
+    Order.objects.update(changed_at=timezone.now() - RETURN_PERIOD - timedelta(days=1), return_checked_at=None)
+    assert pull_orders(days=2).refreshed_by_code == 0  # the return period is over
 
 
 @pytest.mark.django_db
