@@ -323,6 +323,13 @@ class OrderAdmin(ReadOnlyWithPullButton):
                 messages.success(request, _("Accepted: %(codes)s") % {"codes": ", ".join(o.code for o in result.done)})
             for order, error in result.failed:
                 messages.error(request, _("Order %(code)s: %(error)s") % {"code": order.code, "error": error})
+            if result.skipped:
+                skipped = ", ".join(f"{o.code} ({o.get_status_display()})" for o in result.skipped)
+                messages.warning(
+                    request,
+                    _("Not sent to Kaspi, only orders waiting for acceptance are accepted: %(orders)s")
+                    % {"orders": skipped},
+                )
             return None
         context = {
             **self.admin_site.each_context(request),

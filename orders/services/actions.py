@@ -46,6 +46,7 @@ class ActionUnconfirmed(ActionError):
 class BulkResult:
     done: list[Order] = field(default_factory=list)
     failed: list[tuple[Order, str]] = field(default_factory=list)
+    skipped: list[Order] = field(default_factory=list)  # not sent: not waiting for acceptance here
 
 
 def _change(
@@ -174,10 +175,14 @@ def accept_order(order: Order, user, *, client: KaspiClient | None = None) -> Or
 
 
 def accept_orders(orders, user, *, client: KaspiClient | None = None) -> BulkResult:
-    """Accept several orders; each succeeds or fails on its own."""
+    """Accept several orders; each succeeds or fails on its own. Only orders whose status here is
+    APPROVED_BY_BANK are sent to Kaspi; the others are skipped."""
     client = client or KaspiClient()
     result = BulkResult()
     for order in orders:
+        if order.status != OrderStatus.APPROVED_BY_BANK:
+            result.skipped.append(order)
+            continue
         try:
             result.done.append(accept_order(order, user, client=client))
         except ActionError as exc:

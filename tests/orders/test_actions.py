@@ -72,6 +72,20 @@ def test_bulk_accept_reports_each_order(sandbox, manager):
     assert [o.code for o, _msg in result.failed] == [bad["code"]]
 
 
+def test_bulk_accept_sends_only_orders_waiting_for_acceptance_here(sandbox, manager):
+    waiting = sandbox.add_order()
+    accepted = sandbox.add_order(status="ACCEPTED_BY_MERCHANT")
+    cancelled = sandbox.add_order(status="CANCELLED")
+    pull_orders(days=1)
+    sandbox.set_status(accepted["code"], "APPROVED_BY_BANK")  # even if Kaspi would take it
+    sandbox.clear_log()
+    orders = Order.objects.filter(code__in=[waiting["code"], accepted["code"], cancelled["code"]])
+    result = accept_orders(orders, manager)
+    assert [o.code for o in result.done] == [waiting["code"]] and result.failed == []
+    assert sorted(o.code for o in result.skipped) == sorted([accepted["code"], cancelled["code"]])
+    assert sandbox.request_count("/orders", "POST") == 1 and accepted["status"] == "APPROVED_BY_BANK"
+
+
 def test_cancel_needs_a_valid_reason_and_a_short_comment(sandbox, manager):
     raw, order = pulled(sandbox)
     with pytest.raises(ActionError):

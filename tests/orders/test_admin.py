@@ -154,6 +154,16 @@ def test_bulk_accept_confirms_first(client, orders):
     assert order.status == "ACCEPTED_BY_MERCHANT"
 
 
+def test_bulk_accept_skips_orders_not_waiting_for_acceptance_in_words(client, orders):
+    new, accepted = orders.stored[orders.new["code"]], orders.stored[orders.accepted["code"]]
+    client.force_login(staff("manager", "view_order", "accept_order"))
+    data = {"action": "accept_selected", "_selected_action": [new.pk, accepted.pk], "post": "yes"}
+    page = client.post(reverse("admin:orders_order_changelist"), data, follow=True).content.decode()
+    assert f"Принято: {new.code}" in page
+    assert "Не отправлены в Kaspi" in page and f"{accepted.code} (принят продавцом)" in page
+    assert orders.request_count("/orders", "POST") == 1
+
+
 def test_export_csv_and_xlsx_of_the_filtered_list(client, orders):
     new = orders.stored[orders.new["code"]]
     client.force_login(staff("viewer", "view_order"))
