@@ -71,10 +71,10 @@ def _change(
             "The result is unknown (%(error)s): Kaspi may have made the change. Do not repeat it blindly: "
             "the order was read back from Kaspi."
         ) % {"error": exc.args[0]}
-        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, client)}") from exc
+        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, local, client)}") from exc
     if not echo.status:
         lead = _("Kaspi took the request but its answer does not show the new status: the order was read back.")
-        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, client)}")
+        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, local, client)}")
     if echo.status != expected:
         raise ActionError(
             _(
@@ -120,9 +120,10 @@ def _store(order: Order, echo: StatusEcho, user, note: str, local: dict) -> None
         setattr(order, name, value)
 
 
-def _read_back(order: Order, user, note: str, expected: str, client: KaspiClient) -> str:
+def _read_back(order: Order, user, note: str, expected: str, local: dict | None, client: KaspiClient) -> str:
     """After an unknown outcome: read the order by its code, store what Kaspi says (a changed
-    status becomes a timeline event: the user's if it is the one asked for) and say what it is."""
+    status becomes a timeline event, and the action's own values are kept, if it is the one
+    asked for: the user's change) and say what it is."""
     try:
         found = client.order_by_code(order.code)
     except ExternalServiceError as exc:
@@ -137,6 +138,8 @@ def _read_back(order: Order, user, note: str, expected: str, client: KaspiClient
         with transaction.atomic():
             if write_pulled(before, found, timezone.now()) and status_changed(before, found):
                 mine = found.status == expected
+                if mine and local:
+                    Order.objects.filter(pk=order.pk).update(**local)
                 status_event(
                     order.pk,
                     before,

@@ -5,7 +5,8 @@ by page. An order whose attributes did not change (same hash) is not written and
 are not fetched again, so an unchanged re-pull costs only the list pages. New and changed
 orders get their entries (fetched concurrently by a small thread pool; the database is written
 by this thread only), are upserted by their Kaspi id, and each state/status change becomes a
-timeline event. Open orders older than the window are refreshed one by one by their code.
+timeline event. Open orders older than the window are refreshed one by one by their code, and
+so, now and then, are orders completed lately, which a buyer may still return.
 A known order is written only if its row is unchanged since the pull read it (`Order.version`):
 an action a user took meanwhile is newer than the pulled payload and is never overwritten.
 """

@@ -163,6 +163,17 @@ def test_a_partial_echo_stores_the_status_and_the_next_pull_the_rest(kaspi, mana
     assert run.events == 1 and (event.from_status, event.to_status) == ("ACCEPTED_BY_MERCHANT",) * 2
 
 
+def test_an_answer_without_the_status_is_read_back(kaspi, manager):
+    sandbox = kaspi(echo_attributes=("code",))
+    raw, order = pulled(sandbox)
+    with pytest.raises(ActionUnconfirmed) as exc:
+        accept_order(order, manager)
+    assert "does not show the new status" in str(exc.value) and "Kaspi has made the change" in str(exc.value)
+    order.refresh_from_db()
+    assert (order.status, order.state) == ("ACCEPTED_BY_MERCHANT", raw["state"])
+    assert order.events.latest("at").user == manager
+
+
 def test_a_change_made_at_kaspi_but_not_stored_here_is_reported_as_made(sandbox, manager):
     raw, order = pulled(sandbox)
 
@@ -201,6 +212,21 @@ def test_a_timeout_after_kaspi_made_the_change_is_read_back_not_repeated(kaspi, 
     event = order.events.latest("at")
     assert (event.from_status, event.to_status, event.user) == ("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT", manager)
     assert pull_orders(days=1).unchanged == 1  # the read-back stored Kaspi's whole order
+
+
+def test_a_cancellation_whose_answer_was_lost_keeps_the_reason_and_comment(kaspi, manager):
+    sandbox = kaspi()
+    raw, order = pulled(sandbox)
+    sandbox.inject("502", path="/orders", applied=True)
+    with pytest.raises(ActionUnconfirmed):
+        cancel_order(order, manager, "MERCHANT_OUT_OF_STOCK", "нет на складе")
+    order.refresh_from_db()
+    assert (order.status, order.cancellation_reason, order.cancellation_comment) == (
+        "CANCELLED",
+        "MERCHANT_OUT_OF_STOCK",
+        "нет на складе",
+    )
+    assert order.events.latest("at").user == manager and raw["status"] == "CANCELLED"
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])
