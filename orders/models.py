@@ -155,6 +155,11 @@ class OrderEntry(models.Model):
     category_code = models.CharField(_("Kaspi category"), max_length=255, blank=True)
     # Set when Kaspi refused the product lookup for this entry (e.g. 404): the SKU is unknown.
     sku_error = models.CharField(_("SKU lookup error"), max_length=500, blank=True)
+    # The catalog's dealer price and Kaspi commission when the entry was first stored: the order's
+    # margin stays what it was when sold, whatever later imports and rules do (empty: unmatched then).
+    dealer_price_at_order = models.PositiveIntegerField(_("dealer price when ordered, ₸"), null=True, blank=True)
+    commission_percent_at_order = models.DecimalField(_("Kaspi commission when ordered, %"), max_digits=5,
+                                                      decimal_places=2, null=True, blank=True)
     raw = models.JSONField(_("raw payload"), default=dict, blank=True)
 
     class Meta:

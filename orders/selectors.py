@@ -106,12 +106,27 @@ class Financials:
     margin: Decimal | None
 
 
+def costs_at_order(product_ids) -> dict[int, tuple[int | None, Decimal]]:
+    """{product id: (dealer price, commission percent)} now: stored on new entries as their cost."""
+    ids = set(product_ids)
+    percents = commission_percent_for_products(ids)
+    prices = dict(Product.objects.filter(pk__in=ids).values_list("pk", "dealer_price")) if ids else {}
+    return {pk: (prices.get(pk), percents.get(pk, Decimal(0))) for pk in ids}
+
+
 def _line(entry: OrderEntry, percents: dict) -> Line:
+    """The entry's margin, from its cost when it was ordered (the catalog's today for entries
+    stored before that was kept, or matched only later)."""
     product = entry.product
-    if product is None or product.dealer_price is None:
+    dealer_price = entry.dealer_price_at_order
+    if dealer_price is None and product is not None:
+        dealer_price = product.dealer_price
+    if dealer_price is None:
         return Line(entry, None, percents.get(entry.product_id), None, None)
-    percent = percents.get(product.pk, Decimal(0))
-    dealer_cost = Decimal(product.dealer_price) * entry.quantity
+    percent = entry.commission_percent_at_order
+    if percent is None:
+        percent = percents.get(entry.product_id, Decimal(0))
+    dealer_cost = Decimal(dealer_price) * entry.quantity
     commission = (entry.total_price * percent / 100).quantize(CENT)
     return Line(entry, dealer_cost, percent, commission, entry.total_price - dealer_cost - commission)
 

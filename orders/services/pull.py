@@ -325,9 +325,11 @@ def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], r
             else:
                 run.stats["changed_meanwhile"] = run.stats.get("changed_meanwhile", 0) + 1
         product_ids = selectors.product_ids_for_skus({e.sku for _o, es, _b, _pk in written for e in es if e.sku})
+        costs = selectors.costs_at_order(product_ids.values())
         rows, events = [], []
         for o, order_entries, before, order_pk in written:
             for e in order_entries:
+                dealer_price, commission = costs.get(product_ids.get(e.sku), (None, None))
                 rows.append(
                     OrderEntry(
                         order_id=order_pk,
@@ -345,6 +347,9 @@ def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], r
                         category_code=e.category_code,
                         sku_error=e.sku_error[:500],
                         raw=e.raw,
+                        # the cost when sold, kept from the first write (not in ENTRY_FIELDS)
+                        dealer_price_at_order=dealer_price,
+                        commission_percent_at_order=commission,
                     )
                 )
             if before is None:

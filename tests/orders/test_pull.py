@@ -141,6 +141,28 @@ def test_entries_are_matched_to_catalog_products_by_sku(kaspi, sandbox_products,
     assert run.unmatched_entries == 1 and run.entries_written == 2
 
 
+def test_an_orders_margin_keeps_the_cost_it_was_sold_at(kaspi, sandbox_products, catalog_products):
+    from decimal import Decimal
+
+    from catalog.models import CommissionRate, Product
+    from orders.selectors import order_financials
+
+    CommissionRate.objects.create(percent=Decimal("10"))
+    sandbox = kaspi(products=sandbox_products[-2:])
+    order = sandbox.add_order()
+    order["entries"] = [{"sku": "AS20904", "qty": 2, "price": 100_000, "n": 0}]
+    pull_orders(days=1)
+    entry = OrderEntry.objects.get()
+    assert (entry.dealer_price_at_order, entry.commission_percent_at_order) == (80_000, Decimal("10"))
+    stored = Order.objects.get(code=order["code"])
+    sold = order_financials(stored).margin
+    assert sold == 200_000 - 160_000 - 20_000 - stored.delivery_cost_for_seller
+    Product.objects.filter(article=20904).update(dealer_price=95_000)  # a later import
+    CommissionRate.objects.update(percent=Decimal("15"))  # a later commission change
+    pull_orders(days=1)  # and a later pull of the same order
+    assert order_financials(Order.objects.get(code=order["code"])).margin == sold
+
+
 @pytest.mark.django_db
 def test_an_entry_whose_sku_kaspi_refuses_is_stored_unmatched_and_flagged(
     kaspi, sandbox_products, catalog_products, admin_client
