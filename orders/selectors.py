@@ -50,6 +50,11 @@ def order_pks(kaspi_ids: list[str]) -> dict[str, int]:
     return dict(Order.objects.filter(kaspi_id__in=kaspi_ids).values_list("kaspi_id", "pk"))
 
 
+def unmatched_skus() -> set[str]:
+    """SKUs of stored entries that no catalog product matched."""
+    return set(OrderEntry.objects.filter(product__isnull=True).exclude(sku="").values_list("sku", flat=True).distinct())
+
+
 def product_ids_for_skus(skus) -> dict[str, int]:
     """{merchant SKU: catalog product id} for the SKUs the feed published (others are absent)."""
     article_by_sku = {sku: article_for_sku(sku) for sku in skus}

@@ -220,10 +220,21 @@ class _Puller:
                     self.job.lock.refresh()
                 self.refresh_open_orders()
                 self.write_finished(keep=0)
+                self.rematch_entries()
             finally:
                 for item in self.pending:
                     item.entries.cancel()
                 self.run.stats = {**self.run.stats, "windows": len(spans), "error_messages": self.error_texts}
+
+    def rematch_entries(self) -> None:
+        """Entries whose SKU matched no catalog product when stored are matched once the product
+        has been imported (no request to Kaspi; nothing is written when nothing matches)."""
+        found = selectors.product_ids_for_skus(selectors.unmatched_skus())
+        rematched = 0
+        for sku, product_id in found.items():
+            rematched += OrderEntry.objects.filter(product__isnull=True, sku=sku).update(product=product_id)
+        if rematched:
+            self.run.stats = {**self.run.stats, "rematched_entries": rematched}
 
     def list_window(self, state: str, ge: datetime, le: datetime) -> None:
         page = 0

@@ -141,6 +141,24 @@ def test_entries_are_matched_to_catalog_products_by_sku(kaspi, sandbox_products,
     assert run.unmatched_entries == 1 and run.entries_written == 2
 
 
+def test_an_entry_is_matched_once_its_product_is_imported(kaspi, sandbox_products, catalog_products):
+    from catalog.models import Product
+
+    sandbox = kaspi(products=sandbox_products[-2:])
+    order = sandbox.add_order()
+    order["entries"] = [{"sku": "AS20904", "qty": 1, "price": 104_000, "n": 0}]
+    Product.objects.filter(article=20904).delete()  # not imported yet
+    pull_orders(days=1)
+    assert OrderEntry.objects.get().product is None
+    with CaptureQueriesContext(connection) as queries:
+        again = pull_orders(days=1)
+    assert not [q for q in queries if q["sql"].startswith("UPDATE") and "orders_orderentry" in q["sql"]]
+    product = Product.objects.create(article=20904, name="Ноутбук", dealer_price=80_000)  # the next import
+    run = pull_orders(days=1)
+    assert OrderEntry.objects.get().product == product and run.stats["rematched_entries"] == 1
+    assert "rematched_entries" not in again.stats
+
+
 def test_an_orders_margin_keeps_the_cost_it_was_sold_at(kaspi, sandbox_products, catalog_products):
     from decimal import Decimal
 
