@@ -34,6 +34,7 @@ from .writer import offers_from_products, write_feed
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "feeds.build"
+ROUTINE_ROWS_KEPT = timedelta(days=30)  # rows of builds that changed nothing (unchanged, skipped)
 DIFF_LIST_LIMIT = 500  # SKUs listed per kind of change; the counts are always complete
 
 
@@ -222,6 +223,9 @@ def prune_versions(keep: int | None = None) -> int:
         storage.delete(version.file, version.gzip_file, version.snapshot_file)
         FeedVersion.objects.filter(pk=version.pk).update(file="")
         pruned += 1
+    # A scheduled build every 30 minutes leaves ~17,000 "unchanged" rows a year: keep a month.
+    FeedVersion.objects.filter(result__in=(FeedResult.UNCHANGED, FeedResult.SKIPPED),
+                               started_at__lt=timezone.now() - ROUTINE_ROWS_KEPT).delete()
     return pruned
 
 

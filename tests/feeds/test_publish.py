@@ -156,6 +156,21 @@ def test_versions_beyond_keep_lose_their_files_but_not_the_published_one(product
     assert FeedVersion.objects.count() == 4  # the records stay
 
 
+def test_rows_of_builds_that_changed_nothing_are_kept_a_month(products, feed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    products(3)
+    published = build_feed()
+    old_unchanged, recent_unchanged = build_feed(), build_feed()
+    assert old_unchanged.result == recent_unchanged.result == FeedResult.UNCHANGED
+    FeedVersion.objects.filter(pk=old_unchanged.pk).update(started_at=timezone.now() - timedelta(days=31))
+    FeedVersion.objects.filter(pk=published.pk).update(started_at=timezone.now() - timedelta(days=400))
+    services.prune_versions()
+    assert set(FeedVersion.objects.values_list("pk", flat=True)) == {published.pk, recent_unchanged.pk}
+
+
 def test_pruning_spares_the_held_version_staff_may_still_publish(products, feed):
     items = products(10)
     feed.keep_versions = 1
