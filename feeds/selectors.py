@@ -35,10 +35,18 @@ def published_version() -> FeedVersion | None:
     return FeedVersion.objects.filter(result=FeedResult.PUBLISHED).order_by("-published_at", "-pk").first()
 
 
+def builds():
+    """Versions that were real builds of the price list (not skipped, not written to a file only)."""
+    return FeedVersion.objects.exclude(result__in=(FeedResult.SKIPPED, FeedResult.WRITTEN))
+
+
+def newest_build() -> FeedVersion | None:
+    return builds().order_by("-started_at", "-pk").first()
+
+
 def held_version() -> FeedVersion | None:
     """The newest build, if it is held by the shrink guard (the one "Publish anyway" may publish)."""
-    newest = (FeedVersion.objects.exclude(result__in=(FeedResult.SKIPPED, FeedResult.WRITTEN))
-              .order_by("-started_at", "-pk").first())
+    newest = newest_build()
     return newest if newest is not None and newest.result == FeedResult.REJECTED else None
 
 
@@ -74,8 +82,7 @@ def versions_with_files():
 def dashboard_status() -> dict:
     """The price list at a glance: what is live, whether the last build was held, Kaspi's last fetch."""
     published = published_version()
-    last_build = (FeedVersion.objects.exclude(result__in=(FeedResult.SKIPPED, FeedResult.WRITTEN))
-                  .order_by("-started_at", "-pk").first())
+    last_build = newest_build()
     fetch = last_fetch()
     return {
         "feed_enabled": bool(settings.FEED_TOKEN),

@@ -198,9 +198,7 @@ def publish_anyway(version_id: int, *, user) -> FeedVersion:
             version = FeedVersion.objects.select_for_update().get(pk=version_id)
             if version.result != FeedResult.REJECTED or not version.file:
                 raise FeedError(_("Only a held version whose file is kept can be published."))
-            newer = (FeedVersion.objects.filter(started_at__gt=version.started_at)
-                     .exclude(result__in=(FeedResult.SKIPPED, FeedResult.WRITTEN)))
-            if newer.exists():
+            if selectors.builds().filter(started_at__gt=version.started_at).exists():
                 raise FeedError(_("A newer build exists: its prices and stock are fresher. Publish that one, "
                                   "or build again."))
             _publish(version, user.get_username(), forced=True)
