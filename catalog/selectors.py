@@ -39,8 +39,11 @@ PRICING_RESULT_FIELDS = ("sale_price", "price_rule_id", "price_explanation", "ne
                          "below_margin_floor", "feed_excluded", "publish_min_stock")
 
 
+# What any price could sell (the engine prices nothing without a dealer price above zero).
+SELLABLE = Q(unsellable_reason="", dealer_price__gt=0)
+
+
 def _publishable():
-    """Products the feed may list: active, sellable, priced, not excluded from the feed."""
     return Product.objects.filter(is_active=True, sale_price__isnull=False, feed_excluded=False, unsellable_reason="")
 
 
@@ -71,12 +74,12 @@ def publishable_products():
 def unsellable(products):
     """Those of `products` (a queryset) that no price can make sellable: no dealer price, or the
     supplier does not sell them."""
-    return products.filter(Q(dealer_price__isnull=True) | Q(dealer_price=0) | ~Q(unsellable_reason=""))
+    return products.exclude(SELLABLE)
 
 
 def dashboard_status() -> dict:
     """The catalog at a glance for the admin dashboard: last runs, products, pricing gaps."""
-    sellable = Q(is_active=True, unsellable_reason="", dealer_price__isnull=False)
+    sellable = Q(is_active=True) & SELLABLE
     counts = Product.objects.aggregate(
         active=Count("pk", filter=Q(is_active=True)),
         sellable=Count("pk", filter=sellable),
