@@ -31,6 +31,7 @@ from kaspisync.secrets import mask
 from ..alstyle import AlstyleClient
 from ..models import Brand, Category, ImportKind, ImportRun, Product, ProductChange
 from ..normalize import ProductData, SkipProduct
+from ..selectors import products_in_scope
 from ..signals import catalog_changed
 from . import hooks
 from .upsert import bulk_upsert
@@ -118,20 +119,6 @@ def nested_set_parents(rows) -> dict[int, tuple[int | None, int]]:
         result[row.id] = (stack[-1].id if stack else None, len(stack) + 1)
         stack.append(row)
     return result
-
-
-def descendants(roots, links: dict[int, tuple[int | None, int]]) -> list[int]:
-    """The categories `roots` and everything below them, by the parent links of nested_set_parents."""
-    children: dict[int | None, list[int]] = {}
-    for cid, (parent_id, _depth) in links.items():
-        children.setdefault(parent_id, []).append(cid)
-    found, stack = set(), list(roots)
-    while stack:
-        cid = stack.pop()
-        if cid not in found:
-            found.add(cid)
-            stack += children.get(cid, [])
-    return sorted(found)
 
 
 class _Importer:
@@ -228,12 +215,8 @@ class FullImport(_Importer):
                 Category.objects.filter(id__in=gone).update(is_active=False)
         # A category re-filed under another parent changes which category rules and commission
         # apply to every product below it: they are repriced with the products that changed.
-        moved = [c.id for c in changed if c.id in existing and existing[c.id][1] != c.parent_id]
-        if moved:
-            subtree = descendants(moved, links)
-            for start in range(0, len(subtree), WRITE_BATCH):
-                self.changed_ids.update(Product.objects.filter(category_id__in=subtree[start:start + WRITE_BATCH])
-                                        .values_list("id", flat=True))
+        for moved in (c.id for c in changed if c.id in existing and existing[c.id][1] != c.parent_id):
+            self.changed_ids.update(products_in_scope(category_id=moved))
         return seen
 
     def import_brands(self) -> dict[str, int]:
