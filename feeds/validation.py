@@ -143,9 +143,9 @@ class WriterValidator:
     finish() -> error messages (empty: valid).
 
     Each batch goes to the least busy of `workers` worker processes (default: one per core but
-    the one the writer keeps, at most MAX_WORKERS; 0: all checked here, in this process). Workers are started
-    afresh (`python validation.py`, lxml only, about 20 MB), not forked: they share no memory,
-    locks or connections with the writer, and start while the writer reads the database.
+    the one the writer keeps, at most MAX_WORKERS; 0: all checked here, in this process). Workers
+    are started afresh (`python validation.py`, lxml only, about 20 MB), not forked: they share no
+    memory, locks or connections with the writer, and start while the writer reads the database.
     """
 
     def __init__(self, workers: int | None = None):
@@ -167,8 +167,9 @@ class WriterValidator:
         if self._phase != "offers":
             self._parts[self._phase].append(data)
         else:
-            worker = min(self._workers, key=_backlog, default=None)
-            if worker is not None and _backlog(worker) < len(data):
+            waiting, worker = min(((_backlog(w), w) for w in self._workers), key=lambda pair: pair[0],
+                                  default=(None, None))
+            if worker is not None and waiting < len(data):
                 self._send(worker, self._line, data)
             else:  # every worker has a whole batch waiting: this process checks this one
                 self._local.check(data, self._line)
