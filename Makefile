@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test bench venv test-deps
+.PHONY: run test bench venv test-deps lint format
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -27,9 +27,19 @@ test-deps: $(VENV)/.installed-test
 run: venv
 	$(PY) -m kaspisync.launcher
 
-# The whole suite twice: embedded default, then PostgreSQL + Redis (see scripts/test.sh).
-test: test-deps
+# The whole suite twice: embedded default, then PostgreSQL + Redis (see scripts/test.sh),
+# after the linter and the formatter check (configured in pyproject.toml).
+test: test-deps lint
 	scripts/test.sh
+
+lint: test-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Fix what ruff can fix and format the code.
+format: test-deps
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # Every bench/bench_*.py in turn; never part of `make test`.
 bench: venv

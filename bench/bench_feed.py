@@ -10,6 +10,7 @@ Targets (issue 4), one run on 2 cores:
   client with threads.
 Fresh SQLite database and media folder in a temporary directory.
 """
+
 import argparse
 import http.client
 import os
@@ -65,13 +66,26 @@ def seed(n: int) -> None:
     from feeds.services import feed_settings
 
     brands = Brand.objects.bulk_create([Brand(name=f"Brand {i}") for i in range(300)])
-    names = ['Кабель "USB-C" & <Lightning> 1 м', "Ноутбук Lenovo IdeaPad 3 15ITL6 i5/8GB/512GB",
-             "Колонки Mi Bluetooth Speaker Square Box Чёрный", "Мышь A4Tech OP-720 USB"]
+    names = [
+        'Кабель "USB-C" & <Lightning> 1 м',
+        "Ноутбук Lenovo IdeaPad 3 15ITL6 i5/8GB/512GB",
+        "Колонки Mi Bluetooth Speaker Square Box Чёрный",
+        "Мышь A4Tech OP-720 USB",
+    ]
     Product.objects.bulk_create(
-        [Product(article=100000 + i, name=f"{names[i % 4]} #{i}", brand=brands[i % 300], dealer_price=9000 + i,
-                 sale_price=12990 + i, stock=i % 13, warehouse_stock={"almaty": i % 7, "astana": i % 5},
-                 publish_min_stock=1)
-         for i in range(n)],
+        [
+            Product(
+                article=100000 + i,
+                name=f"{names[i % 4]} #{i}",
+                brand=brands[i % 300],
+                dealer_price=9000 + i,
+                sale_price=12990 + i,
+                stock=i % 13,
+                warehouse_stock={"almaty": i % 7, "astana": i % 5},
+                publish_min_stock=1,
+            )
+            for i in range(n)
+        ],
         batch_size=2000,
     )
     feed = feed_settings()
@@ -140,8 +154,12 @@ def bench_publish() -> dict:
 
     started = time.perf_counter()
     version = build_feed(trigger="command")
-    figures = {"build_publish": time.perf_counter() - started, "result": version.result,
-               "gzip_mb": version.gzip_size / 1e6, "sha256": version.sha256}
+    figures = {
+        "build_publish": time.perf_counter() - started,
+        "result": version.result,
+        "gzip_mb": version.gzip_size / 1e6,
+        "sha256": version.sha256,
+    }
     started = time.perf_counter()
     again = build_feed(trigger="command")
     figures["rebuild_unchanged"] = time.perf_counter() - started
@@ -205,9 +223,10 @@ def python_client(port: int, path: str, etag: str, seconds: float, threads: int 
 
 def wrk_client(port: int, path: str, etag: str, seconds: float) -> float:
     output = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{int(seconds)}s", "-H", f"If-None-Match: {etag}",
-         f"http://127.0.0.1:{port}{path}"],
-        capture_output=True, text=True, check=True,
+        ["wrk", "-t2", "-c16", f"-d{int(seconds)}s", "-H", f"If-None-Match: {etag}", f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     if "Non-2xx or 3xx" in output:
         raise RuntimeError(output)
@@ -223,9 +242,26 @@ def bench_304(var_dir: str, sha256: str, seconds: float) -> dict:
     env = {**os.environ, "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING"}
     workers = str(max(2, os.cpu_count() or 2))
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "kaspisync.wsgi", "-b", f"127.0.0.1:{port}", "-w", workers,
-         "-k", "gthread", "--threads", "4", "--keep-alive", "5", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kaspisync.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            workers,
+            "-k",
+            "gthread",
+            "--threads",
+            "4",
+            "--keep-alive",
+            "5",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     figures = {"workers": workers}
     try:
@@ -275,10 +311,14 @@ def main() -> int:
         http_figures = bench_304(var_dir, publish["sha256"], args.seconds)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
-    print(f"load average during the run: {load_before:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
-          "(other processes slow every wall-clock figure)")
-    print(f"Kaspi price list: {args.offers:,} offers, {build['available']:,} available, "
-          f"{build['size_mb']:.1f} MB ({publish['gzip_mb']:.1f} MB gzip), 2 stores from warehouses")
+    print(
+        f"load average during the run: {load_before:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
+        "(other processes slow every wall-clock figure)"
+    )
+    print(
+        f"Kaspi price list: {args.offers:,} offers, {build['available']:,} available, "
+        f"{build['size_mb']:.1f} MB ({publish['gzip_mb']:.1f} MB gzip), 2 stores from warehouses"
+    )
     line("write + validate, excluding DB read (first run)", build["without_db_first"], "s", 0.7)
     line(f"write + validate, excluding DB read (median of {RUNS})", build["without_db_median"], "s", 0.7)
     line(f"write + validate, excluding DB read (best of {RUNS})", build["without_db_best"], "s", 0.7)
@@ -293,8 +333,13 @@ def main() -> int:
     line("  (tracemalloc peak, Python allocations)", build["tracemalloc_peak_mb"], "MB")
     line(f"full build + publish (gzip, snapshot): {publish['result']}", publish["build_publish"], "s")
     line(f"rebuild with no change: {publish['rebuild_result']}", publish["rebuild_unchanged"], "s")
-    line(f"conditional GET -> 304, gunicorn x{http_figures['workers']} ({http_figures['client']})",
-         http_figures["rps"], "req/s", 500, higher_is_better=True)
+    line(
+        f"conditional GET -> 304, gunicorn x{http_figures['workers']} ({http_figures['client']})",
+        http_figures["rps"],
+        "req/s",
+        500,
+        higher_is_better=True,
+    )
     line("  (same, Python keep-alive client)", http_figures["py_rps"], "req/s", 500, higher_is_better=True)
     print(f"  fetches logged during the {http_figures['client']} run: {http_figures['logged']:,}")
     return 0

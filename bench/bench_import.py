@@ -7,6 +7,7 @@ HTTP fetch and JSON parsing are). Targets (SQLite, 2 cores): first >= 5,000/s, u
 
     .venv/bin/python bench/bench_import.py [--products 50000] [--repeats 3] [--tracemalloc] [--with-hooks]
 """
+
 import argparse
 import gc
 import os
@@ -25,9 +26,22 @@ TARGETS = {"first": 5000, "unchanged": 30000, "peak_mb": 300}
 
 def start_sandbox(products: int):
     process = subprocess.Popen(
-        [sys.executable, "-m", "kaspisync.sandbox.alstyle", "--port", "0", "--products", str(products),
-         "--interval", "0", "--token", TOKEN],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kaspisync.sandbox.alstyle",
+            "--port",
+            "0",
+            "--products",
+            str(products),
+            "--interval",
+            "0",
+            "--token",
+            TOKEN,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = process.stdout.readline()  # "Al-Style sandbox: http://127.0.0.1:PORT/api/ (...)"
     if not line.startswith("Al-Style sandbox:"):
@@ -41,8 +55,11 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=50_000)
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
     parser.add_argument("--repeats", type=int, default=3, help="unchanged re-imports (the best is reported)")
-    parser.add_argument("--with-hooks", action="store_true",
-                        help="keep what runs after an import commits (the pricing recompute) inside the timings")
+    parser.add_argument(
+        "--with-hooks",
+        action="store_true",
+        help="keep what runs after an import commits (the pricing recompute) inside the timings",
+    )
     args = parser.parse_args()
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "kaspisync.settings"
@@ -88,16 +105,23 @@ def main() -> None:
             seen = run.created + run.updated + run.unchanged
             rate = seen / min(timings)
             every = f" (all runs: {', '.join(f'{seen / t:,.0f}' for t in timings)})" if repeats > 1 else ""
-            print(f"{label:>9} import: {seen:,} products in {min(timings):.2f} s = {rate:,.0f} products/s{every} "
-                  f"(target >= {TARGETS[label]:,}/s) {'OK' if rate >= TARGETS[label] else 'BELOW TARGET'}; "
-                  f"created {run.created:,}, updated {run.updated:,}, unchanged {run.unchanged:,}, "
-                  f"{run.requests_made} requests", flush=True)
+            print(
+                f"{label:>9} import: {seen:,} products in {min(timings):.2f} s = {rate:,.0f} products/s{every} "
+                f"(target >= {TARGETS[label]:,}/s) {'OK' if rate >= TARGETS[label] else 'BELOW TARGET'}; "
+                f"created {run.created:,}, updated {run.updated:,}, unchanged {run.unchanged:,}, "
+                f"{run.requests_made} requests",
+                flush=True,
+            )
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak memory (max RSS of the importing process): {peak_mb:.0f} MB (target <= {TARGETS['peak_mb']} MB) "
-              f"{'OK' if peak_mb <= TARGETS['peak_mb'] else 'ABOVE TARGET'}")
+        print(
+            f"peak memory (max RSS of the importing process): {peak_mb:.0f} MB (target <= {TARGETS['peak_mb']} MB) "
+            f"{'OK' if peak_mb <= TARGETS['peak_mb'] else 'ABOVE TARGET'}"
+        )
         if args.tracemalloc:
-            print(f"peak Python allocations (tracemalloc): {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB "
-                  "(tracing slows everything down: take the rates from a run without --tracemalloc)")
+            print(
+                f"peak Python allocations (tracemalloc): {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB "
+                "(tracing slows everything down: take the rates from a run without --tracemalloc)"
+            )
         print(f"products in the database: {Product.objects.count():,}")
     finally:
         sandbox.terminate()

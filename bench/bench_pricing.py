@@ -7,6 +7,7 @@ recompute where nothing changed (read + price + compare only). Target: <= 5 s ea
 
     .venv/bin/python bench/bench_pricing.py [--products 50000]
 """
+
 import argparse
 import os
 import random
@@ -33,7 +34,14 @@ def setup_django() -> None:
 
 def populate(products: int) -> None:
     from catalog.models import (
-        Brand, Category, CommissionRate, FeedExclusion, PriceBand, PriceOverride, PriceRule, Product,
+        Brand,
+        Category,
+        CommissionRate,
+        FeedExclusion,
+        PriceBand,
+        PriceOverride,
+        PriceRule,
+        Product,
     )
 
     rnd = random.Random(7)
@@ -56,17 +64,30 @@ def populate(products: int) -> None:
     rows = []
     for i in range(products):
         dealer = rnd.randint(500, 900_000)
-        rows.append(Product(article=100000 + i, name=f"Product {i}", category=rnd.choice(leaves),
-                            brand=rnd.choice(brands), dealer_price=dealer,
-                            retail_price=int(dealer * rnd.choice((1.1, 1.3, 1.6))), stock=rnd.randint(0, 60),
-                            unsellable_reason="price_on_request" if i % 97 == 0 else ""))
+        rows.append(
+            Product(
+                article=100000 + i,
+                name=f"Product {i}",
+                category=rnd.choice(leaves),
+                brand=rnd.choice(brands),
+                dealer_price=dealer,
+                retail_price=int(dealer * rnd.choice((1.1, 1.3, 1.6))),
+                stock=rnd.randint(0, 60),
+                unsellable_reason="price_on_request" if i % 97 == 0 else "",
+            )
+        )
     Product.objects.bulk_create(rows, batch_size=2000)
 
     rules = [
         PriceRule(name="All", markup_percent=Decimal("15"), rounding_step=100, min_margin=500),
         PriceRule(category=categories[0], markup_percent=Decimal("12"), rounding_step=1000, rounding_ending=990),
-        PriceRule(category=categories[1], markup_percent=Decimal("10"), rounding_step=100, rounding_ending=90,
-                  min_margin_percent=Decimal("5")),
+        PriceRule(
+            category=categories[1],
+            markup_percent=Decimal("10"),
+            rounding_step=100,
+            rounding_ending=90,
+            min_margin_percent=Decimal("5"),
+        ),
         PriceRule(category=leaves[3], markup_percent=Decimal("20"), rounding_mode="nearest", rounding_step=50),
         PriceRule(category=leaves[40], markup_percent=Decimal("8"), cap="retail"),
         PriceRule(category=categories[100], markup_percent=Decimal("9"), markup_fixed=1000, rounding_step=10),
@@ -78,14 +99,17 @@ def populate(products: int) -> None:
         PriceRule(name="Banded", category=categories[200], rounding_step=100, rounding_ending=90),
     ]
     PriceRule.objects.bulk_create(rules)
-    PriceBand.objects.bulk_create([
-        PriceBand(rule=rules[-1], low=0, high=10_000, markup_percent=Decimal("30")),
-        PriceBand(rule=rules[-1], low=10_000, high=100_000, markup_percent=Decimal("18")),
-        PriceBand(rule=rules[-1], low=100_000, markup_percent=Decimal("10")),
-    ])
-    CommissionRate.objects.bulk_create([CommissionRate(percent=Decimal("12"))]
-                                       + [CommissionRate(category=c, percent=Decimal(rnd.randint(5, 15)))
-                                          for c in categories[:8]])
+    PriceBand.objects.bulk_create(
+        [
+            PriceBand(rule=rules[-1], low=0, high=10_000, markup_percent=Decimal("30")),
+            PriceBand(rule=rules[-1], low=10_000, high=100_000, markup_percent=Decimal("18")),
+            PriceBand(rule=rules[-1], low=100_000, markup_percent=Decimal("10")),
+        ]
+    )
+    CommissionRate.objects.bulk_create(
+        [CommissionRate(percent=Decimal("12"))]
+        + [CommissionRate(category=c, percent=Decimal(rnd.randint(5, 15))) for c in categories[:8]]
+    )
     FeedExclusion.objects.bulk_create([FeedExclusion(brand=brands[9]), FeedExclusion(category=leaves[7])])
     PriceOverride.objects.bulk_create([PriceOverride(product=p, price=99_990) for p in rows[:50]])
 
@@ -97,8 +121,10 @@ def timed(label: str, **kwargs):
     run = recompute_prices(**kwargs)
     elapsed = time.perf_counter() - started
     verdict = "OK" if elapsed <= TARGET_SECONDS else "SLOW"
-    print(f"{label:<34} {elapsed:6.2f} s  (target <= {TARGET_SECONDS:.0f} s) {verdict}  "
-          f"examined {run.examined:,}, written {run.changed:,}")
+    print(
+        f"{label:<34} {elapsed:6.2f} s  (target <= {TARGET_SECONDS:.0f} s) {verdict}  "
+        f"examined {run.examined:,}, written {run.changed:,}"
+    )
     return elapsed
 
 
@@ -116,7 +142,8 @@ def main() -> None:
     timed("full recompute from scratch")
     timed("recompute, nothing changed")
     PriceRule.objects.filter(category__isnull=True, brand__isnull=True, product__isnull=True).update(
-        markup_percent=Decimal("16"))
+        markup_percent=Decimal("16")
+    )
     timed("recompute after global rule change")
     priced = Product.objects.filter(sale_price__isnull=False).count()
     print(f"priced products: {priced:,}; price history rows: {SalePriceChange.objects.count():,}")

@@ -1,4 +1,5 @@
 """`make bench`: run every bench/bench_*.py in turn, each in its own process; exit 1 if any fails."""
+
 import subprocess
 import sys
 import time

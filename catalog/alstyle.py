@@ -15,6 +15,7 @@ ALSTYLE_MAX_ATTEMPTS in all. A wrong token (401) is not retried. The token trave
 string, so every text that leaves this module (log lines, exception messages) is masked, and
 `requests` exceptions (whose text holds the URL) are never chained.
 """
+
 import hashlib
 import logging
 import os
@@ -156,8 +157,16 @@ def _read_ahead(iterator):
 
 
 class AlstyleClient:
-    def __init__(self, *, base_url: str | None = None, token: str | None = None, min_interval: float | None = None,
-                 max_attempts: int | None = None, backoff_base: float | None = None, session=None):
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        min_interval: float | None = None,
+        max_attempts: int | None = None,
+        backoff_base: float | None = None,
+        session=None,
+    ):
         self.base_url = (base_url or settings.ALSTYLE_API_URL).rstrip("/") + "/"
         self.token = settings.ALSTYLE_TOKEN if token is None else token
         register_secret(self.token)
@@ -187,12 +196,19 @@ class AlstyleClient:
                     raise AlstyleError(
                         _("Al-Style %(method)s failed after %(n)d attempts: %(error)s")
                         % {"method": method, "n": attempt, "error": failure},
-                        retryable=True, status=failure.status,
+                        retryable=True,
+                        status=failure.status,
                         diagnosis=_("the service may be down or throttling us; the next run will try again"),
                     ) from None
                 delay = failure.wait if failure.wait is not None else next(delays)
-                log.warning("Al-Style %s: %s; attempt %d of %d, retrying in %.2f s",
-                            method, failure, attempt, self.max_attempts, delay)
+                log.warning(
+                    "Al-Style %s: %s; attempt %d of %d, retrying in %.2f s",
+                    method,
+                    failure,
+                    attempt,
+                    self.max_attempts,
+                    delay,
+                )
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -205,27 +221,38 @@ class AlstyleClient:
             raise _Retry(mask(f"{type(exc).__name__}: {exc}")[:300]) from None
         status = response.status_code
         if status == 401:
-            raise AlstyleError(_("Al-Style rejected the access token (HTTP 401)"), status=401,
-                               diagnosis=_("check ALSTYLE_TOKEN in the reseller cabinet"))
+            raise AlstyleError(
+                _("Al-Style rejected the access token (HTTP 401)"),
+                status=401,
+                diagnosis=_("check ALSTYLE_TOKEN in the reseller cabinet"),
+            )
         try:
             payload = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             payload = None
         if status in THROTTLE_STATUSES:
-            raise _Retry(_("throttled (HTTP %(status)d)") % {"status": status},
-                         wait=_stated_interval(payload) or self.min_interval, status=status)
+            raise _Retry(
+                _("throttled (HTTP %(status)d)") % {"status": status},
+                wait=_stated_interval(payload) or self.min_interval,
+                status=status,
+            )
         if status in RETRYABLE_STATUSES:
             raise _Retry(_("server error (HTTP %(status)d)") % {"status": status}, status=status)
         if status != 200:
-            raise AlstyleError(_("Al-Style %(method)s answered HTTP %(status)d") % {"method": method, "status": status},
-                               status=status, diagnosis=_("the request was refused; it will not be retried"))
+            raise AlstyleError(
+                _("Al-Style %(method)s answered HTTP %(status)d") % {"method": method, "status": status},
+                status=status,
+                diagnosis=_("the request was refused; it will not be retried"),
+            )
         if payload is None:
             raise _Retry(_("the answer is not valid JSON"), status=status)
         if isinstance(payload, dict) and payload.get("success") is False:
             wait = _stated_interval(payload)
             if wait is None:
-                raise AlstyleError(_("Al-Style %(method)s refused: %(message)s")
-                                   % {"method": method, "message": str(payload.get("message", ""))[:300]})
+                raise AlstyleError(
+                    _("Al-Style %(method)s refused: %(message)s")
+                    % {"method": method, "message": str(payload.get("message", ""))[:300]}
+                )
             raise _Retry(_("throttled (interval %(wait)s s)") % {"wait": wait}, wait=wait or self.min_interval)
         return payload
 

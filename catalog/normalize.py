@@ -14,6 +14,7 @@ The rest of the code never sees the supplier's raw strings. The rules:
 - A product without a valid article or name is skipped with a reason (`SkipProduct`), never a
   crash; a bad value in an optional field becomes "unknown" (None / empty).
 """
+
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -272,8 +273,16 @@ def price_stock(key, raw) -> PriceStockData:
         stock, qualifier, unreadable = 0, EXACT, True
     price, reason = dealer_price(raw.get("price1"))
     by_warehouse = raw.get("warehouse")
-    return PriceStockData(number, price, other_price(raw.get("price2")), reason, stock, qualifier,
-                          warehouse_stock(by_warehouse) if isinstance(by_warehouse, dict) else None, unreadable)
+    return PriceStockData(
+        number,
+        price,
+        other_price(raw.get("price2")),
+        reason,
+        stock,
+        qualifier,
+        warehouse_stock(by_warehouse) if isinstance(by_warehouse, dict) else None,
+        unreadable,
+    )
 
 
 def category(raw) -> CategoryData:
@@ -288,5 +297,6 @@ def category(raw) -> CategoryData:
 
 
 def brand(raw) -> BrandData:
-    return BrandData(guid=text(raw.get("id"), 64), name=text(raw.get("name"), 255).strip(),
-                     count=optional_int(raw.get("count")) or 0)
+    return BrandData(
+        guid=text(raw.get("id"), 64), name=text(raw.get("name"), 255).strip(), count=optional_int(raw.get("count")) or 0
+    )

@@ -9,6 +9,7 @@ Stable contracts (other apps rely on them; keep the signatures):
 - `commission_percent_for_products(product_ids)`: {product_id: Decimal percent} of the Kaspi
   commission that pricing applies to each product (used by orders for margins).
 """
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -33,10 +34,26 @@ DEFAULT_COMMISSION_PERCENT = Decimal(settings.KASPI_DEFAULT_COMMISSION_PERCENT)
 ID_CHUNK = 900  # ids per `IN (...)`: SQLite caps the number of query parameters
 
 # What a recompute reads per product: the engine's inputs, then the stored results to compare.
-PRICING_INPUT_FIELDS = ("id", "category_id", "brand_id", "dealer_price", "retail_price", "rrp",
-                        "unsellable_reason", "is_active")
-PRICING_RESULT_FIELDS = ("sale_price", "price_rule_id", "price_explanation", "net_margin", "net_margin_percent",
-                         "below_margin_floor", "feed_excluded", "publish_min_stock")
+PRICING_INPUT_FIELDS = (
+    "id",
+    "category_id",
+    "brand_id",
+    "dealer_price",
+    "retail_price",
+    "rrp",
+    "unsellable_reason",
+    "is_active",
+)
+PRICING_RESULT_FIELDS = (
+    "sale_price",
+    "price_rule_id",
+    "price_explanation",
+    "net_margin",
+    "net_margin_percent",
+    "below_margin_floor",
+    "feed_excluded",
+    "publish_min_stock",
+)
 
 
 # What any price could sell (the engine prices nothing without a dealer price above zero).
@@ -103,7 +120,7 @@ def commission_percent_for_products(product_ids) -> dict:
     book = pricing_book(commissions_only=True)
     categories = {}
     for start in range(0, len(ids), ID_CHUNK):
-        categories.update(Product.objects.filter(pk__in=ids[start:start + ID_CHUNK]).values_list("pk", "category_id"))
+        categories.update(Product.objects.filter(pk__in=ids[start : start + ID_CHUNK]).values_list("pk", "category_id"))
     return {pk: book.commission_for(categories[pk]) for pk in ids if pk in categories}
 
 
@@ -125,10 +142,17 @@ def category_ancestors() -> dict[int, tuple[int, ...]]:
 def rule_spec(rule: PriceRule, bands=None) -> engine.Rule:
     bands = rule.bands.all() if bands is None else bands
     return engine.Rule(
-        id=rule.pk, label=rule.label, percent=rule.markup_percent, fixed=rule.markup_fixed,
+        id=rule.pk,
+        label=rule.label,
+        percent=rule.markup_percent,
+        fixed=rule.markup_fixed,
         bands=tuple(engine.Band(b.low, b.high, b.markup_percent, b.markup_fixed) for b in bands),
-        step=rule.rounding_step, mode=rule.rounding_mode, ending=rule.rounding_ending,
-        min_margin=rule.min_margin, min_margin_percent=rule.min_margin_percent, cap=rule.cap,
+        step=rule.rounding_step,
+        mode=rule.rounding_mode,
+        ending=rule.rounding_ending,
+        min_margin=rule.min_margin,
+        min_margin_percent=rule.min_margin_percent,
+        cap=rule.cap,
         min_stock=rule.publish_min_stock,
     )
 
@@ -144,8 +168,11 @@ def pricing_book(now=None, commissions_only: bool = False) -> engine.Book:
     )
     if commissions_only:
         return book
-    rules = (PriceRule.objects.filter(is_active=True).select_related("category", "brand", "product")
-             .prefetch_related(Prefetch("bands", queryset=PriceBand.objects.order_by("low"))))
+    rules = (
+        PriceRule.objects.filter(is_active=True)
+        .select_related("category", "brand", "product")
+        .prefetch_related(Prefetch("bands", queryset=PriceBand.objects.order_by("low")))
+    )
     for rule in rules:
         spec = rule_spec(rule)
         if rule.product_id:
@@ -163,8 +190,10 @@ def pricing_book(now=None, commissions_only: bool = False) -> engine.Book:
     book.excluded_brands = frozenset(b for _, b, _ in exclusions if b is not None)
     book.excluded_products = frozenset(p for _, _, p in exclusions if p is not None)
     # Expiry times in local (Asia/Almaty) time: the explanation prints them.
-    book.overrides = {pid: engine.Override(price, expires and timezone.localtime(expires))
-                      for pid, price, expires in PriceOverride.objects.values_list("product_id", "price", "expires_at")}
+    book.overrides = {
+        pid: engine.Override(price, expires and timezone.localtime(expires))
+        for pid, price, expires in PriceOverride.objects.values_list("product_id", "price", "expires_at")
+    }
     return book
 
 
@@ -176,7 +205,7 @@ def pricing_rows(product_ids=None):
         chunks = [qs.iterator(chunk_size=5000)]
     else:
         ids = sorted(set(product_ids))
-        chunks = (qs.filter(pk__in=ids[i:i + ID_CHUNK]) for i in range(0, len(ids), ID_CHUNK))
+        chunks = (qs.filter(pk__in=ids[i : i + ID_CHUNK]) for i in range(0, len(ids), ID_CHUNK))
     n = len(PRICING_INPUT_FIELDS)
     for chunk in chunks:
         for row in chunk:
@@ -198,10 +227,10 @@ def products_in_scope(category_id=None, brand_id=None, product_id=None) -> list[
     return list(qs.values_list("pk", flat=True))
 
 
-
 def pricing_audit_of(obj, limit: int = 20) -> list[PricingAudit]:
     """The latest audit entries of one rule, commission or exclusion."""
     if obj is None or obj.pk is None:
         return []
-    return list(PricingAudit.objects.filter(object_type=obj._meta.model_name, object_id=obj.pk)
-                .select_related("user")[:limit])
+    return list(
+        PricingAudit.objects.filter(object_type=obj._meta.model_name, object_id=obj.pk).select_related("user")[:limit]
+    )

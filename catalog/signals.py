@@ -4,6 +4,7 @@
 a price recompute) has committed. Receivers are connected in kaspisync/wiring.py.
 kwargs: reason (str: "import", "quick", "pricing", ...), product_count (int).
 """
+
 from django.dispatch import Signal
 
 catalog_changed = Signal()

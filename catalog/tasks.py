@@ -1,4 +1,5 @@
 """Celery tasks of the catalog: thin doors that take primitive arguments and call a service."""
+
 from celery import shared_task
 
 from kaspisync.models import RunStatus, RunTrigger
@@ -9,8 +10,12 @@ from .services.importing import import_catalog as run_import
 IMPORT_TIME_LIMIT = 2 * 60 * 60
 
 
-@shared_task(name="catalog.tasks.import_catalog", ignore_result=True,
-             time_limit=IMPORT_TIME_LIMIT, soft_time_limit=IMPORT_TIME_LIMIT - 300)
+@shared_task(
+    name="catalog.tasks.import_catalog",
+    ignore_result=True,
+    time_limit=IMPORT_TIME_LIMIT,
+    soft_time_limit=IMPORT_TIME_LIMIT - 300,
+)
 def import_catalog(quick: bool = False, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "") -> int:
     """Full import or quick refresh from Al-Style; returns the ImportRun id (the row is the result)."""
     return run_import(quick=quick, trigger=trigger, triggered_by=triggered_by).pk
@@ -19,10 +24,17 @@ def import_catalog(quick: bool = False, trigger: str = RunTrigger.SCHEDULE, trig
 # --- pricing ----------------------------------------------------------------------------------
 # max_retries=None: retried until the lock is free, which at worst is when a dead holder's lock
 # expires (JOB_LOCK_TTL); giving up earlier would lose a rule change's recompute for good.
-@shared_task(bind=True, name="catalog.tasks.recompute_prices", ignore_result=True, max_retries=None,
-             time_limit=30 * 60, soft_time_limit=29 * 60)
-def recompute_prices(self, product_ids=None, cause: str = "recompute", user_id=None,
-                     trigger: str = RunTrigger.CHAIN) -> int:
+@shared_task(
+    bind=True,
+    name="catalog.tasks.recompute_prices",
+    ignore_result=True,
+    max_retries=None,
+    time_limit=30 * 60,
+    soft_time_limit=29 * 60,
+)
+def recompute_prices(
+    self, product_ids=None, cause: str = "recompute", user_id=None, trigger: str = RunTrigger.CHAIN
+) -> int:
     """Recompute stored sale prices (None: all products); retried while another recompute runs."""
     from .services.pricing import recompute_prices as recompute
 

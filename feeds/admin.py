@@ -1,5 +1,6 @@
 """Price list admin: settings (stores, cities), versions with stats, diff, download and the
 validation report, "Build now", "Publish anyway" for a held version, the public URL, fetches."""
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -17,8 +18,7 @@ from kaspisync.admin import ReadOnlyAdmin
 from kaspisync.secrets import MASK
 
 from . import selectors, services
-from .models import (FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedStore,
-                     FeedVersion)
+from .models import FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedStore, FeedVersion
 
 BUILD_PERMISSION = "feeds.build_feed"
 PUBLISH_ANYWAY_PERMISSION = "feeds.publish_anyway"
@@ -34,8 +34,11 @@ def feed_panel(request) -> dict:
     """Context for the panel above the version and fetch lists: the URL to paste into the Kaspi
     cabinet (masked on the page; the copy button holds it whole) and the last fetch."""
     token = settings.FEED_TOKEN
-    context = {"feed_enabled": bool(token), "last_fetch": selectors.last_fetch(),
-               "published": selectors.published_version()}
+    context = {
+        "feed_enabled": bool(token),
+        "last_fetch": selectors.last_fetch(),
+        "published": selectors.published_version(),
+    }
     if token:
         url = request.build_absolute_uri(reverse("feeds:kaspi_xml", args=[token]))
         context["feed_url_masked"] = url.replace(token, MASK)
@@ -106,13 +109,43 @@ class FeedCityPriceOverrideAdmin(admin.ModelAdmin):
 
 @admin.register(FeedVersion)
 class FeedVersionAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "result_column", "status", "trigger", "offers", "available_offers", "size_column",
-                    "diff_column", "published_at", "published_by", "download_column")
+    list_display = (
+        "started_at",
+        "result_column",
+        "status",
+        "trigger",
+        "offers",
+        "available_offers",
+        "size_column",
+        "diff_column",
+        "published_at",
+        "published_by",
+        "download_column",
+    )
     list_filter = ("result", "status", "trigger", "forced")
     date_hierarchy = "started_at"
-    fields = ("result", "status", "trigger", "triggered_by", "started_at", "finished_at", "offers",
-              "available_offers", "size_column", "gzip_size", "sha256", "download_column", "reasons_column",
-              "errors_column", "diff_detail", "previous", "published_at", "published_by", "forced", "error")
+    fields = (
+        "result",
+        "status",
+        "trigger",
+        "triggered_by",
+        "started_at",
+        "finished_at",
+        "offers",
+        "available_offers",
+        "size_column",
+        "gzip_size",
+        "sha256",
+        "download_column",
+        "reasons_column",
+        "errors_column",
+        "diff_detail",
+        "previous",
+        "published_at",
+        "published_by",
+        "forced",
+        "error",
+    )
     readonly_fields = fields
     change_list_template = "admin/feeds/feedversion/change_list.html"
     change_form_template = "admin/feeds/feedversion/change_form.html"
@@ -120,8 +153,9 @@ class FeedVersionAdmin(ReadOnlyAdmin):
     # --- columns -------------------------------------------------------------------------------
     @admin.display(description=gettext_lazy("result"), ordering="result")
     def result_column(self, obj):
-        colour = {FeedResult.PUBLISHED: "#2e7d32", FeedResult.REJECTED: "#e65100",
-                  FeedResult.INVALID: "#c62828"}.get(obj.result, "inherit")
+        colour = {FeedResult.PUBLISHED: "#2e7d32", FeedResult.REJECTED: "#e65100", FeedResult.INVALID: "#c62828"}.get(
+            obj.result, "inherit"
+        )
         return format_html('<strong style="color: {}">{}</strong>', colour, obj.get_result_display())
 
     @admin.display(description=gettext_lazy("size"), ordering="size")
@@ -133,8 +167,9 @@ class FeedVersionAdmin(ReadOnlyAdmin):
         counts = obj.diff.get("counts")
         if not counts:
             return "—"
-        return format_html("+{} −{} ₸{} ▦{}", counts["added"], counts["removed"], counts["price_changed"],
-                           counts["stock_changed"])
+        return format_html(
+            "+{} −{} ₸{} ▦{}", counts["added"], counts["removed"], counts["price_changed"], counts["stock_changed"]
+        )
 
     @admin.display(description=gettext_lazy("file"))
     def download_column(self, obj):
@@ -163,21 +198,27 @@ class FeedVersionAdmin(ReadOnlyAdmin):
         rows = []
         for key, label in DIFF_KINDS:
             items = obj.diff.get(key, [])
-            shown = ", ".join(" ".join(str(part) for part in item) if isinstance(item, list) else item
-                              for item in items[:100])
+            shown = ", ".join(
+                " ".join(str(part) for part in item) if isinstance(item, list) else item for item in items[:100]
+            )
             more = counts[key] - min(len(items), 100)
             rows.append((label, counts[key], shown + (f" … (+{more})" if more > 0 else "")))
-        return format_html('<table>{}</table>',
-                           format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows))
+        return format_html(
+            "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows)
+        )
 
     # --- views ---------------------------------------------------------------------------------
     def get_urls(self):
         return [
             path("build-now/", self.admin_site.admin_view(self.build_now_view), name="feeds_feedversion_build_now"),
-            path("<int:pk>/download/", self.admin_site.admin_view(self.download_view),
-                 name="feeds_feedversion_download"),
-            path("<int:pk>/publish-anyway/", self.admin_site.admin_view(self.publish_anyway_view),
-                 name="feeds_feedversion_publish_anyway"),
+            path(
+                "<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="feeds_feedversion_download"
+            ),
+            path(
+                "<int:pk>/publish-anyway/",
+                self.admin_site.admin_view(self.publish_anyway_view),
+                name="feeds_feedversion_publish_anyway",
+            ),
             *super().get_urls(),
         ]
 
@@ -199,8 +240,12 @@ class FeedVersionAdmin(ReadOnlyAdmin):
         version = get_object_or_404(FeedVersion, pk=pk)
         if not version.file or not default_storage.exists(version.file):
             raise Http404(_("The file of this version is no longer kept."))
-        return FileResponse(default_storage.open(version.file, "rb"), as_attachment=True,
-                            filename=f"kaspi-{version.pk}.xml", content_type="application/xml")
+        return FileResponse(
+            default_storage.open(version.file, "rb"),
+            as_attachment=True,
+            filename=f"kaspi-{version.pk}.xml",
+            content_type="application/xml",
+        )
 
     def publish_anyway_view(self, request, pk):
         if request.method != "POST":
@@ -216,14 +261,21 @@ class FeedVersionAdmin(ReadOnlyAdmin):
         return redirect(reverse("admin:feeds_feedversion_change", args=[pk]))
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), **feed_panel(request),
-                         "can_build": request.user.has_perm(BUILD_PERMISSION)}
+        extra_context = {
+            **(extra_context or {}),
+            **feed_panel(request),
+            "can_build": request.user.has_perm(BUILD_PERMISSION),
+        }
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self.get_object(request, object_id)
-        can_publish = (version is not None and version.result == FeedResult.REJECTED and bool(version.file)
-                       and request.user.has_perm(PUBLISH_ANYWAY_PERMISSION))
+        can_publish = (
+            version is not None
+            and version.result == FeedResult.REJECTED
+            and bool(version.file)
+            and request.user.has_perm(PUBLISH_ANYWAY_PERMISSION)
+        )
         extra_context = {**(extra_context or {}), "can_publish_anyway": can_publish}
         return super().change_view(request, object_id, form_url, extra_context)
 

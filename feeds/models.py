@@ -1,4 +1,5 @@
 """The Kaspi price list: settings (stores, cities), built versions, and the fetch log."""
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -31,21 +32,33 @@ class FeedSettings(models.Model):
     company = models.CharField(_("company name"), max_length=255, blank=True)
     merchant_id = models.CharField(_("merchant id"), max_length=50, blank=True, validators=[latin_alnum])
     sku_prefix = models.CharField(
-        _("SKU prefix"), max_length=8, blank=True, validators=[latin_alnum],
+        _("SKU prefix"),
+        max_length=8,
+        blank=True,
+        validators=[latin_alnum],
         help_text=_("SKU = prefix + Al-Style article, e.g. AS20908. Must match the SKUs of your cards on Kaspi."),
     )
     stock_threshold = models.PositiveIntegerField(
-        _("minimum stock to be available"), default=1,
-        help_text=_("A store with less stock is published as available=\"no\" (a product's own minimum, "
-                    "set by pricing, applies when higher)."),
+        _("minimum stock to be available"),
+        default=1,
+        help_text=_(
+            'A store with less stock is published as available="no" (a product\'s own minimum, '
+            "set by pricing, applies when higher)."
+        ),
     )
     shrink_threshold = models.PositiveSmallIntegerField(
-        _("shrink guard, %"), default=default_shrink_threshold, validators=[MaxValueValidator(100)],
-        help_text=_("Hold a build whose offer count, or count of available offers, drops by more than this "
-                    "share of the published price list."),
+        _("shrink guard, %"),
+        default=default_shrink_threshold,
+        validators=[MaxValueValidator(100)],
+        help_text=_(
+            "Hold a build whose offer count, or count of available offers, drops by more than this "
+            "share of the published price list."
+        ),
     )
     keep_versions = models.PositiveSmallIntegerField(
-        _("versions to keep"), default=default_keep_versions, validators=[MinValueValidator(2)],
+        _("versions to keep"),
+        default=default_keep_versions,
+        validators=[MinValueValidator(2)],
         help_text=_("Files of older versions are deleted; their records stay."),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -67,14 +80,24 @@ class FeedStore(models.Model):
     """A Kaspi point of sale («Склады и магазины»): one `availability` per store in every offer."""
 
     feed = models.ForeignKey(FeedSettings, on_delete=models.CASCADE, related_name="stores")
-    store_id = models.CharField(_("Kaspi store id"), max_length=50, unique=True, validators=[store_code],
-                                help_text=_("The point code from the Kaspi cabinet, e.g. PP1."))
+    store_id = models.CharField(
+        _("Kaspi store id"),
+        max_length=50,
+        unique=True,
+        validators=[store_code],
+        help_text=_("The point code from the Kaspi cabinet, e.g. PP1."),
+    )
     pre_order_days = models.PositiveSmallIntegerField(
-        _("pre-order, days"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(30)],
+        _("pre-order, days"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text=_("1–30 extra days for delivery; empty when not a pre-order."),
     )
     warehouses = models.JSONField(
-        _("Al-Style warehouses"), default=list, blank=True,
+        _("Al-Style warehouses"),
+        default=list,
+        blank=True,
         help_text=_('Warehouse codes whose stock this store sells, e.g. ["panfilov"]. Empty: the total stock.'),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
@@ -98,10 +121,16 @@ class FeedCity(models.Model):
     feed = models.ForeignKey(FeedSettings, on_delete=models.CASCADE, related_name="cities")
     city_id = models.CharField(_("Kaspi city id"), max_length=20, unique=True, validators=[city_code])
     name = models.CharField(_("name"), max_length=100, blank=True)
-    offset = models.IntegerField(_("price offset, ₸"), default=0,
-                                 help_text=_("Added to the sale price in this city (may be negative)."))
-    percent = models.DecimalField(_("price offset, %"), max_digits=6, decimal_places=2, default=0,
-                                  help_text=_("Applied to the sale price before the fixed offset."))
+    offset = models.IntegerField(
+        _("price offset, ₸"), default=0, help_text=_("Added to the sale price in this city (may be negative).")
+    )
+    percent = models.DecimalField(
+        _("price offset, %"),
+        max_digits=6,
+        decimal_places=2,
+        default=0,
+        help_text=_("Applied to the sale price before the fixed offset."),
+    )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
@@ -124,23 +153,31 @@ class FeedCity(models.Model):
             return
         city_price = City(self.city_id, offset=self.offset, percent=Decimal(self.percent)).price(None, lowest)
         if city_price <= 0:
-            raise ValidationError(_("With these offsets the cheapest product in the price list (%(low)s ₸) would cost "
-                                    "%(price)s ₸ in this city: prices must stay above zero.")
-                                  % {"low": lowest, "price": city_price})
+            raise ValidationError(
+                _(
+                    "With these offsets the cheapest product in the price list (%(low)s ₸) would cost "
+                    "%(price)s ₸ in this city: prices must stay above zero."
+                )
+                % {"low": lowest, "price": city_price}
+            )
 
 
 class FeedCityPriceOverride(models.Model):
     """A fixed price for one product in one city (wins over the city's offsets)."""
 
     city = models.ForeignKey(FeedCity, verbose_name=_("city"), on_delete=models.CASCADE, related_name="overrides")
-    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE,
-                                related_name="+")
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
+    )
     price = models.PositiveIntegerField(_("price, ₸"), validators=[MinValueValidator(1)])
 
     class Meta:
         verbose_name = _("city price override")
         verbose_name_plural = _("city price overrides")
         constraints = [models.UniqueConstraint(fields=["city", "product"], name="feeds_city_product_unique")]
+
+    def __str__(self):
+        return f"{self.city}: {self.price} ₸"
 
 
 class FeedResult(models.TextChoices):
@@ -156,21 +193,27 @@ class FeedResult(models.TextChoices):
 class FeedVersion(JobRun):
     """One build of the price list (a run row): its numbers, checks, file and diff."""
 
-    result = models.CharField(_("result"), max_length=16, choices=FeedResult.choices, default=FeedResult.BUILDING,
-                              db_index=True)
+    result = models.CharField(
+        _("result"), max_length=16, choices=FeedResult.choices, default=FeedResult.BUILDING, db_index=True
+    )
     offers = models.PositiveIntegerField(_("offers"), default=0)
     available_offers = models.PositiveIntegerField(_("available offers"), default=0)
     size = models.PositiveBigIntegerField(_("size, bytes"), default=0)
     gzip_size = models.PositiveBigIntegerField(_("gzip size, bytes"), default=0)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
-    offers_sha256 = models.CharField(_("SHA-256 of the offers"), max_length=64, blank=True,
-                                     help_text=_("Everything but the date: equal means nothing changed."))
+    offers_sha256 = models.CharField(
+        _("SHA-256 of the offers"),
+        max_length=64,
+        blank=True,
+        help_text=_("Everything but the date: equal means nothing changed."),
+    )
     file = models.CharField(_("file"), max_length=255, blank=True)
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
     errors = models.JSONField(_("validation errors"), default=list, blank=True)
     diff = models.JSONField(_("changes against the published version"), default=dict, blank=True)
-    previous = models.ForeignKey("self", verbose_name=_("compared with"), null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="+")
+    previous = models.ForeignKey(
+        "self", verbose_name=_("compared with"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, db_index=True)
     published_by = models.CharField(_("published by"), max_length=150, blank=True)
     forced = models.BooleanField(_("published past the shrink guard"), default=False)
@@ -205,8 +248,15 @@ class FeedFetch(models.Model):
     status = models.PositiveSmallIntegerField(_("HTTP status"))
     bytes_sent = models.PositiveBigIntegerField(_("bytes sent"), default=0)
     gzip = models.BooleanField(_("gzip"), default=False)
-    version = models.ForeignKey(FeedVersion, verbose_name=_("version"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="+", db_constraint=False)
+    version = models.ForeignKey(
+        FeedVersion,
+        verbose_name=_("version"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
 
     class Meta:
         verbose_name = _("price list fetch")
@@ -229,6 +279,9 @@ class FeedBuildState(models.Model):
     class Meta:
         verbose_name = _("rebuild request")
         verbose_name_plural = _("rebuild requests")
+
+    def __str__(self):
+        return str(self._meta.verbose_name)
 
 
 def defaults_from_env() -> dict:

@@ -1,4 +1,5 @@
 """Reads of the price list: its configuration, the published version, fetches."""
+
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -26,8 +27,14 @@ def feed_config(feed: FeedSettings) -> FeedConfig:
         for c in FeedCity.objects.filter(feed=feed)
     )
     stores = tuple(Store(s.store_id, s.pre_order_days, tuple(s.warehouses or ())) for s in feed.stores.all())
-    return FeedConfig(company=feed.company, merchant_id=feed.merchant_id, sku_prefix=feed.sku_prefix,
-                      stock_threshold=feed.stock_threshold, stores=stores, cities=cities)
+    return FeedConfig(
+        company=feed.company,
+        merchant_id=feed.merchant_id,
+        sku_prefix=feed.sku_prefix,
+        stock_threshold=feed.stock_threshold,
+        stores=stores,
+        cities=cities,
+    )
 
 
 def published_version() -> FeedVersion | None:
@@ -57,8 +64,12 @@ def served_version() -> dict | None:
     now = time.monotonic()
     if _served["expires"] > now:
         return _served["value"]
-    value = (FeedVersion.objects.filter(result=FeedResult.PUBLISHED).order_by("-published_at", "-pk")
-             .values(*SERVED_FIELDS).first())
+    value = (
+        FeedVersion.objects.filter(result=FeedResult.PUBLISHED)
+        .order_by("-published_at", "-pk")
+        .values(*SERVED_FIELDS)
+        .first()
+    )
     _served.update(value=value, expires=now + settings.FEED_SERVE_CACHE_SECONDS)
     return value
 
@@ -71,8 +82,7 @@ def forget_served_version() -> None:
 def last_fetch() -> FeedFetch | None:
     """When the price list was last fetched successfully (a GET answered 200 or 304): by Kaspi,
     normally (a HEAD from a monitor does not count)."""
-    return (FeedFetch.objects.filter(status__in=SUCCESS_STATUSES, method="GET")
-            .order_by("-fetched_at", "-pk").first())
+    return FeedFetch.objects.filter(status__in=SUCCESS_STATUSES, method="GET").order_by("-fetched_at", "-pk").first()
 
 
 def versions_with_files():

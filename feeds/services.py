@@ -6,6 +6,7 @@ offers (not its bytes: the date changes every build), checked by the shrink guar
 published: the file moved into storage whole, then the database pointer switched. Anything
 wrong keeps the last good price list live and says why on the version row.
 """
+
 import atexit
 import logging
 import os
@@ -61,8 +62,9 @@ def settings_changed() -> None:
 
 
 # --- building ---------------------------------------------------------------------------------
-def build_feed(*, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "", force: bool = False,
-               output: str | None = None) -> FeedVersion:
+def build_feed(
+    *, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "", force: bool = False, output: str | None = None
+) -> FeedVersion:
     """Build, validate and publish (or, with `output`, only write the file there)."""
     with run_job(FeedVersion, LOCK_NAME, trigger=trigger, triggered_by=triggered_by) as job:
         if job.skipped:
@@ -79,7 +81,8 @@ def build_feed(*, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "", fo
 def _close_abandoned(current: FeedVersion) -> None:
     """We hold the lock, so any other RUNNING build belongs to a worker that died."""
     FeedVersion.objects.filter(status=RunStatus.RUNNING).exclude(pk=current.pk).update(
-        status=RunStatus.FAILED, finished_at=timezone.now(),
+        status=RunStatus.FAILED,
+        finished_at=timezone.now(),
         error=str(_("abandoned: its worker stopped before the build finished")),
     )
 
@@ -130,11 +133,15 @@ def shrink_reasons(previous: FeedVersion | None, offers: int, available: int, th
     if previous is None:
         return []
     reasons = []
-    for label, before, after in ((_("offers"), previous.offers, offers),
-                                 (_("available offers"), previous.available_offers, available)):
+    for label, before, after in (
+        (_("offers"), previous.offers, offers),
+        (_("available offers"), previous.available_offers, available),
+    ):
         if before and (before - after) * 100 > before * threshold:
-            reasons.append(_("%(what)s dropped from %(before)s to %(after)s (more than %(threshold)s %%).")
-                           % {"what": label, "before": before, "after": after, "threshold": threshold})
+            reasons.append(
+                _("%(what)s dropped from %(before)s to %(after)s (more than %(threshold)s %%).")
+                % {"what": label, "before": before, "after": after, "threshold": threshold}
+            )
     return reasons
 
 
@@ -144,9 +151,13 @@ def removal_reasons(previous: FeedVersion, diff: dict, threshold: int) -> list[s
     changed, which renames every SKU while the counts stay the same."""
     removed = diff.get("counts", {}).get("removed", 0)
     if previous.offers and removed * 100 > previous.offers * threshold:
-        return [_("%(removed)s of the %(total)s SKUs published now would disappear (more than %(threshold)s %%): "
-                  "Kaspi would take their cards off sale. A changed SKU rule does this.")
-                % {"removed": removed, "total": previous.offers, "threshold": threshold}]
+        return [
+            _(
+                "%(removed)s of the %(total)s SKUs published now would disappear (more than %(threshold)s %%): "
+                "Kaspi would take their cards off sale. A changed SKU rule does this."
+            )
+            % {"removed": removed, "total": previous.offers, "threshold": threshold}
+        ]
     return []
 
 
@@ -199,8 +210,9 @@ def publish_anyway(version_id: int, *, user) -> FeedVersion:
             if version.result != FeedResult.REJECTED or not version.file:
                 raise FeedError(_("Only a held version whose file is kept can be published."))
             if selectors.builds().filter(started_at__gt=version.started_at).exists():
-                raise FeedError(_("A newer build exists: its prices and stock are fresher. Publish that one, "
-                                  "or build again."))
+                raise FeedError(
+                    _("A newer build exists: its prices and stock are fresher. Publish that one, or build again.")
+                )
             _publish(version, user.get_username(), forced=True)
             version.save(update_fields=["result", "published_at", "published_by", "forced"])
     finally:
@@ -222,14 +234,15 @@ def prune_versions(keep: int | None = None) -> int:
         FeedVersion.objects.filter(pk=version.pk).update(file="")
         pruned += 1
     # A scheduled build every 30 minutes leaves ~17,000 "unchanged" rows a year: keep a month.
-    FeedVersion.objects.filter(result__in=(FeedResult.UNCHANGED, FeedResult.SKIPPED),
-                               started_at__lt=timezone.now() - ROUTINE_ROWS_KEPT).delete()
+    FeedVersion.objects.filter(
+        result__in=(FeedResult.UNCHANGED, FeedResult.SKIPPED), started_at__lt=timezone.now() - ROUTINE_ROWS_KEPT
+    ).delete()
     return pruned
 
 
 # --- queuing ----------------------------------------------------------------------------------
 def queue_build(*, triggered_by: str = "") -> None:
-    """"Build now" from the admin: queued once the caller's transaction commits."""
+    """ "Build now" from the admin: queued once the caller's transaction commits."""
     from .tasks import build_feed as task
 
     transaction.on_commit(partial(task.delay, trigger=RunTrigger.ADMIN, triggered_by=triggered_by))
@@ -311,8 +324,25 @@ fetch_log = FetchLog()
 atexit.register(fetch_log.flush)
 
 
-def record_fetch(*, ip: str | None, user_agent: str, method: str, status: int, bytes_sent: int,
-                 gzip: bool = False, version_id: int | None = None) -> None:
-    fetch_log.add(FeedFetch(fetched_at=timezone.now(), ip=ip or None, user_agent=user_agent[:300],
-                            method=method[:8], status=status, bytes_sent=bytes_sent, gzip=gzip,
-                            version_id=version_id))
+def record_fetch(
+    *,
+    ip: str | None,
+    user_agent: str,
+    method: str,
+    status: int,
+    bytes_sent: int,
+    gzip: bool = False,
+    version_id: int | None = None,
+) -> None:
+    fetch_log.add(
+        FeedFetch(
+            fetched_at=timezone.now(),
+            ip=ip or None,
+            user_agent=user_agent[:300],
+            method=method[:8],
+            status=status,
+            bytes_sent=bytes_sent,
+            gzip=gzip,
+            version_id=version_id,
+        )
+    )

@@ -5,6 +5,7 @@ Rule: the prefix from the price list settings (default FEED_SKU_PREFIX, "AS") pl
 article, e.g. article 20908 -> "AS20908". The prefix is read from the database at most every
 PREFIX_TTL seconds per process (orders map every order entry through here).
 """
+
 import time
 
 from django.conf import settings
@@ -42,5 +43,5 @@ def article_for_sku(sku: str, prefix: str | None = None) -> int | None:
     prefix = current_prefix() if prefix is None else prefix
     if not sku or not sku.startswith(prefix):
         return None
-    rest = sku[len(prefix):]
+    rest = sku[len(prefix) :]
     return int(rest) if rest.isdigit() else None

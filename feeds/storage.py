@@ -10,6 +10,8 @@ Version files are never rewritten: `feeds/versions/<n>-<sha>.xml` (+ `.gz`, + th
 `.offers.json.gz` used for diffs). On a file system the published version is also hard-linked to
 `feeds/current/kaspi.xml(.gz)` (replaced atomically), for a web server that serves files directly.
 """
+
+import contextlib
 import gzip
 import os
 import shutil
@@ -43,10 +45,8 @@ def scratch_file(suffix: str = ".xml") -> str:
 
 
 def discard(path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def put(path: str, name: str) -> str:
@@ -67,9 +67,12 @@ def put(path: str, name: str) -> str:
 def gzip_file(path: str) -> str:
     """A gzip copy of a local file next to it (for serving to clients that accept gzip)."""
     target = scratch_file(".xml.gz")
-    with open(path, "rb") as src, open(target, "wb") as raw:
-        with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz:
-            shutil.copyfileobj(src, gz, 1 << 20)
+    with (
+        open(path, "rb") as src,
+        open(target, "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz,
+    ):
+        shutil.copyfileobj(src, gz, 1 << 20)
     return target
 
 

@@ -1,4 +1,5 @@
 """Celery tasks of the price list: thin doors that take primitive arguments and call a service."""
+
 from celery import shared_task
 
 from kaspisync.models import RunStatus, RunTrigger
@@ -8,8 +9,14 @@ from .services import build_feed as build
 BUILD_TIME_LIMIT = 15 * 60
 
 
-@shared_task(bind=True, name="feeds.tasks.build_feed", ignore_result=True, max_retries=20,
-             time_limit=BUILD_TIME_LIMIT, soft_time_limit=BUILD_TIME_LIMIT - 60)
+@shared_task(
+    bind=True,
+    name="feeds.tasks.build_feed",
+    ignore_result=True,
+    max_retries=20,
+    time_limit=BUILD_TIME_LIMIT,
+    soft_time_limit=BUILD_TIME_LIMIT - 60,
+)
 def build_feed(self, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "") -> int:
     """Build and publish the price list; returns the FeedVersion id. A rebuild that follows a
     catalog change is retried while another build runs (that one may have missed the change)."""

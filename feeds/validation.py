@@ -17,6 +17,8 @@ loaded once per process from disk, never from the network. Two ways to check aga
   writer's process checks the next one itself, so the two share the work whatever their speeds.
   Reported line numbers are those of the whole file.
 """
+
+import contextlib
 import fcntl
 import functools
 import json
@@ -53,8 +55,9 @@ class _Check:
         # lxml skips schema validation in parsers with a Python target, so this one builds a
         # tree, reports the start of <offers> once, and feed() drops finished offers as it goes.
         # (No resolve_entities=False: with it lxml 6 lets a truncated document through close().)
-        self.parser = etree.XMLPullParser(events=("start",), tag=f"{{{NS}}}offers", schema=schema(),
-                                          no_network=True, huge_tree=True)
+        self.parser = etree.XMLPullParser(
+            events=("start",), tag=f"{{{NS}}}offers", schema=schema(), no_network=True, huge_tree=True
+        )
         self.offers = None
         self.failed: etree.XMLSyntaxError | None = None
 
@@ -167,8 +170,9 @@ class WriterValidator:
         if self._phase != "offers":
             self._parts[self._phase].append(data)
         else:
-            waiting, worker = min(((_backlog(w), w) for w in self._workers), key=lambda pair: pair[0],
-                                  default=(None, None))
+            waiting, worker = min(
+                ((_backlog(w), w) for w in self._workers), key=lambda pair: pair[0], default=(None, None)
+            )
             if worker is not None and waiting < len(data):
                 self._send(worker, self._line, data)
             else:  # every worker has a whole batch waiting: this process checks this one
@@ -226,12 +230,16 @@ class WriterValidator:
 
 
 def _start_worker() -> subprocess.Popen:
-    worker = subprocess.Popen([sys.executable, "-I", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, bufsize=0, close_fds=True)
-    try:
+    worker = subprocess.Popen(
+        [sys.executable, "-I", __file__],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+        close_fds=True,
+    )
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size
         fcntl.fcntl(worker.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-    except (AttributeError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size
-        pass
     return worker
 
 
@@ -246,7 +254,7 @@ def _backlog(worker: subprocess.Popen) -> int:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _peak_rss_kb() -> int:
@@ -275,8 +283,12 @@ def _worker_main() -> None:  # pragma: no cover - runs in a worker process
         else:
             check.check(data, first_line)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    report = {"errors": check.errors if check else [], "error_count": check.error_count if check else 0,
-              "cpu": usage.ru_utime + usage.ru_stime, "max_rss_kb": _peak_rss_kb()}
+    report = {
+        "errors": check.errors if check else [],
+        "error_count": check.error_count if check else 0,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "max_rss_kb": _peak_rss_kb(),
+    }
     sys.stdout.buffer.write(json.dumps(report).encode())
 
 

@@ -4,6 +4,7 @@ Never builds: it serves the stored file of the published version (gzip-compresse
 accepted), with an ETag from its SHA-256 and Last-Modified from its publication, answers
 conditional requests with 304, and logs every fetch with one INSERT.
 """
+
 import hmac
 
 from django.conf import settings
@@ -87,6 +88,12 @@ def client_ip(request) -> str | None:
 
 
 def _log(request, response, sent: int, gzip: bool, version_id) -> None:
-    services.record_fetch(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                          method=request.method, status=response.status_code, bytes_sent=sent, gzip=gzip,
-                          version_id=version_id)
+    services.record_fetch(
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        method=request.method,
+        status=response.status_code,
+        bytes_sent=sent,
+        gzip=gzip,
+        version_id=version_id,
+    )

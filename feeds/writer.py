@@ -14,6 +14,7 @@ validator (feeds/validation.py: worker processes check each batch of BATCH offer
 is written). Business checks (unique SKUs, prices > 0, non-empty model, at least one store) run
 on the values while writing; a collision is reported, never merged.
 """
+
 import gc
 import hashlib
 import re
@@ -213,8 +214,10 @@ def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...]) -> bytes
     for store, count in zip(stores, stocks):
         if count:
             pre = b' preOrder="%d"' % store.pre_order if store.pre_order else b""
-            parts.append(b'<availability available="yes" storeId="%s" stockCount="%d"%s/>'
-                         % (store.store_id.encode(), count, pre))
+            parts.append(
+                b'<availability available="yes" storeId="%s" stockCount="%d"%s/>'
+                % (store.store_id.encode(), count, pre)
+            )
         else:
             parts.append(b'<availability available="no" storeId="%s"/>' % store.store_id.encode())
     parts.append(b"</availabilities>")
@@ -244,8 +247,15 @@ def _gc_paused():
             gc.enable()
 
 
-def write_feed(fh, offers, config: FeedConfig, *, now: datetime | None = None, validate: bool = True,
-               validator: WriterValidator | None = None) -> WriteResult:
+def write_feed(
+    fh,
+    offers,
+    config: FeedConfig,
+    *,
+    now: datetime | None = None,
+    validate: bool = True,
+    validator: WriterValidator | None = None,
+) -> WriteResult:
     """Write the price list for `offers` to the binary file `fh`; validate while writing
     (`validator`: a WriterValidator of one's own, e.g. with workers=0)."""
     if validate and validator is None:
@@ -304,8 +314,10 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
                             raw(b"</model>%s%s%s" % (brand_xml, block[0], _cityprices(sku, price, result)))
                             price = [p for _, p in price]
                         else:
-                            raw(b"</model>%s%s<price>%s</price></offer>\n"
-                                % (brand_xml, block[0], _tenge(sku, price, result)))
+                            raw(
+                                b"</model>%s%s<price>%s</price></offer>\n"
+                                % (brand_xml, block[0], _tenge(sku, price, result))
+                            )
                         snapshot[sku] = (price, stocks)
                         if count == batch_end:
                             sink.flush()
@@ -333,18 +345,22 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
 
 def _sku_error(sku: str, article, seen: dict, result: WriteResult) -> None:
     if sku in seen:
-        result.error(_("SKU %(sku)s of article %(article)s collides with article %(other)s.")
-                     % {"sku": sku, "article": article, "other": seen[sku]})
+        result.error(
+            _("SKU %(sku)s of article %(article)s collides with article %(other)s.")
+            % {"sku": sku, "article": article, "other": seen[sku]}
+        )
     else:
-        result.error(_("SKU \"%(sku)s\" is not 1–20 Latin letters and digits.") % {"sku": sku})
+        result.error(_('SKU "%(sku)s" is not 1–20 Latin letters and digits.') % {"sku": sku})
 
 
 def _tenge(sku: str, price, result: WriteResult, city_id: str = "") -> bytes:
     """A price as written: whole tenge > 0, else an error (and the value as is, for the report)."""
     if type(price) is int and price > 0:
         return b"%d" % price
-    result.error(_("SKU %(sku)s has price %(price)s %(city)s (whole tenge above zero expected).")
-                 % {"sku": sku, "price": price, "city": city_id})
+    result.error(
+        _("SKU %(sku)s has price %(price)s %(city)s (whole tenge above zero expected).")
+        % {"sku": sku, "price": price, "city": city_id}
+    )
     return str(price).encode()
 
 

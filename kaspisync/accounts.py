@@ -4,6 +4,7 @@ Taken from DJANGO_ADMIN_USER / DJANGO_ADMIN_PASSWORD, or generated. A generated 
 returned once, to be shown once; only the user name is remembered (in var/admin_user) so later
 starts can say which login to use. The password itself is never stored in clear or logged.
 """
+
 import secrets
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Admin site identity (Russian by default) and the plumbing tables staff may need to see."""
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 

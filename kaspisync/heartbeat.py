@@ -1,5 +1,6 @@
 """Worker heartbeat: beat queues `kaspisync.tasks.heartbeat` every minute, a worker records the
 time here, and the admin dashboard shows how long ago a worker was last seen."""
+
 import os
 import socket
 from dataclasses import dataclass

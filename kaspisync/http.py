@@ -5,6 +5,7 @@
 - `backoff_delays()`: bounded exponential backoff for retryable failures.
 - `ExternalServiceError`: the error clients raise; its text is masked and meant for operators.
 """
+
 import random
 
 import requests

@@ -17,6 +17,8 @@ Environment: HOST (127.0.0.1), PORT (8000), WEB_CONCURRENCY (2 gunicorn workers)
 CELERY_WORKER_CONCURRENCY (2), SANDBOX_ALSTYLE_PORT (8001), SANDBOX_KASPI_PORT (8002),
 SANDBOX_ALSTYLE_INTERVAL (1 s between two Al-Style requests, so the demo catalog fills fast).
 """
+
+import contextlib
 import os
 import secrets
 import signal
@@ -52,8 +54,14 @@ class Service:
         # Own session and process group: the terminal's Ctrl-C reaches only the launcher, which
         # stops the children in order; a whole group (prefork children, gunicorn workers) is
         # signalled at once so nothing is orphaned.
-        self.process = subprocess.Popen(self.command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         threading.Thread(target=self._relay, name=f"relay-{self.name}", daemon=True).start()
 
     def _relay(self) -> None:
@@ -67,10 +75,8 @@ class Service:
     def signal_group(self, sig: int) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def wait_ready(self, deadline: float, cancelled) -> None:
         while time.monotonic() < deadline and not cancelled():
@@ -122,25 +128,48 @@ class Launcher:
         if not settings.ALSTYLE_TOKEN:
             port = int(os.environ.get("SANDBOX_ALSTYLE_PORT", "8001"))
             interval = os.environ.get("SANDBOX_ALSTYLE_INTERVAL", "1")
-            self.env_overrides.update(ALSTYLE_API_URL=f"http://127.0.0.1:{port}/api/",
-                                      ALSTYLE_TOKEN=SANDBOX_ALSTYLE_TOKEN, ALSTYLE_MIN_INTERVAL=interval)
-            self.services.append(Service(
-                "alstyle-sandbox",
-                [python, "-m", "kaspisync.sandbox", "alstyle", "--port", str(port), "--interval", interval,
-                 "--token", SANDBOX_ALSTYLE_TOKEN],
-                port=port, health_url=f"http://127.0.0.1:{port}/_sandbox/stats"))
+            self.env_overrides.update(
+                ALSTYLE_API_URL=f"http://127.0.0.1:{port}/api/",
+                ALSTYLE_TOKEN=SANDBOX_ALSTYLE_TOKEN,
+                ALSTYLE_MIN_INTERVAL=interval,
+            )
+            self.services.append(
+                Service(
+                    "alstyle-sandbox",
+                    [
+                        python,
+                        "-m",
+                        "kaspisync.sandbox",
+                        "alstyle",
+                        "--port",
+                        str(port),
+                        "--interval",
+                        interval,
+                        "--token",
+                        SANDBOX_ALSTYLE_TOKEN,
+                    ],
+                    port=port,
+                    health_url=f"http://127.0.0.1:{port}/_sandbox/stats",
+                )
+            )
             self.sandboxed.append(f"Al-Style (http://127.0.0.1:{port}/api/)")
         if not settings.KASPI_TOKEN:
             port = int(os.environ.get("SANDBOX_KASPI_PORT", "8002"))
-            self.env_overrides.update(KASPI_API_URL=f"http://127.0.0.1:{port}/shop/api/v2", KASPI_TOKEN=SANDBOX_KASPI_TOKEN)
+            self.env_overrides.update(
+                KASPI_API_URL=f"http://127.0.0.1:{port}/shop/api/v2", KASPI_TOKEN=SANDBOX_KASPI_TOKEN
+            )
             if not settings.KASPI_MERCHANT_ID:
                 self.env_overrides["KASPI_MERCHANT_ID"] = SANDBOX_MERCHANT_ID
             if not settings.KASPI_COMPANY_NAME:
                 self.env_overrides["KASPI_COMPANY_NAME"] = "kaspisync demo"
-            self.services.append(Service(
-                "kaspi-sandbox",
-                [python, "-m", "kaspisync.sandbox", "kaspi", "--port", str(port), "--token", SANDBOX_KASPI_TOKEN],
-                port=port, health_url=f"http://127.0.0.1:{port}/_sandbox/stats"))
+            self.services.append(
+                Service(
+                    "kaspi-sandbox",
+                    [python, "-m", "kaspisync.sandbox", "kaspi", "--port", str(port), "--token", SANDBOX_KASPI_TOKEN],
+                    port=port,
+                    health_url=f"http://127.0.0.1:{port}/_sandbox/stats",
+                )
+            )
             self.sandboxed.append(f"Kaspi (http://127.0.0.1:{port}/shop/api/v2)")
         self.feed_token = settings.FEED_TOKEN or _feed_token(Path(settings.VAR_DIR))
         self.env_overrides["FEED_TOKEN"] = self.feed_token
@@ -148,24 +177,50 @@ class Launcher:
         celery = [python, "-m", "celery", "-A", "kaspisync"]
         # prefork: task time limits are enforced (the threads pool ignores them) and a long import
         # does not keep the heartbeat waiting; SQLite copes with two writers (WAL, busy timeout).
-        worker = celery + ["worker", "-l", "INFO", "--pool", "prefork",
-                           "--concurrency", os.environ.get("CELERY_WORKER_CONCURRENCY", "2")]
+        worker = celery + [
+            "worker",
+            "-l",
+            "INFO",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            os.environ.get("CELERY_WORKER_CONCURRENCY", "2"),
+        ]
         if embedded_broker:  # no broadcast on the filesystem transport: skip the cluster chatter
             worker += ["--without-mingle", "--without-gossip"]
         probe = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         self.web = Service(
-            "web", [python, "-m", "gunicorn", "kaspisync.wsgi:application", "--bind", f"{self.host}:{self.port}",
-                    "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--timeout", "120"],
-            port=self.port, health_url=f"http://{probe}:{self.port}/healthz")
+            "web",
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "kaspisync.wsgi:application",
+                "--bind",
+                f"{self.host}:{self.port}",
+                "--workers",
+                os.environ.get("WEB_CONCURRENCY", "2"),
+                "--timeout",
+                "120",
+            ],
+            port=self.port,
+            health_url=f"http://{probe}:{self.port}/healthz",
+        )
         self.services += [
             self.web,
             Service("worker", worker),
             Service("beat", celery + ["beat", "-l", "INFO", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
         ]
-        busy = [s.port for s in self.services if s.port and not _port_free(self.host if s is self.web else "127.0.0.1", s.port)]
+        busy = [
+            s.port
+            for s in self.services
+            if s.port and not _port_free(self.host if s is self.web else "127.0.0.1", s.port)
+        ]
         if busy:
-            raise LaunchError(f"port(s) {', '.join(map(str, busy))} in use: is kaspisync running already? "
-                              "(PORT, SANDBOX_ALSTYLE_PORT, SANDBOX_KASPI_PORT choose others)")
+            raise LaunchError(
+                f"port(s) {', '.join(map(str, busy))} in use: is kaspisync running already? "
+                "(PORT, SANDBOX_ALSTYLE_PORT, SANDBOX_KASPI_PORT choose others)"
+            )
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -215,8 +270,13 @@ class Launcher:
 # (app label, model, task, kwargs, what the banner says): queued at start while the model is empty,
 # so a newcomer does not wait for beat's first interval (hours for the full import).
 FIRST_JOBS = (
-    ("catalog", "Product", "catalog.tasks.import_catalog", {"quick": False, "trigger": "schedule"},
-     "first full catalog import"),
+    (
+        "catalog",
+        "Product",
+        "catalog.tasks.import_catalog",
+        {"quick": False, "trigger": "schedule"},
+        "first full catalog import",
+    ),
     ("orders", "Order", "orders.tasks.pull_orders", {"trigger": "schedule"}, "first order pull"),
 )
 

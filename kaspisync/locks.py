@@ -10,6 +10,7 @@ forever; a long run keeps it with `refresh()`. Only the owner can refresh or rel
         ...
         lock.refresh()
 """
+
 import contextlib
 import os
 import socket

@@ -1,4 +1,5 @@
 """Shared plumbing tables: job locks, rate-limit slots, and the abstract run record."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,9 @@ class RateSlot(models.Model):
     class Meta:
         verbose_name = _("rate slot")
         verbose_name_plural = _("rate slots")
+
+    def __str__(self):
+        return str(self._meta.verbose_name)
 
 
 class RunStatus(models.TextChoices):

@@ -1,14 +1,15 @@
 """Run records: every job run leaves a row, and only one run per job at a time.
 
-    run = start_run(ImportRun, lock_name="catalog.import", trigger=..., kind="full")
-    # -> a SKIPPED row (and None lock) if another run holds the lock
+run = start_run(ImportRun, lock_name="catalog.import", trigger=..., kind="full")
+# -> a SKIPPED row (and None lock) if another run holds the lock
 
-    with run_job(ImportRun, "catalog.import", trigger=RunTrigger.COMMAND, kind="full") as job:
-        if job.skipped:
-            return job.run
-        ... do work, job.lock.refresh() now and then, job.run.stats[...] = ...
-    # SUCCESS on normal exit, FAILED (error text masked) on exception, which is re-raised.
+with run_job(ImportRun, "catalog.import", trigger=RunTrigger.COMMAND, kind="full") as job:
+    if job.skipped:
+        return job.run
+    ... do work, job.lock.refresh() now and then, job.run.stats[...] = ...
+# SUCCESS on normal exit, FAILED (error text masked) on exception, which is re-raised.
 """
+
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ def run_job(model, lock_name: str, *, trigger: str = RunTrigger.SCHEDULE, trigge
         log.info("%s skipped: lock %s is held", model.__name__, lock_name)
         yield Job(run=run, lock=None)
         return
-    run = model.objects.create(status=RunStatus.RUNNING, trigger=trigger, triggered_by=triggered_by, started_at=now, **fields)
+    run = model.objects.create(
+        status=RunStatus.RUNNING, trigger=trigger, triggered_by=triggered_by, started_at=now, **fields
+    )
     try:
         yield Job(run=run, lock=lock)
     except BaseException as exc:
@@ -70,5 +73,3 @@ def run_job(model, lock_name: str, *, trigger: str = RunTrigger.SCHEDULE, trigge
             finish(run, RunStatus.SUCCESS)
     finally:
         lock.release()
-
-

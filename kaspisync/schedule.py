@@ -3,6 +3,7 @@
 `catalog` does not know who publishes it; what must follow an import (a price recompute, a
 feed rebuild) is declared here, not inside `catalog`.
 """
+
 from django.conf import settings
 
 

@@ -4,6 +4,7 @@
 header) with `***`. `install_log_masking()` wraps the log record factory so that *every*
 record, whichever handler or test capture receives it, is masked at creation.
 """
+
 import logging
 import re
 

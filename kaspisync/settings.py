@@ -4,6 +4,7 @@ The embedded default needs nothing installed: SQLite under `var/` and kombu's
 `filesystem://` broker (folders under `var/`). Setting DATABASE_URL to PostgreSQL and
 CELERY_BROKER_URL to Redis switches to the production stack with no code change.
 """
+
 import os
 import re
 from datetime import timedelta
@@ -175,11 +176,14 @@ KASPI_COMPANY_NAME = env("KASPI_COMPANY_NAME", default="")
 FEED_TOKEN = env("FEED_TOKEN", default="")
 # Price list defaults (editable later in the admin: «Настройки прайс-листа»).
 FEED_SKU_PREFIX = env("FEED_SKU_PREFIX", default="AS")
-FEED_TRUSTED_PROXIES = env.list("FEED_TRUSTED_PROXIES", default=[])  # our reverse proxies: fetcher IP from X-Forwarded-For
+FEED_TRUSTED_PROXIES = env.list(
+    "FEED_TRUSTED_PROXIES", default=[]
+)  # our reverse proxies: fetcher IP from X-Forwarded-For
 FEED_STORE_IDS = env.list("FEED_STORE_IDS", default=["PP1"])  # Kaspi points of sale, first use only
 if not all(re.fullmatch(r"[A-Za-z0-9_-]{1,50}", code) for code in FEED_STORE_IDS):
-    raise ImproperlyConfigured(f"FEED_STORE_IDS must be Kaspi point codes (Latin letters, digits, '-', '_'), "
-                               f"not {FEED_STORE_IDS!r}")
+    raise ImproperlyConfigured(
+        f"FEED_STORE_IDS must be Kaspi point codes (Latin letters, digits, '-', '_'), not {FEED_STORE_IDS!r}"
+    )
 FEED_STOCK_THRESHOLD = env.int("FEED_STOCK_THRESHOLD", default=1)
 FEED_SHRINK_THRESHOLD = env.int("FEED_SHRINK_THRESHOLD", default=20)  # percent
 FEED_KEEP_VERSIONS = env.int("FEED_KEEP_VERSIONS", default=10)
@@ -202,8 +206,9 @@ try:
 except InvalidOperation:
     _commission_ok = False
 if not _commission_ok:
-    raise ImproperlyConfigured(f"KASPI_DEFAULT_COMMISSION_PERCENT must be a percent from 0 to 50, not "
-                               f"{KASPI_DEFAULT_COMMISSION_PERCENT!r}")
+    raise ImproperlyConfigured(
+        f"KASPI_DEFAULT_COMMISSION_PERCENT must be a percent from 0 to 50, not {KASPI_DEFAULT_COMMISSION_PERCENT!r}"
+    )
 
 # --- Kaspi orders -----------------------------------------------------------------------
 ORDERS_PULL_INTERVAL = env.int("ORDERS_PULL_INTERVAL", default=5 * 60)

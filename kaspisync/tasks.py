@@ -1,4 +1,5 @@
 """Plumbing tasks (thin: they call kaspisync services)."""
+
 from celery import shared_task
 
 from .heartbeat import record_heartbeat

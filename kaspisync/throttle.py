@@ -5,6 +5,7 @@ in a database row (the row update is serialised by the database), timed by the d
 then sleeps until its slot.
 The key is a hash of the token: the token itself is never stored.
 """
+
 import hashlib
 import time
 from datetime import timedelta

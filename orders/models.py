@@ -158,8 +158,9 @@ class OrderEntry(models.Model):
     # The catalog's dealer price and Kaspi commission when the entry was first stored: the order's
     # margin stays what it was when sold, whatever later imports and rules do (empty: unmatched then).
     dealer_price_at_order = models.PositiveIntegerField(_("dealer price when ordered, ₸"), null=True, blank=True)
-    commission_percent_at_order = models.DecimalField(_("Kaspi commission when ordered, %"), max_digits=5,
-                                                      decimal_places=2, null=True, blank=True)
+    commission_percent_at_order = models.DecimalField(
+        _("Kaspi commission when ordered, %"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
     raw = models.JSONField(_("raw payload"), default=dict, blank=True)
 
     class Meta:

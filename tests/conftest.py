@@ -27,6 +27,8 @@ broker's queue is emptied when the fixture is set up (before the test body), so 
 only what this test queues. These fixtures imply `transactional_db` (data committed, visible to
 the worker). The returned `Worker` has `.pid` and `.log()` (its output, shown when a test fails).
 """
+
+import contextlib
 import os
 import signal
 import subprocess
@@ -81,8 +83,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 # --- broker isolation --------------------------------------------------------------------------
@@ -160,10 +164,8 @@ class Worker:
         """Kill the whole process group at once. A warm shutdown takes seconds (the embedded
         broker's event loop notices signals only between its 2-second polls), and by teardown the
         test has seen what it waited for; databases survive a killed client."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
 
 
@@ -187,12 +189,35 @@ def start_worker(transactional_db, celery_broker, tmp_path):
             **{key: str(value) for key, value in (env or {}).items()},
         }
         log_path = tmp_path / f"{name}.log"
-        command = [sys.executable, "-m", "celery", "-A", "kaspisync", "worker", "-l", "INFO", "-n", f"{name}@%h",
-                   "--pool", pool, "--concurrency", str(concurrency),
-                   "--without-mingle", "--without-gossip", "--without-heartbeat"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kaspisync",
+            "worker",
+            "-l",
+            "INFO",
+            "-n",
+            f"{name}@%h",
+            "--pool",
+            pool,
+            "--concurrency",
+            str(concurrency),
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+        ]
         with open(log_path, "wb") as log:
-            process = subprocess.Popen(command, cwd=BASE_DIR, env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=BASE_DIR,
+                env=child_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         worker = Worker(process, log_path)
         workers.append(worker)
 

@@ -3,6 +3,7 @@
 Supplier fields are never edited here (the next import would overwrite them); the pricing
 columns, filters and actions come from `ProductPricingMixin` (catalog/admin/pricing.py).
 """
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -77,10 +78,24 @@ class ProductChangeInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
-    list_display = ("article", "name", "brand", "category", "dealer_price", "retail_price", "stock_column",
-                    "is_active", "changed_at")
-    list_filter = ("is_active", InStockFilter, "unsellable_reason", ("category", admin.RelatedOnlyFieldListFilter),
-                   ("brand", admin.RelatedOnlyFieldListFilter))
+    list_display = (
+        "article",
+        "name",
+        "brand",
+        "category",
+        "dealer_price",
+        "retail_price",
+        "stock_column",
+        "is_active",
+        "changed_at",
+    )
+    list_filter = (
+        "is_active",
+        InStockFilter,
+        "unsellable_reason",
+        ("category", admin.RelatedOnlyFieldListFilter),
+        ("brand", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("=article", "name", "article_pn", "barcode")
     list_select_related = ("brand", "category")
     readonly_fields = SUPPLIER_FIELDS + ("supplier_images", "is_active", "first_seen_at", "changed_at")
@@ -104,18 +119,46 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("images"))
     def supplier_images(self, obj):
-        links = format_html_join(mark_safe("<br>"), '<a href="{}" target="_blank" rel="noopener">{}</a>',
-                                 ((url, url) for url in obj.images))
+        links = format_html_join(
+            mark_safe("<br>"), '<a href="{}" target="_blank" rel="noopener">{}</a>', ((url, url) for url in obj.images)
+        )
         return links or "—"
 
 
 @admin.register(ImportRun)
 class ImportRunAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "kind", "status", "trigger", "created", "updated", "unchanged", "deactivated",
-                    "skipped_total", "requests_made", "duration_column", "short_error")
+    list_display = (
+        "started_at",
+        "kind",
+        "status",
+        "trigger",
+        "created",
+        "updated",
+        "unchanged",
+        "deactivated",
+        "skipped_total",
+        "requests_made",
+        "duration_column",
+        "short_error",
+    )
     list_filter = ("status", "kind", "trigger")
-    readonly_fields = ("kind", "status", "trigger", "triggered_by", "started_at", "finished_at", "duration_column",
-                       "created", "updated", "unchanged", "deactivated", "skipped", "requests_made", "stats", "error")
+    readonly_fields = (
+        "kind",
+        "status",
+        "trigger",
+        "triggered_by",
+        "started_at",
+        "finished_at",
+        "duration_column",
+        "created",
+        "updated",
+        "unchanged",
+        "deactivated",
+        "skipped",
+        "requests_made",
+        "stats",
+        "error",
+    )
     fields = readonly_fields
     date_hierarchy = "started_at"
     change_list_template = "admin/catalog/importrun/change_list.html"
@@ -136,10 +179,18 @@ class ImportRunAdmin(ReadOnlyAdmin):
     # --- "Import now" / "Quick refresh now" ----------------------------------------------------------
     def get_urls(self):
         return [
-            path("import-now/", self.admin_site.admin_view(self.import_now_view), {"quick": False},
-                 name="catalog_importrun_import_now"),
-            path("quick-now/", self.admin_site.admin_view(self.import_now_view), {"quick": True},
-                 name="catalog_importrun_quick_now"),
+            path(
+                "import-now/",
+                self.admin_site.admin_view(self.import_now_view),
+                {"quick": False},
+                name="catalog_importrun_import_now",
+            ),
+            path(
+                "quick-now/",
+                self.admin_site.admin_view(self.import_now_view),
+                {"quick": True},
+                name="catalog_importrun_quick_now",
+            ),
             *super().get_urls(),
         ]
 

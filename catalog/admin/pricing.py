@@ -8,6 +8,7 @@
   queues the recompute of the products it touches.
 - Audit, price history, overrides and recompute runs are read-only lists.
 """
+
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kaspisync.admin import ReadOnlyAdmin
 
+from .. import selectors
 from ..models import (
     CommissionRate,
     FeedExclusion,
@@ -34,12 +36,11 @@ from ..models import (
     RuleScope,
     SalePriceChange,
 )
-from .. import selectors
 from ..services import pricing
 
 
 def changes_text(entry: PricingAudit) -> str:
-    """"markup, %: 10 → 12; bands: … → …" with the fields' own names."""
+    """ "markup, %: 10 → 12; bands: … → …" with the fields' own names."""
     try:
         model = apps.get_model("catalog", entry.object_type)
     except LookupError:
@@ -52,8 +53,10 @@ def changes_text(entry: PricingAudit) -> str:
         except (AttributeError, FieldDoesNotExist):  # unknown type, or not a field (bands, products)
             return extra.get(name, name)
 
-    return "; ".join(f"{label(name)}: {'—' if old is None else old} → {'—' if new is None else new}"
-                     for name, (old, new) in entry.changes.items())
+    return "; ".join(
+        f"{label(name)}: {'—' if old is None else old} → {'—' if new is None else new}"
+        for name, (old, new) in entry.changes.items()
+    )
 
 
 def tenge(value) -> str:
@@ -90,8 +93,9 @@ class ManualOverrideFilter(admin.SimpleListFilter):
 
 class OverrideForm(forms.Form):
     price = forms.IntegerField(label=_("Manual price, ₸"), min_value=1, max_value=99_999_999)
-    expires_at = forms.DateTimeField(label=_("Until (empty: no end)"), required=False,
-                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    expires_at = forms.DateTimeField(
+        label=_("Until (empty: no end)"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
 
     def clean_expires_at(self):
         value = self.cleaned_data["expires_at"]
@@ -104,22 +108,41 @@ class OverrideForm(forms.Form):
 def set_override(modeladmin, request, queryset):
     form = OverrideForm(request.POST if "apply" in request.POST else None)
     if form.is_valid():
-        run = pricing.set_override(list(queryset.values_list("pk", flat=True)), form.cleaned_data["price"],
-                                   user=request.user, expires_at=form.cleaned_data["expires_at"])
-        modeladmin.message_user(request, _("Manual price set; %(count)s prices changed.")
-                                % {"count": run.stats.get("price_changes", run.changed)})
+        run = pricing.set_override(
+            list(queryset.values_list("pk", flat=True)),
+            form.cleaned_data["price"],
+            user=request.user,
+            expires_at=form.cleaned_data["expires_at"],
+        )
+        modeladmin.message_user(
+            request,
+            _("Manual price set; %(count)s prices changed.") % {"count": run.stats.get("price_changes", run.changed)},
+        )
         unsellable = selectors.unsellable(queryset).count()
         if unsellable:
-            modeladmin.message_user(request, _(
-                "%(count)s of the selected products cannot be sold (no dealer price, or the supplier does not "
-                "sell it): they stay without a price until the supplier sells them again.") % {"count": unsellable},
-                messages.WARNING)
+            modeladmin.message_user(
+                request,
+                _(
+                    "%(count)s of the selected products cannot be sold (no dealer price, or the supplier does not "
+                    "sell it): they stay without a price until the supplier sells them again."
+                )
+                % {"count": unsellable},
+                messages.WARNING,
+            )
         return None
-    return TemplateResponse(request, "admin/catalog/product/set_override.html", {
-        **modeladmin.admin_site.each_context(request), "title": _("Set a manual price"), "form": form,
-        "queryset": queryset, "opts": modeladmin.model._meta, "action": "set_override",
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    })
+    return TemplateResponse(
+        request,
+        "admin/catalog/product/set_override.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": _("Set a manual price"),
+            "form": form,
+            "queryset": queryset,
+            "opts": modeladmin.model._meta,
+            "action": "set_override",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
 
 
 @admin.action(description=_("Remove the manual price"), permissions=["change"])
@@ -140,13 +163,26 @@ def include_in_feed(modeladmin, request, queryset):
 class ProductPricingMixin:
     """Pricing columns, filters, actions, history and derived fields of the product admin."""
 
-    pricing_list_display: tuple = ("sale_price_display", "net_margin_display", "net_margin_percent_display",
-                                   "winning_rule", "price_explanation")
+    pricing_list_display: tuple = (
+        "sale_price_display",
+        "net_margin_display",
+        "net_margin_percent_display",
+        "winning_rule",
+        "price_explanation",
+    )
     pricing_list_filter: tuple = ("below_margin_floor", ManualOverrideFilter, "feed_excluded")
     pricing_actions: tuple = (set_override, clear_override, exclude_from_feed, include_in_feed)
-    pricing_readonly_fields: tuple = ("sale_price", "price_explanation", "winning_rule", "net_margin",
-                                      "net_margin_percent", "below_margin_floor", "feed_excluded",
-                                      "publish_min_stock", "manual_price")
+    pricing_readonly_fields: tuple = (
+        "sale_price",
+        "price_explanation",
+        "winning_rule",
+        "net_margin",
+        "net_margin_percent",
+        "below_margin_floor",
+        "feed_excluded",
+        "publish_min_stock",
+        "manual_price",
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("price_rule", "price_override")
@@ -221,10 +257,14 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
         entries = selectors.pricing_audit_of(obj)
         if not entries:
             return "—"
-        return format_html_join(mark_safe("<br>"), "{} · {} · {} · {}", (
-            (formats.localize(timezone.localtime(e.at)), e.user or "—", e.get_action_display(),
-             changes_text(e))
-            for e in entries))
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} · {} · {} · {}",
+            (
+                (formats.localize(timezone.localtime(e.at)), e.user or "—", e.get_action_display(), changes_text(e))
+                for e in entries
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         request.pricing_before = pricing.snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
@@ -261,36 +301,51 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
             saved = getattr(request, "pricing_saved", None)
             preview = None
             if saved is not None:
-                preview = pricing.preview_prices(pricing.affected_products(request.pricing_before,
-                                                                           pricing.snapshot(saved)))
+                preview = pricing.preview_prices(
+                    pricing.affected_products(request.pricing_before, pricing.snapshot(saved))
+                )
             transaction.set_rollback(True)
         if preview is None:  # the form has errors: show them
             return response
         list(messages.get_messages(request))  # nothing was saved: drop "changed successfully"
-        return TemplateResponse(request, "admin/catalog/pricing_preview.html", {
-            **self.admin_site.each_context(request),
-            "title": _("Preview of the price change"),
-            "opts": self.model._meta,
-            "object": saved,
-            "object_id": object_id,
-            "preview": preview,
-            "posted": [(key, value) for key, values in request.POST.lists() for value in values
-                       if key not in ("_preview", "csrfmiddlewaretoken")] + [("_confirmed", "1")],
-        })
+        return TemplateResponse(
+            request,
+            "admin/catalog/pricing_preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Preview of the price change"),
+                "opts": self.model._meta,
+                "object": saved,
+                "object_id": object_id,
+                "preview": preview,
+                "posted": [
+                    (key, value)
+                    for key, values in request.POST.lists()
+                    for value in values
+                    if key not in ("_preview", "csrfmiddlewaretoken")
+                ]
+                + [("_confirmed", "1")],
+            },
+        )
 
 
 class PriceBandFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         bands = sorted(
-            ((f.cleaned_data["low"], f.cleaned_data.get("high")) for f in self.forms
-             if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("low") is not None),
+            (
+                (f.cleaned_data["low"], f.cleaned_data.get("high"))
+                for f in self.forms
+                if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("low") is not None
+            ),
         )
         for (low, high), (next_low, next_high) in zip(bands, bands[1:]):
             if high is None or high > next_low:
                 raise forms.ValidationError(
-                    _("Dealer price bands %(first)s and %(second)s overlap: each dealer price must fall in one band "
-                      "at most."),
+                    _(
+                        "Dealer price bands %(first)s and %(second)s overlap: each dealer price must fall in one band "
+                        "at most."
+                    ),
                     params={"first": band_text(low, high), "second": band_text(next_low, next_high)},
                     code="overlap",
                 )
@@ -315,15 +370,29 @@ def recompute_rule_products(modeladmin, request, queryset):
 @admin.register(PriceRule)
 class PriceRuleAdmin(PreviewedPricingAdmin):
     actions = [recompute_rule_products]
-    list_display = ("label", "scope_display", "is_active", "markup_percent", "markup_fixed", "bands_display",
-                    "rounding_display", "min_margin", "min_margin_percent", "cap", "products_count", "updated_at")
+    list_display = (
+        "label",
+        "scope_display",
+        "is_active",
+        "markup_percent",
+        "markup_fixed",
+        "bands_display",
+        "rounding_display",
+        "min_margin",
+        "min_margin_percent",
+        "cap",
+        "products_count",
+        "updated_at",
+    )
     list_filter = ("is_active", "cap", "rounding_step")
     search_fields = ("name", "category__name", "brand__name", "product__name", "=product__article")
     autocomplete_fields = ("brand", "product")
     inlines = [PriceBandInline]
     fieldsets = (
-        (_("Scope (the most specific rule wins: product > brand in category > deepest category > brand > "
-           "global)"), {"fields": ("name", "category", "brand", "product", "is_active")}),
+        (
+            _("Scope (the most specific rule wins: product > brand in category > deepest category > brand > global)"),
+            {"fields": ("name", "category", "brand", "product", "is_active")},
+        ),
         (_("Markup"), {"fields": ("markup_percent", "markup_fixed")}),
         (_("Rounding"), {"fields": ("rounding_step", "rounding_mode", "rounding_ending")}),
         (_("Limits"), {"fields": ("min_margin", "min_margin_percent", "cap", "publish_min_stock")}),
@@ -331,8 +400,13 @@ class PriceRuleAdmin(PreviewedPricingAdmin):
     )
 
     def get_queryset(self, request):
-        return (super().get_queryset(request).select_related("category", "brand", "product")
-                .prefetch_related("bands").annotate(products_count=Count("priced_products")))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("category", "brand", "product")
+            .prefetch_related("bands")
+            .annotate(products_count=Count("priced_products"))
+        )
 
     @admin.display(description=_("rule"))
     def label(self, rule):

@@ -1,4 +1,5 @@
 """The supplier's catalog as imported from Al-Style: categories, brands, products, history."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -105,12 +106,16 @@ class Product(models.Model):
     # --- derived by pricing (stored so lists and the feed never recompute) ---
     sale_price = models.PositiveIntegerField(_("sale price, ₸"), null=True, blank=True)
     feed_excluded = models.BooleanField(_("excluded from feed"), default=False)
-    publish_min_stock = models.PositiveIntegerField(
-        _("minimum stock to publish as available"), default=1
-    )
+    publish_min_stock = models.PositiveIntegerField(_("minimum stock to publish as available"), default=1)
     price_rule = models.ForeignKey(
-        "catalog.PriceRule", verbose_name=_("pricing rule"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="priced_products", editable=False, db_index=False,  # rewritten in bulk by every recompute
+        "catalog.PriceRule",
+        verbose_name=_("pricing rule"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="priced_products",
+        editable=False,
+        db_index=False,  # rewritten in bulk by every recompute
     )
     price_explanation = models.CharField(_("price explanation"), max_length=500, blank=True, editable=False)
     net_margin = models.IntegerField(_("net margin, ₸"), null=True, blank=True, editable=False)
@@ -172,7 +177,12 @@ class ProductChange(models.Model):
     new_value = models.BigIntegerField(_("new value"), null=True, blank=True)
     changed_at = models.DateTimeField(_("changed at"), db_index=True)
     run = models.ForeignKey(
-        ImportRun, verbose_name=_("import run"), null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+        ImportRun,
+        verbose_name=_("import run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
     )
 
     class Meta:
@@ -180,3 +190,6 @@ class ProductChange(models.Model):
         verbose_name_plural = _("supplier value changes")
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["product", "-changed_at"])]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.get_field_display()} {self.old_value} → {self.new_value}"

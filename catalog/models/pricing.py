@@ -8,6 +8,7 @@ Manual overrides live in their own table rather than on `Product`: an override c
 it, when and until when, the supplier block of `Product` stays untouched, and "products with an
 override" is a plain join.
 """
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -74,8 +75,9 @@ class CapPrice(models.TextChoices):
 
 def _one_row_per_scope(*fields, name, message):
     """A unique index where NULL counts as a value (so there is one global row, one per brand...)."""
-    return models.UniqueConstraint(*(Coalesce(f, models.Value(0)) for f in fields), name=name,
-                                   violation_error_message=message)
+    return models.UniqueConstraint(
+        *(Coalesce(f, models.Value(0)) for f in fields), name=name, violation_error_message=message
+    )
 
 
 class PriceRule(models.Model):
@@ -83,36 +85,66 @@ class PriceRule(models.Model):
     which of category / brand / product is set; one rule per scope (unique), so two rules never
     tie: product > brand in category > deepest category > brand > global."""
 
-    name = models.CharField(_("name"), max_length=200, blank=True,
-                            help_text=_("Shown in the price explanation; the scope's name if empty."))
-    category = models.ForeignKey("catalog.Category", verbose_name=_("category"), null=True, blank=True,
-                                 on_delete=models.CASCADE, related_name="price_rules",
-                                 help_text=_("Applies to the whole subtree."))
-    brand = models.ForeignKey("catalog.Brand", verbose_name=_("brand"), null=True, blank=True,
-                              on_delete=models.CASCADE, related_name="price_rules")
-    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), null=True, blank=True,
-                                on_delete=models.CASCADE, related_name="price_rules")
-    is_active = models.BooleanField(_("active"), default=True)
-    markup_percent = models.DecimalField(_("markup, %"), max_digits=6, decimal_places=2, default=Decimal("0"),
-                                         validators=PERCENT_VALIDATORS)
-    markup_fixed = models.PositiveIntegerField(_("fixed addition, ₸"), default=0)
-    rounding_step = models.PositiveIntegerField(_("rounding step, ₸"), choices=RoundingStep.choices,
-                                                default=RoundingStep.ONE)
-    rounding_mode = models.CharField(_("rounding"), max_length=8, choices=RoundingMode.choices,
-                                     default=RoundingMode.UP)
-    rounding_ending = models.PositiveIntegerField(
-        _("price ending"), default=0,
-        help_text=_("Remainder of the price by the step, e.g. 90 with step 100 gives …90, 990 with step 1000 "
-                    "gives …990. 0: round prices."),
+    name = models.CharField(
+        _("name"), max_length=200, blank=True, help_text=_("Shown in the price explanation; the scope's name if empty.")
     )
-    min_margin = models.PositiveIntegerField(_("minimum net margin, ₸"), default=0,
-                                             help_text=_("After the marketplace commission."))
+    category = models.ForeignKey(
+        "catalog.Category",
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="price_rules",
+        help_text=_("Applies to the whole subtree."),
+    )
+    brand = models.ForeignKey(
+        "catalog.Brand",
+        verbose_name=_("brand"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="price_rules",
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="price_rules",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    markup_percent = models.DecimalField(
+        _("markup, %"), max_digits=6, decimal_places=2, default=Decimal("0"), validators=PERCENT_VALIDATORS
+    )
+    markup_fixed = models.PositiveIntegerField(_("fixed addition, ₸"), default=0)
+    rounding_step = models.PositiveIntegerField(
+        _("rounding step, ₸"), choices=RoundingStep.choices, default=RoundingStep.ONE
+    )
+    rounding_mode = models.CharField(_("rounding"), max_length=8, choices=RoundingMode.choices, default=RoundingMode.UP)
+    rounding_ending = models.PositiveIntegerField(
+        _("price ending"),
+        default=0,
+        help_text=_(
+            "Remainder of the price by the step, e.g. 90 with step 100 gives …90, 990 with step 1000 "
+            "gives …990. 0: round prices."
+        ),
+    )
+    min_margin = models.PositiveIntegerField(
+        _("minimum net margin, ₸"), default=0, help_text=_("After the marketplace commission.")
+    )
     # xgettext:no-python-format
-    min_margin_percent = models.DecimalField(_("minimum net margin, % of price"), max_digits=5, decimal_places=2,
-                                             default=Decimal("0"), validators=MARGIN_PERCENT_VALIDATORS)
+    min_margin_percent = models.DecimalField(
+        _("minimum net margin, % of price"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=MARGIN_PERCENT_VALIDATORS,
+    )
     cap = models.CharField(_("never above"), max_length=8, choices=CapPrice.choices, blank=True, default="")
     publish_min_stock = models.PositiveIntegerField(
-        _("minimum stock to publish as available"), default=1,
+        _("minimum stock to publish as available"),
+        default=1,
         help_text=_("Below this stock the product is published as unavailable."),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -122,14 +154,20 @@ class PriceRule(models.Model):
         verbose_name_plural = _("pricing rules")
         ordering = ["product", "category__left", "brand__name"]
         constraints = [
-            _one_row_per_scope("category", "brand", "product", name="price_rule_one_per_scope",
-                               message=_("A rule for this scope already exists: edit that rule instead.")),
+            _one_row_per_scope(
+                "category",
+                "brand",
+                "product",
+                name="price_rule_one_per_scope",
+                message=_("A rule for this scope already exists: edit that rule instead."),
+            ),
             models.CheckConstraint(
                 condition=Q(product__isnull=True) | Q(category__isnull=True, brand__isnull=True),
                 name="price_rule_product_alone",
             ),
-            models.CheckConstraint(condition=Q(rounding_ending__lt=models.F("rounding_step")),
-                                   name="price_rule_ending_below_step"),
+            models.CheckConstraint(
+                condition=Q(rounding_ending__lt=models.F("rounding_step")), name="price_rule_ending_below_step"
+            ),
         ]
 
     def __str__(self):
@@ -180,10 +218,12 @@ class PriceBand(models.Model):
 
     rule = models.ForeignKey(PriceRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="bands")
     low = models.PositiveIntegerField(_("dealer price from, ₸"), default=0)
-    high = models.PositiveIntegerField(_("dealer price below, ₸"), null=True, blank=True,
-                                       help_text=_("Empty: no upper bound."))
-    markup_percent = models.DecimalField(_("markup, %"), max_digits=6, decimal_places=2, default=Decimal("0"),
-                                         validators=PERCENT_VALIDATORS)
+    high = models.PositiveIntegerField(
+        _("dealer price below, ₸"), null=True, blank=True, help_text=_("Empty: no upper bound.")
+    )
+    markup_percent = models.DecimalField(
+        _("markup, %"), max_digits=6, decimal_places=2, default=Decimal("0"), validators=PERCENT_VALIDATORS
+    )
     markup_fixed = models.PositiveIntegerField(_("fixed addition, ₸"), default=0)
 
     class Meta:
@@ -192,8 +232,9 @@ class PriceBand(models.Model):
         ordering = ["rule", "low"]
         constraints = [
             models.UniqueConstraint(fields=["rule", "low"], name="price_band_unique_low"),
-            models.CheckConstraint(condition=Q(high__isnull=True) | Q(high__gt=models.F("low")),
-                                   name="price_band_high_above_low"),
+            models.CheckConstraint(
+                condition=Q(high__isnull=True) | Q(high__gt=models.F("low")), name="price_band_high_above_low"
+            ),
         ]
 
     def __str__(self):
@@ -209,19 +250,29 @@ class CommissionRate(models.Model):
     """The marketplace commission, in percent of the sale price, for a category subtree (the
     deepest one wins) or, with no category, the global default."""
 
-    category = models.ForeignKey("catalog.Category", verbose_name=_("category"), null=True, blank=True,
-                                 on_delete=models.CASCADE, related_name="commission_rates",
-                                 help_text=_("Empty: the default for every category."))
-    percent = models.DecimalField(_("commission, %"), max_digits=5, decimal_places=2,
-                                  validators=COMMISSION_VALIDATORS)
+    category = models.ForeignKey(
+        "catalog.Category",
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="commission_rates",
+        help_text=_("Empty: the default for every category."),
+    )
+    percent = models.DecimalField(_("commission, %"), max_digits=5, decimal_places=2, validators=COMMISSION_VALIDATORS)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("marketplace commission")
         verbose_name_plural = _("marketplace commissions")
         ordering = ["category__left"]
-        constraints = [_one_row_per_scope("category", name="commission_one_per_category",
-                                          message=_("A commission for this category already exists."))]
+        constraints = [
+            _one_row_per_scope(
+                "category",
+                name="commission_one_per_category",
+                message=_("A commission for this category already exists."),
+            )
+        ]
 
     def __str__(self):
         return f"{self.category or _('default')}: {self.percent} %"
@@ -230,15 +281,39 @@ class CommissionRate(models.Model):
 class FeedExclusion(models.Model):
     """Keeps a category subtree, a brand or one product out of the Kaspi feed."""
 
-    category = models.ForeignKey("catalog.Category", verbose_name=_("category"), null=True, blank=True,
-                                 on_delete=models.CASCADE, related_name="feed_exclusions")
-    brand = models.ForeignKey("catalog.Brand", verbose_name=_("brand"), null=True, blank=True,
-                              on_delete=models.CASCADE, related_name="feed_exclusions")
-    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), null=True, blank=True,
-                                on_delete=models.CASCADE, related_name="feed_exclusions")
+    category = models.ForeignKey(
+        "catalog.Category",
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feed_exclusions",
+    )
+    brand = models.ForeignKey(
+        "catalog.Brand",
+        verbose_name=_("brand"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feed_exclusions",
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feed_exclusions",
+    )
     reason = models.CharField(_("reason"), max_length=255, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -246,12 +321,19 @@ class FeedExclusion(models.Model):
         verbose_name_plural = _("feed exclusions")
         ordering = ["-created_at"]
         constraints = [
-            _one_row_per_scope("category", "brand", "product", name="feed_exclusion_one_per_target",
-                               message=_("This is already excluded from the feed.")),
+            _one_row_per_scope(
+                "category",
+                "brand",
+                "product",
+                name="feed_exclusion_one_per_target",
+                message=_("This is already excluded from the feed."),
+            ),
             models.CheckConstraint(
-                condition=(Q(category__isnull=False, brand__isnull=True, product__isnull=True)
-                           | Q(category__isnull=True, brand__isnull=False, product__isnull=True)
-                           | Q(category__isnull=True, brand__isnull=True, product__isnull=False)),
+                condition=(
+                    Q(category__isnull=False, brand__isnull=True, product__isnull=True)
+                    | Q(category__isnull=True, brand__isnull=False, product__isnull=True)
+                    | Q(category__isnull=True, brand__isnull=True, product__isnull=False)
+                ),
                 name="feed_exclusion_exactly_one_target",
             ),
         ]
@@ -267,12 +349,19 @@ class FeedExclusion(models.Model):
 class PriceOverride(models.Model):
     """A manual sale price for one product, optionally until a moment (then pricing takes over)."""
 
-    product = models.OneToOneField("catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE,
-                                   related_name="price_override")
+    product = models.OneToOneField(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="price_override"
+    )
     price = models.PositiveIntegerField(_("manual price, ₸"), validators=[MinValueValidator(1)])
     expires_at = models.DateTimeField(_("until"), null=True, blank=True, db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("set by"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("set at"), default=timezone.now)
 
     class Meta:
@@ -307,15 +396,32 @@ class PricingRun(JobRun):
 class SalePriceChange(models.Model):
     """History of a product's sale price: old -> new, why, by whom, when."""
 
-    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), on_delete=models.CASCADE,
-                                related_name="sale_price_changes", db_index=False)  # (product, -changed_at) below
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("product"),
+        on_delete=models.CASCADE,
+        related_name="sale_price_changes",
+        db_index=False,
+    )  # (product, -changed_at) below
     old_price = models.PositiveIntegerField(_("old price, ₸"), null=True, blank=True)
     new_price = models.PositiveIntegerField(_("new price, ₸"), null=True, blank=True)
     cause = models.CharField(_("cause"), max_length=20, choices=PriceChangeCause.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="+")
-    run = models.ForeignKey(PricingRun, verbose_name=_("recompute"), null=True, blank=True,
-                            on_delete=models.SET_NULL, related_name="price_changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    run = models.ForeignKey(
+        PricingRun,
+        verbose_name=_("recompute"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="price_changes",
+    )
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
@@ -336,8 +442,14 @@ class PricingAudit(models.Model):
         CHANGED = "changed", _("changed")
         DELETED = "deleted", _("deleted")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     action = models.CharField(_("action"), max_length=8, choices=Action.choices)
     object_type = models.CharField(_("object type"), max_length=40)

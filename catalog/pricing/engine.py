@@ -13,6 +13,7 @@ The math, for a product with dealer price D under the winning rule and commissio
    price may end below the floor: the product is then flagged "below margin floor").
 A manual override replaces 2–5 until it expires. Net margin = price − commission − D.
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
@@ -138,8 +139,14 @@ class Book:
         rule = None
         chain = self._chain(product.category_id)
         if product.brand_id is not None:
-            rule = next((self.brand_category_rules[(product.brand_id, c)] for c in chain
-                         if (product.brand_id, c) in self.brand_category_rules), None)
+            rule = next(
+                (
+                    self.brand_category_rules[(product.brand_id, c)]
+                    for c in chain
+                    if (product.brand_id, c) in self.brand_category_rules
+                ),
+                None,
+            )
         if rule is None:
             rule = next((self.category_rules[c] for c in chain if c in self.category_rules), None)
         if rule is None and product.brand_id is not None:
@@ -152,8 +159,10 @@ class Book:
     def commission_for(self, category_id: int | None) -> Decimal:
         key = ("commission", category_id)
         if key not in self._cache:
-            self._cache[key] = next((self.commissions[c] for c in self._chain(category_id) if c in self.commissions),
-                                    self.default_commission)
+            self._cache[key] = next(
+                (self.commissions[c] for c in self._chain(category_id) if c in self.commissions),
+                self.default_commission,
+            )
         return self._cache[key]
 
     def is_excluded(self, product: ProductIn) -> bool:
@@ -209,7 +218,9 @@ def floor_price(dealer: int, commission: Decimal, min_margin: int, min_margin_pe
 def net_margin(price: int, dealer: int, commission: Decimal) -> tuple[int, Decimal]:
     margin = Decimal(price) * (ONE - commission / HUNDRED) - dealer
     percent_of_price = max(-MAX_PERCENT, min(MAX_PERCENT, margin * HUNDRED / price))
-    return int(margin.to_integral_value(rounding=ROUND_HALF_UP)), percent_of_price.quantize(CENT, rounding=ROUND_HALF_UP)
+    return int(margin.to_integral_value(rounding=ROUND_HALF_UP)), percent_of_price.quantize(
+        CENT, rounding=ROUND_HALF_UP
+    )
 
 
 def tenge(amount: int) -> str:
@@ -235,23 +246,34 @@ def price_product(product: ProductIn, book: Book) -> PriceResult:
         return PriceResult(None, rule_id, texts["unsellable"], excluded=excluded, min_stock=min_stock)
     dealer = product.dealer_price
     commission = book.commission_for(product.category_id)
-    floor = floor_price(dealer, commission, rule.min_margin if rule else 0,
-                        rule.min_margin_percent if rule else Decimal(0))
+    floor = floor_price(
+        dealer, commission, rule.min_margin if rule else 0, rule.min_margin_percent if rule else Decimal(0)
+    )
     override = book.overrides.get(product.id)
     if override is not None and override.active(book.now):
         price = override.price
         if override.expires_at is None:
             explanation = texts["manual"] % {"price": tenge(price)}
         else:
-            explanation = texts["manual_until"] % {"price": tenge(price),
-                                                   "date": override.expires_at.strftime("%d.%m.%Y %H:%M")}
+            explanation = texts["manual_until"] % {
+                "price": tenge(price),
+                "date": override.expires_at.strftime("%d.%m.%Y %H:%M"),
+            }
     elif rule is None:
         return PriceResult(None, None, texts["no_rule"], excluded=excluded)
     else:
         price, explanation = _rule_price(product, rule, commission, floor, texts)
     margin, margin_percent = net_margin(price, dealer, commission)
-    return PriceResult(price, rule_id, explanation, margin, margin_percent, below_floor=price < floor,
-                       excluded=excluded, min_stock=min_stock)
+    return PriceResult(
+        price,
+        rule_id,
+        explanation,
+        margin,
+        margin_percent,
+        below_floor=price < floor,
+        excluded=excluded,
+        min_stock=min_stock,
+    )
 
 
 def _rule_price(product: ProductIn, rule: Rule, commission: Decimal, floor: int, texts: dict) -> tuple[int, str]:
@@ -260,8 +282,10 @@ def _rule_price(product: ProductIn, rule: Rule, commission: Decimal, floor: int,
     raw = ceil_tenge((dealer * (ONE + markup / HUNDRED) + fixed) / (ONE - commission / HUNDRED))
     price = round_price(raw, rule.step, rule.ending, rule.mode)
 
-    parts = [_terms(rule.label, band, markup, fixed, texts["commission"] % {"percent": percent(commission)}),
-             tenge(raw)]
+    parts = [
+        _terms(rule.label, band, markup, fixed, texts["commission"] % {"percent": percent(commission)}),
+        tenge(raw),
+    ]
     if price != raw:
         parts.append(texts["rounded"] % {"price": tenge(price)})
     if price < floor:
@@ -276,7 +300,7 @@ def _rule_price(product: ProductIn, rule: Rule, commission: Decimal, floor: int,
 
 @lru_cache(maxsize=4096)
 def _terms(label: str, band: Band | None, markup: Decimal, fixed: int, commission: str) -> str:
-    """"Ноутбуки (10 000–100 000 ₸): 12 % + 500 ₸ + комиссия 8 %"."""
+    """ "Ноутбуки (10 000–100 000 ₸): 12 % + 500 ₸ + комиссия 8 %"."""
     if band is not None:
         upper = "∞" if band.high is None else tenge(band.high)
         label = f"{label} ({tenge(band.low)}–{upper} ₸)"

@@ -2,6 +2,7 @@
 
 The import service calls `after_import(run, changed_product_ids)` once its data is committed.
 """
+
 from .pricing import reprice_after_import
 
 

@@ -15,6 +15,7 @@ upserted what a later complete run would write too. Every change of dealer price
 stock and the active flag is recorded in `ProductChange`. Once committed, the products that
 changed go to `hooks.after_import` (pricing) and `catalog_changed` is sent.
 """
+
 import logging
 import time
 from collections import Counter
@@ -42,9 +43,27 @@ LOCK_NAME = "catalog.import"
 WRITE_BATCH = 2000  # products per write transaction
 LOCK_REFRESH_SECONDS = 30
 SUPPLIER_FIELDS = (
-    "article_pn", "name", "full_name", "category", "brand", "dealer_price", "retail_price", "rrp",
-    "unsellable_reason", "stock", "stock_qualifier", "warehouse_stock", "is_new", "barcode", "weight", "warranty",
-    "description", "url", "images", "markdown_stock", "markdown_price",
+    "article_pn",
+    "name",
+    "full_name",
+    "category",
+    "brand",
+    "dealer_price",
+    "retail_price",
+    "rrp",
+    "unsellable_reason",
+    "stock",
+    "stock_qualifier",
+    "warehouse_stock",
+    "is_new",
+    "barcode",
+    "weight",
+    "warranty",
+    "description",
+    "url",
+    "images",
+    "markdown_stock",
+    "markdown_price",
 )
 UPSERT_FIELDS = SUPPLIER_FIELDS + ("supplier_hash", "is_active", "changed_at")
 QUICK_FIELDS = ("dealer_price", "retail_price", "unsellable_reason", "stock", "stock_qualifier", "warehouse_stock")
@@ -52,8 +71,14 @@ QUICK_FIELDS = ("dealer_price", "retail_price", "unsellable_reason", "stock", "s
 HISTORY_FIELDS = (ProductChange.Field.DEALER_PRICE, ProductChange.Field.RETAIL_PRICE, ProductChange.Field.STOCK)
 
 
-def import_catalog(*, quick: bool = False, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "",
-                   progress=None, client: AlstyleClient | None = None) -> ImportRun:
+def import_catalog(
+    *,
+    quick: bool = False,
+    trigger: str = RunTrigger.SCHEDULE,
+    triggered_by: str = "",
+    progress=None,
+    client: AlstyleClient | None = None,
+) -> ImportRun:
     """Run a full import (or a quick refresh); returns its ImportRun (SKIPPED if one was running).
 
     `progress(done, total)` is called after every page (the management command draws a bar)."""
@@ -93,9 +118,14 @@ def queue_import(*, quick: bool = False, triggered_by: str = "") -> None:
 
 def _close_abandoned_runs(current: ImportRun) -> int:
     """We hold the lock, so any other RUNNING row belongs to a worker that died mid-run."""
-    return ImportRun.objects.filter(status=RunStatus.RUNNING).exclude(pk=current.pk).update(
-        status=RunStatus.FAILED, finished_at=timezone.now(),
-        error=str(_("abandoned: its worker stopped before the run finished")),
+    return (
+        ImportRun.objects.filter(status=RunStatus.RUNNING)
+        .exclude(pk=current.pk)
+        .update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error=str(_("abandoned: its worker stopped before the run finished")),
+        )
     )
 
 
@@ -106,8 +136,9 @@ def _after_commit(run: ImportRun, changed_ids: list[int]) -> None:
         hooks.after_import(run, changed_ids)
     except Exception as exc:  # the import itself is committed; pricing reports its own failure
         log.error("after_import failed for import run #%s: %s", run.pk, mask(exc), exc_info=True)
-    catalog_changed.send(sender=ImportRun, reason="quick" if run.kind == ImportKind.QUICK else "import",
-                         product_count=len(changed_ids))
+    catalog_changed.send(
+        sender=ImportRun, reason="quick" if run.kind == ImportKind.QUICK else "import", product_count=len(changed_ids)
+    )
 
 
 def nested_set_parents(rows) -> dict[int, tuple[int | None, int]]:
@@ -144,15 +175,22 @@ class _Importer:
 
     def history(self, product_id: int, old: tuple, new: tuple) -> list[ProductChange]:
         return [
-            ProductChange(product_id=product_id, field=name, old_value=before, new_value=after,
-                          changed_at=self.now, run=self.run)
+            ProductChange(
+                product_id=product_id, field=name, old_value=before, new_value=after, changed_at=self.now, run=self.run
+            )
             for name, before, after in zip(HISTORY_FIELDS, old, new)
             if before != after
         ]
 
     def active_change(self, product_id: int, active: bool) -> ProductChange:
-        return ProductChange(product_id=product_id, field=ProductChange.Field.ACTIVE, old_value=int(not active),
-                             new_value=int(active), changed_at=self.now, run=self.run)
+        return ProductChange(
+            product_id=product_id,
+            field=ProductChange.Field.ACTIVE,
+            old_value=int(not active),
+            new_value=int(active),
+            changed_at=self.now,
+            run=self.run,
+        )
 
 
 class FullImport(_Importer):
@@ -160,7 +198,9 @@ class FullImport(_Importer):
         self.categories = self.import_categories()
         self.brands = self.import_brands()
         # article -> (id, supplier_hash, is_active), read once; old prices only for rows that changed.
-        self.existing = {row[0]: row[1:] for row in Product.objects.values_list("article", "id", "supplier_hash", "is_active")}
+        self.existing = {
+            row[0]: row[1:] for row in Product.objects.values_list("article", "id", "supplier_hash", "is_active")
+        }
         seen: set[int] = set()
         totals: set[int] = set()
         pending: list = []
@@ -208,8 +248,12 @@ class FullImport(_Importer):
                 changed.append(Category(id=row.id, **dict(zip(fields, values))))
         seen = {row.id for row in rows}
         with transaction.atomic():
-            Category.objects.bulk_create(changed, update_conflicts=True, unique_fields=["id"],
-                                         update_fields=[f.removesuffix("_id") for f in fields])
+            Category.objects.bulk_create(
+                changed,
+                update_conflicts=True,
+                unique_fields=["id"],
+                update_fields=[f.removesuffix("_id") for f in fields],
+            )
             gone = [pk for pk, values in existing.items() if pk not in seen and values[-1]]
             if rows and gone:
                 Category.objects.filter(id__in=gone).update(is_active=False)
@@ -233,9 +277,11 @@ class FullImport(_Importer):
             taken = [b.name for b in changed if b.alstyle_guid]
             # A GUID that moved to another name must leave the old one first.
             Brand.objects.filter(alstyle_guid__in=[b.alstyle_guid for b in changed if b.alstyle_guid]).exclude(
-                name__in=taken).update(alstyle_guid=None)
-            Brand.objects.bulk_create(changed, update_conflicts=True, unique_fields=["name"],
-                                      update_fields=["alstyle_guid", "product_count"])
+                name__in=taken
+            ).update(alstyle_guid=None)
+            Brand.objects.bulk_create(
+                changed, update_conflicts=True, unique_fields=["name"], update_fields=["alstyle_guid", "product_count"]
+            )
         return dict(Brand.objects.values_list("name", "id"))
 
     def brand_ids(self, names: set[str]) -> None:
@@ -276,14 +322,30 @@ class FullImport(_Importer):
         is written again (and linked) once the category exists."""
         category_id = item.category_id if item.category_id in self.categories else None
         return {
-            "article": item.article, "article_pn": item.article_pn, "name": item.name, "full_name": item.full_name,
-            "category_id": category_id, "brand_id": self.brands.get(item.brand), "dealer_price": item.dealer_price,
-            "retail_price": item.retail_price, "rrp": item.rrp, "unsellable_reason": item.unsellable_reason,
-            "stock": item.stock, "stock_qualifier": item.stock_qualifier, "warehouse_stock": item.warehouse_stock,
-            "is_new": item.is_new, "barcode": item.barcode, "weight": item.weight, "warranty": item.warranty,
-            "description": item.description, "url": item.url, "images": item.images,
-            "markdown_stock": item.markdown_stock, "markdown_price": item.markdown_price,
-            "supplier_hash": digest if category_id == item.category_id else "", "is_active": True,
+            "article": item.article,
+            "article_pn": item.article_pn,
+            "name": item.name,
+            "full_name": item.full_name,
+            "category_id": category_id,
+            "brand_id": self.brands.get(item.brand),
+            "dealer_price": item.dealer_price,
+            "retail_price": item.retail_price,
+            "rrp": item.rrp,
+            "unsellable_reason": item.unsellable_reason,
+            "stock": item.stock,
+            "stock_qualifier": item.stock_qualifier,
+            "warehouse_stock": item.warehouse_stock,
+            "is_new": item.is_new,
+            "barcode": item.barcode,
+            "weight": item.weight,
+            "warranty": item.warranty,
+            "description": item.description,
+            "url": item.url,
+            "images": item.images,
+            "markdown_stock": item.markdown_stock,
+            "markdown_price": item.markdown_price,
+            "supplier_hash": digest if category_id == item.category_id else "",
+            "is_active": True,
             "changed_at": self.now,
         }
 
@@ -295,10 +357,13 @@ class FullImport(_Importer):
             reason = _("the supplier did not say how many products there are (no pagination total)")
         elif len(totals) > 1:
             reason = _("the catalog changed while it was being read (total %(totals)s)") % {
-                "totals": " → ".join(map(str, sorted(totals)))}
+                "totals": " → ".join(map(str, sorted(totals)))
+            }
         elif len(seen) < max(totals):
             reason = _("%(seen)d distinct products read of %(total)d announced (offset paging shifted)") % {
-                "seen": len(seen), "total": max(totals)}
+                "seen": len(seen),
+                "total": max(totals),
+            }
         if reason:
             self.run.stats["deactivation_skipped"] = str(reason)
             log.warning("Import run #%s: not deactivating missing products: %s", self.run.pk, reason)
@@ -306,7 +371,7 @@ class FullImport(_Importer):
         gone = [row[0] for article, row in self.existing.items() if row[2] and article not in seen]
         with transaction.atomic():
             for start in range(0, len(gone), WRITE_BATCH):
-                chunk = gone[start:start + WRITE_BATCH]
+                chunk = gone[start : start + WRITE_BATCH]
                 Product.objects.filter(id__in=chunk).update(is_active=False, changed_at=self.now)
                 ProductChange.objects.bulk_create([self.active_change(pk, False) for pk in chunk], batch_size=1000)
         self.run.deactivated = len(gone)
@@ -329,14 +394,22 @@ class QuickRefresh(_Importer):
                 continue
             self.stock_unreadable += entry.stock_unreadable
             by_warehouse = old[6] if entry.warehouse_stock is None else entry.warehouse_stock
-            new = (entry.dealer_price, entry.retail_price, entry.unsellable_reason, entry.stock, entry.stock_qualifier,
-                   by_warehouse)
+            new = (
+                entry.dealer_price,
+                entry.retail_price,
+                entry.unsellable_reason,
+                entry.stock,
+                entry.stock_qualifier,
+                by_warehouse,
+            )
             if old[1:] == new:
                 self.run.unchanged += 1
                 continue
             # The stored fingerprint no longer describes the row: the next full import rewrites it.
             products.append(Product(id=old[0], supplier_hash="", changed_at=self.now, **dict(zip(QUICK_FIELDS, new))))
-            changes += self.history(old[0], (old[1], old[2], old[4]), (entry.dealer_price, entry.retail_price, entry.stock))
+            changes += self.history(
+                old[0], (old[1], old[2], old[4]), (entry.dealer_price, entry.retail_price, entry.stock)
+            )
         with transaction.atomic():
             Product.objects.bulk_update(products, QUICK_FIELDS + ("supplier_hash", "changed_at"), batch_size=500)
             ProductChange.objects.bulk_create(changes, batch_size=1000)

@@ -6,6 +6,7 @@ prices each with the pure `engine.price_product`, and writes only the rows whose
 differ, with a `SalePriceChange` for every changed price. The preview runs the very same plan
 without writing. After a recompute has committed, `catalog_changed(reason="pricing")` is sent.
 """
+
 import logging
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -40,8 +41,16 @@ WRITE_BATCH = 5000
 SAMPLE_SIZE = 20
 EXPLANATION_MAX = Product._meta.get_field("price_explanation").max_length
 # Product fields a recompute writes, in the order of selectors.PRICING_RESULT_FIELDS.
-RESULT_FIELDS = ("sale_price", "price_rule", "price_explanation", "net_margin", "net_margin_percent",
-                 "below_margin_floor", "feed_excluded", "publish_min_stock")
+RESULT_FIELDS = (
+    "sale_price",
+    "price_rule",
+    "price_explanation",
+    "net_margin",
+    "net_margin_percent",
+    "below_margin_floor",
+    "feed_excluded",
+    "publish_min_stock",
+)
 
 
 # --- planning (shared by the recompute and the preview) -------------------------------------
@@ -60,8 +69,16 @@ class Plan:
 
 
 def _stored(result: engine.PriceResult) -> tuple:
-    return (result.sale_price, result.rule_id, result.explanation[:EXPLANATION_MAX], result.net_margin,
-            result.net_margin_percent, result.below_floor, result.excluded, result.min_stock)
+    return (
+        result.sale_price,
+        result.rule_id,
+        result.explanation[:EXPLANATION_MAX],
+        result.net_margin,
+        result.net_margin_percent,
+        result.below_floor,
+        result.excluded,
+        result.min_stock,
+    )
 
 
 def plan_prices(product_ids=None, book: engine.Book | None = None) -> Plan:
@@ -93,11 +110,21 @@ def _write(plan: Plan, run: PricingRun | None, cause: str, user_id: int | None) 
     now = timezone.now()
     changed_at = SalePriceChange._meta.get_field("changed_at").get_db_prep_save(now, connection)
     expiry = PriceChangeCause.EXPIRY
-    history = [(pid, old, new, expiry if pid in plan.expired else cause, None if pid in plan.expired else user_id,
-                run.pk if run else None, changed_at)
-               for pid, old, new in plan.price_changes]
-    _executemany(SalePriceChange, ["product_id", "old_price", "new_price", "cause", "user_id", "run_id",
-                                   "changed_at"], history)
+    history = [
+        (
+            pid,
+            old,
+            new,
+            expiry if pid in plan.expired else cause,
+            None if pid in plan.expired else user_id,
+            run.pk if run else None,
+            changed_at,
+        )
+        for pid, old, new in plan.price_changes
+    ]
+    _executemany(
+        SalePriceChange, ["product_id", "old_price", "new_price", "cause", "user_id", "run_id", "changed_at"], history
+    )
 
 
 def _executemany(model, columns: list[str], rows: list, update: bool = False) -> None:
@@ -109,11 +136,17 @@ def _executemany(model, columns: list[str], rows: list, update: bool = False) ->
         sql = f"INSERT INTO {table} ({', '.join(map(quote, columns))}) VALUES ({', '.join(['%s'] * len(columns))})"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), WRITE_BATCH):
-            cursor.executemany(sql, rows[start:start + WRITE_BATCH])
+            cursor.executemany(sql, rows[start : start + WRITE_BATCH])
 
 
-def recompute_prices(product_ids=None, *, cause: str = PriceChangeCause.RECOMPUTE, user_id: int | None = None,
-                     trigger: str = RunTrigger.CHAIN, notify: bool = True) -> PricingRun:
+def recompute_prices(
+    product_ids=None,
+    *,
+    cause: str = PriceChangeCause.RECOMPUTE,
+    user_id: int | None = None,
+    trigger: str = RunTrigger.CHAIN,
+    notify: bool = True,
+) -> PricingRun:
     """Recompute and store the prices of these products (None: all). One run at a time: a run
     that finds the lock taken is recorded as skipped (the task retries it)."""
     username = _username(user_id)
@@ -125,11 +158,17 @@ def recompute_prices(product_ids=None, *, cause: str = PriceChangeCause.RECOMPUT
             _write(plan, job.run, cause, user_id)
         job.run.examined, job.run.changed = plan.examined, len(plan.changes)
         job.run.stats = {"price_changes": len(plan.price_changes)}
-        log.info("pricing (%s): %s products examined, %s rows written, %s prices changed", cause, plan.examined,
-                 len(plan.changes), len(plan.price_changes))
+        log.info(
+            "pricing (%s): %s products examined, %s rows written, %s prices changed",
+            cause,
+            plan.examined,
+            len(plan.changes),
+            len(plan.price_changes),
+        )
     if notify and plan.changes:
-        transaction.on_commit(lambda: catalog_changed.send(sender=PricingRun, reason="pricing",
-                                                           product_count=len(plan.changes)))
+        transaction.on_commit(
+            lambda: catalog_changed.send(sender=PricingRun, reason="pricing", product_count=len(plan.changes))
+        )
     return job.run
 
 
@@ -139,8 +178,9 @@ def _username(user_id) -> str:
     return get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first() or ""
 
 
-def _recompute_now(product_ids, cause: str, user_id: int | None = None, *, trigger: str = RunTrigger.ADMIN,
-                   notify: bool = True) -> PricingRun:
+def _recompute_now(
+    product_ids, cause: str, user_id: int | None = None, *, trigger: str = RunTrigger.ADMIN, notify: bool = True
+) -> PricingRun:
     """Small sets (an admin action, an import's changes, expired overrides) are priced at once; if
     a bulk run holds the lock, the task takes over once this transaction commits."""
     run = recompute_prices(product_ids, cause=cause, user_id=user_id, trigger=trigger, notify=notify)
@@ -172,10 +212,13 @@ def set_override(product_ids, price: int, *, user, expires_at=None) -> PricingRu
         raise ValueError("an override expiring in the past would never apply")
     now = timezone.now()
     PriceOverride.objects.bulk_create(
-        [PriceOverride(product_id=pid, price=price, expires_at=expires_at, created_by=user, created_at=now)
-         for pid in product_ids],
-        update_conflicts=True, unique_fields=["product"], update_fields=["price", "expires_at", "created_by",
-                                                                          "created_at"],
+        [
+            PriceOverride(product_id=pid, price=price, expires_at=expires_at, created_by=user, created_at=now)
+            for pid in product_ids
+        ],
+        update_conflicts=True,
+        unique_fields=["product"],
+        update_fields=["price", "expires_at", "created_by", "created_at"],
     )
     return _recompute_now(product_ids, PriceChangeCause.OVERRIDE, user.pk)
 
@@ -201,10 +244,10 @@ def expire_overrides(now=None) -> PricingRun | None:
 @transaction.atomic
 def exclude_products(product_ids, *, user) -> PricingRun:
     ids = list(product_ids)
-    FeedExclusion.objects.bulk_create([FeedExclusion(product_id=pid, created_by=user) for pid in ids],
-                                      ignore_conflicts=True)
-    _audit(user, PricingAudit.Action.CREATED, "feedexclusion", None, f"{len(ids)} products",
-           {"products": [None, ids]})
+    FeedExclusion.objects.bulk_create(
+        [FeedExclusion(product_id=pid, created_by=user) for pid in ids], ignore_conflicts=True
+    )
+    _audit(user, PricingAudit.Action.CREATED, "feedexclusion", None, f"{len(ids)} products", {"products": [None, ids]})
     return _recompute_now(ids, PriceChangeCause.RECOMPUTE, user.pk)
 
 
@@ -213,8 +256,7 @@ def include_products(product_ids, *, user) -> PricingRun:
     """Lift product-level exclusions (a category or brand exclusion still applies)."""
     ids = list(product_ids)
     FeedExclusion.objects.filter(product_id__in=ids).delete()
-    _audit(user, PricingAudit.Action.DELETED, "feedexclusion", None, f"{len(ids)} products",
-           {"products": [ids, None]})
+    _audit(user, PricingAudit.Action.DELETED, "feedexclusion", None, f"{len(ids)} products", {"products": [ids, None]})
     return _recompute_now(ids, PriceChangeCause.RECOMPUTE, user.pk)
 
 
@@ -223,9 +265,10 @@ def snapshot(obj) -> dict:
     """JSON-ready values of a pricing object (a rule with its bands) for the audit."""
     data = {k: _json_value(v) for k, v in model_to_dict(obj).items() if k != "id"}
     if hasattr(obj, "bands") and obj.pk:
-        data["bands"] = [f"{b.low}–{'' if b.high is None else b.high}: {engine.percent(b.markup_percent)} % + "
-                         f"{b.markup_fixed}"
-                         for b in obj.bands.order_by("low")]
+        data["bands"] = [
+            f"{b.low}–{'' if b.high is None else b.high}: {engine.percent(b.markup_percent)} % + {b.markup_fixed}"
+            for b in obj.bands.order_by("low")
+        ]
     return data
 
 
@@ -242,9 +285,14 @@ def _scope(data: dict) -> tuple:
 
 
 def _audit(user, action, object_type, object_id, object_repr, changes) -> PricingAudit:
-    return PricingAudit.objects.create(user=user if user and user.pk else None, action=action,
-                                       object_type=object_type, object_id=object_id,
-                                       object_repr=str(object_repr)[:300], changes=changes)
+    return PricingAudit.objects.create(
+        user=user if user and user.pk else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=str(object_repr)[:300],
+        changes=changes,
+    )
 
 
 def record_change(obj, *, user, before: dict | None) -> PricingAudit | None:
@@ -270,16 +318,18 @@ def delete_pricing_object(obj, *, user) -> PricingAudit:
     before, pk, text = snapshot(obj), obj.pk, str(obj)
     affected = affected_products(before)
     obj.delete()
-    entry = _audit(user, PricingAudit.Action.DELETED, obj._meta.model_name, pk, text,
-                   {k: [v, None] for k, v in before.items()})
+    entry = _audit(
+        user, PricingAudit.Action.DELETED, obj._meta.model_name, pk, text, {k: [v, None] for k, v in before.items()}
+    )
     schedule_recompute(affected, cause=PriceChangeCause.RULE, user_id=_user_id(user))
     return entry
 
 
 def recompute_scopes(objects, *, user) -> None:
     """Queue a recompute of the products these rules (commissions, exclusions) cover."""
-    schedule_recompute(affected_products(*(snapshot(obj) for obj in objects)), cause=PriceChangeCause.RECOMPUTE,
-                       user_id=_user_id(user))
+    schedule_recompute(
+        affected_products(*(snapshot(obj) for obj in objects)), cause=PriceChangeCause.RECOMPUTE, user_id=_user_id(user)
+    )
 
 
 def _user_id(user) -> int | None:
@@ -332,9 +382,15 @@ def preview_prices(product_ids=None) -> Preview:
     below_floor = [pid for pid, old, new in plan.changes if new[5] and not old[5] and new[0] is not None]
     products = Product.objects.in_bulk([pid for pid, _, _ in biggest] + below_floor[:SAMPLE_SIZE])
     sample = [
-        {"product": products[pid], "old": old, "new": new, "delta": new - old,
-         "delta_percent": _percent(old, new),
-         "below_floor": new_results[pid][5], "explanation": new_results[pid][2]}
+        {
+            "product": products[pid],
+            "old": old,
+            "new": new,
+            "delta": new - old,
+            "delta_percent": _percent(old, new),
+            "below_floor": new_results[pid][5],
+            "explanation": new_results[pid][2],
+        }
         for pid, old, new in biggest
     ]
     return Preview(
@@ -343,8 +399,10 @@ def preview_prices(product_ids=None) -> Preview:
         newly_priced=sum(1 for _, old, _ in moved if old is None),
         unpriced=sum(1 for _, old, new in moved if new is None),
         below_floor=len(below_floor),
-        below_floor_sample=[{"product": products[pid], "new": new_results[pid][0], "explanation": new_results[pid][2]}
-                            for pid in below_floor[:SAMPLE_SIZE]],
+        below_floor_sample=[
+            {"product": products[pid], "new": new_results[pid][0], "explanation": new_results[pid][2]}
+            for pid in below_floor[:SAMPLE_SIZE]
+        ],
         delta=_spread(deltas),
         delta_percent=_spread(percents),
         sample=sample,

@@ -7,6 +7,7 @@ Values are adapted by the model's own fields (JSON, decimals, datetimes); column
 give get the field's default (or "now" for auto_now/auto_now_add), so fields added to the model
 later (with a default) need no change here.
 """
+
 from django.db import connections, models, router
 from django.utils import timezone
 
@@ -25,16 +26,19 @@ def bulk_upsert(model, rows: list[dict], *, unique_field: str, update_fields) ->
     now = timezone.now()
     missing = [f for f in meta.concrete_fields if not f.primary_key and f not in given]
     constants = [
-        f.get_db_prep_save(now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default(),
-                           connection)
+        f.get_db_prep_save(
+            now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default(), connection
+        )
         for f in missing
     ]
     adapters = [None if isinstance(f, _PLAIN) else f for f in given]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in given + missing)
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (meta.get_field(n).column for n in update_fields))
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * (len(given) + len(missing)))}) "
-           f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO UPDATE SET {updates}")
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * (len(given) + len(missing)))}) "
+        f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO UPDATE SET {updates}"
+    )
     params = [[row[k] for k in keys] + constants for row in rows]
     for index, field in enumerate(adapters):
         if field is None:

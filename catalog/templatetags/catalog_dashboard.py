@@ -1,4 +1,5 @@
 """`{% catalog_status as status %}`: the catalog's dashboard figures (catalog.selectors)."""
+
 from django import template
 
 from catalog import selectors

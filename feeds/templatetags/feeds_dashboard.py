@@ -1,4 +1,5 @@
 """`{% feed_status as status %}`: the price list's dashboard figures (feeds.selectors)."""
+
 from django import template
 
 from feeds import selectors

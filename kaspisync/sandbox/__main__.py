@@ -3,6 +3,7 @@
 `make run` starts these when ALSTYLE_TOKEN / KASPI_TOKEN are not set. `--help` after the name
 lists each emulator's options.
 """
+
 import importlib
 import sys
 
@@ -13,7 +14,7 @@ SANDBOXES = {
 
 
 def usage() -> str:
-    lines = ["usage: python -m kaspisync.sandbox {%s} [options]" % ",".join(SANDBOXES), ""]
+    lines = ["usage: python -m kaspisync.sandbox {{{}}} [options]".format(",".join(SANDBOXES)), ""]
     lines += [f"  {name:<8} {title}" for name, (_, title) in SANDBOXES.items()]
     return "\n".join(lines)
 

@@ -40,6 +40,7 @@ Control endpoints (no token) for tests that drive a separate worker process:
 "shift_during_paging": N, "interval": seconds}`,
 `POST /_sandbox/reset` (faults and request log), `GET /_sandbox/stats`.
 """
+
 import argparse
 import json
 import math
@@ -58,89 +59,485 @@ API_PREFIX = "/api/"
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 100
 PLACEHOLDER_PRICE = 9_999_999
-BASE_FIELDS = ("article", "article_pn", "name", "full_name", "category", "price1", "price2", "quantity", "isnew",
-               "quantityMarkdown", "priceMarkdown")
-ADDITIONAL_FIELDS = ("description", "brand", "weight", "warranty", "images", "url", "barcode", "reducedprice",
-                     "expectedArrivalDate", "discountPrice", "discount", "certificates", "instructions",
-                     "reservationTime", "reservationDate", "defectDescription", "rrp", "warehouse", "warehouses",
-                     "marketplaceArticles", "tnved", "multiplicity")
+BASE_FIELDS = (
+    "article",
+    "article_pn",
+    "name",
+    "full_name",
+    "category",
+    "price1",
+    "price2",
+    "quantity",
+    "isnew",
+    "quantityMarkdown",
+    "priceMarkdown",
+)
+ADDITIONAL_FIELDS = (
+    "description",
+    "brand",
+    "weight",
+    "warranty",
+    "images",
+    "url",
+    "barcode",
+    "reducedprice",
+    "expectedArrivalDate",
+    "discountPrice",
+    "discount",
+    "certificates",
+    "instructions",
+    "reservationTime",
+    "reservationDate",
+    "defectDescription",
+    "rrp",
+    "warehouse",
+    "warehouses",
+    "marketplaceArticles",
+    "tnved",
+    "multiplicity",
+)
 INFO_FIELDS = ("detailText", "properties")
 THROTTLE_BODY_METHODS = ("quantity-price", "quantity", "date")
 CACHED_METHODS = ("categories", "brands", "elements-pagination", "elements", "quantity-price")  # big and repeated
 WAREHOUSES = {
-    "panfilov": {"name": "Склад на Панфилова", "city": "Алматы", "address": "ул. Панфилова, 98", "lat": 43.2567, "lon": 76.9454},
-    "rayimbek": {"name": "Склад на Райымбека", "city": "Алматы", "address": "пр. Райымбека, 212", "lat": 43.2633, "lon": 76.8889},
+    "panfilov": {
+        "name": "Склад на Панфилова",
+        "city": "Алматы",
+        "address": "ул. Панфилова, 98",
+        "lat": 43.2567,
+        "lon": 76.9454,
+    },
+    "rayimbek": {
+        "name": "Склад на Райымбека",
+        "city": "Алматы",
+        "address": "пр. Райымбека, 212",
+        "lat": 43.2633,
+        "lon": 76.8889,
+    },
     "astana": {"name": "Склад Астана", "city": "Астана", "address": "ул. Сыганак, 25", "lat": 51.1282, "lon": 71.4304},
-    "karaganda": {"name": "Склад Караганда", "city": "Караганда", "address": "пр. Бухар жырау, 49", "lat": 49.8047, "lon": 73.1094},
+    "karaganda": {
+        "name": "Склад Караганда",
+        "city": "Караганда",
+        "address": "пр. Бухар жырау, 49",
+        "lat": 49.8047,
+        "lon": 73.1094,
+    },
 }
 
 # (name, children) or (name, children, leaf spec). A leaf spec: noun, brands, price range (KZT), specs.
 _LAPTOP_BRANDS = ["Lenovo", "HP", "ASUS", "Acer", "Dell", "MSI", "Apple"]
 CATEGORY_TREE = [
-    ("Компьютеры и ноутбуки", [
-        ("Ноутбуки", [
-            ("Игровые ноутбуки", [], ("Ноутбук", _LAPTOP_BRANDS, (450_000, 1_500_000), ["RTX 4060/16GB/1TB SSD 15.6\"", "RTX 4070/32GB/1TB SSD 16\""])),
-            ("Ультрабуки", [], ("Ноутбук", _LAPTOP_BRANDS, (350_000, 1_200_000), ["Core i7/16GB/512GB SSD 14\"", "Ryzen 7/16GB/1TB SSD 13.3\""])),
-            ("Ноутбуки для бизнеса", [], ("Ноутбук", _LAPTOP_BRANDS, (250_000, 900_000), ["Core i5/8GB/256GB SSD 15.6\"", "Core i5/16GB/512GB SSD 14\""])),
-        ]),
-        ("Моноблоки", [], ("Моноблок", ["Lenovo", "HP", "Acer"], (300_000, 900_000), ["23.8\" Core i5/8GB/512GB", "27\" Core i7/16GB/1TB"])),
-        ("Настольные ПК", [], ("Системный блок", ["Lenovo", "HP", "Dell"], (200_000, 800_000), ["Core i3/8GB/256GB", "Core i5/16GB/512GB"])),
-        ("Планшеты", [], ("Планшет", ["Samsung", "Apple", "Lenovo", "Xiaomi"], (60_000, 600_000), ["10.1\" 4/64GB", "11\" 8/256GB Wi-Fi"])),
-    ]),
-    ("Комплектующие", [
-        ("Видеокарты", [], ("Видеокарта", ["ASUS", "MSI", "Gigabyte", "Palit", "Zotac"], (80_000, 900_000), ["RTX 4060 8GB GDDR6", "RTX 4070 Super 12GB", "RX 7600 8GB"])),
-        ("Процессоры", [], ("Процессор", ["Intel", "AMD"], (40_000, 350_000), ["Core i5-13400F OEM", "Ryzen 5 7600 BOX", "Core i7-14700K BOX"])),
-        ("Материнские платы", [], ("Материнская плата", ["ASUS", "MSI", "Gigabyte", "ASRock"], (35_000, 250_000), ["B760M DDR5", "B650 ATX", "H610M mATX"])),
-        ("Оперативная память", [], ("Оперативная память", ["Kingston", "Corsair", "Samsung", "Patriot"], (8_000, 90_000), ["DDR4 8GB 3200MHz", "DDR5 16GB 5600MHz", "DDR5 2x16GB 6000MHz"])),
-        ("Накопители", [
-            ("SSD накопители", [], ("SSD накопитель", ["Samsung", "Kingston", "WD", "Crucial"], (12_000, 150_000), ["500GB M.2 NVMe", "1TB M.2 NVMe", "480GB SATA"])),
-            ("Жёсткие диски", [], ("Жёсткий диск", ["Seagate", "WD", "Toshiba"], (20_000, 120_000), ["1TB 7200rpm 3.5\"", "4TB SATA III"])),
-        ]),
-        ("Блоки питания", [], ("Блок питания", ["Chieftec", "Corsair", "be quiet!", "Deepcool"], (15_000, 120_000), ["600W 80+ Bronze", "850W 80+ Gold"])),
-        ("Корпуса", [], ("Корпус", ["Deepcool", "Zalman", "Cougar", "NZXT"], (15_000, 90_000), ["ATX Midi-Tower без БП", "mATX Mini-Tower"])),
-        ("Системы охлаждения", [], ("Кулер", ["Deepcool", "Noctua", "Arctic"], (5_000, 70_000), ["для процессора 120мм", "СЖО 240мм"])),
-    ]),
-    ("Периферия", [
-        ("Мониторы", [], ("Монитор", ["Samsung", "LG", "Philips", "AOC", "Dell"], (45_000, 450_000), ["23.8\" IPS 75Hz", "27\" IPS 165Hz", "34\" VA изогнутый"])),
-        ("Клавиатуры", [], ("Клавиатура", ["Logitech", "A4Tech", "Defender", "HyperX"], (3_000, 70_000), ["проводная USB", "механическая RGB", "беспроводная"])),
-        ("Мыши", [], ("Мышь", ["Logitech", "A4Tech", "Razer", "Defender"], (2_000, 50_000), ["оптическая USB", "беспроводная 2.4GHz", "игровая 16000dpi"])),
-        ("Наушники и гарнитуры", [], ("Гарнитура", ["Logitech", "HyperX", "JBL", "Sony"], (5_000, 150_000), ["проводная 3.5мм", "беспроводная Bluetooth"])),
-        ("Веб-камеры", [], ("Веб-камера", ["Logitech", "A4Tech", "Defender"], (5_000, 60_000), ["1080p USB", "720p с микрофоном"])),
-    ]),
-    ("Оргтехника", [
-        ("Принтеры и МФУ", [
-            ("Лазерные принтеры", [], ("Принтер лазерный", ["HP", "Canon", "Pantum", "Brother"], (45_000, 300_000), ["A4 ч/б", "A4 цветной Wi-Fi"])),
-            ("Струйные принтеры", [], ("Принтер струйный", ["Epson", "Canon", "HP"], (40_000, 200_000), ["A4 СНПЧ", "A3 цветной"])),
-            ("МФУ", [], ("МФУ", ["HP", "Canon", "Pantum", "Kyocera"], (70_000, 500_000), ["лазерное A4 ч/б", "струйное A4 СНПЧ"])),
-        ]),
-        ("Расходные материалы", [
-            ("Картриджи", [], ("Картридж", ["HP", "Canon", "Europrint", "Pantum"], (3_000, 60_000), ["85A (CE285A) черный", "737 черный", "PC-211EV"])),
-            ("Бумага", [], ("Бумага", ["SvetoCopy", "Double A", "Xerox"], (2_000, 6_000), ["A4 80г/м2 500л", "A3 80г/м2 500л"])),
-        ]),
-        ("Сканеры", [], ("Сканер", ["Canon", "Epson", "Avision"], (50_000, 400_000), ["планшетный A4", "протяжный A4 дуплекс"])),
-    ]),
-    ("Сетевое оборудование", [
-        ("Маршрутизаторы", [], ("Маршрутизатор", ["TP-Link", "MikroTik", "Keenetic", "ASUS"], (8_000, 150_000), ["Wi-Fi 5 AC1200", "Wi-Fi 6 AX1800"])),
-        ("Коммутаторы", [], ("Коммутатор", ["TP-Link", "D-Link", "MikroTik"], (5_000, 400_000), ["8 портов 1Гбит/с", "24 порта управляемый"])),
-        ("Точки доступа Wi-Fi", [], ("Точка доступа", ["Ubiquiti", "TP-Link", "MikroTik"], (15_000, 120_000), ["потолочная PoE", "уличная 5GHz"])),
-        ("Кабели и патч-корды", [], ("Кабель", ["Cablexpert", "SHIP", "Vention"], (500, 15_000), ["HDMI<->HDMI 1.8м", "UTP Cat.6 305м", "USB-C <-> USB-A 1м"])),
-    ]),
-    ("Электропитание", [
-        ("ИБП", [], ("ИБП", ["APC", "Ippon", "SVC", "Eaton"], (20_000, 700_000), ["650VA линейно-интерактивный", "1500VA онлайн"])),
-        ("Сетевые фильтры", [], ("Сетевой фильтр", ["APC", "SVC", "Defender"], (2_000, 15_000), ["5 розеток 1.8м", "6 розеток 3м"])),
-        ("Стабилизаторы", [], ("Стабилизатор", ["SVC", "Ресанта"], (10_000, 120_000), ["1000VA", "3000VA"])),
-    ]),
-    ("Смартфоны и гаджеты", [
-        ("Смартфоны", [], ("Смартфон", ["Samsung", "Apple", "Xiaomi", "realme", "POCO"], (50_000, 900_000), ["6/128GB черный", "8/256GB синий", "12/512GB"])),
-        ("Умные часы", [], ("Смарт-часы", ["Apple", "Samsung", "Xiaomi", "Huawei"], (15_000, 400_000), ["44мм", "AMOLED GPS"])),
-        ("Power bank", [], ("Внешний аккумулятор", ["Xiaomi", "Anker", "Baseus"], (5_000, 40_000), ["10000mAh", "20000mAh PD 22.5W"])),
-    ]),
-    ("ТВ, аудио, видео", [
-        ("Телевизоры", [], ("Телевизор", ["Samsung", "LG", "Xiaomi", "TCL"], (90_000, 1_500_000), ["43\" 4K Smart TV", "55\" QLED 4K", "65\" OLED"])),
-        ("Проекторы", [], ("Проектор", ["Epson", "BenQ", "ViewSonic"], (150_000, 900_000), ["Full HD 3600лм", "4K лазерный"])),
-        ("Акустика", [], ("Колонки", ["JBL", "Sven", "Defender", "Edifier"], (5_000, 200_000), ["2.0 USB", "2.1 Bluetooth"])),
-    ]),
-    ("Уценённые товары", [], ("Уценка:", ["Samsung", "HP", "Lenovo", "Xiaomi"], (5_000, 300_000), ["вскрытая упаковка", "следы эксплуатации"])),
+    (
+        "Компьютеры и ноутбуки",
+        [
+            (
+                "Ноутбуки",
+                [
+                    (
+                        "Игровые ноутбуки",
+                        [],
+                        (
+                            "Ноутбук",
+                            _LAPTOP_BRANDS,
+                            (450_000, 1_500_000),
+                            ['RTX 4060/16GB/1TB SSD 15.6"', 'RTX 4070/32GB/1TB SSD 16"'],
+                        ),
+                    ),
+                    (
+                        "Ультрабуки",
+                        [],
+                        (
+                            "Ноутбук",
+                            _LAPTOP_BRANDS,
+                            (350_000, 1_200_000),
+                            ['Core i7/16GB/512GB SSD 14"', 'Ryzen 7/16GB/1TB SSD 13.3"'],
+                        ),
+                    ),
+                    (
+                        "Ноутбуки для бизнеса",
+                        [],
+                        (
+                            "Ноутбук",
+                            _LAPTOP_BRANDS,
+                            (250_000, 900_000),
+                            ['Core i5/8GB/256GB SSD 15.6"', 'Core i5/16GB/512GB SSD 14"'],
+                        ),
+                    ),
+                ],
+            ),
+            (
+                "Моноблоки",
+                [],
+                (
+                    "Моноблок",
+                    ["Lenovo", "HP", "Acer"],
+                    (300_000, 900_000),
+                    ['23.8" Core i5/8GB/512GB', '27" Core i7/16GB/1TB'],
+                ),
+            ),
+            (
+                "Настольные ПК",
+                [],
+                (
+                    "Системный блок",
+                    ["Lenovo", "HP", "Dell"],
+                    (200_000, 800_000),
+                    ["Core i3/8GB/256GB", "Core i5/16GB/512GB"],
+                ),
+            ),
+            (
+                "Планшеты",
+                [],
+                (
+                    "Планшет",
+                    ["Samsung", "Apple", "Lenovo", "Xiaomi"],
+                    (60_000, 600_000),
+                    ['10.1" 4/64GB', '11" 8/256GB Wi-Fi'],
+                ),
+            ),
+        ],
+    ),
+    (
+        "Комплектующие",
+        [
+            (
+                "Видеокарты",
+                [],
+                (
+                    "Видеокарта",
+                    ["ASUS", "MSI", "Gigabyte", "Palit", "Zotac"],
+                    (80_000, 900_000),
+                    ["RTX 4060 8GB GDDR6", "RTX 4070 Super 12GB", "RX 7600 8GB"],
+                ),
+            ),
+            (
+                "Процессоры",
+                [],
+                (
+                    "Процессор",
+                    ["Intel", "AMD"],
+                    (40_000, 350_000),
+                    ["Core i5-13400F OEM", "Ryzen 5 7600 BOX", "Core i7-14700K BOX"],
+                ),
+            ),
+            (
+                "Материнские платы",
+                [],
+                (
+                    "Материнская плата",
+                    ["ASUS", "MSI", "Gigabyte", "ASRock"],
+                    (35_000, 250_000),
+                    ["B760M DDR5", "B650 ATX", "H610M mATX"],
+                ),
+            ),
+            (
+                "Оперативная память",
+                [],
+                (
+                    "Оперативная память",
+                    ["Kingston", "Corsair", "Samsung", "Patriot"],
+                    (8_000, 90_000),
+                    ["DDR4 8GB 3200MHz", "DDR5 16GB 5600MHz", "DDR5 2x16GB 6000MHz"],
+                ),
+            ),
+            (
+                "Накопители",
+                [
+                    (
+                        "SSD накопители",
+                        [],
+                        (
+                            "SSD накопитель",
+                            ["Samsung", "Kingston", "WD", "Crucial"],
+                            (12_000, 150_000),
+                            ["500GB M.2 NVMe", "1TB M.2 NVMe", "480GB SATA"],
+                        ),
+                    ),
+                    (
+                        "Жёсткие диски",
+                        [],
+                        (
+                            "Жёсткий диск",
+                            ["Seagate", "WD", "Toshiba"],
+                            (20_000, 120_000),
+                            ['1TB 7200rpm 3.5"', "4TB SATA III"],
+                        ),
+                    ),
+                ],
+            ),
+            (
+                "Блоки питания",
+                [],
+                (
+                    "Блок питания",
+                    ["Chieftec", "Corsair", "be quiet!", "Deepcool"],
+                    (15_000, 120_000),
+                    ["600W 80+ Bronze", "850W 80+ Gold"],
+                ),
+            ),
+            (
+                "Корпуса",
+                [],
+                (
+                    "Корпус",
+                    ["Deepcool", "Zalman", "Cougar", "NZXT"],
+                    (15_000, 90_000),
+                    ["ATX Midi-Tower без БП", "mATX Mini-Tower"],
+                ),
+            ),
+            (
+                "Системы охлаждения",
+                [],
+                ("Кулер", ["Deepcool", "Noctua", "Arctic"], (5_000, 70_000), ["для процессора 120мм", "СЖО 240мм"]),
+            ),
+        ],
+    ),
+    (
+        "Периферия",
+        [
+            (
+                "Мониторы",
+                [],
+                (
+                    "Монитор",
+                    ["Samsung", "LG", "Philips", "AOC", "Dell"],
+                    (45_000, 450_000),
+                    ['23.8" IPS 75Hz', '27" IPS 165Hz', '34" VA изогнутый'],
+                ),
+            ),
+            (
+                "Клавиатуры",
+                [],
+                (
+                    "Клавиатура",
+                    ["Logitech", "A4Tech", "Defender", "HyperX"],
+                    (3_000, 70_000),
+                    ["проводная USB", "механическая RGB", "беспроводная"],
+                ),
+            ),
+            (
+                "Мыши",
+                [],
+                (
+                    "Мышь",
+                    ["Logitech", "A4Tech", "Razer", "Defender"],
+                    (2_000, 50_000),
+                    ["оптическая USB", "беспроводная 2.4GHz", "игровая 16000dpi"],
+                ),
+            ),
+            (
+                "Наушники и гарнитуры",
+                [],
+                (
+                    "Гарнитура",
+                    ["Logitech", "HyperX", "JBL", "Sony"],
+                    (5_000, 150_000),
+                    ["проводная 3.5мм", "беспроводная Bluetooth"],
+                ),
+            ),
+            (
+                "Веб-камеры",
+                [],
+                ("Веб-камера", ["Logitech", "A4Tech", "Defender"], (5_000, 60_000), ["1080p USB", "720p с микрофоном"]),
+            ),
+        ],
+    ),
+    (
+        "Оргтехника",
+        [
+            (
+                "Принтеры и МФУ",
+                [
+                    (
+                        "Лазерные принтеры",
+                        [],
+                        (
+                            "Принтер лазерный",
+                            ["HP", "Canon", "Pantum", "Brother"],
+                            (45_000, 300_000),
+                            ["A4 ч/б", "A4 цветной Wi-Fi"],
+                        ),
+                    ),
+                    (
+                        "Струйные принтеры",
+                        [],
+                        ("Принтер струйный", ["Epson", "Canon", "HP"], (40_000, 200_000), ["A4 СНПЧ", "A3 цветной"]),
+                    ),
+                    (
+                        "МФУ",
+                        [],
+                        (
+                            "МФУ",
+                            ["HP", "Canon", "Pantum", "Kyocera"],
+                            (70_000, 500_000),
+                            ["лазерное A4 ч/б", "струйное A4 СНПЧ"],
+                        ),
+                    ),
+                ],
+            ),
+            (
+                "Расходные материалы",
+                [
+                    (
+                        "Картриджи",
+                        [],
+                        (
+                            "Картридж",
+                            ["HP", "Canon", "Europrint", "Pantum"],
+                            (3_000, 60_000),
+                            ["85A (CE285A) черный", "737 черный", "PC-211EV"],
+                        ),
+                    ),
+                    (
+                        "Бумага",
+                        [],
+                        (
+                            "Бумага",
+                            ["SvetoCopy", "Double A", "Xerox"],
+                            (2_000, 6_000),
+                            ["A4 80г/м2 500л", "A3 80г/м2 500л"],
+                        ),
+                    ),
+                ],
+            ),
+            (
+                "Сканеры",
+                [],
+                ("Сканер", ["Canon", "Epson", "Avision"], (50_000, 400_000), ["планшетный A4", "протяжный A4 дуплекс"]),
+            ),
+        ],
+    ),
+    (
+        "Сетевое оборудование",
+        [
+            (
+                "Маршрутизаторы",
+                [],
+                (
+                    "Маршрутизатор",
+                    ["TP-Link", "MikroTik", "Keenetic", "ASUS"],
+                    (8_000, 150_000),
+                    ["Wi-Fi 5 AC1200", "Wi-Fi 6 AX1800"],
+                ),
+            ),
+            (
+                "Коммутаторы",
+                [],
+                (
+                    "Коммутатор",
+                    ["TP-Link", "D-Link", "MikroTik"],
+                    (5_000, 400_000),
+                    ["8 портов 1Гбит/с", "24 порта управляемый"],
+                ),
+            ),
+            (
+                "Точки доступа Wi-Fi",
+                [],
+                (
+                    "Точка доступа",
+                    ["Ubiquiti", "TP-Link", "MikroTik"],
+                    (15_000, 120_000),
+                    ["потолочная PoE", "уличная 5GHz"],
+                ),
+            ),
+            (
+                "Кабели и патч-корды",
+                [],
+                (
+                    "Кабель",
+                    ["Cablexpert", "SHIP", "Vention"],
+                    (500, 15_000),
+                    ["HDMI<->HDMI 1.8м", "UTP Cat.6 305м", "USB-C <-> USB-A 1м"],
+                ),
+            ),
+        ],
+    ),
+    (
+        "Электропитание",
+        [
+            (
+                "ИБП",
+                [],
+                (
+                    "ИБП",
+                    ["APC", "Ippon", "SVC", "Eaton"],
+                    (20_000, 700_000),
+                    ["650VA линейно-интерактивный", "1500VA онлайн"],
+                ),
+            ),
+            (
+                "Сетевые фильтры",
+                [],
+                ("Сетевой фильтр", ["APC", "SVC", "Defender"], (2_000, 15_000), ["5 розеток 1.8м", "6 розеток 3м"]),
+            ),
+            ("Стабилизаторы", [], ("Стабилизатор", ["SVC", "Ресанта"], (10_000, 120_000), ["1000VA", "3000VA"])),
+        ],
+    ),
+    (
+        "Смартфоны и гаджеты",
+        [
+            (
+                "Смартфоны",
+                [],
+                (
+                    "Смартфон",
+                    ["Samsung", "Apple", "Xiaomi", "realme", "POCO"],
+                    (50_000, 900_000),
+                    ["6/128GB черный", "8/256GB синий", "12/512GB"],
+                ),
+            ),
+            (
+                "Умные часы",
+                [],
+                ("Смарт-часы", ["Apple", "Samsung", "Xiaomi", "Huawei"], (15_000, 400_000), ["44мм", "AMOLED GPS"]),
+            ),
+            (
+                "Power bank",
+                [],
+                (
+                    "Внешний аккумулятор",
+                    ["Xiaomi", "Anker", "Baseus"],
+                    (5_000, 40_000),
+                    ["10000mAh", "20000mAh PD 22.5W"],
+                ),
+            ),
+        ],
+    ),
+    (
+        "ТВ, аудио, видео",
+        [
+            (
+                "Телевизоры",
+                [],
+                (
+                    "Телевизор",
+                    ["Samsung", "LG", "Xiaomi", "TCL"],
+                    (90_000, 1_500_000),
+                    ['43" 4K Smart TV', '55" QLED 4K', '65" OLED'],
+                ),
+            ),
+            (
+                "Проекторы",
+                [],
+                ("Проектор", ["Epson", "BenQ", "ViewSonic"], (150_000, 900_000), ["Full HD 3600лм", "4K лазерный"]),
+            ),
+            (
+                "Акустика",
+                [],
+                ("Колонки", ["JBL", "Sven", "Defender", "Edifier"], (5_000, 200_000), ["2.0 USB", "2.1 Bluetooth"]),
+            ),
+        ],
+    ),
+    (
+        "Уценённые товары",
+        [],
+        (
+            "Уценка:",
+            ["Samsung", "HP", "Lenovo", "Xiaomi"],
+            (5_000, 300_000),
+            ["вскрытая упаковка", "следы эксплуатации"],
+        ),
+    ),
 ]
 
 
@@ -154,8 +551,15 @@ def generate_categories() -> list[dict]:
         for node in nodes:
             name, children = node[0], node[1]
             counter["id"] += 7
-            row = {"id": counter["id"], "name": name, "left": counter["left"], "right": 0, "level": level,
-                   "elements": 0, "_spec": node[2] if len(node) > 2 else None}
+            row = {
+                "id": counter["id"],
+                "name": name,
+                "left": counter["left"],
+                "right": 0,
+                "level": level,
+                "elements": 0,
+                "_spec": node[2] if len(node) > 2 else None,
+            }
             counter["left"] += 1
             rows.append(row)
             walk(children, level + 1)
@@ -288,8 +692,15 @@ def brand_guid(name: str) -> str:
 class AlstyleSandbox:
     """Catalog, tokens, minimum interval, faults and the request log (arrival times)."""
 
-    def __init__(self, products: int | list[dict] = 7000, *, seed: int = 42, interval: float = 5.0,
-                 token: str = "sandbox-token", latency: float = 0.0):
+    def __init__(
+        self,
+        products: int | list[dict] = 7000,
+        *,
+        seed: int = 42,
+        interval: float = 5.0,
+        token: str = "sandbox-token",
+        latency: float = 0.0,
+    ):
         self.lock = threading.RLock()
         self.latency = latency  # seconds added to every API answer
         self.seed = seed
@@ -381,8 +792,9 @@ class AlstyleSandbox:
         `success: false` body), "timeout" (answer after `delay` s), "malformed" (not JSON),
         "truncated" (the connection closes half-way through the body)."""
         with self.lock:
-            self.faults.append({"kind": str(kind), "times": int(times), "method": method, "after": int(after),
-                                "delay": float(delay)})
+            self.faults.append(
+                {"kind": str(kind), "times": int(times), "method": method, "after": int(after), "delay": float(delay)}
+            )
 
     def _take_fault(self, method: str) -> dict | None:
         with self.lock:
@@ -413,8 +825,11 @@ class AlstyleSandbox:
 
     def arrivals(self, method: str | None = None, accepted_only: bool = False) -> list[float]:
         with self.lock:
-            return [e["at"] for e in self.log
-                    if (method is None or e["method"] == method) and (e["accepted"] or not accepted_only)]
+            return [
+                e["at"]
+                for e in self.log
+                if (method is None or e["method"] == method) and (e["accepted"] or not accepted_only)
+            ]
 
     def request_count(self, method: str | None = None) -> int:
         return len(self.arrivals(method))
@@ -430,8 +845,13 @@ class AlstyleSandbox:
             by_method: dict[str, int] = {}
             for e in self.log:
                 by_method[e["method"]] = by_method.get(e["method"], 0) + 1
-            return {"requests": len(self.log), "refused_too_early": sum(1 for e in self.log if not e["accepted"]),
-                    "by_method": by_method, "products": len(self.products), "version": self.version}
+            return {
+                "requests": len(self.log),
+                "refused_too_early": sum(1 for e in self.log if not e["accepted"]),
+                "by_method": by_method,
+                "products": len(self.products),
+                "version": self.version,
+            }
 
     # --- API methods -----------------------------------------------------------------------------
     def category_rows(self) -> list[dict]:
@@ -441,15 +861,26 @@ class AlstyleSandbox:
         rows = []
         for c in self.categories:
             total = sum(counts.get(d["id"], 0) for d in self.categories if c["left"] <= d["left"] < c["right"])
-            rows.append({"id": c["id"], "name": c["name"], "left": c["left"], "right": c["right"],
-                         "level": c["level"], "elements": total})
+            rows.append(
+                {
+                    "id": c["id"],
+                    "name": c["name"],
+                    "left": c["left"],
+                    "right": c["right"],
+                    "level": c["level"],
+                    "elements": total,
+                }
+            )
         return rows
 
     def brand_rows(self) -> dict:
         counts: dict[str, int] = {}
         for p in self.products:
             counts[p["brand"]] = counts.get(p["brand"], 0) + 1
-        return {"status": True, "data": [{"id": brand_guid(n), "name": n, "count": c} for n, c in sorted(counts.items())]}
+        return {
+            "status": True,
+            "data": [{"id": brand_guid(n), "name": n, "count": c} for n, c in sorted(counts.items())],
+        }
 
     def category_list(self, query: dict) -> list[dict]:
         """Every category, or the descendants of `id`."""
@@ -496,10 +927,15 @@ class AlstyleSandbox:
         offset = max(0, _int(query.get("offset"), 0))
         products = self._filtered(query)
         total = len(products)
-        answer = {"elements": [self._project(p, fields) for p in products[offset:offset + limit]]}
+        answer = {"elements": [self._project(p, fields) for p in products[offset : offset + limit]]}
         if not self.omit_pagination:
-            answer["pagination"] = {"totalCount": total, "totalPages": math.ceil(total / limit),
-                                    "currentPage": offset // limit + 1, "limit": limit, "offset": offset}
+            answer["pagination"] = {
+                "totalCount": total,
+                "totalPages": math.ceil(total / limit),
+                "currentPage": offset // limit + 1,
+                "limit": limit,
+                "offset": offset,
+            }
         return answer
 
     def element_info(self, query: dict) -> list[dict]:
@@ -522,10 +958,17 @@ class AlstyleSandbox:
         return [p for p in self.products if p["article"] in wanted]
 
     def quantity_price(self, query: dict) -> dict:
-        return {str(p["article"]): {"quantity": p["quantity"], "price1": p["price1"], "price2": p["price2"],
-                                    "discountPrice": p["discountPrice"], "discount": p["discount"],
-                                    "warehouse": p["warehouses"]}
-                for p in self._by_article(query)}
+        return {
+            str(p["article"]): {
+                "quantity": p["quantity"],
+                "price1": p["price1"],
+                "price2": p["price2"],
+                "discountPrice": p["discountPrice"],
+                "discount": p["discount"],
+                "warehouse": p["warehouses"],
+            }
+            for p in self._by_article(query)
+        }
 
     def answer(self, method: str, query: dict) -> bytes:
         """The JSON body of an API method (the big ones cached until the catalog changes); KeyError if
@@ -564,8 +1007,9 @@ def _int(value, default: int) -> int:
 
 
 def _yii_error(status: int, name: str, message: str, **extra) -> bytes:
-    return json.dumps({"name": name, "message": message, "code": 0, "status": status, **extra},
-                      ensure_ascii=False).encode()
+    return json.dumps(
+        {"name": name, "message": message, "code": 0, "status": status, **extra}, ensure_ascii=False
+    ).encode()
 
 
 class AlstyleServer(LoopbackServer):
@@ -593,13 +1037,15 @@ class AlstyleHandler(SandboxHandler):
         sandbox: AlstyleSandbox = self.state
         parts = urlsplit(self.path)
         if parts.path.startswith("/_sandbox/"):
-            return self._control(http_method, parts.path[len("/_sandbox/"):])
+            return self._control(http_method, parts.path[len("/_sandbox/") :])
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         token = query.pop("access-token", "")
-        method = parts.path[len(API_PREFIX):].strip("/") if parts.path.startswith(API_PREFIX) else parts.path
+        method = parts.path[len(API_PREFIX) :].strip("/") if parts.path.startswith(API_PREFIX) else parts.path
         wait = sandbox._admit(token, method, query)
         if token != sandbox.token:
-            return self.send_body(401, _yii_error(401, "Unauthorized", "Your request was made with invalid credentials."))
+            return self.send_body(
+                401, _yii_error(401, "Unauthorized", "Your request was made with invalid credentials.")
+            )
         if wait is not None:
             return self._throttled(method, wait)
         if sandbox.latency:
@@ -656,8 +1102,13 @@ class AlstyleHandler(SandboxHandler):
         except ValueError:
             return self._json(400, {"error": "body is not JSON"})
         if http_method == "POST" and action == "faults":
-            sandbox.inject(body.get("kind", "500"), body.get("times", 1), method=body.get("method", ""),
-                           after=body.get("after", 0), delay=body.get("delay", 3.0))
+            sandbox.inject(
+                body.get("kind", "500"),
+                body.get("times", 1),
+                method=body.get("method", ""),
+                after=body.get("after", 0),
+                delay=body.get("delay", 3.0),
+            )
         elif http_method == "POST" and action == "catalog":
             for article, fields in (body.get("update") or {}).items():
                 sandbox.update_product(int(article), **fields)
@@ -688,8 +1139,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     sandbox = AlstyleSandbox(args.products, seed=args.seed, interval=args.interval, token=args.token)
     server = sandbox.serve(args.host, args.port)
-    print(f"Al-Style sandbox: {server.url} ({len(sandbox.products)} products, interval {args.interval} s, "
-          f"token {args.token!r})", flush=True)
+    print(
+        f"Al-Style sandbox: {server.url} ({len(sandbox.products)} products, interval {args.interval} s, "
+        f"token {args.token!r})",
+        flush=True,
+    )
     server.run_until_interrupted()
 
 

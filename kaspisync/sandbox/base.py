@@ -4,6 +4,7 @@ An emulator subclasses `SandboxHandler` and is served by `LoopbackServer`, eithe
 (tests: `with LoopbackServer(handler, state) as server: server.base`) or in the foreground
 (`python -m kaspisync.sandbox ...`). Port 0 picks a free port.
 """
+
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

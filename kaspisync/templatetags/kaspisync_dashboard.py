@@ -5,6 +5,7 @@
 `admin/<app_label>/dashboard_panel.html` (rendered with the dashboard's context; use your own
 template tags to load data). A panel that fails is left out and logged, never breaking the page.
 """
+
 import logging
 
 from django import template

@@ -1,4 +1,5 @@
 """`{% orders_status as status %}`: the orders' dashboard figures (orders.selectors)."""
+
 from django import template
 
 from orders import selectors

@@ -1,4 +1,5 @@
 """Admin pages, the "Import now" buttons and the import_catalog command."""
+
 import io
 
 import pytest
@@ -32,7 +33,12 @@ def test_catalog_pages_render_with_quirky_data(raw, admin_client):
         assert page.status_code == 200, name
     listing = admin_client.get(reverse("admin:catalog_product_changelist"), {"q": str(product.article)})
     assert str(product.article) in listing.content.decode()
-    assert admin_client.get(reverse("admin:catalog_product_changelist"), {"in_stock": "yes", "is_active__exact": "1"}).status_code == 200
+    assert (
+        admin_client.get(
+            reverse("admin:catalog_product_changelist"), {"in_stock": "yes", "is_active__exact": "1"}
+        ).status_code
+        == 200
+    )
     by_name = admin_client.get(reverse("admin:catalog_product_changelist"), {"q": "Ноутбук"})  # not an article
     assert by_name.status_code == 200 and "Ноутбук" in by_name.content.decode()
     with_barcode = Product.objects.exclude(barcode="").first()

@@ -1,4 +1,5 @@
 """The Al-Style client against the emulator, over real sockets."""
+
 import logging
 import threading
 

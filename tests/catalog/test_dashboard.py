@@ -1,4 +1,5 @@
 """The catalog's dashboard panel: products, margin floor, last imports, unpriced products."""
+
 from decimal import Decimal
 
 import pytest
@@ -46,8 +47,14 @@ def test_unpriced_sellable_products_are_pointed_out_until_a_global_rule_prices_t
 
 def test_last_runs_and_margin_floor_are_shown(boss):
     Product.objects.create(article=1, name="P", dealer_price=1000, sale_price=900, below_margin_floor=True)
-    run = ImportRun.objects.create(kind=ImportKind.FULL, status=RunStatus.SUCCESS, started_at=timezone.now(),
-                                   created=7000, updated=12, deactivated=3)
+    run = ImportRun.objects.create(
+        kind=ImportKind.FULL,
+        status=RunStatus.SUCCESS,
+        started_at=timezone.now(),
+        created=7000,
+        updated=12,
+        deactivated=3,
+    )
     ImportRun.objects.create(kind=ImportKind.QUICK, status=RunStatus.FAILED, started_at=timezone.now())
     page = dashboard(boss)
     assert f"/admin/catalog/importrun/{run.pk}/change/" in page

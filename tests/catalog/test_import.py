@@ -1,4 +1,5 @@
 """Full import and quick refresh against the Al-Style emulator (real HTTP, real database)."""
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,8 +16,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _writes_to(queries, table: str) -> list[str]:
-    return [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] in ("INSERT", "UPDATE", "DELETE")
-            and f'"{table}"' in q["sql"].split("(", 1)[0] + q["sql"].split(" SET ", 1)[0]]
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].split(" ", 1)[0] in ("INSERT", "UPDATE", "DELETE")
+        and f'"{table}"' in q["sql"].split("(", 1)[0] + q["sql"].split(" SET ", 1)[0]
+    ]
 
 
 def test_full_import_stores_the_catalog_and_every_quirk(raw):
@@ -46,7 +51,7 @@ def test_full_import_stores_the_catalog_and_every_quirk(raw):
 
     assert Product.objects.get(article=raw.find(lambda p: p["rrp"] == 1)["article"]).rrp is None
     for marker in ("&", "<", '"', "\x0b"):
-        source = raw.find(lambda p: marker in p["name"])
+        source = raw.find(lambda p, marker=marker: marker in p["name"])
         assert Product.objects.get(article=source["article"]).name == source["name"]
 
     source = raw.find(lambda p: len(p["images"]) > 1 and p["warehouses"])
@@ -137,7 +142,11 @@ def test_quick_refresh_updates_prices_and_stock_with_history(raw):
     assert run.requests_made == 1 == raw.request_count("quantity-price")
     assert run.updated == 1 and run.unchanged == 600 - 1 and run.skipped == {"unknown_article": 2}
     product = Product.objects.get(article=target["article"])
-    assert (product.dealer_price, product.unsellable_reason, product.stock_display) == (None, "price_on_request", ">100")
+    assert (product.dealer_price, product.unsellable_reason, product.stock_display) == (
+        None,
+        "price_on_request",
+        ">100",
+    )
     assert product.warehouse_stock == {"panfilov": 100, "astana": 1}
     assert product.changes.filter(run=run, field="dealer_price", new_value=None).exists()
     # The next full import rewrites the row (its fingerprint was dropped) but records no second change.
@@ -184,8 +193,12 @@ def test_a_run_whose_worker_died_does_not_block_the_next(raw):
     from kaspisync.models import JobLock
 
     dead = ImportRun.objects.create(status="running", started_at=timezone.now() - timedelta(hours=2))
-    JobLock.objects.create(name="catalog.import", owner="dead-host:1:x", acquired_at=dead.started_at,
-                           expires_at=timezone.now() - timedelta(seconds=1))
+    JobLock.objects.create(
+        name="catalog.import",
+        owner="dead-host:1:x",
+        acquired_at=dead.started_at,
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
     run = import_catalog(quick=True)
     assert run.status == "success"
     dead.refresh_from_db()
@@ -205,7 +218,9 @@ def test_pages_without_a_total_are_read_to_the_end_and_nothing_is_deactivated(ra
     assert not Product.objects.filter(is_active=False).exists()
 
 
-def test_a_failed_run_still_reprices_and_announces_the_batches_it_wrote(raw, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_failed_run_still_reprices_and_announces_the_batches_it_wrote(
+    raw, monkeypatch, django_capture_on_commit_callbacks
+):
     from catalog.services import importing
 
     import_catalog()
@@ -235,7 +250,9 @@ def test_a_failed_run_still_reprices_and_announces_the_batches_it_wrote(raw, mon
 
 def test_unreadable_stock_is_stored_as_zero_and_counted(raw):
     import_catalog()
-    target = raw.find(lambda p: isinstance(p["quantity"], int) and p["quantity"] > 0 and p["price1"] not in (1, 9999999))
+    target = raw.find(
+        lambda p: isinstance(p["quantity"], int) and p["quantity"] > 0 and p["price1"] not in (1, 9999999)
+    )
     raw.update_product(target["article"], quantity="уточняйте")
     run = import_catalog()
     product = Product.objects.get(article=target["article"])

@@ -60,7 +60,9 @@ def test_dealer_price(value, expected):
     assert normalize.dealer_price(value) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [(1, None), (0, None), (9_999_999, None), ("15990", 15990), ("x", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(1, None), (0, None), (9_999_999, None), ("15990", 15990), ("x", None)]
+)
 def test_retail_price_and_rrp_one_means_none(value, expected):
     assert normalize.other_price(value) == expected
 
@@ -80,15 +82,32 @@ def test_weight_and_images_and_warehouses():
     assert normalize.weight("тяжёлый") is None
     assert normalize.images(["http://img.al-style.kz/1_1.jpg", 5, "ftp://x"]) == ["http://img.al-style.kz/1_1.jpg"]
     assert normalize.warehouse_stock({"panfilov": 5, "karaganda": ">10", "astana": "<10", "x": "?"}) == {
-        "panfilov": 5, "karaganda": 10, "astana": 1}
+        "panfilov": 5,
+        "karaganda": 10,
+        "astana": 1,
+    }
     assert normalize.warehouse_stock([1, 2]) == {}
 
 
 def _raw(**overrides):
-    raw = {"article": 20908, "article_pn": "CE285A", "name": "Картридж HP 85A", "full_name": "Картридж HP 85A, черный",
-           "category": "3600", "price1": "5600", "price2": 6490, "quantity": ">50", "isnew": "1",
-           "quantityMarkdown": 0, "priceMarkdown": 0, "brand": " HP ", "rrp": 1, "weight": "0.8",
-           "warehouses": {"panfilov": "<10"}, "images": ["http://img.al-style.kz/20908_1.jpg"]}
+    raw = {
+        "article": 20908,
+        "article_pn": "CE285A",
+        "name": "Картридж HP 85A",
+        "full_name": "Картридж HP 85A, черный",
+        "category": "3600",
+        "price1": "5600",
+        "price2": 6490,
+        "quantity": ">50",
+        "isnew": "1",
+        "quantityMarkdown": 0,
+        "priceMarkdown": 0,
+        "brand": " HP ",
+        "rrp": 1,
+        "weight": "0.8",
+        "warehouses": {"panfilov": "<10"},
+        "images": ["http://img.al-style.kz/20908_1.jpg"],
+    }
     raw.update(overrides)
     return raw
 

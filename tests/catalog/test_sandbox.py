@@ -1,4 +1,5 @@
 """The Al-Style emulator itself: deterministic data with the supplier's quirks, its API and controls."""
+
 import requests
 
 from kaspisync.sandbox.alstyle import generate_catalog
@@ -27,15 +28,20 @@ def _get(sandbox, method, **params):
 def test_api_methods_answer_like_the_real_one(raw):
     page = _get(raw, "elements-pagination", limit=1000, offset=500, additional_fields="brand,rrp").json()
     assert page["pagination"] == {"totalCount": 600, "totalPages": 3, "currentPage": 3, "limit": 250, "offset": 500}
-    assert len(page["elements"]) == 100 and {"brand", "rrp"} <= set(page["elements"][0]) and "images" not in page["elements"][0]
+    assert (
+        len(page["elements"]) == 100
+        and {"brand", "rrp"} <= set(page["elements"][0])
+        and "images" not in page["elements"][0]
+    )
     assert _get(raw, "elements-pagination", additional_fields="colour").status_code == 500
     assert _get(raw, "no-such-method").status_code == 404
     assert requests.get(raw.server.url + "categories", params={"access-token": "nope"}, timeout=5).status_code == 401
 
     categories = _get(raw, "categories").json()
     root = categories[0]
-    assert root["level"] == 1 and root["elements"] == sum(c["elements"] for c in categories if c["level"] == 2
-                                                          and root["left"] < c["left"] < root["right"])
+    assert root["level"] == 1 and root["elements"] == sum(
+        c["elements"] for c in categories if c["level"] == 2 and root["left"] < c["left"] < root["right"]
+    )
     children = _get(raw, "categories", id=root["id"]).json()
     assert children and all(root["left"] < c["left"] < root["right"] for c in children)
 
@@ -55,8 +61,11 @@ def test_control_endpoints_drive_faults_and_catalog_changes(raw):
     article = raw.products[0]["article"]
     requests.post(control + "faults", json={"kind": "503", "times": 1, "method": "date"}, timeout=5)
     assert _get(raw, "date").status_code == 503 and _get(raw, "date").status_code == 200
-    stats = requests.post(control + "catalog", json={"update": {str(article): {"price1": 4242}},
-                                                    "remove": [raw.products[1]["article"]], "add": 3}, timeout=5).json()
+    stats = requests.post(
+        control + "catalog",
+        json={"update": {str(article): {"price1": 4242}}, "remove": [raw.products[1]["article"]], "add": 3},
+        timeout=5,
+    ).json()
     assert stats["products"] == 602
     assert _get(raw, "quantity-price", article=article).json()[str(article)]["price1"] == 4242
     assert requests.get(control + "stats", timeout=5).json()["by_method"]["date"] == 2

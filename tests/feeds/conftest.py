@@ -34,9 +34,15 @@ def make_product(db):
 
     def make(name="Колонки Mi Speaker", sale_price=12990, stock=10, brand="Xiaomi", **fields):
         brand_obj = Brand.objects.get_or_create(name=brand)[0] if brand else None
-        return Product.objects.create(article=fields.pop("article", next(_articles)), name=name, brand=brand_obj,
-                                      dealer_price=fields.pop("dealer_price", 10000), sale_price=sale_price,
-                                      stock=stock, **fields)
+        return Product.objects.create(
+            article=fields.pop("article", next(_articles)),
+            name=name,
+            brand=brand_obj,
+            dealer_price=fields.pop("dealer_price", 10000),
+            sale_price=sale_price,
+            stock=stock,
+            **fields,
+        )
 
     return make
 

@@ -1,4 +1,5 @@
 """Admin: settings, versions (build now, publish anyway, download, report), fetches, the URL."""
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -86,17 +87,30 @@ def test_build_now_queues_on_commit(client, products, feed, django_capture_on_co
     assert (version.trigger, version.triggered_by, version.result) == ("admin", "ops", FeedResult.PUBLISHED)
 
 
-def test_saving_settings_changes_the_sku_rule_and_queues_a_rebuild(admin_client, feed,
-                                                                  django_capture_on_commit_callbacks):
+def test_saving_settings_changes_the_sku_rule_and_queues_a_rebuild(
+    admin_client, feed, django_capture_on_commit_callbacks
+):
     from feeds.sku import article_for_sku, sku_for_article
 
     assert sku_for_article(20908) == "AS20908"
     url = reverse("admin:feeds_feedsettings_change", args=[feed.pk])
-    data = {"company": "Shop", "merchant_id": "123", "sku_prefix": "KZ", "stock_threshold": 1,
-            "shrink_threshold": 20, "keep_versions": 5,
-            "stores-TOTAL_FORMS": 1, "stores-INITIAL_FORMS": 1, "stores-0-id": feed.stores.get().pk,
-            "stores-0-feed": feed.pk, "stores-0-store_id": "PP1", "stores-0-warehouses": "[]",
-            "stores-0-position": 0, "cities-TOTAL_FORMS": 0, "cities-INITIAL_FORMS": 0}
+    data = {
+        "company": "Shop",
+        "merchant_id": "123",
+        "sku_prefix": "KZ",
+        "stock_threshold": 1,
+        "shrink_threshold": 20,
+        "keep_versions": 5,
+        "stores-TOTAL_FORMS": 1,
+        "stores-INITIAL_FORMS": 1,
+        "stores-0-id": feed.stores.get().pk,
+        "stores-0-feed": feed.pk,
+        "stores-0-store_id": "PP1",
+        "stores-0-warehouses": "[]",
+        "stores-0-position": 0,
+        "cities-TOTAL_FORMS": 0,
+        "cities-INITIAL_FORMS": 0,
+    }
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -110,8 +124,9 @@ def test_a_city_price_override_queues_a_rebuild(admin_client, feed, make_product
     city = FeedCity.objects.create(feed=feed, city_id="750000000")
     product = make_product()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = admin_client.post(reverse("admin:feeds_feedcitypriceoverride_add"),
-                                     {"product": product.pk, "city": city.pk, "price": 9990})
+        response = admin_client.post(
+            reverse("admin:feeds_feedcitypriceoverride_add"), {"product": product.pk, "city": city.pk, "price": 9990}
+        )
     assert response.status_code == 302 and len(callbacks) == 1
     override = FeedCityPriceOverride.objects.get()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -1,4 +1,5 @@
 """The price list's dashboard panel: what is live, a held build, Kaspi's last fetch."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,4 +1,5 @@
 """Building, the shrink guard, publishing, versions, the debounced rebuild, the command."""
+
 import threading
 
 import pytest

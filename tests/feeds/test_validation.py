@@ -1,4 +1,5 @@
 """The writer's validator: head + batches of offers + tail, checked in worker processes."""
+
 import io
 
 import pytest
@@ -8,8 +9,10 @@ from feeds.writer import FeedConfig, Offer, Store, write_feed
 
 from .test_writer import GOOD, _doc
 
-HEAD = (b'<?xml version="1.0" encoding="utf-8"?>\n<kaspi_catalog xmlns="kaspiShopping" date="2026-11-28 10:00">'
-        b"<company>S</company><merchantid>1</merchantid><offers>\n")
+HEAD = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<kaspi_catalog xmlns="kaspiShopping" date="2026-11-28 10:00">'
+    b"<company>S</company><merchantid>1</merchantid><offers>\n"
+)
 TAIL = b"</offers></kaspi_catalog>"
 
 
@@ -60,9 +63,13 @@ def test_batches_must_be_whole_offers(workers):
 
 
 def test_agrees_with_whole_document_validation_on_bad_offers():
-    bad = [GOOD.replace("<price>100</price>", "<price>100.50</price>"), GOOD.replace('sku="AS1"', 'sku="АС1"'),
-           GOOD.replace("<model>M</model><brand>B</brand>", "<brand>B</brand><model>M</model>"),
-           GOOD.replace('available="yes"', 'available="maybe"'), GOOD]
+    bad = [
+        GOOD.replace("<price>100</price>", "<price>100.50</price>"),
+        GOOD.replace('sku="AS1"', 'sku="АС1"'),
+        GOOD.replace("<model>M</model><brand>B</brand>", "<brand>B</brand><model>M</model>"),
+        GOOD.replace('available="yes"', 'available="maybe"'),
+        GOOD,
+    ]
     for body in bad:
         whole = bool(validate_bytes(_doc(body)))
         errors, _ = check([body.encode()], 0)

@@ -1,4 +1,5 @@
 """GET /feeds/<token>/kaspi.xml as Kaspi's robot sees it."""
+
 import gzip
 
 import pytest
@@ -35,7 +36,12 @@ def test_serves_the_published_file_with_validators(client, published):
         assert body(response) == fh.read()
     fetch = FeedFetch.objects.get()
     assert (fetch.status, fetch.ip, fetch.user_agent, fetch.bytes_sent, fetch.version_id) == (
-        200, "10.1.2.3", UA, published.size, published.pk)
+        200,
+        "10.1.2.3",
+        UA,
+        published.size,
+        published.pk,
+    )
 
 
 def test_conditional_requests_get_304(client, published):
@@ -47,7 +53,11 @@ def test_conditional_requests_get_304(client, published):
     stale = client.get(URL, HTTP_IF_NONE_MATCH='"something-else"')
     assert stale.status_code == 200
     assert list(FeedFetch.objects.order_by("id").values_list("status", "bytes_sent")) == [
-        (200, published.size), (304, 0), (304, 0), (200, published.size)]
+        (200, published.size),
+        (304, 0),
+        (304, 0),
+        (200, published.size),
+    ]
 
 
 def test_gzip_when_accepted(client, published):
@@ -134,7 +144,8 @@ def test_fetches_are_batched_by_a_timer(client, products, feed, settings):
 
 
 def test_published_version_is_cached_per_process_and_forgotten_on_publish(
-        client, published, settings, django_capture_on_commit_callbacks):
+    client, published, settings, django_capture_on_commit_callbacks
+):
     from catalog.models import Product
     from feeds.models import FeedVersion
 

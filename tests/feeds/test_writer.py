@@ -1,5 +1,7 @@
 """The writer and the schema, on their own (no database)."""
+
 import io
+from datetime import UTC
 from decimal import Decimal
 
 from lxml import etree
@@ -8,7 +10,7 @@ from feeds.validation import validate_bytes
 from feeds.writer import City, FeedConfig, Offer, Store, clean_text, offers_from_products, write_feed
 
 NS = {"k": "kaspiShopping"}
-CONFIG = FeedConfig(company="Shop & <Co> \"KZ\"", merchant_id="30001234", stores=(Store("PP1"),))
+CONFIG = FeedConfig(company='Shop & <Co> "KZ"', merchant_id="30001234", stores=(Store("PP1"),))
 
 
 def write(offers, config=CONFIG):
@@ -18,8 +20,18 @@ def write(offers, config=CONFIG):
 
 
 def product(article=20908, name="Колонки Mi", brand="Xiaomi", sale_price=12990, stock=12, **extra):
-    return {"id": article, "article": article, "name": name, "brand__name": brand, "sale_price": sale_price,
-            "stock": stock, "stock_qualifier": "=", "warehouse_stock": {}, "publish_min_stock": 1, **extra}
+    return {
+        "id": article,
+        "article": article,
+        "name": name,
+        "brand__name": brand,
+        "sale_price": sale_price,
+        "stock": stock,
+        "stock_qualifier": "=",
+        "warehouse_stock": {},
+        "publish_min_stock": 1,
+        **extra,
+    }
 
 
 def test_output_validates_and_round_trips_awkward_names():
@@ -44,18 +56,24 @@ def test_clean_text_removes_controls_and_surrogates():
 
 
 def _doc(offer_xml: str) -> bytes:
-    return (f'<kaspi_catalog xmlns="kaspiShopping" date="2026-11-28 10:00"><company>S</company>'
-            f"<merchantid>1</merchantid><offers>{offer_xml}</offers></kaspi_catalog>").encode()
+    return (
+        f'<kaspi_catalog xmlns="kaspiShopping" date="2026-11-28 10:00"><company>S</company>'
+        f"<merchantid>1</merchantid><offers>{offer_xml}</offers></kaspi_catalog>"
+    ).encode()
 
 
-GOOD = ('<offer sku="AS1"><model>M</model><brand>B</brand><availabilities>'
-        '<availability available="yes" storeId="PP1" stockCount="3"/></availabilities><price>100</price></offer>')
+GOOD = (
+    '<offer sku="AS1"><model>M</model><brand>B</brand><availabilities>'
+    '<availability available="yes" storeId="PP1" stockCount="3"/></availabilities><price>100</price></offer>'
+)
 
 
 def test_schema_accepts_reference_shapes():
-    city = ('<offer sku="AS2"><model>M</model><availabilities><availability available="yes" storeId="PP1" '
-            'preOrder="5"/></availabilities><cityprices><cityprice cityId="750000000">13990</cityprice>'
-            '<cityprice cityId="710000000">14490</cityprice></cityprices></offer>')
+    city = (
+        '<offer sku="AS2"><model>M</model><availabilities><availability available="yes" storeId="PP1" '
+        'preOrder="5"/></availabilities><cityprices><cityprice cityId="750000000">13990</cityprice>'
+        '<cityprice cityId="710000000">14490</cityprice></cityprices></offer>'
+    )
     assert validate_bytes(_doc(GOOD + city)) == []
 
 
@@ -72,8 +90,9 @@ def test_schema_rejects_bad_documents():
         "no availability": GOOD.replace('<availability available="yes" storeId="PP1" stockCount="3"/>', ""),
         "available maybe": GOOD.replace('available="yes"', 'available="maybe"'),
         "preOrder 31": GOOD.replace('stockCount="3"', 'preOrder="31"'),
-        "price and cityprices": GOOD.replace("</price>", '</price><cityprices><cityprice cityId="1">5</cityprice>'
-                                                          "</cityprices>"),
+        "price and cityprices": GOOD.replace(
+            "</price>", '</price><cityprices><cityprice cityId="1">5</cityprice></cityprices>'
+        ),
         "wrong order": GOOD.replace("<model>M</model><brand>B</brand>", "<brand>B</brand><model>M</model>"),
         "signed price": GOOD.replace("<price>100</price>", "<price>+100</price>"),
         "padded price": GOOD.replace("<price>100</price>", "<price> 100 </price>"),
@@ -98,8 +117,12 @@ def test_sku_collision_is_reported_not_merged():
 
 
 def test_business_checks_catch_what_the_writer_is_given():
-    offers = [Offer("AS 1", "x", "", (1,), 100, 1), Offer("AS2", "\x01", "", (1,), 100, 2),
-              Offer("AS3", "ok", "", (1,), Decimal("99.5"), 3), Offer("AS4", "ok", "", (1,), 0, 4)]
+    offers = [
+        Offer("AS 1", "x", "", (1,), 100, 1),
+        Offer("AS2", "\x01", "", (1,), 100, 2),
+        Offer("AS3", "ok", "", (1,), Decimal("99.5"), 3),
+        Offer("AS4", "ok", "", (1,), 0, 4),
+    ]
     result, _ = write(offers)
     text = " ".join(result.errors)
     assert "AS 1" in text and "AS2 has no name" in text and "99.5" in text and "AS4 has price 0" in text
@@ -121,12 +144,21 @@ def test_empty_offers_and_no_stores_are_errors():
 
 
 def test_stock_per_store_from_warehouse_mapping_with_thresholds_and_preorder():
-    config = FeedConfig("S", "1", stock_threshold=2, stores=(
-        Store("PP1", warehouses=("almaty", "almaty2")), Store("PP2", pre_order=5, warehouses=("astana",)),
-        Store("PP3")))
-    rows = [product(1, stock=9, warehouse_stock={"almaty": 3, "almaty2": 4, "astana": 1}),
-            product(2, stock=0, warehouse_stock={}),
-            product(3, stock=10, stock_qualifier="<", warehouse_stock={"astana": 10}, publish_min_stock=5)]
+    config = FeedConfig(
+        "S",
+        "1",
+        stock_threshold=2,
+        stores=(
+            Store("PP1", warehouses=("almaty", "almaty2")),
+            Store("PP2", pre_order=5, warehouses=("astana",)),
+            Store("PP3"),
+        ),
+    )
+    rows = [
+        product(1, stock=9, warehouse_stock={"almaty": 3, "almaty2": 4, "astana": 1}),
+        product(2, stock=0, warehouse_stock={}),
+        product(3, stock=10, stock_qualifier="<", warehouse_stock={"astana": 10}, publish_min_stock=5),
+    ]
     offers = list(offers_from_products(rows, config))
     assert [o.stocks for o in offers] == [(7, 0, 9), (0, 0, 0), (0, 10, 0)]
     result, data = write(offers, config)
@@ -134,9 +166,10 @@ def test_stock_per_store_from_warehouse_mapping_with_thresholds_and_preorder():
     assert result.available_offers == 2
     root = etree.fromstring(data)
     first = root.find("k:offers/k:offer", NS)
-    assert [(a.get("storeId"), a.get("available"), a.get("stockCount"), a.get("preOrder"))
-            for a in first.iterfind("k:availabilities/k:availability", NS)] == [
-        ("PP1", "yes", "7", None), ("PP2", "no", None, None), ("PP3", "yes", "9", None)]
+    assert [
+        (a.get("storeId"), a.get("available"), a.get("stockCount"), a.get("preOrder"))
+        for a in first.iterfind("k:availabilities/k:availability", NS)
+    ] == [("PP1", "yes", "7", None), ("PP2", "no", None, None), ("PP3", "yes", "9", None)]
     third = root.findall("k:offers/k:offer", NS)[2]
     assert third.find("k:availabilities/k:availability[@storeId='PP2']", NS).get("preOrder") == "5"
 
@@ -148,8 +181,15 @@ def test_without_mapping_total_stock_goes_to_every_store():
 
 
 def test_cityprices_with_offsets_and_overrides():
-    config = FeedConfig("S", "1", cities=(City("750000000"), City("710000000", offset=500),
-                                          City("620000000", percent=Decimal("2.5"), overrides={7: 9999})))
+    config = FeedConfig(
+        "S",
+        "1",
+        cities=(
+            City("750000000"),
+            City("710000000", offset=500),
+            City("620000000", percent=Decimal("2.5"), overrides={7: 9999}),
+        ),
+    )
     offers = list(offers_from_products([product(1, sale_price=10000), product(7, sale_price=10000)], config))
     assert offers[0].price == (("750000000", 10000), ("710000000", 10500), ("620000000", 10250))
     assert offers[1].price[2] == ("620000000", 9999)
@@ -159,16 +199,19 @@ def test_cityprices_with_offsets_and_overrides():
     offer = root.find("k:offers/k:offer", NS)
     assert offer.find("k:price", NS) is None
     assert [(c.get("cityId"), c.text) for c in offer.iterfind("k:cityprices/k:cityprice", NS)] == [
-        ("750000000", "10000"), ("710000000", "10500"), ("620000000", "10250")]
+        ("750000000", "10000"),
+        ("710000000", "10500"),
+        ("620000000", "10250"),
+    ]
 
 
 def test_offers_digest_ignores_the_date():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     offers = [Offer("AS1", "x", "", (1,), 100, 1)]
     a, b = io.BytesIO(), io.BytesIO()
-    ra = write_feed(a, offers, CONFIG, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
-    rb = write_feed(b, offers, CONFIG, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    ra = write_feed(a, offers, CONFIG, now=datetime(2026, 1, 1, tzinfo=UTC))
+    rb = write_feed(b, offers, CONFIG, now=datetime(2026, 1, 2, tzinfo=UTC))
     assert ra.sha256 != rb.sha256 and ra.offers_sha256 == rb.offers_sha256
 
 

@@ -1,4 +1,5 @@
 """The admin dashboard, its worker panel, the site identity and the first admin login."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,4 +1,5 @@
 """`check_connections` against both emulators over real sockets."""
+
 import io
 
 import pytest

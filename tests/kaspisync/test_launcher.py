@@ -1,4 +1,5 @@
 """`make run` wiring that can be checked without starting the whole stack, and the sandbox CLI."""
+
 import subprocess
 import sys
 import time
@@ -65,27 +66,47 @@ def test_sandbox_cli_rejects_unknown_emulators():
 
 def test_env_example_copied_as_is_gives_the_embedded_defaults(tmp_path):
     """`.env.example` documents every variable; copied to `.env` unchanged it must still work."""
-    script = ("import django; django.setup(); from django.conf import settings as s; "
-              "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.ALSTYLE_MIN_INTERVAL, s.DEBUG)")
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "kaspisync.settings",
-           "KASPISYNC_ENV_FILE": ".env.example", "KASPISYNC_VAR_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parents[2])
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.ALSTYLE_MIN_INTERVAL, s.DEBUG)"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "kaspisync.settings",
+        "KASPISYNC_ENV_FILE": ".env.example",
+        "KASPISYNC_VAR_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2]
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["django.db.backends.sqlite3", "filesystem://localhost/", "5.0", "False"]
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("KASPI_DEFAULT_COMMISSION_PERCENT", "100", "KASPI_DEFAULT_COMMISSION_PERCENT must be a percent from 0 to 50"),
-    ("KASPI_DEFAULT_COMMISSION_PERCENT", "-1", "KASPI_DEFAULT_COMMISSION_PERCENT must be a percent from 0 to 50"),
-    ("KASPI_DEFAULT_COMMISSION_PERCENT", "twelve", "not 'twelve'"),
-    ("FEED_STORE_IDS", "PP1,a.b:c", "FEED_STORE_IDS must be Kaspi point codes"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("KASPI_DEFAULT_COMMISSION_PERCENT", "100", "KASPI_DEFAULT_COMMISSION_PERCENT must be a percent from 0 to 50"),
+        ("KASPI_DEFAULT_COMMISSION_PERCENT", "-1", "KASPI_DEFAULT_COMMISSION_PERCENT must be a percent from 0 to 50"),
+        ("KASPI_DEFAULT_COMMISSION_PERCENT", "twelve", "not 'twelve'"),
+        ("FEED_STORE_IDS", "PP1,a.b:c", "FEED_STORE_IDS must be Kaspi point codes"),
+    ],
+)
 def test_impossible_settings_stop_the_start_with_a_clear_error(tmp_path, name, value, message):
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "kaspisync.settings", "KASPISYNC_ENV_FILE": "/dev/null",
-           "KASPISYNC_VAR_DIR": str(tmp_path), name: value}
-    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], capture_output=True, text=True,
-                          env=env, cwd=Path(__file__).resolve().parents[2])
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "kaspisync.settings",
+        "KASPISYNC_ENV_FILE": "/dev/null",
+        "KASPISYNC_VAR_DIR": str(tmp_path),
+        name: value,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode != 0 and message in done.stderr
 
 
@@ -100,7 +121,9 @@ def test_first_jobs_are_queued_only_for_empty_apps():
 
 
 def test_sandbox_cli_hands_the_arguments_to_the_emulator():
-    done = subprocess.run([sys.executable, "-m", "kaspisync.sandbox", "alstyle", "--help"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "kaspisync.sandbox", "alstyle", "--help"], capture_output=True, text=True
+    )
     assert done.returncode == 0 and "--products" in done.stdout and "--interval" in done.stdout
 
 
@@ -119,7 +142,7 @@ def test_the_launcher_stops_when_its_parent_is_gone(tmp_path):
     """`make` killed (not Ctrl-C): the launcher notices it was orphaned and stops its services."""
     out = tmp_path / "out.txt"
     code = "from kaspisync.launcher import Launcher; Launcher().supervise(); print('stopped', flush=True)"
-    shell = f"{sys.executable} -c \"{code}\" > {out} 2>&1 & sleep 1; exit 0"
+    shell = f'{sys.executable} -c "{code}" > {out} 2>&1 & sleep 1; exit 0'
     subprocess.run(["sh", "-c", shell], cwd=Path(__file__).resolve().parents[2], timeout=30, check=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "stopped" not in out.read_text():

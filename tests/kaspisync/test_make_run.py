@@ -1,12 +1,13 @@
 """`make run` end to end: the launcher starts sandboxes, web, worker and beat, the first import
 fills the catalog through the worker, and one SIGINT stops every process it started."""
+
+import contextlib
 import os
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -73,19 +74,34 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
     port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_BROKER_URL"))},
-        "KASPISYNC_ENV_FILE": "/dev/null", "KASPISYNC_VAR_DIR": str(tmp_path),
-        "PORT": str(port), "SANDBOX_ALSTYLE_PORT": str(_free_port()), "SANDBOX_KASPI_PORT": str(_free_port()),
-        "SANDBOX_ALSTYLE_INTERVAL": "0", "WEB_CONCURRENCY": "1", "CELERY_WORKER_CONCURRENCY": "1",
-        "ALSTYLE_TOKEN": "", "KASPI_TOKEN": "", "FEED_TOKEN": FEED_TOKEN, "DJANGO_ADMIN_PASSWORD": "",
+        "KASPISYNC_ENV_FILE": "/dev/null",
+        "KASPISYNC_VAR_DIR": str(tmp_path),
+        "PORT": str(port),
+        "SANDBOX_ALSTYLE_PORT": str(_free_port()),
+        "SANDBOX_KASPI_PORT": str(_free_port()),
+        "SANDBOX_ALSTYLE_INTERVAL": "0",
+        "WEB_CONCURRENCY": "1",
+        "CELERY_WORKER_CONCURRENCY": "1",
+        "ALSTYLE_TOKEN": "",
+        "KASPI_TOKEN": "",
+        "FEED_TOKEN": FEED_TOKEN,
+        "DJANGO_ADMIN_PASSWORD": "",
         "FEED_REBUILD_DELAY": "1",
         "PYTHONUNBUFFERED": "1",
     }
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
-        launcher = subprocess.Popen([sys.executable, "-m", "kaspisync.launcher"], cwd=ROOT, env=env,
-                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "kaspisync.launcher"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     started: set[int] = set()
     try:
+
         def banner():
             assert launcher.poll() is None, log_path.read_text()
             return "kaspisync is running" in log_path.read_text()
@@ -98,11 +114,19 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
         started = _descendants(launcher.pid)
         assert len(started) >= 5  # two sandboxes, web, worker, beat (and their children)
         # the first full import ran in the worker against the Al-Style sandbox
-        wait_for(lambda: _products(tmp_path / "db.sqlite3") > 5000, timeout=120, interval=0.5,
-                 message="the first import to fill the catalog")
+        wait_for(
+            lambda: _products(tmp_path / "db.sqlite3") > 5000,
+            timeout=120,
+            interval=0.5,
+            message="the first import to fill the catalog",
+        )
         # the demo pricing rule priced them, and the debounced rebuild published the price list
-        wait_for(lambda: _products(tmp_path / "db.sqlite3", "sale_price IS NOT NULL") > 5000, timeout=60,
-                 interval=0.5, message="sale prices from the demo rule")
+        wait_for(
+            lambda: _products(tmp_path / "db.sqlite3", "sale_price IS NOT NULL") > 5000,
+            timeout=60,
+            interval=0.5,
+            message="sale prices from the demo rule",
+        )
         feed_url = f"http://127.0.0.1:{port}/feeds/{FEED_TOKEN}/kaspi.xml"
         wait_for(lambda: _get(feed_url)[0] == 200, timeout=90, interval=1, message="the published price list")
         status, body = _get(feed_url)
@@ -114,10 +138,8 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
         except subprocess.TimeoutExpired:
             os.killpg(launcher.pid, signal.SIGKILL)
             for pid in _descendants(launcher.pid) | started:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             raise
     assert code == 0, log_path.read_text()[-3000:]
     assert [pid for pid in started if _alive(pid)] == []

@@ -1,4 +1,5 @@
 """The embedded default and the production stack run tasks in a separate worker process."""
+
 import os
 
 import pytest
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.worker
 
 
 def _parent_pid(pid: int) -> int:
-    stat = open(f"/proc/{pid}/stat").read()
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
     return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state letter
 
 

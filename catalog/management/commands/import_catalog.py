@@ -14,7 +14,9 @@ class Command(BaseCommand):
     def handle(self, *args, quick=False, **options):
         bar = self._progress_bar()
         try:
-            run = import_catalog(quick=quick, trigger=RunTrigger.COMMAND, progress=bar.update_to if bar is not None else None)
+            run = import_catalog(
+                quick=quick, trigger=RunTrigger.COMMAND, progress=bar.update_to if bar is not None else None
+            )
         except Exception as exc:  # the run row holds the details; the exit status says it failed
             raise CommandError(_("Import failed: %(error)s") % {"error": exc}) from None
         finally:
@@ -24,15 +26,29 @@ class Command(BaseCommand):
             raise CommandError(_("Skipped: another catalog import is in progress (run #%(id)s).") % {"id": run.pk})
         skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(run.skipped.items())) or "0"
         self.stdout.write(
-            _("Import #%(id)s (%(kind)s): %(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
-              "%(deactivated)s deactivated, skipped: %(skipped)s; %(requests)s requests in %(duration)s.")
-            % {"id": run.pk, "kind": run.get_kind_display(), "created": run.created, "updated": run.updated,
-               "unchanged": run.unchanged, "deactivated": run.deactivated, "skipped": skipped,
-               "requests": run.requests_made, "duration": _("%(seconds).1f s") % {"seconds": run.duration.total_seconds()}}
+            _(
+                "Import #%(id)s (%(kind)s): %(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
+                "%(deactivated)s deactivated, skipped: %(skipped)s; %(requests)s requests in %(duration)s."
+            )
+            % {
+                "id": run.pk,
+                "kind": run.get_kind_display(),
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "deactivated": run.deactivated,
+                "skipped": skipped,
+                "requests": run.requests_made,
+                "duration": _("%(seconds).1f s") % {"seconds": run.duration.total_seconds()},
+            }
         )
         if run.stats.get("deactivation_skipped"):
-            self.stdout.write(self.style.WARNING(
-                _("Missing products were not deactivated: %(reason)s") % {"reason": run.stats["deactivation_skipped"]}))
+            self.stdout.write(
+                self.style.WARNING(
+                    _("Missing products were not deactivated: %(reason)s")
+                    % {"reason": run.stats["deactivation_skipped"]}
+                )
+            )
 
     def _progress_bar(self):
         """A tqdm bar on a terminal only (logs and pipes get the summary line)."""

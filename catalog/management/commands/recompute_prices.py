@@ -7,12 +7,20 @@ from kaspisync.models import RunStatus, RunTrigger
 
 
 class Command(BaseCommand):
-    help = ("Recompute and store sale prices now (the service rule changes and imports use), in the "
-            "foreground: all products, or the given articles.")
+    help = (
+        "Recompute and store sale prices now (the service rule changes and imports use), in the "
+        "foreground: all products, or the given articles."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--article", type=int, action="append", dest="articles", metavar="ARTICLE",
-                            help="only this Al-Style article (repeat for more)")
+        parser.add_argument(
+            "--article",
+            type=int,
+            action="append",
+            dest="articles",
+            metavar="ARTICLE",
+            help="only this Al-Style article (repeat for more)",
+        )
 
     def handle(self, *args, articles=None, **options):
         ids = None
@@ -26,6 +34,12 @@ class Command(BaseCommand):
             raise CommandError(_("Skipped: another price recompute is in progress."))
         if run.status != RunStatus.SUCCESS:
             raise CommandError(_("Recompute failed: %(error)s") % {"error": run.error})
-        self.stdout.write(_("Recompute #%(id)s: %(examined)s products examined, %(changed)s changed, %(prices)s sale "
-                            "prices changed.") % {"id": run.pk, "examined": run.examined, "changed": run.changed,
-                                                  "prices": run.stats.get("price_changes", 0)})
+        self.stdout.write(
+            _("Recompute #%(id)s: %(examined)s products examined, %(changed)s changed, %(prices)s sale prices changed.")
+            % {
+                "id": run.pk,
+                "examined": run.examined,
+                "changed": run.changed,
+                "prices": run.stats.get("price_changes", 0),
+            }
+        )

@@ -6,6 +6,7 @@ Database, Celery broker, Al-Style API (one cheap `date` call, inside the shared 
 Kaspi Shop API (`GET /cities`), and the feed URL configuration. Secrets are never printed.
 Exit status 1 when any check fails.
 """
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection

@@ -1,4 +1,5 @@
 """Create the admin login (from DJANGO_ADMIN_USER / DJANGO_ADMIN_PASSWORD, or generated)."""
+
 import os
 
 from django.core.management.base import BaseCommand
@@ -14,8 +15,11 @@ class Command(BaseCommand):
         if login is None:
             self.stdout.write("A superuser exists already: nothing to do.")
         elif login.generated_password:
-            self.stdout.write(self.style.SUCCESS(
-                f"Admin login created: {login.username} / {login.generated_password}  (shown this once)"))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Admin login created: {login.username} / {login.generated_password}  (shown this once)"
+                )
+            )
         elif login.created:
             self.stdout.write(self.style.SUCCESS(f"Admin login created: {login.username}"))
         else:

@@ -1,5 +1,6 @@
 """Pricing fixtures: a small category tree, brands, products created through the ORM, a staff
 client, and Celery in eager mode (the recompute task runs in the test's process, for real)."""
+
 from decimal import Decimal
 
 import pytest
@@ -16,8 +17,7 @@ def tree(db):
     laptops = Category.objects.create(id=3, name="Laptops", parent=computers, level=3, left=3, right=4)
     phones = Category.objects.create(id=4, name="Phones", parent=electronics, level=2, left=6, right=7)
     garden = Category.objects.create(id=5, name="Garden", level=1, left=9, right=10)
-    return {"electronics": electronics, "computers": computers, "laptops": laptops, "phones": phones,
-            "garden": garden}
+    return {"electronics": electronics, "computers": computers, "laptops": laptops, "phones": phones, "garden": garden}
 
 
 @pytest.fixture
@@ -31,8 +31,14 @@ def make_product(db):
 
     def make(category=None, brand=None, dealer_price=100_000, **fields):
         article = next(counter)
-        return Product.objects.create(article=article, name=f"Product {article}", category=category, brand=brand,
-                                      dealer_price=dealer_price, **fields)
+        return Product.objects.create(
+            article=article,
+            name=f"Product {article}",
+            category=category,
+            brand=brand,
+            dealer_price=dealer_price,
+            **fields,
+        )
 
     return make
 

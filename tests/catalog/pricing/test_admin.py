@@ -1,4 +1,5 @@
 """The pricing admin over the Django test client, as a staff user, on the real database."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,15 +17,34 @@ ADD_URL = "/admin/catalog/pricerule/add/"
 
 def rule_form(bands=(), **fields):
     data = {
-        "name": "", "category": "", "brand": "", "product": "", "is_active": "on",
-        "markup_percent": "10", "markup_fixed": "0", "rounding_step": "1", "rounding_mode": "up",
-        "rounding_ending": "0", "min_margin": "0", "min_margin_percent": "0", "cap": "", "publish_min_stock": "1",
-        "bands-TOTAL_FORMS": str(len(bands)), "bands-INITIAL_FORMS": "0", "bands-MIN_NUM_FORMS": "0",
+        "name": "",
+        "category": "",
+        "brand": "",
+        "product": "",
+        "is_active": "on",
+        "markup_percent": "10",
+        "markup_fixed": "0",
+        "rounding_step": "1",
+        "rounding_mode": "up",
+        "rounding_ending": "0",
+        "min_margin": "0",
+        "min_margin_percent": "0",
+        "cap": "",
+        "publish_min_stock": "1",
+        "bands-TOTAL_FORMS": str(len(bands)),
+        "bands-INITIAL_FORMS": "0",
+        "bands-MIN_NUM_FORMS": "0",
         "bands-MAX_NUM_FORMS": "1000",
     }
     for i, (low, high, percent) in enumerate(bands):
-        data.update({f"bands-{i}-low": str(low), f"bands-{i}-high": "" if high is None else str(high),
-                     f"bands-{i}-markup_percent": str(percent), f"bands-{i}-markup_fixed": "0"})
+        data.update(
+            {
+                f"bands-{i}-low": str(low),
+                f"bands-{i}-high": "" if high is None else str(high),
+                f"bands-{i}-markup_percent": str(percent),
+                f"bands-{i}-markup_fixed": "0",
+            }
+        )
     data.update({k: str(v) for k, v in fields.items()})
     return data
 
@@ -38,24 +58,29 @@ def priced(tree, brands, make_product, zero_commission, global_rule):
 
 
 def test_overlapping_bands_are_rejected(staff_client, tree):
-    response = staff_client.post(ADD_URL, rule_form(bands=[(0, 10_000, 30), (5_000, 20_000, 18)],
-                                                    category=tree["laptops"].pk), **EN)
+    response = staff_client.post(
+        ADD_URL, rule_form(bands=[(0, 10_000, 30), (5_000, 20_000, 18)], category=tree["laptops"].pk), **EN
+    )
     assert response.status_code == 200
     assert "overlap" in response.content.decode()
-    open_ended = staff_client.post(ADD_URL, rule_form(bands=[(0, None, 30), (5_000, 20_000, 18)],
-                                                      category=tree["laptops"].pk), **EN)
+    open_ended = staff_client.post(
+        ADD_URL, rule_form(bands=[(0, None, 30), (5_000, 20_000, 18)], category=tree["laptops"].pk), **EN
+    )
     assert "overlap" in open_ended.content.decode()
     assert not PriceRule.objects.filter(category=tree["laptops"]).exists()
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"rounding_step": "100", "rounding_ending": "150"}, "The ending must be smaller than the rounding step"),
-    ({"rounding_step": "30"}, "Select a valid choice"),
-    ({"markup_percent": "1000"}, "less than or equal to 500"),
-    ({"markup_percent": "-5"}, "greater than or equal to 0"),
-    ({"min_margin_percent": "95"}, "less than or equal to 45"),
-    ({"markup_percent": "abc"}, "Enter a number"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"rounding_step": "100", "rounding_ending": "150"}, "The ending must be smaller than the rounding step"),
+        ({"rounding_step": "30"}, "Select a valid choice"),
+        ({"markup_percent": "1000"}, "less than or equal to 500"),
+        ({"markup_percent": "-5"}, "greater than or equal to 0"),
+        ({"min_margin_percent": "95"}, "less than or equal to 45"),
+        ({"markup_percent": "abc"}, "Enter a number"),
+    ],
+)
 def test_nonsense_rule_values_are_rejected(staff_client, tree, fields, message):
     response = staff_client.post(ADD_URL, rule_form(category=tree["laptops"].pk, **fields), **EN)
     assert response.status_code == 200
@@ -76,7 +101,8 @@ def test_second_rule_for_the_same_scope_is_rejected(staff_client, priced):
 
 
 def test_preview_saves_nothing_then_confirm_saves_audits_and_reprices(
-        staff_client, staff, priced, tree, eager_celery, django_capture_on_commit_callbacks):
+    staff_client, staff, priced, tree, eager_celery, django_capture_on_commit_callbacks
+):
     data = rule_form(category=tree["computers"].pk, markup_percent="25", rounding_step="100")
     response = staff_client.post(ADD_URL, {**data, "_preview": "1"}, **EN)
     assert response.status_code == 200
@@ -103,12 +129,14 @@ def test_preview_saves_nothing_then_confirm_saves_audits_and_reprices(
     assert Product.objects.get(pk=priced["hose"].pk).sale_price == 11_000
 
 
-def test_editing_a_rule_records_what_changed(staff_client, staff, priced, global_rule, eager_celery,
-                                             django_capture_on_commit_callbacks):
+def test_editing_a_rule_records_what_changed(
+    staff_client, staff, priced, global_rule, eager_celery, django_capture_on_commit_callbacks
+):
     url = f"/admin/catalog/pricerule/{global_rule.pk}/change/"
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(url, rule_form(name="Everything", markup_percent="12",
-                                                    bands=[(0, 50_000, 20)], _confirmed=1), **EN)
+        response = staff_client.post(
+            url, rule_form(name="Everything", markup_percent="12", bands=[(0, 50_000, 20)], _confirmed=1), **EN
+        )
     assert response.status_code == 302
     audit = PricingAudit.objects.get()
     assert audit.action == "changed" and audit.user == staff
@@ -123,12 +151,16 @@ def test_editing_a_rule_records_what_changed(staff_client, staff, priced, global
     assert "markup, %: 10 → 12" in rule_page and "manager" in rule_page  # the rule's own audit trail
 
 
-def test_recompute_action_reprices_the_rules_products(staff_client, staff, priced, global_rule, eager_celery,
-                                                      django_capture_on_commit_callbacks):
+def test_recompute_action_reprices_the_rules_products(
+    staff_client, staff, priced, global_rule, eager_celery, django_capture_on_commit_callbacks
+):
     Product.objects.filter(pk=priced["hose"].pk).update(dealer_price=20_000)  # e.g. changed by hand in the DB
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post("/admin/catalog/pricerule/", {"action": "recompute_rule_products",
-                                                        "_selected_action": [global_rule.pk]}, **EN)
+        staff_client.post(
+            "/admin/catalog/pricerule/",
+            {"action": "recompute_rule_products", "_selected_action": [global_rule.pk]},
+            **EN,
+        )
     assert Product.objects.get(pk=priced["hose"].pk).sale_price == 22_000
     change = SalePriceChange.objects.filter(product=priced["hose"]).first()
     assert (change.cause, change.user) == (PriceChangeCause.RECOMPUTE, staff)
@@ -177,8 +209,14 @@ def test_product_list_shows_pricing_columns_and_filters(staff_client, priced, gl
     response = staff_client.get("/admin/catalog/product/", **EN)
     assert response.status_code == 200
     page = response.content.decode().lower()
-    for text in ("net margin", "pricing rule", "price explanation", "below margin floor", "manual price",
-                 reverse("admin:catalog_pricerule_change", args=[global_rule.pk])):
+    for text in (
+        "net margin",
+        "pricing rule",
+        "price explanation",
+        "below margin floor",
+        "manual price",
+        reverse("admin:catalog_pricerule_change", args=[global_rule.pk]),
+    ):
         assert text in page
     below = staff_client.get("/admin/catalog/product/?below_margin_floor__exact=1", **EN)
     assert list(below.context["cl"].result_list) == [Product.objects.get(pk=priced["hose"].pk)]
@@ -202,8 +240,9 @@ def test_set_override_action_asks_then_applies(staff_client, staff, priced):
     assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 110_000
 
 
-def test_set_override_refuses_a_past_expiry_and_warns_about_unsellable_products(staff_client, staff, priced,
-                                                                               make_product):
+def test_set_override_refuses_a_past_expiry_and_warns_about_unsellable_products(
+    staff_client, staff, priced, make_product
+):
     on_request = make_product(dealer_price=None, unsellable_reason="price_on_request")
     base = {"action": "set_override", "_selected_action": [priced["laptop"].pk, on_request.pk], "apply": "1"}
     past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
@@ -237,11 +276,19 @@ def test_commission_change_is_previewed_with_the_same_mechanism(staff_client, pr
     assert "less than or equal to 50" in bad.content.decode()
 
 
-@pytest.mark.parametrize("url", [
-    "/admin/catalog/pricerule/", "/admin/catalog/pricerule/add/", "/admin/catalog/commissionrate/add/",
-    "/admin/catalog/feedexclusion/add/", "/admin/catalog/salepricechange/", "/admin/catalog/pricingrun/",
-    "/admin/catalog/priceoverride/", "/admin/catalog/pricingaudit/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/catalog/pricerule/",
+        "/admin/catalog/pricerule/add/",
+        "/admin/catalog/commissionrate/add/",
+        "/admin/catalog/feedexclusion/add/",
+        "/admin/catalog/salepricechange/",
+        "/admin/catalog/pricingrun/",
+        "/admin/catalog/priceoverride/",
+        "/admin/catalog/pricingaudit/",
+    ],
+)
 def test_pricing_admin_pages_render(staff_client, priced, staff, url):
     pricing.set_override([priced["hose"].pk], 9_000, user=staff)
     response = staff_client.get(url, **EN)

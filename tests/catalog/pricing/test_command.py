@@ -1,4 +1,5 @@
 """`manage.py recompute_prices`: the pricing service in the foreground."""
+
 import pytest
 from django.core.management import CommandError, call_command
 

@@ -1,4 +1,5 @@
 """The pure pricing function: resolution order, bands, rounding, floor, cap, overrides."""
+
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -26,22 +27,25 @@ def rule(rid, percent="10", **kwargs):
     return Rule(id=rid, label=f"rule {rid}", percent=Decimal(percent), **kwargs)
 
 
-@pytest.mark.parametrize("price, step, ending, mode, expected", [
-    (184_380, 100, 0, "up", 184_400),
-    (184_400, 100, 0, "up", 184_400),
-    (184_349, 100, 0, "nearest", 184_300),
-    (184_350, 100, 0, "nearest", 184_400),
-    (1_024, 50, 0, "nearest", 1_000),
-    (1_025, 50, 0, "nearest", 1_050),
-    (184_001, 1000, 0, "up", 185_000),
-    (184_380, 100, 90, "up", 184_390),
-    (184_395, 100, 90, "up", 184_490),
-    (184_330, 100, 90, "nearest", 184_290),
-    (184_380, 1000, 990, "up", 184_990),
-    (184_380, 1000, 990, "nearest", 183_990),
-    (40, 100, 90, "nearest", 90),  # never rounds down to nothing
-    (777, 1, 0, "nearest", 777),
-])
+@pytest.mark.parametrize(
+    "price, step, ending, mode, expected",
+    [
+        (184_380, 100, 0, "up", 184_400),
+        (184_400, 100, 0, "up", 184_400),
+        (184_349, 100, 0, "nearest", 184_300),
+        (184_350, 100, 0, "nearest", 184_400),
+        (1_024, 50, 0, "nearest", 1_000),
+        (1_025, 50, 0, "nearest", 1_050),
+        (184_001, 1000, 0, "up", 185_000),
+        (184_380, 100, 90, "up", 184_390),
+        (184_395, 100, 90, "up", 184_490),
+        (184_330, 100, 90, "nearest", 184_290),
+        (184_380, 1000, 990, "up", 184_990),
+        (184_380, 1000, 990, "nearest", 183_990),
+        (40, 100, 90, "nearest", 90),  # never rounds down to nothing
+        (777, 1, 0, "nearest", 777),
+    ],
+)
 def test_rounding_steps_modes_and_endings(price, step, ending, mode, expected):
     assert round_price(price, step, ending, mode) == expected
 
@@ -121,8 +125,9 @@ def test_cap_at_retail_price_or_rrp():
     by_rrp = price_product(product(rrp=115_000, retail_price=200_000), book(global_rule=rule(1, "30", cap="rrp")))
     assert by_rrp.sale_price == 115_000
     # The cap wins over the floor, and the product is flagged.
-    under = price_product(product(retail_price=120_000),
-                          book(global_rule=rule(1, "30", cap="retail", min_margin=25_000)))
+    under = price_product(
+        product(retail_price=120_000), book(global_rule=rule(1, "30", cap="retail", min_margin=25_000))
+    )
     assert under.sale_price == 120_000 and under.below_floor is True
 
 
@@ -139,8 +144,10 @@ def test_override_replaces_the_rule_until_it_expires():
     assert price_product(product(), forever).sale_price == 150_000
 
 
-@pytest.mark.parametrize("fields", [{"unsellable_reason": "price_on_request"}, {"dealer_price": None},
-                                    {"dealer_price": 0}, {"is_active": False}])
+@pytest.mark.parametrize(
+    "fields",
+    [{"unsellable_reason": "price_on_request"}, {"dealer_price": None}, {"dealer_price": 0}, {"is_active": False}],
+)
 def test_unsellable_or_inactive_products_get_no_price(fields):
     item = product(**{"dealer": fields.pop("dealer_price", 100_000)}, **fields)
     result = price_product(item, book(global_rule=rule(1)))
@@ -159,8 +166,7 @@ def test_explanation_reads_as_one_line():
     with translation.override("en"):
         result = price_product(product(153_650), book("8", category_rules={LAPTOPS: laptops}))
     # 153 650 × 1.12 / 0.92 = 187 052.17… → 187 053 → 187 100
-    assert result.explanation == (
-        f"Laptops: 12{NBSP}% + commission 8 % → 187{NBSP}053 → rounded to 187{NBSP}100")
+    assert result.explanation == (f"Laptops: 12{NBSP}% + commission 8 % → 187{NBSP}053 → rounded to 187{NBSP}100")
     assert result.sale_price == 187_100
 
 

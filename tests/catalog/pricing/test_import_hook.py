@@ -1,4 +1,5 @@
 """Pricing follows an import from the Al-Style emulator (real HTTP), once the import commits."""
+
 from decimal import Decimal
 
 import pytest
@@ -38,7 +39,9 @@ def test_a_category_the_supplier_moves_reprices_the_products_below_it(alstyle, d
         import_catalog()
     priced = Product.objects.filter(sale_price__isnull=False)
     moving = priced.filter(category__parent__isnull=False).select_related("category").first().category
-    target = Category.objects.filter(parent__isnull=True).exclude(pk=moving.parent.parent_id or moving.parent_id).first()
+    target = (
+        Category.objects.filter(parent__isnull=True).exclude(pk=moving.parent.parent_id or moving.parent_id).first()
+    )
     PriceRule.objects.create(category=target, markup_percent=Decimal("50"))  # no recompute of its own here
     elsewhere = dict(priced.exclude(category=moving).values_list("pk", "sale_price"))
 

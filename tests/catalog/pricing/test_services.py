@@ -1,4 +1,5 @@
 """Recompute, history, overrides and their expiry, the import hook, preview = applied result."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -66,14 +67,17 @@ def test_rule_change_rewrites_only_affected_products(priced, tree, staff):
     assert Product.objects.get(pk=priced["hose"].pk).sale_price == 11_000
     changes = SalePriceChange.objects.filter(cause=PriceChangeCause.RULE)
     assert {(c.product_id, c.old_price, c.new_price, c.user_id) for c in changes} == {
-        (priced["laptop"].pk, 110_000, 120_000, staff.pk), (priced["phone"].pk, 220_000, 240_000, staff.pk)}
+        (priced["laptop"].pk, 110_000, 120_000, staff.pk),
+        (priced["phone"].pk, 220_000, 240_000, staff.pk),
+    }
     # A full recompute afterwards finds nothing else to write.
     assert pricing.recompute_prices().changed == 0
 
 
 def test_preview_equals_the_applied_result(priced, tree):
-    PriceRule.objects.create(category=tree["garden"], markup_percent=Decimal("35"), rounding_step=100,
-                             rounding_ending=90, min_margin=5_000)
+    PriceRule.objects.create(
+        category=tree["garden"], markup_percent=Decimal("35"), rounding_step=100, rounding_ending=90, min_margin=5_000
+    )
     CommissionRate.objects.create(category=tree["computers"], percent=Decimal("9"))
     preview = pricing.preview_prices()
     assert Product.objects.get(pk=priced["hose"].pk).sale_price == 11_000  # nothing written by the preview
@@ -102,10 +106,15 @@ def test_override_set_and_cleared_with_user_attribution(priced, staff):
     pricing.clear_override([laptop.pk], user=staff)
     laptop.refresh_from_db()
     assert laptop.sale_price == 110_000
-    causes = list(SalePriceChange.objects.filter(product=laptop, user=staff).order_by("id")
-                  .values_list("cause", "old_price", "new_price"))
-    assert causes == [(PriceChangeCause.OVERRIDE, 110_000, 105_000),
-                      (PriceChangeCause.OVERRIDE_CLEARED, 105_000, 110_000)]
+    causes = list(
+        SalePriceChange.objects.filter(product=laptop, user=staff)
+        .order_by("id")
+        .values_list("cause", "old_price", "new_price")
+    )
+    assert causes == [
+        (PriceChangeCause.OVERRIDE, 110_000, 105_000),
+        (PriceChangeCause.OVERRIDE_CLEARED, 105_000, 110_000),
+    ]
 
 
 def test_expired_overrides_revert_with_cause_expiry(priced, staff):
@@ -167,9 +176,11 @@ def test_exclusions_commission_and_min_stock_reach_the_selectors(priced, tree, b
     rows = {row["id"]: row for row in selectors.publishable_products()}
     assert set(rows) == {priced["phone"].pk}
     assert rows[priced["phone"].pk]["publish_min_stock"] == 5
-    assert selectors.commission_percent_for_products([priced["laptop"].pk, priced["phone"].pk,
-                                                      priced["hose"].pk]) == {
-        priced["laptop"].pk: Decimal("11.5"), priced["phone"].pk: Decimal("8"), priced["hose"].pk: Decimal("0")}
+    assert selectors.commission_percent_for_products([priced["laptop"].pk, priced["phone"].pk, priced["hose"].pk]) == {
+        priced["laptop"].pk: Decimal("11.5"),
+        priced["phone"].pk: Decimal("8"),
+        priced["hose"].pk: Decimal("0"),
+    }
     pricing.include_products([priced["laptop"].pk], user=staff)
     assert priced["laptop"].pk in {row["id"] for row in selectors.publishable_products()}
 
@@ -179,8 +190,9 @@ def test_expiry_task_is_scheduled_and_reverts(priced, staff, eager_celery):
     from kaspisync.schedule import beat_schedule
 
     assert beat_schedule()["catalog-expire-price-overrides"]["task"] == expire_price_overrides.name
-    PriceOverride.objects.create(product=priced["phone"], price=1_000, created_by=staff,
-                                 expires_at=timezone.now() - timedelta(minutes=1))
+    PriceOverride.objects.create(
+        product=priced["phone"], price=1_000, created_by=staff, expires_at=timezone.now() - timedelta(minutes=1)
+    )
     run_id = expire_price_overrides.delay().get()
     assert PricingRun.objects.get(pk=run_id).cause == PriceChangeCause.EXPIRY
     assert not PriceOverride.objects.exists()
