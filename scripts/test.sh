@@ -4,6 +4,9 @@
 #   2. production stack: PostgreSQL + Redis, both private servers started here (installed from
 #      Debian packages if missing) and stopped on exit, failure or Ctrl-C included.
 # Tests marked `worker` start real Celery worker processes against the same database and broker.
+# Browser tests (tests/browser) drive Debian's headless Chromium through its chromedriver
+# (installed here when missing; nothing is downloaded at run time); their screenshots go to
+# var/test-artifacts/screenshots/<database>/.
 # Exits non-zero if either run fails (pytest's "no tests collected", exit 5, fails too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,7 +99,15 @@ run_suite() {  # run_suite LABEL: pytest with the current environment, one summa
     return "$rc"
 }
 
+ensure_chromium() {  # the browser tests' Chromium and driver, from Debian's packages
+    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+        apt_install chromium chromium-driver
+    fi
+    export KASPISYNC_REQUIRE_BROWSER=1  # a missing browser fails the browser tests, never skips them
+}
+
 status=0
+ensure_chromium
 run_suite "embedded (SQLite + filesystem broker)" || status=1
 start_postgres
 start_redis

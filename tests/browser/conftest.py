@@ -1,0 +1,136 @@
+"""Browser tests: the admin in real headless Chromium (Debian's `chromium` + `chromium-driver`),
+driven by Selenium against Django's live test server and the API sandboxes over real sockets.
+
+Nothing is downloaded at run time: the driver is /usr/bin/chromedriver, named explicitly, so
+selenium-manager never runs. `scripts/test.sh` installs the two packages when missing and sets
+KASPISYNC_REQUIRE_BROWSER=1, which turns a missing browser into a failure; a bare
+`pytest` on a machine without Chromium skips these tests with the reason.
+
+Screenshots (`shot(driver, "name")`) go to var/test-artifacts/screenshots/<database vendor>/
+(git-ignored); the folder is printed at the end of the session.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from tests.catalog.conftest import alstyle  # noqa: F401  (fixtures shared with the app suites)
+from tests.orders.conftest import kaspi, sandbox_products  # noqa: F401
+
+from .pages import DESKTOP, PASSWORD, login, set_viewport
+
+CHROMIUM = os.environ.get("KASPISYNC_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("KASPISYNC_CHROMEDRIVER", "/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",  # root in CI
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--lang=ru",
+    "--hide-scrollbars",
+)
+
+
+def _browser_available() -> str | None:
+    """None if Chromium and its driver are here, else what is missing."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not (os.path.isfile(path) and os.access(path, os.X_OK))]
+    return ", ".join(missing) or None
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_session(tmp_path_factory):
+    """One Chromium for the session (a fresh profile folder), Russian locale."""
+    missing = _browser_available()
+    if missing:
+        if os.environ.get("KASPISYNC_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests need {missing} (apt-get install chromium chromium-driver)")
+        pytest.skip(f"no Chromium here ({missing} missing): apt-get install chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="kaspisync-chromium-", dir=tmp_path_factory.getbasetemp())
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
+        options.add_argument(flag)
+    options.add_experimental_option(
+        "prefs", {"intl.accept_languages": "ru-RU,ru", "download.prompt_for_download": False}
+    )
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(browser_session, live_server):
+    """The session's Chromium, cookies cleared, at desktop size; `browser.go("/admin/...")`."""
+    driver = browser_session
+    driver.delete_all_cookies()
+    set_viewport(driver, *DESKTOP)
+    driver.go = lambda path: driver.get(live_server.url + path)
+    driver.live_url = live_server.url
+    return driver
+
+
+@pytest.fixture
+def boss(transactional_db):
+    return get_user_model().objects.create_superuser("boss", "boss@example.com", PASSWORD)
+
+
+@pytest.fixture
+def logged_in(browser, boss):
+    """The browser, logged in as a superuser through the real login form."""
+    login(browser, boss.username)
+    return browser
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir():
+    folder = ARTIFACTS / connection.vendor
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    print(f"\n== browser screenshots: {folder}")
+
+
+@pytest.fixture
+def shot(screenshots_dir):
+    """`shot(driver, "name")`: a full-page PNG in the artifacts folder; returns its path."""
+
+    def take(driver, name: str) -> Path:
+        path = screenshots_dir / f"{name}.png"
+        width = driver.execute_script("return window.innerWidth")
+        height = driver.execute_script("return document.scrollingElement.scrollHeight")
+        mobile = width < 600
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": min(height, 6000), "deviceScaleFactor": 1, "mobile": mobile},
+        )
+        try:
+            path.write_bytes(driver.get_screenshot_as_png())
+        finally:
+            set_viewport(driver, width, 844 if mobile else 900)
+        return path
+
+    return take

@@ -1,0 +1,42 @@
+"""Helpers of the browser tests: viewport, login, waiting, reading the page."""
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+PASSWORD = "browser-test-Пароль-1"
+DESKTOP, PHONE = (1440, 900), (390, 844)
+
+
+def set_viewport(driver, width: int, height: int) -> None:
+    """Make the page's viewport (window.innerWidth) exactly `width` × `height` CSS pixels."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+
+
+def login(driver, username: str, password: str = PASSWORD) -> None:
+
+    driver.go("/admin/login/?next=/admin/")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait_css(driver, "#user-tools")
+
+
+def wait_css(driver, selector: str, timeout: float = 20):
+
+    return WebDriverWait(driver, timeout).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))
+    )
+
+
+def page_text(driver) -> str:
+
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def horizontal_overflow(driver) -> int:
+    """How many CSS pixels the page is wider than the viewport (0: no horizontal scroll)."""
+    return driver.execute_script("return Math.max(0, document.scrollingElement.scrollWidth - window.innerWidth);")
