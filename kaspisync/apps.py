@@ -8,6 +8,8 @@ class KaspisyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import search
         from .secrets import install_log_masking
 
         install_log_masking()
+        search.install()

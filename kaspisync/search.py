@@ -1,0 +1,76 @@
+"""Case-insensitive text lookups that fold every alphabet, on SQLite too.
+
+SQLite's LIKE (Django's `icontains`, `istartswith`, `iexact` there) folds only ASCII letters, so
+"ноутбук" never finds "Ноутбук" and "қазақ" never finds "Қазақ". On SQLite these lookups are
+replaced, for a needle with non-ASCII letters, by small SQL functions registered on each new
+connection that compare `str.casefold()` of both sides (Cyrillic and Kazakh letters included);
+an ASCII needle keeps SQLite's own LIKE, which is exact for it and fast. PostgreSQL keeps
+Django's `UPPER(...) LIKE UPPER(...)`, which folds every letter in a UTF-8 database.
+
+Registered once for every field (`install()`, from the kaspisync app config), so admin searches,
+filters and selectors get it without naming it.
+"""
+
+from django.db.backends.signals import connection_created
+from django.db.models import Field, lookups
+
+
+def _folded(value) -> str | None:
+    return None if value is None else str(value).casefold()
+
+
+def _contains(haystack, needle) -> bool:
+    try:  # text columns: the common case, kept short (called once per row)
+        return needle in haystack.casefold()
+    except AttributeError:  # NULL or a number
+        return haystack is not None and needle in _folded(haystack)
+
+
+def _startswith(haystack, needle) -> bool:
+    return haystack is not None and _folded(haystack).startswith(needle)
+
+
+def _exact(haystack, needle) -> bool:
+    return haystack is not None and _folded(haystack) == needle
+
+
+SQL_FUNCTIONS = {"KS_ICONTAINS": _contains, "KS_ISTARTSWITH": _startswith, "KS_IEXACT": _exact}
+
+
+def register_functions(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        for name, func in SQL_FUNCTIONS.items():
+            connection.connection.create_function(name, 2, func, deterministic=True)
+
+
+class _FoldingLookup:
+    """On SQLite, a needle with non-ASCII letters is compared by `sql_function` on casefolded text,
+    only in rows that hold non-ASCII text at all (SQLite's own `length()` of the text and of its
+    bytes differ): an ASCII-only value cannot contain it, and the Python call is skipped."""
+
+    sql_function = ""
+
+    def as_sqlite(self, compiler, connection):
+        if not isinstance(self.rhs, str) or self.rhs.casefold().isascii():
+            return super().as_sql(compiler, connection)
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        sql = f"(length({lhs_sql}) <> length(CAST({lhs_sql} AS BLOB)) AND {self.sql_function}({lhs_sql}, %s))"
+        return sql, (*lhs_params, *lhs_params, *lhs_params, self.rhs.casefold())
+
+
+class IContains(_FoldingLookup, lookups.IContains):
+    sql_function = "KS_ICONTAINS"
+
+
+class IStartsWith(_FoldingLookup, lookups.IStartsWith):
+    sql_function = "KS_ISTARTSWITH"
+
+
+class IExact(_FoldingLookup, lookups.IExact):
+    sql_function = "KS_IEXACT"
+
+
+def install() -> None:
+    for lookup in (IContains, IStartsWith, IExact):
+        Field.register_lookup(lookup)
+    connection_created.connect(register_functions, dispatch_uid="kaspisync.search.register_functions")

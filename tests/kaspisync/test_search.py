@@ -1,0 +1,70 @@
+"""Case-insensitive search folds Cyrillic and Kazakh letters on both databases (issue 13, item 1)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from catalog.models import Product
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+NAMES = {
+    1: "Ноутбук Lenovo IdeaPad 3",
+    2: "НОУТБУК ASUS VivoBook",
+    3: "Қазақша пернетақта Ғалым Өнім Ұя Үй Һ І Ә Ң",
+    4: "Мышь Logitech",
+    5: "Ёлочная гирлянда",
+}
+
+
+@pytest.fixture
+def products():
+    return {a: Product.objects.create(article=a, name=name, dealer_price=1000) for a, name in NAMES.items()}
+
+
+@pytest.mark.parametrize(
+    ("needle", "articles"),
+    [
+        ("ноутбук", {1, 2}),
+        ("НОУТБУК", {1, 2}),
+        ("нОуТбУк", {1, 2}),
+        ("қазақша", {3}),
+        ("ҚАЗАҚША", {3}),
+        ("ғалым өнім ұя үй һ і ә ң", {3}),
+        ("ёлочная", {5}),
+        ("lenovo", {1}),
+        ("LOGITECH", {4}),
+        ("планшет", set()),
+    ],
+)
+def test_icontains_folds_every_alphabet(products, needle, articles):
+    assert set(Product.objects.filter(name__icontains=needle).values_list("article", flat=True)) == articles
+
+
+def test_istartswith_and_iexact_fold_too(products):
+    assert set(Product.objects.filter(name__istartswith="ноут").values_list("article", flat=True)) == {1, 2}
+    assert list(Product.objects.filter(name__iexact="мышь logitech").values_list("article", flat=True)) == [4]
+
+
+def test_admin_product_search_finds_lowercase_cyrillic(client, products):
+    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    url = reverse("admin:catalog_product_changelist")
+    for needle in ("ноутбук", "НОУТБУК", "Ноутбук"):
+        page = client.get(url, {"q": needle}).content.decode()
+        assert "IdeaPad" in page and "VivoBook" in page, f"search {needle!r} missed a laptop"
+        assert "Logitech" not in page, f"search {needle!r} found the mouse"
+
+
+def test_admin_order_search_finds_customer_in_any_case(client):
+    Order.objects.create(
+        kaspi_id="k1",
+        code="1001",
+        total_price=1000,
+        created_at="2026-01-01T10:00+05:00",
+        customer_name="Әлия Жұмабаева",
+    )
+    boss = get_user_model().objects.create_superuser("boss", password=None)
+    client.force_login(boss)
+    page = client.get(reverse("admin:orders_order_changelist"), {"q": "жұмабаева"}).content.decode()
+    assert "1001" in page, "a customer's name in lowercase found no order"
