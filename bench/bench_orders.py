@@ -57,14 +57,19 @@ def main():
     from django.db import connection
 
     from catalog.models import Product
-    from feeds.sku import sku_for_article
+    from catalog.sku import merchant_sku
     from kaspisync.sandbox.kaspi import KaspiSandbox
     from orders.models import Order, OrderEntry
     from orders.services import pull_orders
 
     articles = range(10001, 10001 + args.products)
     products = [
-        {"sku": sku_for_article(a), "name": f"Товар {a}", "price": 5000 + a % 97 * 1000, "brand": "Bench"}
+        {
+            "sku": merchant_sku(a, settings.FEED_SKU_PREFIX),
+            "name": f"Товар {a}",
+            "price": 5000 + a % 97 * 1000,
+            "brand": "Bench",
+        }
         for a in articles
     ]
     # 90 % of what Kaspi sells is in our catalog; the rest shows up as unmatched entries.

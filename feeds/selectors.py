@@ -1,4 +1,4 @@
-"""Reads of the price list: its configuration, the published version, fetches."""
+"""Reads of the price list: its configuration, the SKU prefix in use, the published version, fetches."""
 
 import time
 from datetime import timedelta
@@ -14,7 +14,25 @@ SERVED_FIELDS = ("pk", "file", "sha256", "size", "gzip_size", "published_at")
 SUCCESS_STATUSES = (200, 304)
 FETCH_OVERDUE = timedelta(hours=2)  # Kaspi polls every 30-60 minutes
 HELD_RESULTS = (FeedResult.REJECTED, FeedResult.INVALID)
+SKU_PREFIX_TTL = 30.0  # seconds a process keeps the SKU prefix it read (orders map every entry)
 _served: dict = {"value": None, "expires": 0.0}
+_sku_prefix: dict = {"value": None, "expires": 0.0}
+
+
+def sku_prefix() -> str:
+    """The prefix of the merchant SKUs the price list publishes (catalog.sku.merchant_sku): the
+    settings' value, FEED_SKU_PREFIX until the settings exist; read at most every SKU_PREFIX_TTL
+    seconds per process."""
+    now = time.monotonic()
+    if _sku_prefix["expires"] < now:
+        prefix = FeedSettings.objects.filter(pk=FeedSettings.SINGLETON_ID).values_list("sku_prefix", flat=True).first()
+        _sku_prefix.update(value=settings.FEED_SKU_PREFIX if prefix is None else prefix, expires=now + SKU_PREFIX_TTL)
+    return _sku_prefix["value"]
+
+
+def forget_sku_prefix() -> None:
+    """After the settings changed: the new SKU rule applies at once in this process."""
+    _sku_prefix.update(value=None, expires=0.0)
 
 
 def feed_config(feed: FeedSettings) -> FeedConfig:

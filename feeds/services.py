@@ -29,7 +29,6 @@ from kaspisync.secrets import mask
 
 from . import selectors, storage
 from .models import FeedBuildState, FeedFetch, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
-from .sku import forget_prefix
 from .writer import offers_from_products, write_feed
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ def feed_settings() -> FeedSettings:
 
 def settings_changed() -> None:
     """After staff edit the settings: the SKU rule applies at once, and the price list follows."""
-    forget_prefix()
+    selectors.forget_sku_prefix()
     transaction.on_commit(partial(_rebuild_after_change, "settings"))
 
 

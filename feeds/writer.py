@@ -30,8 +30,8 @@ from lxml import etree
 
 from catalog.models import StockQualifier
 from catalog.normalize import promised_stock
+from catalog.sku import is_valid_sku, merchant_sku
 
-from .sku import is_valid_sku
 from .validation import WriterValidator
 
 NS = "kaspiShopping"
@@ -141,7 +141,9 @@ def offers_from_products(products, config: FeedConfig):
         sale = p["sale_price"]
         price = tuple([(c.city_id, c.price(p["id"], sale)) for c in cities]) if cities else sale
         article = p["article"]
-        yield new_offer(Offer, (f"{prefix}{article}", p["name"], p["brand__name"] or "", stocks, price, article))
+        yield new_offer(
+            Offer, (merchant_sku(article, prefix), p["name"], p["brand__name"] or "", stocks, price, article)
+        )
 
 
 # --- writing ----------------------------------------------------------------------------------

@@ -165,7 +165,18 @@ class Launcher:
             self.services.append(
                 Service(
                     "kaspi-sandbox",
-                    [python, "-m", "kaspisync.sandbox", "kaspi", "--port", str(port), "--token", SANDBOX_KASPI_TOKEN],
+                    [
+                        python,
+                        "-m",
+                        "kaspisync.sandbox",
+                        "kaspi",
+                        "--port",
+                        str(port),
+                        "--token",
+                        SANDBOX_KASPI_TOKEN,
+                        "--sku-prefix",
+                        settings.FEED_SKU_PREFIX,
+                    ],
                     port=port,
                     health_url=f"http://127.0.0.1:{port}/_sandbox/stats",
                 )

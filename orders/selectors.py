@@ -14,7 +14,8 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from catalog.models import Product
 from catalog.selectors import commission_percent_for_products
-from feeds.sku import article_for_sku
+from catalog.sku import article_for_sku
+from feeds.selectors import sku_prefix
 
 from .models import (
     FINAL_STATUSES,
@@ -57,7 +58,8 @@ def unmatched_skus() -> set[str]:
 
 def product_ids_for_skus(skus) -> dict[str, int]:
     """{merchant SKU: catalog product id} for the SKUs the feed published (others are absent)."""
-    article_by_sku = {sku: article_for_sku(sku) for sku in skus}
+    prefix = sku_prefix()
+    article_by_sku = {sku: article_for_sku(sku, prefix) for sku in skus}
     articles = {a for a in article_by_sku.values() if a is not None}
     id_by_article = dict(Product.objects.filter(article__in=articles).values_list("article", "pk"))
     return {sku: id_by_article[a] for sku, a in article_by_sku.items() if a in id_by_article}

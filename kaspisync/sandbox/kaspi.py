@@ -757,18 +757,14 @@ class KaspiHandler(SandboxHandler):
 
 
 # --- command line -------------------------------------------------------------------------------
-def _demo_products(size: int) -> list[dict]:
-    try:  # the Al-Style sandbox's catalog, so order SKUs match the demo catalog and feed
-        from feeds.sku import sku_for_article
-        from kaspisync.sandbox.alstyle import generate_catalog
-    except ImportError:
-        return [
-            {"sku": f"AS{10000 + i}", "name": f"Товар {i}", "price": 5000 + 1000 * i, "brand": "Demo"}
-            for i in range(size)
-        ]
+def _demo_products(size: int, sku_prefix: str = "AS") -> list[dict]:
+    """The Al-Style sandbox's catalog, so order SKUs match the demo catalog and price list."""
+    from catalog.sku import merchant_sku
+    from kaspisync.sandbox.alstyle import generate_catalog
+
     return [
         {
-            "sku": sku_for_article(p["article"]),
+            "sku": merchant_sku(p["article"], sku_prefix),
             "name": p["name"],
             "price": int(p.get("price2") or p.get("price1") or 1000),
             "brand": p.get("brand") or "",
@@ -788,20 +784,14 @@ def main(argv=None) -> None:
     parser.add_argument("--catalog-size", type=int, default=200)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--sku-prefix", default="AS", help="prefix of the demo catalog's merchant SKUs (the price list's SKU prefix)"
+    )
+    parser.add_argument(
         "--tick", type=float, default=60, help="advance the virtual clock with wall time every N s (0: never)"
     )
     args = parser.parse_args(argv)
-    if args.catalog_size > 0:
-        import django
-        from django.conf import settings
-
-        if not settings.configured:
-            import os
-
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaspisync.settings")
-        django.setup()
     sandbox = KaspiSandbox(
-        _demo_products(args.catalog_size),
+        _demo_products(args.catalog_size, args.sku_prefix),
         orders=args.orders,
         token=args.token,
         seed=args.seed,

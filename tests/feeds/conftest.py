@@ -20,12 +20,12 @@ def feed_env(settings, tmp_path):
     settings.FEED_STORE_IDS = ["PP1"]
     settings.FEED_FETCH_LOG_SECONDS = 0  # fetches written at once (the batching has its own test)
     settings.FEED_SERVE_CACHE_SECONDS = 0  # the published version read on every request
-    from feeds import sku
+    from feeds.selectors import forget_sku_prefix
 
-    sku.forget_prefix()
+    forget_sku_prefix()
     with translation.override("en"):
         yield
-    sku.forget_prefix()
+    forget_sku_prefix()
 
 
 @pytest.fixture

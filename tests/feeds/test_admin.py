@@ -90,9 +90,10 @@ def test_build_now_queues_on_commit(client, products, feed, django_capture_on_co
 def test_saving_settings_changes_the_sku_rule_and_queues_a_rebuild(
     admin_client, feed, django_capture_on_commit_callbacks
 ):
-    from feeds.sku import article_for_sku, sku_for_article
+    from catalog.sku import article_for_sku, merchant_sku
+    from feeds.selectors import sku_prefix
 
-    assert sku_for_article(20908) == "AS20908"
+    assert merchant_sku(20908, sku_prefix()) == "AS20908"
     url = reverse("admin:feeds_feedsettings_change", args=[feed.pk])
     data = {
         "company": "Shop",
@@ -115,7 +116,8 @@ def test_saving_settings_changes_the_sku_rule_and_queues_a_rebuild(
         response = admin_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert len(callbacks) == 1
-    assert sku_for_article(20908) == "KZ20908" and article_for_sku("KZ20908") == 20908
+    assert sku_prefix() == "KZ" and merchant_sku(20908, sku_prefix()) == "KZ20908"
+    assert article_for_sku("KZ20908", sku_prefix()) == 20908
 
 
 def test_a_city_price_override_queues_a_rebuild(admin_client, feed, make_product, django_capture_on_commit_callbacks):

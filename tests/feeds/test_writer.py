@@ -130,7 +130,7 @@ def test_business_checks_catch_what_the_writer_is_given():
 
 
 def test_sku_rule_is_latin_letters_and_digits_up_to_20():
-    from feeds.sku import is_valid_sku
+    from catalog.sku import is_valid_sku
 
     assert is_valid_sku("AS20908") and is_valid_sku("A" * 20)
     assert not any(is_valid_sku(s) for s in ("", "A" * 21, "АС1", "AS-1", "AS 1", "AS²", "AS١"))

@@ -25,6 +25,11 @@ def test_without_tokens_both_sandboxes_are_started_and_the_portal_points_at_them
     assert env["ALSTYLE_API_URL"].endswith("/api/") and env["ALSTYLE_TOKEN"]
     assert env["KASPI_API_URL"].endswith("/shop/api/v2") and env["KASPI_MERCHANT_ID"]
     assert env["FEED_TOKEN"] == "feed-123"
+    # The Kaspi sandbox's demo orders carry the SKUs the price list publishes (no Django there).
+    settings.FEED_SKU_PREFIX = "KZ"
+    launcher = Launcher()
+    launcher.configure(settings)
+    assert launcher.services[1].command[-2:] == ["--sku-prefix", "KZ"]
 
 
 def test_with_tokens_nothing_is_sandboxed(settings, monkeypatch):

@@ -2,7 +2,7 @@ import pytest
 from django.utils import translation
 
 from catalog.models import Product
-from feeds.sku import sku_for_article
+from catalog.sku import merchant_sku
 from kaspisync.sandbox.kaspi import KaspiSandbox
 from orders.kaspi import KaspiClient
 
@@ -11,9 +11,9 @@ ARTICLES = [20901, 20902, 20903, 20904]
 
 
 @pytest.fixture
-def sandbox_products(db):  # the SKU rule may read the feed settings from the database
+def sandbox_products(db):
     products = [
-        {"sku": sku_for_article(a), "name": f"Ноутбук {a}", "price": 100_000 + a % 100 * 1000, "brand": "Lenovo"}
+        {"sku": merchant_sku(a, "AS"), "name": f"Ноутбук {a}", "price": 100_000 + a % 100 * 1000, "brand": "Lenovo"}
         for a in ARTICLES
     ]
     products.append({"sku": "FOREIGN77", "name": "Чужой товар", "price": 5_000, "brand": "Other"})
