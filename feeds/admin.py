@@ -13,8 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kaspisync import locks
-from kaspisync.admin import ReadOnlyAdmin
+from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
 from kaspisync.secrets import MASK
 
 from . import selectors, services
@@ -108,7 +107,12 @@ class FeedCityPriceOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeedVersion)
-class FeedVersionAdmin(ReadOnlyAdmin):
+class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
+    run_now_buttons = (RunNowButton(gettext_lazy("Build now"), "feeds_feedversion_build_now", "build-now/"),)
+    run_now_permission = BUILD_PERMISSION
+    run_now_lock = services.LOCK_NAME
+    run_now_queued = gettext_lazy("The build was queued; its version appears in this list.")
+    run_now_busy = gettext_lazy("A build is running now; this one will be recorded as skipped.")
     list_display = (
         "started_at",
         "result_column",
@@ -210,7 +214,6 @@ class FeedVersionAdmin(ReadOnlyAdmin):
     # --- views ---------------------------------------------------------------------------------
     def get_urls(self):
         return [
-            path("build-now/", self.admin_site.admin_view(self.build_now_view), name="feeds_feedversion_build_now"),
             path(
                 "<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="feeds_feedversion_download"
             ),
@@ -222,17 +225,8 @@ class FeedVersionAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def build_now_view(self, request):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm(BUILD_PERMISSION):
-            raise PermissionDenied
+    def run_now(self, request):
         services.queue_build(triggered_by=request.user.get_username())
-        if locks.is_locked(services.LOCK_NAME):
-            messages.warning(request, _("A build is running now; this one will be recorded as skipped."))
-        else:
-            messages.success(request, _("The build was queued; its version appears in this list."))
-        return redirect(reverse("admin:feeds_feedversion_changelist"))
 
     def download_view(self, request, pk):
         if not self.has_view_permission(request):
@@ -261,12 +255,7 @@ class FeedVersionAdmin(ReadOnlyAdmin):
         return redirect(reverse("admin:feeds_feedversion_change", args=[pk]))
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            **feed_panel(request),
-            "can_build": request.user.has_perm(BUILD_PERMISSION),
-        }
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, {**(extra_context or {}), **feed_panel(request)})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self.get_object(request, object_id)

@@ -11,6 +11,8 @@ class FeedsConfig(AppConfig):
         # feeds follows catalog; catalog never imports feeds.
         from catalog.signals import catalog_changed
 
+        from . import wiring
         from .services import on_catalog_changed
 
         catalog_changed.connect(on_catalog_changed, dispatch_uid="feeds.rebuild_after_catalog_change")
+        wiring.register()

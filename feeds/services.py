@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 
 from catalog.selectors import publishable_products
 from kaspisync import locks
-from kaspisync.models import RunStatus, RunTrigger
-from kaspisync.runs import run_job
+from kaspisync.models import RunTrigger
+from kaspisync.runs import queue_after_commit, run_job
 from kaspisync.secrets import mask
 
 from . import selectors, storage
@@ -70,20 +70,10 @@ def build_feed(
             job.run.result = FeedResult.SKIPPED
             job.run.save(update_fields=["result"])
             return job.run
-        _close_abandoned(job.run)
         _build(job.run, force=force, output=output)
         if output is None:
             prune_versions()  # under the lock: a "publish anyway" cannot switch to a file being deleted
     return job.run
-
-
-def _close_abandoned(current: FeedVersion) -> None:
-    """We hold the lock, so any other RUNNING build belongs to a worker that died."""
-    FeedVersion.objects.filter(status=RunStatus.RUNNING).exclude(pk=current.pk).update(
-        status=RunStatus.FAILED,
-        finished_at=timezone.now(),
-        error=str(_("abandoned: its worker stopped before the build finished")),
-    )
 
 
 def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
@@ -244,7 +234,7 @@ def queue_build(*, triggered_by: str = "") -> None:
     """ "Build now" from the admin: queued once the caller's transaction commits."""
     from .tasks import build_feed as task
 
-    transaction.on_commit(partial(task.delay, trigger=RunTrigger.ADMIN, triggered_by=triggered_by))
+    queue_after_commit(task, trigger=RunTrigger.ADMIN, triggered_by=triggered_by)
 
 
 def request_rebuild(reason: str = "") -> bool:

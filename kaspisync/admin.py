@@ -1,8 +1,20 @@
-"""Admin site identity (Russian by default) and the plumbing tables staff may need to see."""
+"""Admin site identity (Russian by default), the shared admin building blocks and the plumbing
+tables staff may need to see.
 
-from django.contrib import admin
+- `ReadOnlyAdmin`: rows the portal writes itself (viewable, never edited by hand).
+- `RunNowMixin`: "run now" buttons on a run list (queue a job from the admin).
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from . import locks
 from .models import JobLock
 
 admin.site.site_header = _("kaspisync — merchant portal")
@@ -22,6 +34,66 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@dataclass(frozen=True)
+class RunNowButton:
+    """A "run now" button: a POST to the URL named `url_name`. With `route`, this admin serves
+    that URL and calls `run_now(request, **kwargs)`; without, it only shows a button another
+    admin serves."""
+
+    label: str
+    url_name: str
+    route: str | None = None
+    kwargs: dict = field(default_factory=dict)
+
+
+class RunNowMixin:
+    """ "Run now" buttons above a changelist (template `admin/kaspisync/run_now_buttons.html`).
+
+    A subclass names its buttons, the permission needed, and queues the job in `run_now` with
+    one line calling the app's service (which queues after commit). After the POST, staff are
+    sent to `run_now_redirect` (default: this list) with `run_now_queued`, or `run_now_busy`
+    when the job's `run_now_lock` is held (the queued run will be recorded as skipped)."""
+
+    run_now_buttons: tuple[RunNowButton, ...] = ()
+    run_now_permission: str = ""
+    run_now_lock: str = ""
+    run_now_redirect: str = ""
+    run_now_queued = _("The job was queued; its run appears in this list.")
+    run_now_busy = _("This job is running now; the queued run will be recorded as skipped.")
+
+    def run_now(self, request, **kwargs) -> None:
+        raise NotImplementedError
+
+    def can_run_now(self, request) -> bool:
+        return bool(self.run_now_permission) and request.user.has_perm(self.run_now_permission)
+
+    def get_urls(self):
+        own = [
+            path(button.route, self.admin_site.admin_view(self.run_now_view), button.kwargs, name=button.url_name)
+            for button in self.run_now_buttons
+            if button.route is not None
+        ]
+        return [*own, *super().get_urls()]
+
+    def run_now_view(self, request, **kwargs):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.can_run_now(request):
+            raise PermissionDenied
+        self.run_now(request, **kwargs)
+        if self.run_now_lock and locks.is_locked(self.run_now_lock):
+            messages.warning(request, self.run_now_busy)
+        else:
+            messages.success(request, self.run_now_queued)
+        opts = self.model._meta
+        return redirect(reverse(self.run_now_redirect or f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+
+    def changelist_view(self, request, extra_context=None):
+        buttons = [(reverse(f"admin:{b.url_name}"), b.label) for b in self.run_now_buttons]
+        extra_context = {**(extra_context or {}), "run_now_buttons": buttons if self.can_run_now(request) else []}
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(JobLock)

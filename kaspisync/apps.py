@@ -8,8 +8,10 @@ class KaspisyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import search
+        from . import health, registry, search
         from .secrets import install_log_masking
 
         install_log_masking()
         search.install()
+        registry.connection_check("database", health.check_database)
+        registry.connection_check("broker", health.check_broker)

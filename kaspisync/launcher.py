@@ -8,8 +8,9 @@
    a generated one kept in var/feed_token;
 3. starts the web server (gunicorn), a Celery worker and Celery beat, each in its own process
    group, and waits until the sandboxes and the web server answer;
-4. with an empty catalog queues a first full import at once (beat would wait hours), and with
-   no orders a first order pull;
+4. queues the first jobs the apps registered (kaspisync.registry: with an empty catalog a full
+   import at once, beat would wait hours; with no orders a first pull) and seeds their demo data
+   for the sandboxes that run;
 5. on Ctrl-C (SIGINT) or SIGTERM stops every child group (SIGTERM, then SIGKILL after a grace
    period); if one child dies, stops the others and exits non-zero.
 
@@ -115,7 +116,8 @@ def _feed_token(var_dir: Path) -> str:
 class Launcher:
     def __init__(self):
         self.services: list[Service] = []
-        self.sandboxed: list[str] = []
+        self.sandboxed: list[str] = []  # what the banner says
+        self.sandbox_names: set[str] = set()  # "alstyle", "kaspi": which demo data to seed
         self.env_overrides: dict[str, str] = {}
         self.stopping = False
         self.exit_code = 0
@@ -153,6 +155,7 @@ class Launcher:
                 )
             )
             self.sandboxed.append(f"Al-Style (http://127.0.0.1:{port}/api/)")
+            self.sandbox_names.add("alstyle")
         if not settings.KASPI_TOKEN:
             port = int(os.environ.get("SANDBOX_KASPI_PORT", "8002"))
             self.env_overrides.update(
@@ -182,6 +185,7 @@ class Launcher:
                 )
             )
             self.sandboxed.append(f"Kaspi (http://127.0.0.1:{port}/shop/api/v2)")
+            self.sandbox_names.add("kaspi")
         self.feed_token = settings.FEED_TOKEN or _feed_token(Path(settings.VAR_DIR))
         self.env_overrides["FEED_TOKEN"] = self.feed_token
         embedded_broker = settings.CELERY_BROKER_URL.startswith("filesystem://")
@@ -278,52 +282,33 @@ class Launcher:
             time.sleep(0.5)
 
 
-# (app label, model, task, kwargs, what the banner says): queued at start while the model is empty,
-# so a newcomer does not wait for beat's first interval (hours for the full import).
-FIRST_JOBS = (
-    (
-        "catalog",
-        "Product",
-        "catalog.tasks.import_catalog",
-        {"quick": False, "trigger": "schedule"},
-        "first full catalog import",
-    ),
-    ("orders", "Order", "orders.tasks.pull_orders", {"trigger": "schedule"}, "first order pull"),
-)
-
-
 def _queue_first_jobs() -> list[str]:
-    """A heartbeat now (the dashboard shows the worker at once) and the first jobs of empty apps."""
-    from django.apps import apps
-
+    """A heartbeat now (the dashboard shows the worker at once) and the first jobs the apps
+    registered (kaspisync.registry.first_job) that are needed: a newcomer does not wait for
+    beat's first interval (hours for the full import)."""
+    from kaspisync import registry
     from kaspisync.celery import app
 
     app.send_task("kaspisync.tasks.heartbeat")
     queued = []
-    for app_label, model_name, task, kwargs, description in FIRST_JOBS:
-        try:
-            model = apps.get_model(app_label, model_name)
-        except LookupError:
-            continue
-        if not model.objects.exists():
-            app.send_task(task, kwargs=kwargs)
-            queued.append(description)
+    for job in registry.first_jobs():
+        if job.needed():
+            app.send_task(job.task, kwargs=job.kwargs)
+            queued.append(job.description)
     return queued
 
 
-def _seed_demo_pricing() -> str | None:
-    """With the Al-Style sandbox and no pricing rule yet, create a global demo rule so the demo
-    shows sale prices and a filled price list (production starts with none on purpose: nothing
-    is published at a price nobody set)."""
-    from django.apps import apps
+def _seed_demo_data(sandboxes: set[str]) -> list[str]:
+    """The demo data the apps registered for the sandboxes that run (never against real APIs)."""
+    from kaspisync import registry
 
-    rule_model = apps.get_model("catalog", "PriceRule")
-    if rule_model.objects.exists():
-        return None
-    rule_model.objects.create(
-        name="Демо: все товары", markup_percent=15, rounding_step=100, rounding_ending=90, min_margin=500
-    )
-    return "demo pricing rule (15 %, ends in 90)"
+    seeded = []
+    for data in registry.demo_data_sets():
+        if data.sandbox in sandboxes:
+            done = data.seed()
+            if done:
+                seeded.append(done)
+    return seeded
 
 
 def _banner(launcher: Launcher, login, first_jobs: list[str]) -> str:
@@ -382,8 +367,7 @@ def main() -> int:
     try:
         launcher.start()
         if not launcher.stopping:
-            seeded = _seed_demo_pricing() if any(n.startswith("Al-Style") for n in launcher.sandboxed) else None
-            first_jobs = _queue_first_jobs() + ([seeded] if seeded else [])
+            first_jobs = _queue_first_jobs() + _seed_demo_data(launcher.sandbox_names)
             print(_banner(launcher, login, first_jobs), flush=True)
             launcher.supervise()
     except LaunchError as exc:

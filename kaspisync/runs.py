@@ -1,33 +1,55 @@
-"""Run records: every job run leaves a row, and only one run per job at a time.
+"""The job toolkit: every job run leaves a row, one run per job at a time, work queued after commit.
 
-run = start_run(ImportRun, lock_name="catalog.import", trigger=..., kind="full")
-# -> a SKIPPED row (and None lock) if another run holds the lock
+    with run_job(ImportRun, "catalog.import", trigger=RunTrigger.COMMAND, kind="full") as job:
+        if job.skipped:              # another run holds the lock: a SKIPPED row was recorded
+            return job.run
+        if job.abandoned:            # runs of a worker that died were closed (FAILED, "abandoned")
+            ...
+        ... do the work; job.run.stats[...] = ...
+    # SUCCESS on normal exit, FAILED (error text masked) on an exception, which is re-raised.
 
-with run_job(ImportRun, "catalog.import", trigger=RunTrigger.COMMAND, kind="full") as job:
-    if job.skipped:
-        return job.run
-    ... do work, job.lock.refresh() now and then, job.run.stats[...] = ...
-# SUCCESS on normal exit, FAILED (error text masked) on exception, which is re-raised.
+- The lock (`kaspisync.locks`) is kept alive by its holder while the block runs, and a lock whose
+  holder died is taken over within a minute or two; `job.lock.refresh()` also proves progress
+  for JOB_LOCK_TTL (a run stuck without progress that long loses its lock).
+- Holding the lock, `run_job` closes every other RUNNING row of the same run model: its worker
+  died. Jobs registered in `kaspisync.registry` whose run was abandoned that way are queued again
+  (`redo_abandoned`), unless the running job is that job (it is the redo) or it failed three times
+  in a row. The worker heartbeat does the same for abandoned runs nobody started after
+  (`recover_abandoned_runs`), so a killed run is redone within minutes.
+- `queue_after_commit(task, **kwargs)`: the one way to queue a task from a request or a
+  service: never inside an open transaction (the worker could start before the data it needs is
+  committed, or run for a change that is rolled back).
+- The admin's "run now" button: `kaspisync.admin.RunNowMixin`.
+
+A run model's rows are all written under one lock name (e.g. ImportRun, full and quick, under
+"catalog.import"): that is what makes "RUNNING but the lock is free" mean "abandoned".
 """
 
 import contextlib
 import logging
 from dataclasses import dataclass
+from functools import partial
 
+from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
-from . import locks
+from . import locks, registry
 from .models import RunStatus, RunTrigger
 from .secrets import mask
 
 log = logging.getLogger(__name__)
 
+REDO_AFTER_FAILURES = 3  # a job that failed this many times in a row is not redone automatically
+
 
 @dataclass
-class Job:
+class RunContext:
     run: object
     lock: locks.Lock | None
+    # Runs of dead workers closed by this run (or 1 when the run just before it was abandoned and
+    # closed by the heartbeat): their follow-up work may be missing.
+    abandoned: int = 0
 
     @property
     def skipped(self) -> bool:
@@ -53,23 +75,127 @@ def run_job(model, lock_name: str, *, trigger: str = RunTrigger.SCHEDULE, trigge
             triggered_by=triggered_by,
             started_at=now,
             finished_at=now,
-            error=str(_("another run was in progress")),
+            error=_("another run was in progress"),
             **fields,
         )
         log.info("%s skipped: lock %s is held", model.__name__, lock_name)
-        yield Job(run=run, lock=None)
+        yield RunContext(run=run, lock=None)
         return
-    run = model.objects.create(
-        status=RunStatus.RUNNING, trigger=trigger, triggered_by=triggered_by, started_at=now, **fields
-    )
     try:
-        yield Job(run=run, lock=lock)
-    except BaseException as exc:
-        finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
-        log.warning("%s #%s failed: %s", model.__name__, run.pk, mask(exc))
-        raise
-    else:
-        if run.status == RunStatus.RUNNING:
-            finish(run, RunStatus.SUCCESS)
+        run = model.objects.create(
+            status=RunStatus.RUNNING, trigger=trigger, triggered_by=triggered_by, started_at=now, **fields
+        )
+        context = RunContext(run=run, lock=lock, abandoned=0)
+        closed = close_abandoned(model, exclude_pk=run.pk)
+        context.abandoned = len(closed) or int(follows_abandoned(run))
+        redo_abandoned(closed, current=run)
+        try:
+            yield context
+        except BaseException as exc:
+            finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            log.warning("%s #%s failed: %s", model.__name__, run.pk, mask(exc))
+            raise
+        else:
+            if run.status == RunStatus.RUNNING:
+                finish(run, RunStatus.SUCCESS)
     finally:
         lock.release()
+
+
+def close_abandoned(model, *, exclude_pk=None) -> list:
+    """Mark the RUNNING rows of `model` (but `exclude_pk`) FAILED as abandoned (`stats["abandoned"]`);
+    returns them. Call it only while holding the model's lock (or knowing it is dead): then a
+    RUNNING row belongs to a worker that died."""
+    rows = model.objects.filter(status=RunStatus.RUNNING)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    closed = []
+    for run in rows:
+        run.stats = {**(run.stats or {}), "abandoned": True}
+        closed_now = model.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error=_("abandoned: its worker stopped before the run finished"),
+            stats=run.stats,
+        )
+        if closed_now:
+            closed.append(run)
+    if closed:
+        log.warning("%s: closed %s abandoned run(s) %s", model.__name__, len(closed), [run.pk for run in closed])
+    return closed
+
+
+def follows_abandoned(run) -> bool:
+    """Whether the newest finished run before `run` (of the same model) was abandoned: what it
+    wrote may have missed its follow-up work (e.g. repricing), which `run` should then do."""
+    previous = (
+        type(run)
+        .objects.filter(started_at__lte=run.started_at)
+        .exclude(pk=run.pk)
+        .exclude(status__in=(RunStatus.SKIPPED, RunStatus.RUNNING))
+        .order_by("-started_at", "-pk")
+        .values_list("stats", flat=True)
+        .first()
+    )
+    return bool(previous and previous.get("abandoned"))
+
+
+def redo_abandoned(closed: list, *, current=None) -> list[str]:
+    """Queue again (after commit) the registered jobs whose runs were abandoned, once each; not the
+    job `current` belongs to (it is running now), nor a job that keeps failing. Returns their names."""
+    running = {spec.name for spec in registry.jobs_for(current)} if current is not None else set()
+    queued = []
+    for run in closed:
+        for spec in registry.jobs_for(run):
+            if spec.name in running or spec.name in queued:
+                continue
+            if keeps_failing(spec):
+                log.error("job %s keeps failing: its abandoned run #%s is not queued again", spec.name, run.pk)
+                continue
+            queue_after_commit(spec.task, **{**spec.task_kwargs, "trigger": RunTrigger.CHAIN})
+            log.warning("job %s: run #%s was abandoned; queued again", spec.name, run.pk)
+            queued.append(spec.name)
+    return queued
+
+
+def keeps_failing(spec: registry.Job) -> bool:
+    last = list(
+        spec.runs()
+        .exclude(status__in=(RunStatus.SKIPPED, RunStatus.RUNNING))
+        .order_by("-started_at")
+        .values_list("status", flat=True)[:REDO_AFTER_FAILURES]
+    )
+    return len(last) == REDO_AFTER_FAILURES and all(status == RunStatus.FAILED for status in last)
+
+
+def recover_abandoned_runs() -> list[str]:
+    """For every registered job: RUNNING rows whose lock is dead are closed and the job queued
+    again. Called by the worker heartbeat (every minute). Returns the jobs queued."""
+    queued = []
+    seen_models = set()
+    for spec in registry.jobs():
+        model = spec.model
+        if model in seen_models or not model.objects.filter(status=RunStatus.RUNNING).exists():
+            continue
+        seen_models.add(model)
+        lock = locks.acquire(spec.lock_name)
+        if lock is None:  # a live run holds it: it closes what it finds itself
+            continue
+        try:
+            queued += redo_abandoned(close_abandoned(model))
+        finally:
+            lock.release()
+    return queued
+
+
+def queue_after_commit(task, *args, countdown: float | None = None, **kwargs) -> None:
+    """Queue a Celery task (the task object, or its registered name) once the current transaction
+    commits; at once outside a transaction. Nothing is queued if the transaction rolls back."""
+    from .celery import app
+
+    options = {"countdown": countdown} if countdown is not None else {}
+    if isinstance(task, str):
+        send = partial(app.send_task, task, args=args, kwargs=kwargs, **options)
+    else:
+        send = partial(task.apply_async, args=args, kwargs=kwargs, **options)
+    transaction.on_commit(send)

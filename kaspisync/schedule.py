@@ -1,7 +1,9 @@
-"""Where the apps are wired together: periodic jobs for Celery beat.
+"""Where the apps are wired together: the periodic tasks Celery beat queues, and how often.
 
-`catalog` does not know who publishes it; what must follow an import (a price recompute, a
-feed rebuild) is declared here, not inside `catalog`.
+Only the timing lives here. What follows an import is wired elsewhere: the price recompute by
+catalog itself (catalog/services/hooks.py), the price list rebuild by feeds listening to
+`catalog_changed` (FeedsConfig.ready). What a monitor expects of each job (its interval and
+thresholds) is registered by its app (kaspisync.registry.Job, same interval settings).
 """
 
 from django.conf import settings

@@ -1,11 +1,23 @@
 """Plumbing tasks (thin: they call kaspisync services)."""
 
+import logging
+
 from celery import shared_task
 
 from .heartbeat import record_heartbeat
+from .runs import recover_abandoned_runs
+from .secrets import mask
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="kaspisync.tasks.heartbeat", ignore_result=True, expires=60)
 def heartbeat() -> int:
-    """Record that a worker is alive; returns the worker's process id."""
-    return record_heartbeat().pid
+    """Record that a worker is alive, then close the runs of dead workers and queue their jobs
+    again (kaspisync.runs.recover_abandoned_runs); returns the worker's process id."""
+    beat = record_heartbeat()
+    try:
+        recover_abandoned_runs()
+    except Exception as exc:  # the heartbeat itself must be recorded whatever happens here
+        log.error("could not recover abandoned runs: %s", mask(exc), exc_info=True)
+    return beat.pid

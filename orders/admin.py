@@ -5,12 +5,11 @@ says it cannot be undone and calls one service. Customer personal data (name, ph
 raw payload) is shown only to users with `orders.view_customer_data`.
 """
 
-from functools import partial
+from dataclasses import replace
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,15 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kaspisync.admin import ReadOnlyAdmin
-from kaspisync.models import RunTrigger
+from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
 
 from . import export, selectors, services
 from .forms import AssembleForm, CancelForm, CompleteForm, ConfirmForm
 from .models import Order, OrderStatus, PullRun
-from .tasks import pull_orders_task
 
 CUSTOMER_PERMISSION = "orders.view_customer_data"
+PULL_PERMISSION = "orders.pull_orders"
 
 
 def tenge(value) -> str:
@@ -38,23 +36,20 @@ def can_see_customer(request) -> bool:
     return request.user.has_perm(CUSTOMER_PERMISSION)
 
 
-def queue_pull(request) -> None:
-    """Queue a pull once the request's transaction commits (never inside it)."""
-    if not request.user.has_perm("orders.pull_orders"):
-        raise PermissionDenied
-    transaction.on_commit(
-        partial(pull_orders_task.delay, trigger=RunTrigger.ADMIN, triggered_by=request.user.get_username())
-    )
-    messages.success(request, _("An order pull was queued; its result appears under “Order pulls”."))
+PULL_NOW = RunNowButton(gettext_lazy("Pull orders now"), "orders_order_pull_now")
 
 
-class ReadOnlyWithPullButton(ReadOnlyAdmin):
+class ReadOnlyWithPullButton(RunNowMixin, ReadOnlyAdmin):
     """Rows written only by pulls and actions: viewable, never added, edited or deleted by hand;
     the list offers "Pull orders now" to users allowed to start a pull."""
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_pull": request.user.has_perm("orders.pull_orders")}
-        return super().changelist_view(request, extra_context)
+    run_now_buttons = (PULL_NOW,)
+    run_now_permission = PULL_PERMISSION
+    run_now_redirect = "admin:orders_pullrun_changelist"
+    run_now_queued = gettext_lazy("An order pull was queued; its result appears under “Order pulls”.")
+
+    def run_now(self, request):
+        services.queue_pull(triggered_by=request.user.get_username())
 
 
 class UnmatchedEntriesFilter(admin.SimpleListFilter):
@@ -77,6 +72,7 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyWithPullButton):
+    run_now_buttons = (replace(PULL_NOW, route="pull-now/"),)
     list_display = ("code", "created_at", "state", "status", "total", "items", "city", "delivery_mode", "margin")
     customer_list_display = ("customer_name", "customer_phone")
     list_filter = (
@@ -228,7 +224,6 @@ class OrderAdmin(ReadOnlyWithPullButton):
             path("<path:object_id>/complete/", view(self.complete_view), name="orders_order_complete"),
             path("<path:object_id>/assemble/", view(self.assemble_view), name="orders_order_assemble"),
             path("export/<str:fmt>/", view(self.export_view), name="orders_order_export"),
-            path("pull-now/", view(self.pull_now_view), name="orders_order_pull_now"),
             *super().get_urls(),
         ]
 
@@ -343,7 +338,7 @@ class OrderAdmin(ReadOnlyWithPullButton):
     def has_accept_permission(self, request):
         return request.user.has_perm("orders.accept_order")
 
-    # --- export and pull ---------------------------------------------------------------------------
+    # --- export ---------------------------------------------------------------------------
     def export_view(self, request, fmt):
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -361,12 +356,6 @@ class OrderAdmin(ReadOnlyWithPullButton):
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="kaspi-orders-{stamp}.{fmt}"'
         return response
-
-    def pull_now_view(self, request):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        queue_pull(request)
-        return redirect(reverse("admin:orders_pullrun_changelist"))
 
 
 @admin.register(PullRun)

@@ -6,3 +6,8 @@ class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Kaspi orders")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import wiring
+
+        wiring.register()

@@ -4,19 +4,14 @@ Supplier fields are never edited here (the next import would overwrite them); th
 columns, filters and actions come from `ProductPricingMixin` (catalog/admin/pricing.py).
 """
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import Q
-from django.http import HttpResponseNotAllowed
-from django.shortcuts import redirect
-from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kaspisync import locks
-from kaspisync.admin import ReadOnlyAdmin
+from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
 
 from ..models import Brand, Category, ImportRun, Product, ProductChange
 from ..services.importing import LOCK_NAME, SUPPLIER_FIELDS, queue_import
@@ -126,7 +121,15 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(ReadOnlyAdmin):
+class ImportRunAdmin(RunNowMixin, ReadOnlyAdmin):
+    run_now_buttons = (
+        RunNowButton(gettext_lazy("Import now"), "catalog_importrun_import_now", "import-now/", {"quick": False}),
+        RunNowButton(gettext_lazy("Quick refresh now"), "catalog_importrun_quick_now", "quick-now/", {"quick": True}),
+    )
+    run_now_permission = RUN_IMPORT_PERMISSION
+    run_now_lock = LOCK_NAME
+    run_now_queued = gettext_lazy("The import was queued; its run appears in this list.")
+    run_now_busy = gettext_lazy("An import is running now; this one will be recorded as skipped.")
     list_display = (
         "started_at",
         "kind",
@@ -176,36 +179,5 @@ class ImportRunAdmin(ReadOnlyAdmin):
     def short_error(self, obj):
         return obj.error[:120]
 
-    # --- "Import now" / "Quick refresh now" ----------------------------------------------------------
-    def get_urls(self):
-        return [
-            path(
-                "import-now/",
-                self.admin_site.admin_view(self.import_now_view),
-                {"quick": False},
-                name="catalog_importrun_import_now",
-            ),
-            path(
-                "quick-now/",
-                self.admin_site.admin_view(self.import_now_view),
-                {"quick": True},
-                name="catalog_importrun_quick_now",
-            ),
-            *super().get_urls(),
-        ]
-
-    def import_now_view(self, request, quick: bool):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm(RUN_IMPORT_PERMISSION):
-            raise PermissionDenied
+    def run_now(self, request, quick: bool):
         queue_import(quick=quick, triggered_by=request.user.get_username())
-        if locks.is_locked(LOCK_NAME):
-            messages.warning(request, _("An import is running now; this one will be recorded as skipped."))
-        else:
-            messages.success(request, _("The import was queued; its run appears in this list."))
-        return redirect(reverse("admin:catalog_importrun_changelist"))
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_run_import": request.user.has_perm(RUN_IMPORT_PERMISSION)}
-        return super().changelist_view(request, extra_context)

@@ -25,8 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kaspisync.models import RunStatus, RunTrigger
-from kaspisync.runs import run_job
+from kaspisync.models import RunTrigger
+from kaspisync.runs import queue_after_commit, run_job
 from kaspisync.secrets import mask
 
 from ..alstyle import AlstyleClient
@@ -88,7 +88,7 @@ def import_catalog(
         with run_job(ImportRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by, kind=kind) as job:
             if job.skipped:
                 return job.run
-            if _close_abandoned_runs(job.run):
+            if job.abandoned:
                 # A run whose worker died may have written batches it never repriced: reprice all.
                 changed.update(Product.objects.values_list("pk", flat=True))
             client = client or AlstyleClient()
@@ -113,20 +113,7 @@ def queue_import(*, quick: bool = False, triggered_by: str = "") -> None:
     """Queue an import on the workers once the caller's transaction commits (admin buttons)."""
     from ..tasks import import_catalog as task
 
-    transaction.on_commit(partial(task.delay, quick=quick, trigger=RunTrigger.ADMIN, triggered_by=triggered_by))
-
-
-def _close_abandoned_runs(current: ImportRun) -> int:
-    """We hold the lock, so any other RUNNING row belongs to a worker that died mid-run."""
-    return (
-        ImportRun.objects.filter(status=RunStatus.RUNNING)
-        .exclude(pk=current.pk)
-        .update(
-            status=RunStatus.FAILED,
-            finished_at=timezone.now(),
-            error=str(_("abandoned: its worker stopped before the run finished")),
-        )
-    )
+    queue_after_commit(task, quick=quick, trigger=RunTrigger.ADMIN, triggered_by=triggered_by)
 
 
 def _after_commit(run: ImportRun, changed_ids: list[int]) -> None:

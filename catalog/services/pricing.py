@@ -19,7 +19,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone, translation
 
 from kaspisync.models import RunStatus, RunTrigger
-from kaspisync.runs import run_job
+from kaspisync.runs import queue_after_commit, run_job
 
 from .. import selectors
 from ..models import (
@@ -194,7 +194,7 @@ def schedule_recompute(product_ids=None, *, cause: str, user_id: int | None = No
     from ..tasks import recompute_prices as task
 
     ids = None if product_ids is None else sorted(set(product_ids))
-    transaction.on_commit(lambda: task.delay(product_ids=ids, cause=cause, user_id=user_id))
+    queue_after_commit(task, product_ids=ids, cause=cause, user_id=user_id)
 
 
 # --- after an import --------------------------------------------------------------------------

@@ -1,19 +1,19 @@
 """Admin dashboard panels.
 
 `{% worker_status_panel %}`: when a Celery worker last ran the heartbeat (stale warning).
-`{% app_dashboard_panels %}`: every installed app may contribute a panel by shipping a template
-`admin/<app_label>/dashboard_panel.html` (rendered with the dashboard's context; use your own
-template tags to load data). A panel that fails is left out and logged, never breaking the page.
+`{% app_dashboard_panels %}`: the panels the apps registered (`kaspisync.registry.dashboard_panel`
+in their AppConfig.ready()), rendered with the dashboard's context in registration order (a
+panel loads its own data with its app's template tags and shows itself to whom it may). A panel
+that fails is left out and logged, never breaking the page.
 """
 
 import logging
 
 from django import template
-from django.apps import apps
-from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 
+from kaspisync import registry
 from kaspisync.heartbeat import STALE_AFTER, worker_status
 
 log = logging.getLogger(__name__)
@@ -28,14 +28,9 @@ def worker_status_panel():
 @register.simple_tag(takes_context=True)
 def app_dashboard_panels(context):
     parts = []
-    for app_config in apps.get_app_configs():
-        name = f"admin/{app_config.label}/dashboard_panel.html"
+    for panel in registry.dashboard_panels():
         try:
-            panel = get_template(name)
-        except TemplateDoesNotExist:
-            continue
-        try:
-            parts.append(panel.render(context.flatten(), context.get("request")))
+            parts.append(get_template(panel.template).render(context.flatten(), context.get("request")))
         except Exception:  # one app's broken panel must not take the dashboard down
-            log.exception("dashboard panel %s failed", name)
+            log.exception("dashboard panel %s failed", panel.template)
     return mark_safe("".join(parts))

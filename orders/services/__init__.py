@@ -10,7 +10,7 @@ from .actions import (
     complete_order,
     send_completion_code,
 )
-from .pull import pull_orders
+from .pull import pull_orders, queue_pull
 
 __all__ = [
     "ActionError",
@@ -21,5 +21,6 @@ __all__ = [
     "cancel_order",
     "complete_order",
     "pull_orders",
+    "queue_pull",
     "send_completion_code",
 ]

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from kaspisync.http import ExternalServiceError
 from kaspisync.models import RunStatus, RunTrigger
-from kaspisync.runs import run_job
+from kaspisync.runs import queue_after_commit, run_job
 from kaspisync.secrets import mask
 
 from .. import selectors
@@ -183,6 +183,13 @@ def pull_orders(
         finally:
             job.run.requests_made = puller.client.requests_made
     return job.run
+
+
+def queue_pull(*, triggered_by: str = "") -> None:
+    """ "Pull orders now" from the admin: queued once the caller's transaction commits."""
+    from ..tasks import pull_orders_task
+
+    queue_after_commit(pull_orders_task, trigger=RunTrigger.ADMIN, triggered_by=triggered_by)
 
 
 @dataclass

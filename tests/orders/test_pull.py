@@ -419,3 +419,13 @@ def test_a_pull_keeps_the_cancellation_reason_that_kaspi_leaves_out(kaspi):
     pull_orders(days=1)
     order.refresh_from_db()
     assert order.cancellation_reason == "BUYER_CANCELLATION"
+
+
+def test_a_killed_pull_does_not_stay_running(kaspi):
+    """A pull whose worker died is closed by the next pull (only imports and builds did that)."""
+    kaspi(orders=3)
+    dead = PullRun.objects.create(status=RunStatus.RUNNING, started_at=timezone.now() - timedelta(hours=1))
+    run = pull_orders()
+    dead.refresh_from_db()
+    assert run.status == RunStatus.SUCCESS
+    assert dead.status == RunStatus.FAILED and dead.stats.get("abandoned") is True and dead.finished_at

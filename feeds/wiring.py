@@ -1,0 +1,33 @@
+"""What the price list adds to the shared plumbing (kaspisync.registry), registered in
+FeedsConfig.ready(): the feed URL configuration check, the dashboard panel and the build job."""
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from kaspisync import registry
+
+from .services import LOCK_NAME as BUILD_LOCK
+
+
+def check_feed() -> str:
+    if not settings.FEED_TOKEN:
+        raise RuntimeError("FEED_TOKEN is empty: the price list is not served; set it and give Kaspi the URL")
+    if len(settings.FEED_TOKEN) < 16:
+        raise RuntimeError("FEED_TOKEN is shorter than 16 characters: anyone could guess the price list URL")
+    return "/feeds/<FEED_TOKEN>/kaspi.xml is served"
+
+
+def register() -> None:
+    registry.connection_check("feed", check_feed)
+    registry.dashboard_panel("admin/feeds/dashboard_panel.html")
+    registry.job(
+        registry.Job(
+            name="feeds.build",
+            label=_("price list build"),
+            run_model="feeds.FeedVersion",
+            interval_setting="FEED_BUILD_INTERVAL",
+            lock_name=BUILD_LOCK,
+            task="feeds.tasks.build_feed",
+            alert_after=3,
+        )
+    )

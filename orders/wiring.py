@@ -1,0 +1,49 @@
+"""What the orders app adds to the shared plumbing (kaspisync.registry), registered in
+OrdersConfig.ready(): the Kaspi connection check, the first pull, the dashboard panel, the pull
+job (pages after three missed intervals) and its customer personal data."""
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from kaspisync import registry
+
+from .services.pull import LOCK_NAME as PULL_LOCK
+
+CUSTOMER_PERMISSION = "orders.view_customer_data"
+
+
+def check_kaspi() -> str:
+    from .kaspi import KaspiClient
+
+    cities = KaspiClient(max_attempts=1).cities()
+    return f"{settings.KASPI_API_URL} — {len(cities)} cities"
+
+
+def no_orders() -> bool:
+    from .models import Order
+
+    return not Order.objects.exists()
+
+
+def register() -> None:
+    registry.connection_check("kaspi", check_kaspi, external=True)
+    registry.first_job("first order pull", "orders.tasks.pull_orders", needed=no_orders, kwargs={"trigger": "schedule"})
+    registry.dashboard_panel("admin/orders/dashboard_panel.html")
+    registry.job(
+        registry.Job(
+            name="orders.pull",
+            label=_("order pull"),
+            run_model="orders.PullRun",
+            interval_setting="ORDERS_PULL_INTERVAL",
+            lock_name=PULL_LOCK,
+            task="orders.tasks.pull_orders",
+            alert_after=3,
+            page_after=3,
+        )
+    )
+    registry.personal_data(
+        "orders.Order",
+        ("customer_name", "customer_phone", "delivery_address", "delivery_address_data", "raw"),
+        CUSTOMER_PERMISSION,
+    )
+    registry.personal_data("orders.OrderEntry", ("raw",), CUSTOMER_PERMISSION)

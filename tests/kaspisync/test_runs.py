@@ -1,0 +1,120 @@
+"""The job toolkit (kaspisync.runs): abandoned runs are closed by every job and redone, tasks are
+queued only after commit."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from kaspisync import locks, registry
+from kaspisync.celery import app as celery_app
+from kaspisync.models import JobLock, RunStatus, RunTrigger
+from kaspisync.runs import queue_after_commit, recover_abandoned_runs, run_job
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Tasks handed to the broker by name (the redo path uses send_task): [(name, kwargs)]."""
+    calls = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args=(), kwargs=None, **o: calls.append((name, kwargs)))
+    return calls
+
+
+def dead_run(job: registry.Job, hours: float = 2):
+    """A RUNNING row of `job` whose worker died (no lock held for it)."""
+    return job.model.objects.create(
+        status=RunStatus.RUNNING, started_at=timezone.now() - timedelta(hours=hours), **job.run_filter
+    )
+
+
+@pytest.mark.parametrize("name", [job.name for job in registry.jobs()])
+def test_every_job_closes_the_runs_its_dead_workers_left(name, django_capture_on_commit_callbacks, sent):
+    job = registry.get_job(name)
+    dead = dead_run(job)
+    with django_capture_on_commit_callbacks(execute=True), run_job(job.model, job.lock_name, **job.run_filter) as ctx:
+        assert not ctx.skipped and ctx.abandoned == 1
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED and dead.finished_at is not None
+    assert "abandoned" in dead.stats and dead.error
+    ctx.run.refresh_from_db()
+    assert ctx.run.status == RunStatus.SUCCESS
+    assert sent == []  # the job that closed it is running now: it is the redo
+
+
+def test_an_abandoned_run_of_another_job_on_the_same_lock_is_queued_again(django_capture_on_commit_callbacks, sent):
+    full, quick = registry.get_job("catalog.import.full"), registry.get_job("catalog.import.quick")
+    dead_run(full)
+    with django_capture_on_commit_callbacks(execute=True), run_job(quick.model, quick.lock_name, **quick.run_filter):
+        pass
+    assert sent == [(full.task, {**full.task_kwargs, "trigger": RunTrigger.CHAIN})]
+
+
+def test_the_heartbeat_redoes_abandoned_runs_whose_lock_is_dead(django_capture_on_commit_callbacks, sent):
+    pull = registry.get_job("orders.pull")
+    dead = dead_run(pull)
+    # The dead worker's lock: refreshed two minutes ago by a holder on another machine.
+    JobLock.objects.create(
+        name=pull.lock_name,
+        owner="elsewhere:4242:abc",
+        acquired_at=timezone.now() - timedelta(minutes=5),
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recover_abandoned_runs() == ["orders.pull"]
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED
+    assert sent == [(pull.task, {"trigger": RunTrigger.CHAIN})]
+    assert not locks.is_locked(pull.lock_name)  # the heartbeat let its lock go again
+
+
+def test_the_heartbeat_leaves_a_live_run_alone(sent):
+    pull = registry.get_job("orders.pull")
+    held = locks.acquire(pull.lock_name)
+    running = dead_run(pull, hours=0)
+    try:
+        assert recover_abandoned_runs() == []
+    finally:
+        held.release()
+    running.refresh_from_db()
+    assert running.status == RunStatus.RUNNING and sent == []
+
+
+def test_a_job_that_keeps_failing_is_not_redone_in_a_loop(django_capture_on_commit_callbacks, sent):
+    full = registry.get_job("catalog.import.full")
+    for hours in (5, 4):
+        full.model.objects.create(
+            status=RunStatus.FAILED, started_at=timezone.now() - timedelta(hours=hours), **full.run_filter
+        )
+    dead_run(full, hours=1)  # the third failure in a row once closed
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recover_abandoned_runs() == []
+    assert sent == []
+
+
+def test_the_run_after_a_heartbeat_closed_one_knows_it_follows_an_abandoned_run(sent):
+    quick = registry.get_job("catalog.import.quick")
+    dead_run(quick)
+    recover_abandoned_runs()
+    with run_job(quick.model, quick.lock_name, **quick.run_filter) as ctx:
+        assert ctx.abandoned == 1
+    with run_job(quick.model, quick.lock_name, **quick.run_filter) as ctx:
+        assert ctx.abandoned == 0
+
+
+def test_queue_after_commit_sends_nothing_for_a_rolled_back_change(django_capture_on_commit_callbacks, sent):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        queue_after_commit("orders.tasks.pull_orders", trigger="admin")
+        assert sent == []  # not inside the transaction
+    assert len(callbacks) == 1 and sent == [("orders.tasks.pull_orders", {"trigger": "admin"})]
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                queue_after_commit("orders.tasks.pull_orders", trigger="admin")
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    assert callbacks == [] and sent == []
