@@ -35,7 +35,7 @@ framework's error bodies are used):
   array.
 
 Control endpoints (no token) for tests that drive a separate worker process:
-`POST /_sandbox/faults` `{"kind", "times", "method", "after", "delay"}`,
+`POST /_sandbox/faults` `{"kind", "times", "method", "after", "delay"}`, `POST /_sandbox/faults/clear`,
 `POST /_sandbox/catalog` `{"update": {"<article>": {...fields}}, "remove": [...], "add": N,
 "shift_during_paging": N, "interval": seconds}`,
 `POST /_sandbox/reset` (faults and request log), `GET /_sandbox/stats`.
@@ -53,7 +53,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from .base import LoopbackServer, SandboxHandler
+from .base import FaultQueue, LoopbackServer, Response, SandboxHandler
 
 API_PREFIX = "/api/"
 MAX_LIMIT = 250
@@ -708,7 +708,7 @@ class AlstyleSandbox:
         self.token = token
         self.products: list[dict] = generate_catalog(products, seed) if isinstance(products, int) else list(products)
         self.categories = generate_categories()
-        self.faults: list[dict] = []
+        self.faults = FaultQueue()
         self.log: list[dict] = []  # {"at": monotonic, "method", "query", "status", "accepted"}
         self.shift_during_paging = 0  # insert N products at the front after each page (offset drift)
         self.omit_pagination = False  # answer pages without their "pagination" block
@@ -788,24 +788,19 @@ class AlstyleSandbox:
     # --- faults --------------------------------------------------------------------------------
     def inject(self, kind: str, times: int = 1, *, method: str = "", after: int = 0, delay: float = 3.0) -> None:
         """Fail the next `times` API requests (to `method`, if given), after letting `after` of them
-        through. Kinds: an HTTP status ("500", "502", "503", "403", "429"), "interval" (a
-        `success: false` body), "timeout" (answer after `delay` s), "malformed" (not JSON),
-        "truncated" (the connection closes half-way through the body)."""
-        with self.lock:
-            self.faults.append(
-                {"kind": str(kind), "times": int(times), "method": method, "after": int(after), "delay": float(delay)}
-            )
+        through. Kinds (`kaspisync.sandbox.base.FAULT_KINDS`, as the Kaspi sandbox): an HTTP
+        status ("500", "502", "503", "403", "429"; 403 and 429 state an `interval`), "interval" (a
+        `success: false` body), "timeout" (the answer after `delay` s), "malformed" (not JSON),
+        "truncated" (the connection closes half-way through the body), "drop" (closed without an
+        answer), "slow" (the right answer, `delay` s late)."""
+        self.faults.inject(kind, times, where=method, after=after, delay=delay)
 
-    def _take_fault(self, method: str) -> dict | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault["times"] > 0 and fault["method"] in ("", method):
-                    if fault["after"] > 0:
-                        fault["after"] -= 1
-                        return None
-                    fault["times"] -= 1
-                    return fault
-        return None
+    def clear_faults(self) -> int:
+        """Drop the faults still queued; return how many requests they would have failed."""
+        return self.faults.clear()
+
+    def _take_fault(self, method: str):
+        return self.faults.take(lambda where: where in ("", method))
 
     # --- request log and the minimum interval ----------------------------------------------------
     def _admit(self, token: str, method: str, query: dict) -> float | None:
@@ -836,7 +831,7 @@ class AlstyleSandbox:
 
     def reset(self) -> None:
         with self.lock:
-            self.faults.clear()
+            self.clear_faults()
             self.log.clear()
             self._last_accepted.clear()
 
@@ -1051,10 +1046,12 @@ class AlstyleHandler(SandboxHandler):
         if sandbox.latency:
             time.sleep(sandbox.latency)
         fault = sandbox._take_fault(method)
-        if fault and fault["kind"] not in ("timeout", "truncated"):
-            return self._fault(fault["kind"])
-        if fault and fault["kind"] == "timeout":
-            time.sleep(fault["delay"])  # the answer comes, too late for a client with a shorter read timeout
+        if fault and fault.kind == "drop":
+            return self.drop()
+        if fault and fault.kind not in ("timeout", "slow", "truncated"):
+            return self._fault(fault.kind)
+        if fault and fault.kind in ("timeout", "slow"):
+            time.sleep(fault.delay)  # the answer comes, too late for a client with a shorter read timeout
         try:
             body = sandbox.answer(method, query)
         except KeyError:
@@ -1062,8 +1059,8 @@ class AlstyleHandler(SandboxHandler):
         except ValueError:
             return self.send_body(500, _yii_error(500, "Internal Server Error", "Внутренняя ошибка сервера."))
         try:
-            if fault and fault["kind"] == "truncated":
-                return self._truncated(body)
+            if fault and fault.kind == "truncated":
+                return self.send_truncated(Response(200, body))
             self.send_body(200, body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
             self.close_connection = True
@@ -1074,15 +1071,6 @@ class AlstyleHandler(SandboxHandler):
         if method in THROTTLE_BODY_METHODS:
             return self._json(200, {"success": False, "message": message, "interval": interval})
         self.send_body(403, _yii_error(403, "Forbidden", message, interval=interval))
-
-    def _truncated(self, body: bytes) -> None:
-        """Announce the whole body, send half of it and hang up."""
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[: len(body) // 2])
-        self.close_connection = True
 
     def _fault(self, kind: str) -> None:
         if kind == "malformed":
@@ -1120,6 +1108,8 @@ class AlstyleHandler(SandboxHandler):
                 sandbox.shift_during_paging = int(body["shift_during_paging"])
             if "interval" in body:
                 sandbox.interval = float(body["interval"])
+        elif http_method == "POST" and action == "faults/clear":
+            sandbox.clear_faults()
         elif http_method == "POST" and action == "reset":
             sandbox.reset()
         elif not (http_method == "GET" and action == "stats"):

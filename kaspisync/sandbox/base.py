@@ -1,12 +1,207 @@
-"""Loopback HTTP servers for the API emulators (sandboxes).
+"""Loopback HTTP servers for the API emulators (sandboxes), and what they share.
 
 An emulator subclasses `SandboxHandler` and is served by `LoopbackServer`, either in a thread
 (tests: `with LoopbackServer(handler, state) as server: server.base`) or in the foreground
 (`python -m kaspisync.sandbox ...`). Port 0 picks a free port.
+
+- `Api`: a route table under one path prefix (`api.add("GET", "/orders/{id}/entries", view)`);
+  a view takes a `Request` and returns a JSON-able payload (HTTP 200) or a `Response`, or raises
+  `ApiError`, which the Api turns into its own error body. An emulator serves several Apis (the
+  Kaspi sandbox: the orders API, its control endpoints, and whatever other modules mount).
+- `FaultQueue`: the fault vocabulary every emulator understands (see `FaultQueue.inject`).
 """
 
+import json
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+JSON = "application/json; charset=utf-8"
+
+
+class ApiError(Exception):
+    """A refusal with an HTTP status; the Api that served the request formats the body."""
+
+    def __init__(self, status: int, title: str):
+        super().__init__(title)
+        self.status = status
+        self.title = title
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # below the Api's prefix, e.g. "/orders/abc/entries"
+    query: dict[str, list[str]]
+    headers: Any  # the handler's `http.client.HTTPMessage`
+    body: bytes
+    base: str  # "http://host:port<prefix>", for links in answers
+    params: dict[str, str] = field(default_factory=dict)  # the route's {placeholders}
+
+    def arg(self, name: str, default=None):
+        """The first value of a query parameter."""
+        return self.query.get(name, [default])[0]
+
+    def json(self, default=None):
+        """The body as JSON; `default` (an empty dict unless given) when empty or not JSON."""
+        try:
+            return json.loads(self.body) if self.body else ({} if default is None else default)
+        except ValueError:
+            return {} if default is None else default
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: dict = field(default_factory=dict)
+    hang: float = 0.0  # answer nothing for this long, then drop the connection
+
+
+def json_error(status: int, title: str) -> Response:
+    return Response(status, json.dumps({"error": title}, ensure_ascii=False).encode())
+
+
+@dataclass
+class Api:
+    """A route table under one path prefix.
+
+    `guards` run before the route (in order; the first that returns a Response answers instead),
+    `error` turns an ApiError into this API's error body, `content_type` is that of a payload a
+    view returns. A `control` Api (the emulators' /_sandbox/ endpoints) is served without the
+    emulated latency, the request log and the injected faults."""
+
+    prefix: str
+    content_type: str = JSON
+    error: Callable[[int, str], Response] = json_error
+    guards: list[Callable[[Request], Response | None]] = field(default_factory=list)
+    control: bool = False
+    routes: list[tuple[str, tuple[str, ...], Callable]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.prefix = self.prefix.rstrip("/")
+
+    def add(self, method: str, pattern: str, view: Callable[[Request], Any]) -> None:
+        """Route `method pattern` (e.g. "GET", "/orders/{id}/entries") to `view(request)`."""
+        self.routes.append((method.upper(), tuple(s for s in pattern.split("/") if s), view))
+
+    def owns(self, path: str) -> bool:
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+    def resolve(self, method: str, path: str) -> tuple[Callable, dict[str, str]] | None:
+        """The view and placeholder values for a path below the prefix, or None."""
+        segments = [s for s in path.split("/") if s]
+        for route_method, pattern, view in self.routes:
+            if route_method != method or len(pattern) != len(segments):
+                continue
+            params = {}
+            for want, got in zip(pattern, segments):
+                if want.startswith("{") and want.endswith("}"):
+                    params[want[1:-1]] = got
+                elif want != got:
+                    break
+            else:
+                return view, params
+        return None
+
+    def answer(self, request: Request) -> Response:
+        """The guards' refusal, or the routed answer."""
+        return self.guard(request) or self.route(request)
+
+    def guard(self, request: Request) -> Response | None:
+        for guard in self.guards:
+            refused = guard(request)
+            if refused is not None:
+                return refused
+        return None
+
+    def route(self, request: Request) -> Response:
+        """Call the view the route table names and encode what it returns."""
+        found = self.resolve(request.method, request.path)
+        if found is None:
+            return self.error(404, "not found")
+        view, request.params = found
+        try:
+            result = view(request)
+        except ApiError as exc:
+            return self.error(exc.status, exc.title)
+        if isinstance(result, Response):
+            return result
+        return Response(200, json.dumps(result, ensure_ascii=False).encode(), self.content_type)
+
+
+# --- faults ---------------------------------------------------------------------------------------
+# What every emulator can inject (each documents what its answers look like):
+FAULT_KINDS = (
+    "<HTTP status>",  # "500", "502", "503", "504", "403", "429": that status with the API's error body
+    "timeout",  # no answer for `delay` s (longer than the client's read timeout)
+    "malformed",  # HTTP 200 whose body is not JSON
+    "truncated",  # the whole body announced, half of it sent, the connection closed
+    "drop",  # the connection closed without any answer
+    "slow",  # not a failure: the right answer, `delay` s late
+)
+
+
+@dataclass
+class Fault:
+    kind: str
+    times: int  # requests still to fail
+    where: str  # which requests: "" for any (each emulator says how it matches)
+    after: int  # matching requests still to let through first
+    delay: float
+    applied: bool  # the request takes effect and only its answer fails (emulators that change state)
+
+    @property
+    def status(self) -> int | None:
+        return int(self.kind) if self.kind.isdigit() else None
+
+
+class FaultQueue:
+    """Faults queued for the next matching requests, taken in the order they were injected."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.queued: list[Fault] = []
+
+    def inject(
+        self, kind: str, times: int = 1, *, where: str = "", after: int = 0, delay: float = 2.0, applied: bool = False
+    ) -> Fault:
+        """Fail the next `times` requests that match `where`, after letting `after` of them through."""
+        kind = str(kind)
+        if not (kind.isdigit() or kind in FAULT_KINDS or kind == "interval"):
+            raise ValueError(f"unknown fault kind {kind!r}")
+        fault = Fault(kind, int(times), where, int(after), float(delay), bool(applied))
+        with self.lock:
+            self.queued.append(fault)
+        return fault
+
+    def take(self, matches: Callable[[str], bool]) -> Fault | None:
+        """The fault this request meets, if any; `matches(where)` says whether a fault's `where`
+        covers the request. A fault still letting requests through counts one down."""
+        with self.lock:
+            for fault in self.queued:
+                if fault.times > 0 and matches(fault.where):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
+                    fault.times -= 1
+                    return fault
+            return None
+
+    def clear(self) -> int:
+        """Drop every queued fault; return how many requests they would still have failed."""
+        with self.lock:
+            left = sum(f.times for f in self.queued)
+            self.queued.clear()
+            return left
+
+    def pending(self) -> int:
+        with self.lock:
+            return sum(f.times for f in self.queued)
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -30,6 +225,27 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def send(self, response: Response) -> None:
+        if response.hang:
+            time.sleep(response.hang)  # no answer at all, then the connection drops
+            self.close_connection = True
+            return
+        self.send_body(response.status, response.body, response.content_type, response.headers)
+
+    def send_truncated(self, response: Response) -> None:
+        """Announce the whole body, send half of it and hang up (a connection lost mid-answer)."""
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body[: len(response.body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+    def drop(self) -> None:
+        """Close the connection without an answer (the client sees a connection error)."""
+        self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):

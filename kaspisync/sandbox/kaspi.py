@@ -6,7 +6,8 @@ Kaspi has no sandbox; this stands in for it in `make run` (no KASPI_TOKEN) and i
     with sandbox.serve() as server:
         server.url            # e.g. http://127.0.0.1:40123/shop/api/v2
         sandbox.advance(3600) # an hour passes: new orders, buyers cancel, deliveries complete, returns
-        sandbox.inject("500", count=2)
+        sandbox.inject("500", times=2, path="/entries", after=1)
+        sandbox.clear_faults()
         sandbox.request_count("/orders")
 
 It enforces what the real service enforces: `X-Auth-Token` (401), `Accept:
@@ -15,25 +16,39 @@ one it hangs: it answers nothing for `hang_seconds`, then drops the connection, 
 reported to do), `Content-Type: application/vnd.api+json` (the reference requires it on every call
 but does not say how Kaspi answers without it: the emulator answers 415 with a JSON:API error, as
 JSON:API servers do, so a client that loses the header fails loudly), `page[size]` ≤ 100, 0-based
-pages, `creationDate` windows with `$ge` and ≤ 14 days, filters by state/status/code, the status
-transitions of POST /orders (refusals as 400 errors), the cancellation reason, the two-step
-completion code (the code "texted" to the buyer is readable via `sent_codes`), and assembly for
-Kaspi Delivery. Control endpoints under `/_sandbox/` (no token): POST faults, POST advance,
-GET codes, GET stats. The clock is virtual: it moves only by `advance()` (or the CLI's ticker).
+pages, `creationDate` windows with `$ge` and ≤ 14 days, filters by state/status/code,
+`include[orders]=entries` (the entries in `included`, linked from each order), the status
+transitions of POST /orders (`MERCHANT_CHANGES`; refusals as 400 errors), the cancellation reason,
+the two-step completion code (the code "texted" to the buyer is readable via `sent_codes`), and
+assembly for Kaspi Delivery. What the reference leaves open is a knob: `offer.code` is the
+merchant's SKU or, for a share of products, Kaspi's internal code (`internal_offer_codes`); a share
+of list answers leaves out `included` (`omit_included`); entries name their master product or not
+(`entry_product_ids`); a status change echoes the order or some attributes (`echo_attributes`).
+
+The clock is virtual: it moves only by `advance()` (or the CLI's ticker), and orders move on as
+`CLOCK_RULES` say. Requests are routed by prefix and route table (`orders_api`, `control_api`);
+another module serves more of Kaspi from the same emulator by mounting its own `Api` (listed in
+`EXTENSIONS`). Faults use the vocabulary of every emulator (`kaspisync.sandbox.base.FAULT_KINDS`).
+Control endpoints under `/_sandbox/` (no token): POST faults `{"kind", "times", "path", "after",
+"delay", "applied"}`, POST faults/clear, POST advance `{"seconds"}`, POST clear-log, POST reset,
+GET codes, GET stats.
 """
 
 import argparse
 import base64
 import hashlib
+import importlib
 import json
 import math
 import random
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from .base import LoopbackServer, SandboxHandler
+from .base import Api, ApiError, FaultQueue, LoopbackServer, Request, Response, SandboxHandler
 
 API_PREFIX = "/shop/api/v2"
 JSONAPI = "application/vnd.api+json"
@@ -103,6 +118,151 @@ DELIVERY_MODES = [  # (mode, kaspi delivery?, weight)
 ]
 
 
+# --- the order state machine ----------------------------------------------------------------------
+# The state that follows from a status; open statuses take theirs from the delivery (`_open_state`).
+STATE_OF_STATUS = {"APPROVED_BY_BANK": "NEW", **{status: "ARCHIVE" for status in (*FINAL, *RETURNING)}}
+
+
+def _open_state(order: dict) -> str:
+    if order["signature_required"] and not order["signed"]:
+        return "SIGN_REQUIRED"
+    if order["kaspi_delivery"]:
+        return "KASPI_DELIVERY"
+    return "PICKUP" if order["mode"] == "DELIVERY_PICKUP" else "DELIVERY"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A status change the merchant asks for (POST /orders): the statuses it may come from and
+    what it does (`apply(sandbox, order, attributes, headers)`, raising ApiError to refuse)."""
+
+    allowed_from: tuple[str, ...]
+    apply: Callable
+
+
+def _accept(sandbox: "KaspiSandbox", order: dict, attributes: dict, headers) -> None:
+    sandbox._set(order, "ACCEPTED_BY_MERCHANT")
+
+
+def _cancel(sandbox: "KaspiSandbox", order: dict, attributes: dict, headers) -> None:
+    reason = attributes.get("cancellationReason")
+    if reason not in CANCEL_REASONS:
+        raise ApiError(400, "cancellationReason is required: " + ", ".join(CANCEL_REASONS))
+    if len(attributes.get("cancellationComment") or "") > 1000:
+        raise ApiError(400, "cancellationComment must not exceed 1000 characters")
+    order["cancellation_reason"] = reason
+    sandbox._set(order, "CANCELLED")
+
+
+def _complete(sandbox: "KaspiSandbox", order: dict, attributes: dict, headers) -> None:
+    """Two calls: the first (X-Send-Code: true) texts the buyer a code, the second brings it."""
+    if (headers.get("X-Send-Code") or "").lower() == "true":
+        code_rng = random.Random(f"{sandbox.seed}:{order['code']}:{len(sandbox.log)}")
+        sandbox.sent_codes[order["code"]] = f"{code_rng.randrange(10**6):06d}"
+        return
+    expected = sandbox.sent_codes.get(order["code"])
+    if not expected:
+        raise ApiError(400, "no security code was sent to the buyer: request it first (X-Send-Code: true)")
+    if (headers.get("X-Security-Code") or "") != expected:
+        raise ApiError(400, "the security code is wrong")
+    del sandbox.sent_codes[order["code"]]
+    sandbox._set(order, "COMPLETED")
+
+
+def _assemble(sandbox: "KaspiSandbox", order: dict, attributes: dict, headers) -> None:
+    if not order["kaspi_delivery"]:
+        raise ApiError(400, "only accepted Kaspi Delivery orders can be assembled")
+    try:
+        spaces = int(attributes.get("numberOfSpace"))
+    except (TypeError, ValueError):
+        spaces = 0
+    if spaces < 1:
+        raise ApiError(400, "numberOfSpace must be a positive number of parcels")
+    order["number_of_space"] = spaces
+    order["waybill"] = f"https://kaspi.kz/merchantcabinet/api/order/downloadWaybill/{order['code']}"
+    order["courier_planned"] = sandbox.now_ms + DAY_MS
+
+
+MERCHANT_CHANGES = {
+    "ACCEPTED_BY_MERCHANT": Change(("APPROVED_BY_BANK",), _accept),
+    "CANCELLED": Change(("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT"), _cancel),
+    "COMPLETED": Change(("ACCEPTED_BY_MERCHANT",), _complete),
+    "ASSEMBLE": Change(("ACCEPTED_BY_MERCHANT",), _assemble),
+}
+
+
+@dataclass
+class _Clock:
+    """One `advance()`: the sandbox, the span [start, now] and its random draws."""
+
+    sandbox: "KaspiSandbox"
+    start: int
+    rng: random.Random
+
+    @property
+    def now(self) -> int:
+        return self.sandbox.now_ms
+
+
+def _unanswered(clock: _Clock, order: dict) -> bool:
+    return clock.now - order["created"] > 6 * HOUR_MS and clock.rng.random() < 0.3
+
+
+def _buyer_cancels(clock: _Clock, order: dict) -> None:
+    order["cancellation_reason"] = "BUYER_CANCELLATION"
+    clock.sandbox._set(order, "CANCELLED")
+
+
+def _signing(clock: _Clock, order: dict) -> bool:
+    return order["state"] == "SIGN_REQUIRED" and clock.rng.random() < 0.5
+
+
+def _signed(clock: _Clock, order: dict) -> None:
+    order["signed"] = True
+    clock.sandbox._set(order, "ACCEPTED_BY_MERCHANT")
+
+
+def _assembled(clock: _Clock, order: dict) -> bool:
+    return bool(order["waybill"]) and not order["courier_transmission"]
+
+
+def _to_courier(clock: _Clock, order: dict) -> None:
+    order["courier_transmission"] = clock.now
+
+
+def _delivered(clock: _Clock, order: dict) -> bool:
+    return bool(order["courier_transmission"]) and clock.now - order["courier_transmission"] > DAY_MS
+
+
+def _returned_now(clock: _Clock, order: dict) -> bool:
+    """Returns spread evenly over the window: this span's share of those still to come."""
+    elapsed = clock.start - order["completed"]
+    if elapsed >= RETURN_WINDOW_MS:
+        return False
+    rate = clock.sandbox.return_rate
+    span = min(clock.now - clock.start, RETURN_WINDOW_MS - elapsed)
+    return clock.rng.random() < rate * span / (RETURN_WINDOW_MS - rate * elapsed)
+
+
+def _return_requested(clock: _Clock, order: dict) -> None:
+    clock.sandbox._set(order, RETURNING[0] if order["kaspi_delivery"] else RETURNING[1])
+
+
+def _waited(days: int) -> Callable[[_Clock, dict], bool]:
+    return lambda clock, order: clock.now - order["return_step"] > days * DAY_MS
+
+
+# What time does to an order, by status: (condition, effect) in order, the first that holds applies;
+# an effect is a callable or the status the order moves to.
+CLOCK_RULES: dict[str, tuple] = {
+    "APPROVED_BY_BANK": ((_unanswered, _buyer_cancels),),
+    "ACCEPTED_BY_MERCHANT": ((_signing, _signed), (_assembled, _to_courier), (_delivered, "COMPLETED")),
+    "COMPLETED": ((_returned_now, _return_requested),),
+    "KASPI_DELIVERY_RETURN_REQUESTED": ((_waited(1), "RETURN_ACCEPTED_BY_MERCHANT"),),
+    "RETURN_ACCEPTED_BY_MERCHANT": ((_waited(2), "RETURNED"),),
+}
+
+
 def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
@@ -111,14 +271,9 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, title: str):
-        super().__init__(title)
-        self.status = status
-        self.title = title
-
-    def body(self) -> dict:
-        return {"errors": [{"status": str(self.status), "title": self.title}]}
+def jsonapi_error(status: int, title: str) -> Response:
+    body = {"errors": [{"status": str(status), "title": title}]}
+    return Response(status, json.dumps(body, ensure_ascii=False).encode(), JSONAPI)
 
 
 class KaspiSandbox:
@@ -138,6 +293,9 @@ class KaspiSandbox:
         hang_seconds: float = 60,
         echo_attributes: tuple[str, ...] | None = None,
         return_rate: float = 0.05,
+        internal_offer_codes: float = 0.3,
+        omit_included: float = 0.0,
+        entry_product_ids: bool = True,
     ):
         if not products:
             raise ValueError("the Kaspi sandbox needs at least one product")
@@ -150,25 +308,56 @@ class KaspiSandbox:
         # the reference only says "the response echoes the order".
         self.echo_attributes = echo_attributes
         self.return_rate = return_rate  # the share of completed orders that buyers return
+        # The share of products whose entries carry Kaspi's internal code as `offer.code` instead
+        # of the merchant's SKU (the reference has seen both), and the share of order-list answers
+        # that leave out `included` although entries were asked for.
+        self.internal_offer_codes = internal_offer_codes
+        self.omit_included = omit_included
+        # Entries name their master product (`relationships.product.data`); without it a client
+        # must ask /orderentries/{id}/product.
+        self.entry_product_ids = entry_product_ids
         self.now_ms = int(now.timestamp() * 1000) if now else _now_ms()
         self.lock = threading.RLock()
         self.orders: dict[str, dict] = {}
         self.by_code: dict[str, dict] = {}
         self.sent_codes: dict[str, str] = {}  # order code -> the code "texted" to the buyer
-        self.faults: list[dict] = []
+        self.faults = FaultQueue()
         self.log: list[tuple[str, str, dict]] = []
         self._rng = random.Random(seed)
+        self._answers_rng = random.Random(f"{seed}:answers")  # draws that shape answers, not orders
         self._next_code = 500000000 + seed * 1000
         self._arrival_debt = 0.0
         self.orders_per_day = orders_per_day if orders_per_day is not None else max(orders / max(days, 1), 1)
         for i in range(orders):
             created = self.now_ms - int(days * DAY_MS * (orders - i - self._rng.random()) / orders)
             self._new_order(created, settle=True)
+        self.apis: list[Api] = [orders_api(self), control_api(self)]
+        for module_name in EXTENSIONS:  # other APIs of the same emulator (e.g. product cards)
+            importlib.import_module(module_name).mount(self)
+
+    def mount(self, api: Api) -> None:
+        """Serve another API (its own prefix, guards and routes) from this emulator."""
+        self.apis.append(api)
+
+    def api_for(self, path: str) -> Api | None:
+        owners = [api for api in self.apis if api.owns(path)]
+        return max(owners, key=lambda api: len(api.prefix)) if owners else None
 
     # --- catalog vocabulary ---------------------------------------------------------------
     @staticmethod
     def master_id(sku: str) -> str:
         return "MP" + hashlib.sha1(sku.encode()).hexdigest()[:12]
+
+    @staticmethod
+    def master_code(master_id: str) -> str:
+        """Kaspi's own product code (digits) of a master product."""
+        return str(int(master_id[2:], 16) % 10**9)
+
+    def offer_code(self, sku: str) -> str:
+        """What an entry's `offer.code` says for a product: the merchant's SKU, or for a share of
+        products (`internal_offer_codes`, fixed per product) Kaspi's internal code."""
+        roll = int(hashlib.sha1(f"{self.seed}:offer:{sku}".encode()).hexdigest()[:8], 16) / 16**8
+        return self.master_code(self.master_id(sku)) if roll < self.internal_offer_codes else sku
 
     def _product_by_master(self, master_id: str) -> dict | None:
         return next((p for p in self.products if self.master_id(p["sku"]) == master_id), None)
@@ -267,18 +456,7 @@ class KaspiSandbox:
             order["completed"] = self.now_ms
         if status in RETURNING or status == "RETURNED":
             order["return_step"] = self.now_ms
-        if status in FINAL or status in RETURNING:
-            order["state"] = "ARCHIVE"
-        elif status == "APPROVED_BY_BANK":
-            order["state"] = "NEW"
-        elif order["signature_required"] and not order["signed"]:
-            order["state"] = "SIGN_REQUIRED"
-        elif order["kaspi_delivery"]:
-            order["state"] = "KASPI_DELIVERY"
-        elif order["mode"] == "DELIVERY_PICKUP":
-            order["state"] = "PICKUP"
-        else:
-            order["state"] = "DELIVERY"
+        order["state"] = STATE_OF_STATUS.get(status) or _open_state(order)
 
     def add_order(self, *, created: datetime | None = None, status: str = "APPROVED_BY_BANK", **overrides) -> dict:
         """A new order now (or at `created`), e.g. for a test that needs a specific case."""
@@ -294,36 +472,19 @@ class KaspiSandbox:
             self._set(self.by_code[code], status)
 
     def advance(self, seconds: float) -> None:
-        """Move the virtual clock: new orders arrive, unanswered orders get cancelled by buyers,
-        signed orders move on, Kaspi Delivery hands parcels to couriers and completes them, and
-        buyers return a share (`return_rate`) of completed orders within 14 days: return requested
-        (Kaspi Delivery) → accepted by the merchant (a day later) → returned (two days later)."""
+        """Move the virtual clock: new orders arrive, and every order moves on as `CLOCK_RULES`
+        say (buyers cancel unanswered orders, signed orders move on, Kaspi Delivery hands parcels
+        to couriers and completes them, buyers return a share (`return_rate`) of completed orders
+        within 14 days: return requested (Kaspi Delivery) → accepted by the merchant (a day later)
+        → returned (two days later))."""
         with self.lock:
             start, self.now_ms = self.now_ms, self.now_ms + int(seconds * 1000)
-            rng = random.Random(f"{self.seed}:{self.now_ms}")
+            clock = _Clock(self, start, random.Random(f"{self.seed}:{self.now_ms}"))
             for order in sorted(self.orders.values(), key=lambda o: o["created"]):
-                age = self.now_ms - order["created"]
-                if order["status"] == "APPROVED_BY_BANK" and age > 6 * HOUR_MS and rng.random() < 0.3:
-                    order["cancellation_reason"] = "BUYER_CANCELLATION"
-                    self._set(order, "CANCELLED")
-                elif order["status"] == "ACCEPTED_BY_MERCHANT":
-                    if order["state"] == "SIGN_REQUIRED" and rng.random() < 0.5:
-                        order["signed"] = True
-                        self._set(order, "ACCEPTED_BY_MERCHANT")
-                    elif order["waybill"] and not order["courier_transmission"]:
-                        order["courier_transmission"] = self.now_ms
-                    elif order["courier_transmission"] and self.now_ms - order["courier_transmission"] > DAY_MS:
-                        self._set(order, "COMPLETED")
-                elif order["status"] == "COMPLETED" and start - order["completed"] < RETURN_WINDOW_MS:
-                    # returns spread evenly over the window: this span's share of those still to come
-                    elapsed = start - order["completed"]
-                    span = min(self.now_ms - start, RETURN_WINDOW_MS - elapsed)
-                    if rng.random() < self.return_rate * span / (RETURN_WINDOW_MS - self.return_rate * elapsed):
-                        self._set(order, RETURNING[0] if order["kaspi_delivery"] else RETURNING[1])
-                elif order["status"] == RETURNING[0] and self.now_ms - order["return_step"] > DAY_MS:
-                    self._set(order, RETURNING[1])
-                elif order["status"] == RETURNING[1] and self.now_ms - order["return_step"] > 2 * DAY_MS:
-                    self._set(order, "RETURNED")
+                for applies, effect in CLOCK_RULES.get(order["status"], ()):
+                    if applies(clock, order):
+                        effect(clock, order) if callable(effect) else self._set(order, effect)
+                        break
             self._arrival_debt += (self.now_ms - start) / DAY_MS * self.orders_per_day
             arrivals = int(self._arrival_debt)
             self._arrival_debt -= arrivals
@@ -331,23 +492,27 @@ class KaspiSandbox:
                 self._new_order(start + int((self.now_ms - start) * (i + 1) / (arrivals + 1)))
 
     # --- faults and the request log -------------------------------------------------------------
-    def inject(self, kind: str, count: int = 1, path: str = "", delay: float = 2.0, applied: bool = False) -> None:
-        """Fail the next `count` API requests (whose path contains `path`): kind is an HTTP
-        status ("500", "503", "429", ...), "timeout" (answer after `delay` s), "malformed", or
-        "slow" (no failure: the right answer comes after `delay` s). With `applied` the request
-        takes effect first and only its answer fails (a status change made, the reply lost)."""
-        with self.lock:
-            self.faults.append(
-                {"kind": str(kind), "count": int(count), "path": path, "delay": float(delay), "applied": bool(applied)}
-            )
+    def inject(
+        self, kind: str, times: int = 1, path: str = "", delay: float = 2.0, applied: bool = False, *, after: int = 0
+    ) -> None:
+        """Fail the next `times` API requests whose path (below the API's prefix) contains `path`,
+        after letting `after` of them through. Kinds (`kaspisync.sandbox.base.FAULT_KINDS`, as the
+        Al-Style sandbox): an HTTP status ("500", "502", "503", "429", ...) with a JSON:API error
+        body, "timeout" (no answer for `delay` s, then 504), "malformed" (200 with broken JSON),
+        "truncated" (the answer cut half-way, the connection closed), "drop" (the connection closed
+        without an answer), "slow" (no failure: the right answer `delay` s late). With `applied`
+        the request takes effect first and only its answer fails (a status change made, the reply
+        lost); without it a failed request changes nothing."""
+        self.faults.inject(kind, times, where=path, after=after, delay=delay, applied=applied)
 
-    def _take_fault(self, path: str) -> dict | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault["count"] > 0 and fault["path"] in path:
-                    fault["count"] -= 1
-                    return fault
-        return None
+    def clear_faults(self) -> int:
+        """Drop the faults still queued; return how many requests they would have failed."""
+        return self.faults.clear()
+
+    def reset(self) -> None:
+        """No faults, no request log (as the Al-Style sandbox's reset)."""
+        self.clear_faults()
+        self.clear_log()
 
     def record(self, method: str, path: str, query: dict) -> None:
         with self.lock:
@@ -362,7 +527,7 @@ class KaspiSandbox:
             self.log.clear()
 
     # --- JSON:API views -------------------------------------------------------------------------
-    def _order_json(self, order: dict, base: str) -> dict:
+    def _order_json(self, order: dict, base: str, *, with_entries: bool = False) -> dict:
         total = sum(e["price"] * e["qty"] for e in order["entries"])
         attributes = {
             "code": order["code"],
@@ -399,18 +564,21 @@ class KaspiSandbox:
                 "express": order["express"],
                 "returnedToWarehouse": order["status"] == "RETURNED",
             }
+        entries = {"links": {"related": f"{base}/orders/{order['id']}/entries"}}
+        if with_entries:  # JSON:API full linkage: which of the included entries are this order's
+            entries["data"] = [{"type": "orderentries", "id": self._entry_id(order, e)} for e in order["entries"]]
         return {
             "type": "orders",
             "id": order["id"],
             "attributes": attributes,
-            "relationships": {
-                "user": {"links": {"related": f"{base}/orders/{order['id']}/user"}},
-                "entries": {"links": {"related": f"{base}/orders/{order['id']}/entries"}},
-            },
+            "relationships": {"user": {"links": {"related": f"{base}/orders/{order['id']}/user"}}, "entries": entries},
             "links": {"self": f"{base}/orders/{order['id']}"},
         }
 
     def list_orders(self, query: dict, base: str) -> dict:
+        """GET /orders; with `include[orders]=entries` every listed order's entries come in
+        `included` (except in the share `omit_included` of answers, which leave it out)."""
+
         def one(name):
             return query.get(name, [None])[0]
 
@@ -440,49 +608,58 @@ class KaspiSandbox:
             found = [o for o in found if (not state or o["state"] == state) and (not status or o["status"] == status)]
             found.sort(key=lambda o: (o["created"], o["code"]))
             chunk = found[number * size : (number + 1) * size]
+            included = "entries" in (one("include[orders]") or "").split(",")
+            if included and self.omit_included and self._answers_rng.random() < self.omit_included:
+                included = False
             return {
-                "data": [self._order_json(o, base) for o in chunk],
-                "included": [],
+                "data": [self._order_json(o, base, with_entries=included) for o in chunk],
+                "included": [self._entry_json(o, e, base) for o in chunk for e in o["entries"]] if included else [],
                 "meta": {"pageCount": math.ceil(len(found) / size), "totalCount": len(found)},
             }
+
+    @staticmethod
+    def _entry_id(order: dict, entry: dict) -> str:
+        return _b64(f"{order['code']}##{entry['n']}")
+
+    def _entry_json(self, order: dict, e: dict, base: str) -> dict:
+        entry_id = self._entry_id(order, e)
+        product = next((p for p in self.products if p["sku"] == e["sku"]), {"name": e["sku"]})
+        master = {"links": {"related": f"{base}/orderentries/{entry_id}/product"}}
+        if self.entry_product_ids:
+            master["data"] = {"type": "masterproducts", "id": self.master_id(e["sku"])}
+        return {
+            "type": "orderentries",
+            "id": entry_id,
+            "attributes": {
+                "quantity": e["qty"],
+                "basePrice": float(e["price"]),
+                "totalPrice": float(e["price"] * e["qty"]),
+                "entryNumber": e["n"],
+                "unitType": "PIECES",
+                "weight": 1.0,
+                "deliveryCost": 0.0,
+                "category": {"code": "Master - Electronics", "title": "Электроника"},
+                "isImeiRequired": False,
+                "offer": {"code": self.offer_code(e["sku"]), "name": product["name"]},
+            },
+            "relationships": {
+                "product": master,
+                "deliveryPointOfService": {
+                    "links": {"related": f"{base}/orderentries/{entry_id}/deliveryPointOfService"}
+                },
+            },
+        }
 
     def entries(self, order_id: str, base: str) -> dict:
         with self.lock:
             order = self.orders.get(order_id)
             if order is None:
                 raise ApiError(404, "order not found")
-            data = []
-            for e in order["entries"]:
-                entry_id = _b64(f"{order['code']}:{e['n']}")
-                product = next((p for p in self.products if p["sku"] == e["sku"]), {"name": e["sku"]})
-                data.append(
-                    {
-                        "type": "orderentries",
-                        "id": entry_id,
-                        "attributes": {
-                            "quantity": e["qty"],
-                            "basePrice": float(e["price"]),
-                            "totalPrice": float(e["price"] * e["qty"]),
-                            "entryNumber": e["n"],
-                            "unitType": "PIECES",
-                            "weight": 1.0,
-                            "deliveryCost": 0.0,
-                            "category": {"code": "Master - Electronics", "title": "Электроника"},
-                            "offer": {"code": e["sku"], "name": product["name"]},
-                        },
-                        "relationships": {
-                            "product": {"links": {"related": f"{base}/orderentries/{entry_id}/product"}},
-                            "deliveryPointOfService": {
-                                "links": {"related": f"{base}/orderentries/{entry_id}/deliveryPointOfService"}
-                            },
-                        },
-                    }
-                )
-            return {"data": data}
+            return {"data": [self._entry_json(order, e, base) for e in order["entries"]]}
 
     def entry_product(self, entry_id: str) -> dict:
         try:
-            code, n = base64.urlsafe_b64decode(entry_id + "=" * (-len(entry_id) % 4)).decode().split(":")
+            code, n = base64.urlsafe_b64decode(entry_id + "=" * (-len(entry_id) % 4)).decode().split("##")
             entry = self.by_code[code]["entries"][int(n)]
         except (ValueError, KeyError, IndexError):
             raise ApiError(404, "order entry not found") from None
@@ -493,7 +670,7 @@ class KaspiSandbox:
                 "type": "masterproducts",
                 "id": master_id,
                 "attributes": {
-                    "code": str(int(master_id[2:], 16) % 10**9),
+                    "code": self.master_code(master_id),
                     "name": product["name"],
                     "manufacturer": product.get("brand", ""),
                 },
@@ -524,56 +701,12 @@ class KaspiSandbox:
             order = self.orders.get(str(data.get("id")))
             if order is None or order["code"] != str(attributes.get("code")):
                 raise ApiError(400, "order not found (id and code must match)")
-            current = order["status"]
-
-            def refuse():
-                raise ApiError(400, f"status change {current} -> {new} is not allowed")
-
-            if new == "ACCEPTED_BY_MERCHANT":
-                if current != "APPROVED_BY_BANK":
-                    refuse()
-                self._set(order, new)
-            elif new == "CANCELLED":
-                if current not in ("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT"):
-                    refuse()
-                reason = attributes.get("cancellationReason")
-                if reason not in CANCEL_REASONS:
-                    raise ApiError(400, "cancellationReason is required: " + ", ".join(CANCEL_REASONS))
-                if len(attributes.get("cancellationComment") or "") > 1000:
-                    raise ApiError(400, "cancellationComment must not exceed 1000 characters")
-                order["cancellation_reason"] = reason
-                self._set(order, new)
-            elif new == "COMPLETED":
-                if current != "ACCEPTED_BY_MERCHANT":
-                    refuse()
-                if (headers.get("X-Send-Code") or "").lower() == "true":
-                    code_rng = random.Random(f"{self.seed}:{order['code']}:{len(self.log)}")
-                    self.sent_codes[order["code"]] = f"{code_rng.randrange(10**6):06d}"
-                else:
-                    given = headers.get("X-Security-Code") or ""
-                    expected = self.sent_codes.get(order["code"])
-                    if not expected:
-                        raise ApiError(
-                            400, "no security code was sent to the buyer: request it first (X-Send-Code: true)"
-                        )
-                    if given != expected:
-                        raise ApiError(400, "the security code is wrong")
-                    del self.sent_codes[order["code"]]
-                    self._set(order, new)
-            elif new == "ASSEMBLE":
-                if current != "ACCEPTED_BY_MERCHANT" or not order["kaspi_delivery"]:
-                    raise ApiError(400, "only accepted Kaspi Delivery orders can be assembled")
-                try:
-                    spaces = int(attributes.get("numberOfSpace"))
-                except (TypeError, ValueError):
-                    spaces = 0
-                if spaces < 1:
-                    raise ApiError(400, "numberOfSpace must be a positive number of parcels")
-                order["number_of_space"] = spaces
-                order["waybill"] = f"https://kaspi.kz/merchantcabinet/api/order/downloadWaybill/{order['code']}"
-                order["courier_planned"] = self.now_ms + DAY_MS
-            else:
+            change = MERCHANT_CHANGES.get(new)
+            if change is None:
                 raise ApiError(400, f"unsupported status {new!r}")
+            if order["status"] not in change.allowed_from:
+                raise ApiError(400, f"status change {order['status']} -> {new} is not allowed")
+            change.apply(self, order, attributes, headers)
             echoed = self._order_json(order, base)
             if self.echo_attributes is not None:
                 echoed = {
@@ -588,7 +721,13 @@ class KaspiSandbox:
             by_status: dict[str, int] = {}
             for order in self.orders.values():
                 by_status[order["status"]] = by_status.get(order["status"], 0) + 1
-            return {"orders": len(self.orders), "by_status": by_status, "requests": len(self.log), "now": self.now_ms}
+            return {
+                "orders": len(self.orders),
+                "by_status": by_status,
+                "requests": len(self.log),
+                "faults_pending": self.faults.pending(),
+                "now": self.now_ms,
+            }
 
     # --- serving ----------------------------------------------------------------------------------
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> "KaspiServer":
@@ -604,13 +743,130 @@ class KaspiServer(LoopbackServer):
         return self.base + API_PREFIX
 
 
+# --- the APIs it serves: route tables ------------------------------------------------------------
 HTML_404 = (
     b"<!DOCTYPE html><html><head><title>404 Not Found</title></head>"
     b"<body><h1>Kaspi.kz</h1><p>Page not found</p></body></html>"
 )
+# Modules serving more of Kaspi from this emulator: each has `mount(sandbox)`, which calls
+# `sandbox.mount(Api(...))` (and may add routes to `sandbox.apis[1]`, the control endpoints).
+EXTENSIONS: tuple[str, ...] = ()
+
+
+def user_agent_required(sandbox: KaspiSandbox) -> Callable[[Request], Response | None]:
+    """Without a User-Agent Kaspi is reported to hang: no answer for `hang_seconds`, then the
+    connection drops."""
+
+    def guard(request: Request) -> Response | None:
+        if not (request.headers.get("User-Agent") or "").strip():
+            return Response(0, hang=sandbox.hang_seconds)
+        return None
+
+    return guard
+
+
+def token_required(sandbox: KaspiSandbox, error: Callable[[int, str], Response]):
+    def guard(request: Request) -> Response | None:
+        if request.headers.get("X-Auth-Token") != sandbox.token:
+            return error(401, "Unauthorized: invalid X-Auth-Token")
+        return None
+
+    return guard
+
+
+def jsonapi_headers_required(request: Request) -> Response | None:
+    """`Accept: application/vnd.api+json` (without it: 404 with an HTML body, as Kaspi answers)
+    and the same Content-Type (the reference requires it on every call but does not say how Kaspi
+    answers without it: 415 with a JSON:API error, as JSON:API servers do)."""
+    if JSONAPI not in (request.headers.get("Accept") or ""):
+        return Response(404, HTML_404, "text/html; charset=utf-8")
+    if (request.headers.get("Content-Type") or "").split(";")[0].strip() != JSONAPI:
+        return jsonapi_error(415, f"Unsupported Media Type: Content-Type must be {JSONAPI}")
+    return None
+
+
+def point_of_service(point_id: str) -> dict:
+    return {
+        "data": {
+            "type": "pointofservices",
+            "id": point_id,
+            "attributes": {
+                "displayName": point_id.rsplit("_", 1)[-1],
+                "address": {"formattedAddress": "Алматы, пр. Райымбека, 212"},
+            },
+        }
+    }
+
+
+def cities() -> dict:
+    return {
+        "data": [
+            {"type": "cities", "id": code, "attributes": {"code": code, "name": name, "active": True}}
+            for code, name, _streets in CITIES
+        ]
+    }
+
+
+def orders_api(sandbox: KaspiSandbox) -> Api:
+    """The Shop API (orders) under /shop/api/v2."""
+    api = Api(
+        API_PREFIX,
+        content_type=JSONAPI,
+        error=jsonapi_error,
+        guards=[
+            user_agent_required(sandbox),
+            jsonapi_headers_required,
+            token_required(sandbox, jsonapi_error),
+        ],
+    )
+    api.add("GET", "/orders", lambda r: sandbox.list_orders(r.query, r.base))
+    api.add("POST", "/orders", lambda r: sandbox.change_status(r.json(), r.headers, r.base))
+    api.add("GET", "/orders/{id}/entries", lambda r: sandbox.entries(r.params["id"], r.base))
+    api.add("GET", "/orderentries/{id}/product", lambda r: sandbox.entry_product(r.params["id"]))
+    api.add("GET", "/orderentries/{id}/deliveryPointOfService", lambda r: point_of_service(f"{MERCHANT_ID}_PP1"))
+    api.add("GET", "/masterproducts/{id}/merchantProduct", lambda r: sandbox.merchant_product(r.params["id"]))
+    api.add("GET", "/pointofservices/{id}", lambda r: point_of_service(r.params["id"]))
+    api.add("GET", "/cities", lambda r: cities())
+    return api
+
+
+def control_api(sandbox: KaspiSandbox) -> Api:
+    """/_sandbox/ (no token): faults, the clock, the request log, the codes texted to buyers."""
+
+    def faults(request: Request) -> dict:
+        body = request.json()
+        sandbox.inject(
+            body.get("kind", "500"),
+            body.get("times", 1),
+            body.get("path", ""),
+            body.get("delay", 2.0),
+            body.get("applied", False),
+            after=body.get("after", 0),
+        )
+        return sandbox.stats()
+
+    def then_stats(action) -> Callable[[Request], dict]:
+        def view(request: Request) -> dict:
+            action(request)
+            return sandbox.stats()
+
+        return view
+
+    api = Api("/_sandbox", control=True)
+    api.add("POST", "/faults", faults)
+    api.add("POST", "/faults/clear", then_stats(lambda r: sandbox.clear_faults()))
+    api.add("POST", "/advance", then_stats(lambda r: sandbox.advance(float(r.json().get("seconds", 0)))))
+    api.add("POST", "/clear-log", then_stats(lambda r: sandbox.clear_log()))
+    api.add("POST", "/reset", then_stats(lambda r: sandbox.reset()))
+    api.add("GET", "/codes", lambda r: dict(sandbox.sent_codes))
+    api.add("GET", "/stats", lambda r: sandbox.stats())
+    return api
 
 
 class KaspiHandler(SandboxHandler):
+    """Finds the API by its prefix; then, for the emulated APIs: latency, the request log, the
+    API's guards, an injected fault (before or after the request takes effect), the route."""
+
     # Headers and body go out in two writes: without TCP_NODELAY every answer waits ~40 ms for
     # the client's delayed ACK, which would swamp the emulated latency.
     disable_nagle_algorithm = True
@@ -627,133 +883,53 @@ class KaspiHandler(SandboxHandler):
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. its read timeout)
             self.close_connection = True
 
-    def _json(self, status: int, payload) -> None:
-        self.send_body(status, json.dumps(payload, ensure_ascii=False).encode(), content_type=JSONAPI)
-
-    def _error(self, status: int, title: str) -> None:
-        self._json(status, ApiError(status, title).body())
-
-    def _body(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            return json.loads(raw or b"{}")
-        except ValueError:
-            return {}
-
     def _handle(self, method: str) -> None:
         sandbox: KaspiSandbox = self.state
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
-        if parts.path.startswith("/_sandbox/"):
-            return self._control(method, parts.path[len("/_sandbox/") :])
-        body = self._body() if method == "POST" else {}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        api = sandbox.api_for(parts.path)
+        if api is not None and api.control:
+            return self.send(api.answer(self._request(api, method, parts.path, query, body)))
         if sandbox.latency:
             time.sleep(sandbox.latency)
-        path = parts.path[len(API_PREFIX) :] if parts.path.startswith(API_PREFIX + "/") else None
-        sandbox.record(method, path or parts.path, {k: v[0] for k, v in query.items()})
-        if path is None:
-            return self._error(404, "unknown path (the API lives under /shop/api/v2)")
-        if not (self.headers.get("User-Agent") or "").strip():
-            time.sleep(sandbox.hang_seconds)  # no answer at all, then the connection drops
-            self.close_connection = True
-            return None
-        if JSONAPI not in (self.headers.get("Accept") or ""):
-            return self.send_body(404, HTML_404, content_type="text/html; charset=utf-8")
-        if (self.headers.get("Content-Type") or "").split(";")[0].strip() != JSONAPI:
-            return self._error(415, f"Unsupported Media Type: Content-Type must be {JSONAPI}")
-        if self.headers.get("X-Auth-Token") != sandbox.token:
-            return self._error(401, "Unauthorized: invalid X-Auth-Token")
-        fault = sandbox._take_fault(path)
-        if fault and fault["kind"] == "slow":
-            time.sleep(fault["delay"])
-        elif fault and not fault["applied"]:
-            return self._fault(fault)
-        try:
-            status, payload = 200, self._route(method, path, query, body)
-        except ApiError as exc:
-            status, payload = exc.status, exc.body()
-        if fault and fault["applied"]:  # the request took effect, but its answer is lost
-            return self._fault(fault)
-        return self._json(status, payload)
+        if api is None:
+            sandbox.record(method, parts.path, {k: v[0] for k, v in query.items()})
+            return self.send(jsonapi_error(404, f"unknown path (the API lives under {API_PREFIX})"))
+        request = self._request(api, method, parts.path, query, body)
+        sandbox.record(method, request.path, {k: v[0] for k, v in query.items()})
+        refused = api.guard(request)
+        if refused is not None:
+            return self.send(refused)
+        fault = sandbox.faults.take(lambda where: where in request.path)
+        if fault and fault.kind == "slow":
+            time.sleep(fault.delay)
+            fault = None
+        if fault and not fault.applied and fault.kind != "truncated":
+            return self._fault(fault, api, None)
+        if fault and method != "GET" and not fault.applied:  # a truncated refusal: nothing happened
+            return self._fault(fault, api, api.error(502, "bad gateway"))
+        response = api.route(request)
+        return self._fault(fault, api, response) if fault else self.send(response)
 
-    def _fault(self, fault: dict) -> None:
-        if fault["kind"] == "timeout":
-            time.sleep(fault["delay"])
-            return self._error(504, "gateway timeout")
-        if fault["kind"] == "malformed":
-            return self.send_body(200, b'{"data": [', content_type=JSONAPI)
-        return self._error(int(fault["kind"]), "injected fault")
+    def _request(self, api: Api, method: str, path: str, query: dict, body: bytes) -> Request:
+        base = f"http://{self.headers.get('Host')}{api.prefix}"
+        return Request(method, path[len(api.prefix) :] or "/", query, self.headers, body, base)
 
-    def _route(self, method: str, path: str, query: dict, body: dict) -> dict:
-        sandbox: KaspiSandbox = self.state
-        base = f"http://{self.headers.get('Host')}{API_PREFIX}"
-        segments = [s for s in path.split("/") if s]
-        if method == "GET" and segments == ["orders"]:
-            return sandbox.list_orders(query, base)
-        if method == "POST" and segments == ["orders"]:
-            return sandbox.change_status(body, self.headers, base)
-        if method == "GET" and len(segments) == 3 and segments[0] == "orders" and segments[2] == "entries":
-            return sandbox.entries(segments[1], base)
-        if method == "GET" and len(segments) == 3 and segments[0] == "orderentries" and segments[2] == "product":
-            return sandbox.entry_product(segments[1])
-        if (
-            method == "GET"
-            and len(segments) == 3
-            and segments[0] == "masterproducts"
-            and segments[2] == "merchantProduct"
-        ):
-            return sandbox.merchant_product(segments[1])
-        if method == "GET" and len(segments) == 2 and segments[0] == "pointofservices":
-            return self.point_of_service(segments[1])
-        if (
-            method == "GET"
-            and len(segments) == 3
-            and segments[0] == "orderentries"
-            and segments[2] == "deliveryPointOfService"
-        ):
-            return self.point_of_service(f"{MERCHANT_ID}_PP1")
-        if method == "GET" and segments == ["cities"]:
-            return {
-                "data": [
-                    {"type": "cities", "id": code, "attributes": {"code": code, "name": name, "active": True}}
-                    for code, name, _streets in CITIES
-                ]
-            }
-        raise ApiError(404, "not found")
-
-    @staticmethod
-    def point_of_service(point_id: str) -> dict:
-        return {
-            "data": {
-                "type": "pointofservices",
-                "id": point_id,
-                "attributes": {
-                    "displayName": point_id.rsplit("_", 1)[-1],
-                    "address": {"formattedAddress": "Алматы, пр. Райымбека, 212"},
-                },
-            }
-        }
-
-    def _control(self, method: str, action: str) -> None:
-        sandbox: KaspiSandbox = self.state
-        body = self._body() if method == "POST" else {}
-        if method == "POST" and action == "faults":
-            sandbox.inject(
-                body.get("kind", "500"),
-                body.get("count", 1),
-                body.get("path", ""),
-                body.get("delay", 2.0),
-                body.get("applied", False),
-            )
-        elif method == "POST" and action == "advance":
-            sandbox.advance(float(body.get("seconds", 0)))
-        elif method == "POST" and action == "clear-log":
-            sandbox.clear_log()
-        elif not (method == "GET" and action in ("codes", "stats")):
-            return self._error(404, "unknown control endpoint")
-        payload = dict(sandbox.sent_codes) if action == "codes" else sandbox.stats()
-        self._json(200, payload)
+    def _fault(self, fault, api: Api, response: Response | None) -> None:
+        """Answer with the fault; `response` is the real answer when the request took effect (or
+        is a GET, which changes nothing)."""
+        if fault.kind == "timeout":
+            time.sleep(fault.delay)
+            return self.send(api.error(504, "gateway timeout"))
+        if fault.kind == "malformed":
+            return self.send(Response(200, b'{"data": [', api.content_type))
+        if fault.kind == "truncated":
+            return self.send_truncated(response)
+        if fault.kind == "drop":
+            return self.drop()
+        return self.send(api.error(fault.status or 500, "injected fault"))
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -787,6 +963,12 @@ def main(argv=None) -> None:
         "--sku-prefix", default="AS", help="prefix of the demo catalog's merchant SKUs (the price list's SKU prefix)"
     )
     parser.add_argument(
+        "--internal-offer-codes", type=float, default=0.3, help="share of products whose offer.code is Kaspi's own"
+    )
+    parser.add_argument(
+        "--omit-included", type=float, default=0.05, help="share of order lists answered without `included`"
+    )
+    parser.add_argument(
         "--tick", type=float, default=60, help="advance the virtual clock with wall time every N s (0: never)"
     )
     args = parser.parse_args(argv)
@@ -796,6 +978,8 @@ def main(argv=None) -> None:
         token=args.token,
         seed=args.seed,
         latency_ms=args.latency_ms,
+        internal_offer_codes=args.internal_offer_codes,
+        omit_included=args.omit_included,
     )
     server = sandbox.serve(args.host, args.port)
     print(f"Kaspi sandbox: {server.url} ({len(sandbox.orders)} orders, token {args.token!r})", flush=True)

@@ -253,7 +253,7 @@ def test_a_server_error_leaves_the_result_unknown_and_the_read_back_tells(kaspi,
 
 def test_when_the_read_back_fails_too_the_user_is_sent_to_the_cabinet(sandbox, manager):
     _raw, order = pulled(sandbox)
-    sandbox.inject("502", count=10, path="/orders")
+    sandbox.inject("502", times=10, path="/orders")
     with pytest.raises(ActionUnconfirmed) as exc:
         accept_order(order, manager)
     assert "Reading it back failed too" in str(exc.value) and "cabinet" in str(exc.value)

@@ -88,7 +88,7 @@ def test_wrong_token_is_diagnosed_not_retried_and_never_shown(kaspi, caplog):
 @pytest.mark.django_db
 def test_token_appears_in_no_log_and_no_stored_error(kaspi, caplog, settings):
     sandbox = kaspi(orders=3)
-    sandbox.inject("500", count=10)
+    sandbox.inject("500", times=10)
     with caplog.at_level(logging.DEBUG), pytest.raises(ExternalServiceError):
         pull_orders()
     run = PullRun.objects.get()
@@ -98,7 +98,7 @@ def test_token_appears_in_no_log_and_no_stored_error(kaspi, caplog, settings):
 
 def test_forbidden_is_diagnosed_and_not_retried(kaspi):
     sandbox = kaspi()
-    sandbox.inject("403", count=5)
+    sandbox.inject("403", times=5)
     with pytest.raises(ExternalServiceError) as exc:
         KaspiClient().list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
     assert exc.value.status == 403 and "cabinet" in exc.value.diagnosis and "IP" in exc.value.diagnosis
@@ -108,7 +108,7 @@ def test_forbidden_is_diagnosed_and_not_retried(kaspi):
 @pytest.mark.parametrize("kind", ["503", "429", "malformed"])
 def test_transient_failures_are_retried(kaspi, kind):
     sandbox = kaspi(orders=3)
-    sandbox.inject(kind, count=2)
+    sandbox.inject(kind, times=2)
     page = KaspiClient().list_orders(state="ARCHIVE", ge=timezone.now() - timedelta(days=14))
     assert page.total_count == sum(1 for o in sandbox.orders.values() if o["state"] == "ARCHIVE")
     assert sandbox.request_count() == 3
@@ -116,7 +116,7 @@ def test_transient_failures_are_retried(kaspi, kind):
 
 def test_retries_are_bounded(kaspi):
     sandbox = kaspi()
-    sandbox.inject("502", count=100)
+    sandbox.inject("502", times=100)
     client = KaspiClient()
     with pytest.raises(ExternalServiceError) as exc:
         client.list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
@@ -126,7 +126,7 @@ def test_retries_are_bounded(kaspi):
 
 def test_timeout_is_retried_then_diagnosed(kaspi):
     sandbox = kaspi()
-    sandbox.inject("timeout", count=5, delay=0.6)
+    sandbox.inject("timeout", times=5, delay=0.6)
     client = KaspiClient(timeout=(0.5, 0.2), max_attempts=2)
     with pytest.raises(ExternalServiceError) as exc:
         client.list_orders(state="NEW", ge=timezone.now() - timedelta(days=1))
@@ -138,7 +138,7 @@ def test_timeout_is_retried_then_diagnosed(kaspi):
 def test_a_failed_status_change_is_not_repeated(kaspi, kind):
     sandbox = kaspi()
     order = sandbox.add_order()
-    sandbox.inject(kind, count=5, delay=0.4)
+    sandbox.inject(kind, times=5, delay=0.4)
     with pytest.raises(ExternalServiceError) as exc:
         KaspiClient(timeout=(0.5, 0.2)).set_status(order["id"], order["code"], "ACCEPTED_BY_MERCHANT")
     assert sandbox.request_count("/orders", "POST") == 1 and not exc.value.retryable
@@ -147,7 +147,7 @@ def test_a_failed_status_change_is_not_repeated(kaspi, kind):
 def test_a_status_change_refused_for_the_rate_is_repeated(kaspi):
     sandbox = kaspi()
     order = sandbox.add_order()
-    sandbox.inject("429", count=1)  # refused before anything happened: safe to send again
+    sandbox.inject("429", times=1)  # refused before anything happened: safe to send again
     echo = KaspiClient().set_status(order["id"], order["code"], "ACCEPTED_BY_MERCHANT")
     assert echo.status == "ACCEPTED_BY_MERCHANT" and sandbox.request_count("/orders", "POST") == 2
 
@@ -164,7 +164,7 @@ def test_entries_resolve_the_merchant_sku(kaspi):
     order = sandbox.add_order()
     entries = KaspiClient().order_entries(order["id"])
     assert [e.sku for e in entries] == [e["sku"] for e in order["entries"]]
-    assert all(e.master_product_code and e.quantity > 0 for e in entries)
+    assert all(e.master_product_id and e.quantity > 0 for e in entries)
 
 
 def test_sandbox_enforces_paging_and_windows(kaspi):
@@ -204,7 +204,7 @@ def test_sandbox_enforces_paging_and_windows(kaspi):
         "",
     )
     assert requests.get(control + "codes").json() == {order["code"]: sandbox.sent_codes[order["code"]]}
-    requests.post(control + "faults", json={"kind": "503", "count": 1})
+    requests.post(control + "faults", json={"kind": "503", "times": 1})
     assert (
         requests.get(
             url, params={"page[number]": 0, "page[size]": 10, "filter[orders][creationDate][$ge]": ge}, headers=headers

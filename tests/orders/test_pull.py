@@ -67,7 +67,7 @@ def test_250_orders_are_read_in_three_pages_from_zero(kaspi, sandbox_products):
     assert new_pages == [0, 1, 2]
     assert Order.objects.count() == 250 and run.created == 250
     assert OrderEntry.objects.count() == sum(len(o["entries"]) for o in sandbox.orders.values())
-    assert run.requests_made == sandbox.request_count() == 6 + 2 + 250 + 250 + 1  # lists, entries, products, SKU
+    assert run.requests_made == sandbox.request_count() == 6 + 2 + 250 + 1  # lists, entries, SKU
 
 
 @pytest.mark.django_db
@@ -188,11 +188,11 @@ def test_an_entry_whose_sku_kaspi_refuses_is_stored_unmatched_and_flagged(
     sandbox = kaspi(products=sandbox_products[-2:])
     order = sandbox.add_order()
     order["entries"] = [
-        {"sku": "AS20904", "qty": 1, "price": 104_000, "n": 0},  # its product lookup is refused (400)
+        {"sku": "AS20904", "qty": 1, "price": 104_000, "n": 0},  # its SKU lookup is refused (400)
         {"sku": "GONE1", "qty": 1, "price": 7_000, "n": 1},  # Kaspi has no merchant product any more (404)
         {"sku": "FOREIGN77", "qty": 1, "price": 5_000, "n": 2},  # a SKU, just not in the catalog
     ]
-    sandbox.inject("400", path="/product")  # the first /orderentries/{id}/product
+    sandbox.inject("400", path="/merchantProduct")  # the first SKU lookup
     run = pull_orders(days=1)
     assert run.errors == 0 and Order.objects.filter(code=order["code"]).exists()
     refused, gone, foreign = OrderEntry.objects.order_by("entry_number")
@@ -208,7 +208,7 @@ def test_an_entry_whose_sku_kaspi_refuses_is_stored_unmatched_and_flagged(
 def test_a_failing_entry_lookup_leaves_the_order_for_the_next_pull(kaspi):
     sandbox = kaspi()
     order = sandbox.add_order()
-    sandbox.inject("503", count=3, path="/merchantProduct")
+    sandbox.inject("503", times=3, path="/merchantProduct")
     run = pull_orders(days=1)
     assert run.errors == 1 and not Order.objects.filter(code=order["code"]).exists()
     assert pull_orders(days=1).created == 1
@@ -306,7 +306,7 @@ def test_second_pull_while_one_runs_is_skipped(kaspi):
 @pytest.mark.django_db
 def test_failing_list_fails_the_run_after_bounded_retries(kaspi):
     sandbox = kaspi(orders=5)
-    sandbox.inject("503", count=10, path="/orders")
+    sandbox.inject("503", times=10, path="/orders")
     with pytest.raises(ExternalServiceError):
         pull_orders()
     run = PullRun.objects.get()
@@ -318,7 +318,7 @@ def test_failing_list_fails_the_run_after_bounded_retries(kaspi):
 def test_entries_failure_skips_that_order_until_the_next_pull(kaspi):
     sandbox = kaspi()
     order = sandbox.add_order()
-    sandbox.inject("500", count=3, path="/entries")
+    sandbox.inject("500", times=3, path="/entries")
     run = pull_orders(days=1)
     assert run.status == RunStatus.SUCCESS and run.errors == 1
     assert not Order.objects.filter(code=order["code"]).exists()
