@@ -1,6 +1,6 @@
-"""`python -m kaspisync.sandbox alstyle|kaspi [options]`: serve an API emulator in the foreground.
+"""`python -m kaspisync.sandbox alstyle|kaspi|telegram [options]`: serve an API emulator in the foreground.
 
-`make run` starts these when ALSTYLE_TOKEN / KASPI_TOKEN are not set. `--help` after the name
+`make run` starts these when ALSTYLE_TOKEN / KASPI_TOKEN / TELEGRAM_BOT_TOKEN are not set. `--help` after the name
 lists each emulator's options.
 """
 
@@ -10,6 +10,7 @@ import sys
 SANDBOXES = {
     "alstyle": ("kaspisync.sandbox.alstyle", "Al-Style B2B catalog API"),
     "kaspi": ("kaspisync.sandbox.kaspi", "Kaspi Shop API (orders)"),
+    "telegram": ("kaspisync.sandbox.telegram", "Telegram Bot API (alerts)"),
 }
 
 
