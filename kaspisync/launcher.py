@@ -3,7 +3,8 @@
     python -m kaspisync.launcher
 
 1. migrates the database, collects static files, creates the admin login (kaspisync.accounts);
-2. with no ALSTYLE_TOKEN starts the Al-Style sandbox, with no KASPI_TOKEN the Kaspi sandbox, and
+2. with no ALSTYLE_TOKEN starts the Al-Style sandbox, with no KASPI_TOKEN the Kaspi sandbox, with no
+   TELEGRAM_BOT_TOKEN the Telegram sandbox (alerts arrive on its page), and
    points the portal's processes at them (environment of the children); with no FEED_TOKEN uses
    a generated one kept in var/feed_token;
 3. starts the web server (gunicorn), a Celery worker and Celery beat, each in its own process
@@ -16,6 +17,7 @@
 
 Environment: HOST (127.0.0.1), PORT (8000), WEB_CONCURRENCY (2 gunicorn workers),
 CELERY_WORKER_CONCURRENCY (2), SANDBOX_ALSTYLE_PORT (8001), SANDBOX_KASPI_PORT (8002),
+SANDBOX_TELEGRAM_PORT (8003: with no TELEGRAM_BOT_TOKEN, the Telegram sandbox receives the alerts),
 SANDBOX_ALSTYLE_INTERVAL (1 s between two Al-Style requests, so the demo catalog fills fast).
 """
 
@@ -37,6 +39,8 @@ READY_TIMEOUT_SECONDS = 90
 SANDBOX_ALSTYLE_TOKEN = "sandbox-alstyle-token"
 SANDBOX_KASPI_TOKEN = "sandbox-kaspi-token"
 SANDBOX_MERCHANT_ID = "30012345"  # the Kaspi sandbox's merchant
+SANDBOX_TELEGRAM_TOKEN = "1000000001:sandbox-telegram-token"
+SANDBOX_TELEGRAM_CHAT = "100200300"  # the demo's default alert recipient
 
 
 class LaunchError(RuntimeError):
@@ -186,6 +190,32 @@ class Launcher:
             )
             self.sandboxed.append(f"Kaspi (http://127.0.0.1:{port}/shop/api/v2)")
             self.sandbox_names.add("kaspi")
+        if not settings.TELEGRAM_BOT_TOKEN:
+            port = int(os.environ.get("SANDBOX_TELEGRAM_PORT", "8003"))
+            self.env_overrides.update(
+                TELEGRAM_API_URL=f"http://127.0.0.1:{port}", TELEGRAM_BOT_TOKEN=SANDBOX_TELEGRAM_TOKEN
+            )
+            if not settings.TELEGRAM_CHAT_IDS:
+                self.env_overrides["TELEGRAM_CHAT_IDS"] = SANDBOX_TELEGRAM_CHAT
+            self.services.append(
+                Service(
+                    "telegram-sandbox",
+                    [
+                        python,
+                        "-m",
+                        "kaspisync.sandbox",
+                        "telegram",
+                        "--port",
+                        str(port),
+                        "--token",
+                        SANDBOX_TELEGRAM_TOKEN,
+                    ],
+                    port=port,
+                    health_url=f"http://127.0.0.1:{port}/_sandbox/stats",
+                )
+            )
+            self.sandboxed.append(f"Telegram (alerts arrive at http://127.0.0.1:{port}/)")
+            self.sandbox_names.add("telegram")
         self.feed_token = settings.FEED_TOKEN or _feed_token(Path(settings.VAR_DIR))
         self.env_overrides["FEED_TOKEN"] = self.feed_token
         embedded_broker = settings.CELERY_BROKER_URL.startswith("filesystem://")
@@ -204,6 +234,8 @@ class Launcher:
         if embedded_broker:  # no broadcast on the filesystem transport: skip the cluster chatter
             worker += ["--without-mingle", "--without-gossip"]
         probe = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        if not os.environ.get("PORTAL_URL"):  # links in alerts
+            self.env_overrides["PORTAL_URL"] = f"http://{probe}:{self.port}"
         self.web = Service(
             "web",
             [
@@ -234,7 +266,7 @@ class Launcher:
         if busy:
             raise LaunchError(
                 f"port(s) {', '.join(map(str, busy))} in use: is kaspisync running already? "
-                "(PORT, SANDBOX_ALSTYLE_PORT, SANDBOX_KASPI_PORT choose others)"
+                "(PORT, SANDBOX_ALSTYLE_PORT, SANDBOX_KASPI_PORT, SANDBOX_TELEGRAM_PORT choose others)"
             )
 
     # --- lifecycle ----------------------------------------------------------------------------

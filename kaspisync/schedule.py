@@ -39,6 +39,10 @@ def beat_schedule() -> dict:
             "schedule": float(settings.FEED_BUILD_INTERVAL),
             "kwargs": {"trigger": "schedule"},
         },
+        "alerts-send": {  # what waits in the alert outbox (new alerts also queue a send at once)
+            "task": "alerts.tasks.send_alerts",
+            "schedule": float(settings.ALERT_SEND_INTERVAL),
+        },
         "orders-pull": {
             "task": "orders.tasks.pull_orders",
             "schedule": float(settings.ORDERS_PULL_INTERVAL),

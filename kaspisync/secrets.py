@@ -11,9 +11,19 @@ import re
 from django.conf import settings
 
 MASK = "***"
-SECRET_SETTINGS = ("ALSTYLE_TOKEN", "KASPI_TOKEN", "FEED_TOKEN", "SECRET_KEY")
-# `access-token=...` in Al-Style URLs, `X-Auth-Token: ...` in Kaspi headers.
+SECRET_SETTINGS = (
+    "ALSTYLE_TOKEN",
+    "KASPI_TOKEN",
+    "FEED_TOKEN",
+    "SECRET_KEY",
+    "TELEGRAM_BOT_TOKEN",
+    "EMAIL_HOST_PASSWORD",
+)
+# `access-token=...` in Al-Style URLs, `X-Auth-Token: ...` in Kaspi headers, the bot token in
+# Telegram Bot API paths (`/bot<token>/sendMessage`), the password in mail URLs.
 _PATTERNS = [
+    re.compile(r"(/bot)[^/\s'\"]*:[^/\s'\"]+(/)"),
+    re.compile(r"(smtps?(?:\+tls|\+ssl)?://[^:/@\s]*:)[^@\s]+(@)", re.IGNORECASE),
     re.compile(r"(access-token=)[^&\s'\"]+", re.IGNORECASE),
     re.compile(r"(X-Auth-Token['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+", re.IGNORECASE),
     re.compile(r"(/feeds/)[^/\s]+(/kaspi\.xml)"),

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "catalog.apps.CatalogConfig",
     "feeds.apps.FeedsConfig",
     "orders.apps.OrdersConfig",
+    "alerts.apps.AlertsConfig",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,29 @@ ORDERS_REVISIT_DAYS = env.int("ORDERS_REVISIT_DAYS", default=14)  # later pulls 
 ORDERS_ENTRY_WORKERS = env.int("ORDERS_ENTRY_WORKERS", default=8)  # concurrent entries requests
 KASPI_MAX_ATTEMPTS = env.int("KASPI_MAX_ATTEMPTS", default=4)
 KASPI_BACKOFF_BASE = env.float("KASPI_BACKOFF_BASE", default=2.0)
+
+# --- Alerts (alerts app): Telegram and e-mail -------------------------------------------
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")  # empty: no Telegram (`make run`: the sandbox)
+TELEGRAM_CHAT_IDS = env.list("TELEGRAM_CHAT_IDS", default=[])  # default recipients: every alert
+TELEGRAM_API_URL = env("TELEGRAM_API_URL", default="https://api.telegram.org")
+# E-mail through Django's mail framework, configured by one URL (smtp://user:password@host:587,
+# smtp+tls://..., smtp+ssl://...); empty: no e-mail alerts.
+EMAIL_URL = env("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(
+        {k: v for k, v in env.email_url_config(EMAIL_URL).items() if k.startswith("EMAIL_") and v is not None}
+    )
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds; Django's default is to wait forever
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="kaspisync@localhost")
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])  # default recipients: every alert
+ALERT_ORDER_REMINDER_MINUTES = env.int("ALERT_ORDER_REMINDER_MINUTES", default=30)
+ALERT_DAILY_SUMMARY_AT = env("ALERT_DAILY_SUMMARY_AT", default="09:00")  # Almaty time, HH:MM
+if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", ALERT_DAILY_SUMMARY_AT):
+    raise ImproperlyConfigured(f"ALERT_DAILY_SUMMARY_AT must be a time HH:MM, not {ALERT_DAILY_SUMMARY_AT!r}")
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=8)  # tries per message before it is marked failed
+ALERT_SEND_INTERVAL = env.int("ALERT_SEND_INTERVAL", default=20)  # seconds between two sends of what waits
+# The portal's address as staff open it: links in alerts point to its admin pages.
+PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- Logging: every handler masks secrets ----------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -239,3 +239,74 @@ def start_worker(transactional_db, celery_broker, tmp_path):
 def celery_worker(start_worker) -> Worker:
     """One real worker process with the default settings (see the module docstring)."""
     return start_worker()
+
+
+# --- alert channels: the Telegram emulator and a real SMTP server ------------------------------
+TELEGRAM_TOKEN = "424242:test-bot-token-Zq7"
+TELEGRAM_CHAT = "1001"
+
+
+@pytest.fixture
+def telegram(settings):
+    """The Telegram Bot API emulator over real HTTP; settings point the alerts at it, with
+    TELEGRAM_CHAT_IDS = [TELEGRAM_CHAT]. Returns the sandbox (`.messages`, `.inject(...)`)."""
+    from kaspisync.sandbox.telegram import TelegramSandbox
+
+    sandbox = TelegramSandbox(TELEGRAM_TOKEN)
+    server = sandbox.serve().start()
+    sandbox.server = server
+    settings.TELEGRAM_API_URL = server.url
+    settings.TELEGRAM_BOT_TOKEN = TELEGRAM_TOKEN
+    settings.TELEGRAM_CHAT_IDS = [TELEGRAM_CHAT]
+    settings.HTTP_CONNECT_TIMEOUT = 2
+    settings.HTTP_READ_TIMEOUT = 2
+    yield sandbox
+    server.stop()
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    messages: list
+    refuse: set
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on loopback; settings send alert e-mail through it.
+    `.messages` holds what it accepted (email.message.EmailMessage), `.refuse` addresses it
+    answers 550 for."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received, refuse = [], set()
+
+    class Handler:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address in refuse:
+                return "550 5.1.1 No such user here"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            received.append(message)
+            return "250 Message accepted for delivery"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_URL = f"smtp://127.0.0.1:{port}"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield SmtpServer("127.0.0.1", port, received, refuse)
+    controller.stop()

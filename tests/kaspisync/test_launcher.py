@@ -11,20 +11,26 @@ from kaspisync.launcher import Launcher, LaunchError, _feed_token
 from kaspisync.schedule import beat_schedule
 
 
-def test_without_tokens_both_sandboxes_are_started_and_the_portal_points_at_them(settings, monkeypatch):
-    settings.ALSTYLE_TOKEN = settings.KASPI_TOKEN = settings.KASPI_MERCHANT_ID = ""
+def test_without_tokens_the_sandboxes_are_started_and_the_portal_points_at_them(settings, monkeypatch):
+    settings.ALSTYLE_TOKEN = settings.KASPI_TOKEN = settings.KASPI_MERCHANT_ID = settings.TELEGRAM_BOT_TOKEN = ""
+    settings.TELEGRAM_CHAT_IDS = []
     settings.FEED_TOKEN = "feed-123"
     monkeypatch.setenv("PORT", "0")  # the port check must not depend on a running portal
+    monkeypatch.delenv("PORTAL_URL", raising=False)
     monkeypatch.setenv("SANDBOX_ALSTYLE_PORT", "0")
     monkeypatch.setenv("SANDBOX_KASPI_PORT", "0")
+    monkeypatch.setenv("SANDBOX_TELEGRAM_PORT", "0")
     launcher = Launcher()
     launcher.configure(settings)
     names = [s.name for s in launcher.services]
-    assert names == ["alstyle-sandbox", "kaspi-sandbox", "web", "worker", "beat"]
+    assert names == ["alstyle-sandbox", "kaspi-sandbox", "telegram-sandbox", "web", "worker", "beat"]
     env = launcher.env_overrides
     assert env["ALSTYLE_API_URL"].endswith("/api/") and env["ALSTYLE_TOKEN"]
     assert env["KASPI_API_URL"].endswith("/shop/api/v2") and env["KASPI_MERCHANT_ID"]
     assert env["FEED_TOKEN"] == "feed-123"
+    # alerts go to the Telegram sandbox, to a demo chat, with links to this portal
+    assert env["TELEGRAM_API_URL"].startswith("http://127.0.0.1:") and env["TELEGRAM_BOT_TOKEN"]
+    assert env["TELEGRAM_CHAT_IDS"] and env["PORTAL_URL"] == "http://127.0.0.1:0"
     # The Kaspi sandbox's demo orders carry the SKUs the price list publishes (no Django there).
     settings.FEED_SKU_PREFIX = "KZ"
     launcher = Launcher()
@@ -33,18 +39,19 @@ def test_without_tokens_both_sandboxes_are_started_and_the_portal_points_at_them
 
 
 def test_with_tokens_nothing_is_sandboxed(settings, monkeypatch):
-    settings.ALSTYLE_TOKEN, settings.KASPI_TOKEN = "real-a", "real-k"
+    settings.ALSTYLE_TOKEN, settings.KASPI_TOKEN, settings.TELEGRAM_BOT_TOKEN = "real-a", "real-k", "1:real-t"
     monkeypatch.setenv("PORT", "0")
     launcher = Launcher()
     launcher.configure(settings)
     assert [s.name for s in launcher.services] == ["web", "worker", "beat"]
     assert "ALSTYLE_API_URL" not in launcher.env_overrides and "KASPI_TOKEN" not in launcher.env_overrides
+    assert "TELEGRAM_API_URL" not in launcher.env_overrides and "TELEGRAM_BOT_TOKEN" not in launcher.env_overrides
 
 
 def test_busy_port_is_a_clear_error(settings, monkeypatch):
     import socket
 
-    settings.ALSTYLE_TOKEN, settings.KASPI_TOKEN = "real-a", "real-k"
+    settings.ALSTYLE_TOKEN, settings.KASPI_TOKEN, settings.TELEGRAM_BOT_TOKEN = "real-a", "real-k", "1:real-t"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()

@@ -1,0 +1,25 @@
+"""Reads of the outbox for the dashboard."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from .models import Delivery, DeliveryStatus
+from .services import email_enabled, telegram_enabled
+
+PROBLEM_WINDOW = timedelta(days=7)
+
+
+def dashboard_status() -> dict:
+    """Channels set up, what waits, what failed (or may not have arrived) in the last week."""
+    since = timezone.now() - PROBLEM_WINDOW
+    counts = Delivery.objects.aggregate(
+        waiting=Count("pk", filter=Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])),
+        failed=Count(
+            "pk",
+            filter=Q(status__in=[DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN], alert__created_at__gte=since),
+        ),
+        last_sent=Max("sent_at"),
+    )
+    return {"telegram": telegram_enabled(), "email": email_enabled(), **counts}
