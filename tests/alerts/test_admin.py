@@ -1,21 +1,13 @@
 """Alerts in the admin: own subscription only, kinds the user may receive, test message, resend."""
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from alerts.models import Delivery, DeliveryStatus, Kind, Subscription
 from alerts.services import notify, send_pending
+from tests.alerts.conftest import make_staff as staff
 
 pytestmark = pytest.mark.django_db
-
-
-def staff(username, *perms, superuser=False):
-    user = User.objects.create_user(username, password="pw", is_staff=True, is_superuser=superuser)
-    for perm in perms:
-        app, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
-    return user
 
 
 def test_a_staff_user_subscribes_their_own_chat_to_the_kinds_they_may_see(client, telegram):

@@ -1,12 +1,12 @@
 """The outbox: an alert is written in its cause's transaction, once, for the right recipients."""
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.db import transaction
 
 from alerts.models import Alert, Channel, Delivery, DeliveryStatus, Kind, Subscription
 from alerts.services import notify, recipients
 from orders.models import Order
+from tests.alerts.conftest import make_staff as staff
 from tests.conftest import TELEGRAM_CHAT
 
 pytestmark = pytest.mark.django_db
@@ -18,14 +18,6 @@ def channels(settings):
     settings.TELEGRAM_CHAT_IDS = [TELEGRAM_CHAT]
     settings.EMAIL_URL = "smtp://127.0.0.1:25"
     settings.ALERT_EMAILS = ["owner@example.kz"]
-
-
-def staff(username, *perms, superuser=False):
-    user = User.objects.create_user(username, password="x", is_staff=True, is_superuser=superuser)
-    for perm in perms:
-        app, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
-    return User.objects.get(pk=user.pk)  # fresh: no cached permissions
 
 
 def test_an_alert_and_its_deliveries_are_written_with_the_event(channels):
