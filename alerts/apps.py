@@ -6,3 +6,8 @@ class AlertsConfig(AppConfig):
     name = "alerts"
     verbose_name = _("Alerts")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import wiring
+
+        wiring.register()

@@ -44,15 +44,22 @@ class TelegramClient:
         self.session = session or make_session()
 
     def send_message(self, chat_id: str, text: str) -> int | None:
-        if not self.token:
-            raise SendError(_("Telegram is not set up: TELEGRAM_BOT_TOKEN is empty."))
-        url = f"{self.api_url}/bot{self.token}/sendMessage"
         payload = {
             "chat_id": chat_id,
             "text": text,
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": True},
         }
+        return (self._call("sendMessage", payload, chat_id) or {}).get("message_id")
+
+    def get_me(self) -> dict:
+        """The bot's own record: a cheap check that the token is accepted."""
+        return self._call("getMe", {}, "") or {}
+
+    def _call(self, method: str, payload: dict, chat_id: str):
+        if not self.token:
+            raise SendError(_("Telegram is not set up: TELEGRAM_BOT_TOKEN is empty."))
+        url = f"{self.api_url}/bot{self.token}/{method}"
         try:
             response = self.session.post(url, json=payload, timeout=timeouts())
         except requests.RequestException as exc:
@@ -71,7 +78,7 @@ class TelegramClient:
             ) from None
         return self._answer(response, chat_id)
 
-    def _answer(self, response: requests.Response, chat_id: str) -> int | None:
+    def _answer(self, response: requests.Response, chat_id: str):
         try:
             data = response.json()
         except ValueError:
@@ -79,7 +86,7 @@ class TelegramClient:
         if not isinstance(data, dict):
             data = {}
         if response.status_code == 200 and data.get("ok"):
-            return (data.get("result") or {}).get("message_id")
+            return data.get("result")
         description = mask(str(data.get("description") or response.reason or ""))[:300]
         status = response.status_code
         if status == 429:

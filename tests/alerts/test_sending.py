@@ -253,3 +253,38 @@ def test_a_committed_alert_is_sent_by_the_worker_at_once(telegram, start_worker,
     wait_until(lambda: telegram.texts(), timeout=60, message="the worker to send the alert")
     assert telegram.texts() == ["Заказ 30 ждёт принятия"]
     wait_until(lambda: only_delivery().status == DeliveryStatus.SENT, timeout=10, message="the row marked sent")
+
+
+@pytest.fixture
+def alert_checks_only(monkeypatch):
+    """check_connections runs only the alerts' checks (the others need outside services)."""
+    from kaspisync import registry
+
+    everything = registry.connection_checks
+    monkeypatch.setattr(
+        registry, "connection_checks", lambda: [c for c in everything() if c.name in ("telegram", "mail")]
+    )
+
+
+def test_check_connections_says_in_words_whether_telegram_takes_the_token(
+    telegram, settings, capsys, alert_checks_only
+):
+    call_command("check_connections", "--skip-external")  # outside services are left out
+    assert "telegram" not in capsys.readouterr().out
+    call_command("check_connections")
+    out = capsys.readouterr().out
+    assert "ok   telegram" in out and "@kaspisync_sandbox_bot" in out
+    settings.TELEGRAM_BOT_TOKEN = "777000:ThisTokenIsWrong"
+    with pytest.raises(SystemExit):
+        call_command("check_connections")
+    out = capsys.readouterr().out
+    assert "FAIL telegram" in out and "TELEGRAM_BOT_TOKEN" in out and "ThisTokenIsWrong" not in out
+
+
+def test_check_connections_reaches_the_mail_server(smtp_server, settings, capsys, alert_checks_only):
+    call_command("check_connections")
+    assert f"ok   mail      127.0.0.1:{smtp_server.port} accepts the connection" in capsys.readouterr().out
+    settings.EMAIL_PORT = 1
+    with pytest.raises(SystemExit):
+        call_command("check_connections")
+    assert "FAIL mail" in capsys.readouterr().out

@@ -46,13 +46,22 @@ def test_the_plumbing_imports_no_app():
 
 
 def test_each_app_registers_its_pieces():
-    assert [c.name for c in registry.connection_checks()] == ["database", "broker", "al-style", "feed", "kaspi"]
-    assert {c.name for c in registry.connection_checks() if c.external} == {"al-style", "kaspi"}
+    assert [c.name for c in registry.connection_checks()] == [
+        "database",
+        "broker",
+        "al-style",
+        "feed",
+        "kaspi",
+        "telegram",
+        "mail",
+    ]
+    assert {c.name for c in registry.connection_checks() if c.external} == {"al-style", "kaspi", "telegram", "mail"}
     assert [j.description for j in registry.first_jobs()] == ["first full catalog import", "first order pull"]
     assert [p.template for p in registry.dashboard_panels()] == [
         "admin/catalog/dashboard_panel.html",
         "admin/feeds/dashboard_panel.html",
         "admin/orders/dashboard_panel.html",
+        "admin/alerts/dashboard_panel.html",
     ]
     jobs = {job.name: job for job in registry.jobs()}
     assert {"catalog.import.full", "catalog.import.quick", "feeds.build", "orders.pull"} <= set(jobs)

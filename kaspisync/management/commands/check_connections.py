@@ -4,7 +4,8 @@
 
 Runs the checks the apps registered (kaspisync.registry): the database and the Celery broker
 (kaspisync), the feed URL configuration (feeds), the Al-Style API (catalog: one cheap `date` call
-inside the shared rate limit) and the Kaspi Shop API (orders: `GET /cities`). `--skip-external`
+inside the shared rate limit), the Kaspi Shop API (orders: `GET /cities`), and the alert channels
+(alerts: Telegram's `getMe` with the bot token, a connection to the mail server). `--skip-external`
 leaves out the outside services. Secrets are never printed. Exit status 1 when any check fails.
 """
 
