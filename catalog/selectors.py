@@ -8,6 +8,8 @@ Stable contracts (other apps rely on them; keep the signatures):
 - `lowest_publishable_price()`: the lowest sale price the feed would publish (None: none).
 - `commission_percent_for_products(product_ids)`: {product_id: Decimal percent} of the Kaspi
   commission that pricing applies to each product (used by orders for margins).
+- `margin_floors_for_products(product_ids)`: {product_id: (minimum margin ₸, minimum margin %)}
+  of the rule pricing each product (used by the purchase list's warnings).
 """
 
 from decimal import Decimal
@@ -122,6 +124,22 @@ def commission_percent_for_products(product_ids) -> dict:
     for start in range(0, len(ids), ID_CHUNK):
         categories.update(Product.objects.filter(pk__in=ids[start : start + ID_CHUNK]).values_list("pk", "category_id"))
     return {pk: book.commission_for(categories[pk]) for pk in ids if pk in categories}
+
+
+def margin_floors_for_products(product_ids) -> dict:
+    """{product id: (minimum net margin ₸, minimum net margin % of the price)} of the rule that
+    prices each product now ((0, 0) where no rule applies: break-even)."""
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    book = pricing_book()
+    floors = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        rows = Product.objects.filter(pk__in=ids[start : start + ID_CHUNK]).values_list("pk", "category_id", "brand_id")
+        for pk, category_id, brand_id in rows:
+            rule = book.rule_for(engine.ProductIn(pk, category_id, brand_id, None))
+            floors[pk] = (rule.min_margin, rule.min_margin_percent) if rule else (0, Decimal(0))
+    return floors
 
 
 # --- the pricing engine's inputs ------------------------------------------------------------

@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy
 
 from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
 
-from . import export, selectors, services
+from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
+from . import purchase_list as purchases
 from .forms import AssembleForm, CancelForm, CompleteForm, ConfirmForm
 from .models import Order, OrderStatus, PullRun
 
@@ -73,7 +74,18 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 @admin.register(Order)
 class OrderAdmin(ReadOnlyWithPullButton):
     run_now_buttons = (replace(PULL_NOW, route="pull-now/"),)
-    list_display = ("code", "created_at", "state", "status", "total", "items", "city", "delivery_mode", "margin")
+    list_display = (
+        "code",
+        "created_at",
+        "state",
+        "status",
+        "total",
+        "items",
+        "city",
+        "delivery_mode",
+        "margin",
+        "goods_bought",
+    )
     customer_list_display = ("customer_name", "customer_phone")
     list_filter = (
         "state",
@@ -167,8 +179,10 @@ class OrderAdmin(ReadOnlyWithPullButton):
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         margins = selectors.margins_for_orders(changelist.result_list)
+        progress = purchases.purchase_progress(o.pk for o in changelist.result_list)
         for order in changelist.result_list:
             order.net_margin = margins[order.pk]
+            order.purchase_progress = progress.get(order.pk)
         return changelist
 
     @admin.display(description=gettext_lazy("total, ₸"), ordering="total_price")
@@ -184,6 +198,15 @@ class OrderAdmin(ReadOnlyWithPullButton):
         value = getattr(obj, "net_margin", None)
         return "—" if value is None else tenge(value)
 
+    @admin.display(description=gettext_lazy("bought from Al-Style"))
+    def goods_bought(self, obj):
+        progress = getattr(obj, "purchase_progress", None)
+        if purchases.is_bought(progress):
+            return _("goods bought")
+        if progress and progress[1]:
+            return _("%(bought)s of %(ordered)s units") % {"bought": progress[1], "ordered": progress[0]}
+        return "—"
+
     # --- order page -----------------------------------------------------------------------------
     def change_view(self, request, object_id, form_url="", extra_context=None):
         order = self.get_object(request, object_id)
@@ -193,6 +216,9 @@ class OrderAdmin(ReadOnlyWithPullButton):
                 "financials": selectors.order_financials(order),
                 "timeline": selectors.order_timeline(order),
                 "order_actions": self.available_actions(request, order),
+                "purchases": purchases.purchases_of_order(order),
+                "goods_bought": purchases.is_bought(purchases.purchase_progress([order.pk]).get(order.pk)),
+                "can_mark_purchased": request.user.has_perm("orders.mark_purchased"),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 

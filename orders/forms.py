@@ -24,3 +24,43 @@ class CompleteForm(forms.Form):
 
 class AssembleForm(forms.Form):
     number_of_space = forms.IntegerField(label=_("Number of parcels"), min_value=1, max_value=99, initial=1)
+
+
+# --- the purchase list --------------------------------------------------------------------------
+class PurchaseFilterForm(forms.Form):
+    """The purchase list's filters (GET)."""
+
+    until = forms.DateField(
+        label=_("Planned delivery on or before"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Orders without a planned date are always listed."),
+    )
+    warehouse = forms.ChoiceField(label=_("Al-Style warehouse"), required=False)
+    delivery_mode = forms.ChoiceField(label=_("Delivery mode"), required=False)
+    warnings_only = forms.BooleanField(label=_("With warnings only"), required=False)
+
+    def __init__(self, *args, warehouses=(), **kwargs):
+        from .models import DeliveryMode
+
+        super().__init__(*args, **kwargs)
+        self.set_warehouses(warehouses)
+        self.fields["delivery_mode"].choices = [("", _("all"))] + list(DeliveryMode.choices)
+
+    def set_warehouses(self, codes) -> None:
+        self.fields["warehouse"].choices = [("", _("all"))] + [(code, code) for code in sorted(set(codes))]
+
+
+class MarkPurchasedForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Units bought"), min_value=1)
+    unit_price = forms.IntegerField(
+        label=_("Price paid per unit, ₸"),
+        min_value=1,
+        max_value=999_999_999,
+        help_text=_("As on Al-Style's document; it replaces the dealer price in the order's margin."),
+    )
+    document = forms.CharField(label=_("Al-Style document number"), max_length=64)
+
+
+class UnmarkPurchaseForm(forms.Form):
+    reason = forms.CharField(label=_("Why"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -238,3 +238,83 @@ class PullRun(JobRun):
     class Meta(JobRun.Meta):
         verbose_name = _("order pull")
         verbose_name_plural = _("order pulls")
+
+
+# --- buying the goods from Al-Style (the purchase list) ----------------------------------------
+class PurchaseList(OrderEntry):
+    """The purchase list's admin page and its permission. Proxy of the order entries it is made
+    of; the page itself shows them aggregated per Al-Style article (orders.purchase_list)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("purchase list")
+        verbose_name_plural = _("purchase list")
+        default_permissions = ()
+        permissions = [("view_purchase_list", _("Can see the purchase list (what to buy from Al-Style)"))]
+
+
+class Purchase(models.Model):
+    """Units of one order entry bought from Al-Style: with Al-Style's document number and the
+    price actually paid, which replaces the estimate in the order's margin. A purchase is never
+    deleted: unmarking it keeps the row (who, when, why). The entry may later disappear (Kaspi
+    no longer lists it); the order, the product and the article stay, and so does the stock
+    reservation the purchase holds until the next catalog import (orders.purchase_list)."""
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="purchases")
+    entry = models.ForeignKey(
+        OrderEntry,
+        verbose_name=_("order entry"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="purchases",
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("catalog product"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="purchases",
+    )
+    article = models.PositiveIntegerField(_("article"), db_index=True)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.PositiveIntegerField(_("price paid per unit, ₸"))
+    document = models.CharField(_("Al-Style document number"), max_length=64)
+    recorded_at = models.DateTimeField(_("recorded"), db_index=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    unmarked_at = models.DateTimeField(_("unmarked"), null=True, blank=True, db_index=True)
+    unmarked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("unmarked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    unmark_reason = models.CharField(_("why unmarked"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("purchase from Al-Style")
+        verbose_name_plural = _("purchases from Al-Style")
+        ordering = ["-recorded_at", "-pk"]
+        default_permissions = ("view",)
+        permissions = [("mark_purchased", _("Can mark goods as bought from Al-Style, and unmark them"))]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orders_purchase_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(unit_price__gt=0), name="orders_purchase_price_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.article} × {self.quantity} ({self.document})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.unmarked_at is None

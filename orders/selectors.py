@@ -1,7 +1,8 @@
 """Reads of orders used by the pull, the admin and the export.
 
 Margin of an order line = line total − dealer cost × quantity − Kaspi commission (percent of the
-line total, from `catalog.selectors.commission_percent_for_products`); the order's net margin is
+line total, from `catalog.selectors.commission_percent_for_products`); units marked bought from
+Al-Style cost the price paid instead of the dealer price (orders.purchase_list.paid_costs); the order's net margin is
 the sum of its lines minus the delivery cost Kaspi charges the seller. Unknown when a line has
 no catalog product or no dealer price; not counted for cancelled or returned orders.
 """
@@ -27,6 +28,7 @@ from .models import (
     OrderStatus,
     PullRun,
 )
+from .purchase_list import paid_costs
 
 CENT = Decimal("0.01")
 NO_MARGIN_STATUSES = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
@@ -101,6 +103,7 @@ class Line:
     commission_percent: Decimal | None
     commission: Decimal | None
     margin: Decimal | None
+    purchased: int = 0  # units marked bought from Al-Style (their cost is the price paid)
 
 
 @dataclass
@@ -121,25 +124,28 @@ def costs_at_order(product_ids) -> dict[int, tuple[int | None, Decimal]]:
     return {pk: (prices.get(pk), percents.get(pk, Decimal(0))) for pk in ids}
 
 
-def _line(entry: OrderEntry, percents: dict) -> Line:
+def _line(entry: OrderEntry, percents: dict, paid: dict) -> Line:
     """The entry's margin, from its cost when it was ordered (the catalog's today for entries
-    stored before that was kept, or matched only later)."""
+    stored before that was kept, or matched only later); units bought from Al-Style cost what
+    was paid for them (`paid`: {entry id: (units, cost)}, orders.purchase_list.paid_costs)."""
     product = entry.product
     dealer_price = entry.dealer_price_at_order
     if dealer_price is None and product is not None:
         dealer_price = product.dealer_price
-    if dealer_price is None:
-        return Line(entry, None, percents.get(entry.product_id), None, None)
+    bought, paid_cost = paid.get(entry.pk, (0, 0))
+    rest = max(entry.quantity - bought, 0)
+    if dealer_price is None and rest:
+        return Line(entry, None, percents.get(entry.product_id), None, None, bought)
     percent = entry.commission_percent_at_order
     if percent is None:
         percent = percents.get(entry.product_id, Decimal(0))
-    dealer_cost = Decimal(dealer_price) * entry.quantity
+    dealer_cost = paid_cost + (Decimal(dealer_price) * rest if rest else 0)
     commission = (entry.total_price * percent / 100).quantize(CENT)
-    return Line(entry, dealer_cost, percent, commission, entry.total_price - dealer_cost - commission)
+    return Line(entry, dealer_cost, percent, commission, entry.total_price - dealer_cost - commission, bought)
 
 
-def _financials(order: Order, entries: list[OrderEntry], percents: dict) -> Financials:
-    lines = [_line(e, percents) for e in entries]
+def _financials(order: Order, entries: list[OrderEntry], percents: dict, paid: dict) -> Financials:
+    lines = [_line(e, percents, paid) for e in entries]
     known = all(line.margin is not None for line in lines) and lines
     margin = None
     if known and order.status not in NO_MARGIN_STATUSES:
@@ -158,7 +164,7 @@ def order_financials(order: Order) -> Financials:
     """The order page: each entry with its product, dealer cost, commission and margin."""
     entries = list(order.entries.select_related("product").order_by("entry_number"))
     percents = commission_percent_for_products({e.product_id for e in entries if e.product_id})
-    return _financials(order, entries, percents)
+    return _financials(order, entries, percents, paid_costs(e.pk for e in entries))
 
 
 def margins_for_orders(orders) -> dict[int, Decimal | None]:
@@ -166,7 +172,8 @@ def margins_for_orders(orders) -> dict[int, Decimal | None]:
     orders = list(orders)
     product_ids = {e.product_id for o in orders for e in o.entries.all() if e.product_id}
     percents = commission_percent_for_products(product_ids)
-    return {o.pk: _financials(o, list(o.entries.all()), percents).margin for o in orders}
+    paid = paid_costs(e.pk for o in orders for e in o.entries.all())
+    return {o.pk: _financials(o, list(o.entries.all()), percents, paid).margin for o in orders}
 
 
 def order_timeline(order: Order) -> QuerySet:
@@ -207,9 +214,10 @@ def export_rows(queryset: QuerySet, *, with_customer: bool):
         percents = commission_percent_for_products(
             {e.product_id for o in chunk for e in o.entries.all() if e.product_id}
         )
+        paid = paid_costs(e.pk for o in chunk for e in o.entries.all())
         for order in chunk:
             head = [getattr(order, c) for c in order_columns + customer_columns]
-            lines = _financials(order, list(order.entries.all()), percents).lines
+            lines = _financials(order, list(order.entries.all()), percents, paid).lines
             if not lines:
                 yield head + [""] * len(entry_columns)
             for line in lines:

@@ -1,5 +1,5 @@
 """What the orders app adds to the shared plumbing (kaspisync.registry), registered in
-OrdersConfig.ready(): the Kaspi connection check, the first pull, the dashboard panel, the pull
+OrdersConfig.ready(): the Kaspi connection check, the first pull, the dashboard panels (orders, "to buy today"), the pull
 job (pages after three missed intervals) and its customer personal data."""
 
 from django.conf import settings
@@ -29,6 +29,7 @@ def register() -> None:
     registry.connection_check("kaspi", check_kaspi, external=True)
     registry.first_job("first order pull", "orders.tasks.pull_orders", needed=no_orders, kwargs={"trigger": "schedule"})
     registry.dashboard_panel("admin/orders/dashboard_panel.html")
+    registry.dashboard_panel("admin/orders/purchase_panel.html")  # "to buy today"
     registry.job(
         registry.Job(
             name="orders.pull",

@@ -61,6 +61,7 @@ def test_each_app_registers_its_pieces():
         "admin/catalog/dashboard_panel.html",
         "admin/feeds/dashboard_panel.html",
         "admin/orders/dashboard_panel.html",
+        "admin/orders/purchase_panel.html",
         "admin/alerts/dashboard_panel.html",
     ]
     jobs = {job.name: job for job in registry.jobs()}

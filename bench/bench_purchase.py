@@ -1,0 +1,172 @@
+"""Benchmark: the purchase list for 5,000 open Kaspi orders over a 50,000-product catalog.
+
+    .venv/bin/python bench/bench_purchase.py [--orders 5000] [--products 50000] [--runs 7]
+
+Target (issue 14): the purchase list (`orders.purchase_list.purchase_list()`, everything the
+admin page, the exports and the command read) in <= 1 s. The database also holds 15,000 settled
+orders (completed, cancelled, returned) that must cost nothing, and 1,000 purchases already
+marked. Median of `--runs` runs (the machine is shared and noisy); every run printed.
+Fresh SQLite database in a temporary folder.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TARGET_LIST_S = 1.0
+WAREHOUSES = ("panfilov", "karaganda", "shymkent", "astana")
+
+
+def setup_django(var_dir: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kaspisync.settings"
+    os.environ["KASPISYNC_VAR_DIR"] = var_dir
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def seed(products: int, open_orders: int, settled: int) -> None:
+    from django.utils import timezone
+
+    from catalog.models import Brand, Category, PriceRule, Product
+    from orders.models import Order, OrderEntry, Purchase
+
+    rng = random.Random(14)
+    categories = Category.objects.bulk_create([Category(id=i, name=f"Категория {i}", level=1) for i in range(1, 201)])
+    brands = Brand.objects.bulk_create([Brand(name=f"Brand {i}") for i in range(300)])
+    PriceRule.objects.create(name="Всё", markup_percent=20, min_margin=500)
+    rows = []
+    for i in range(products):
+        qualifier, stock = rng.choice([("=", rng.randint(0, 40)), (">", 50), ("<", 10), ("=", 0)])
+        rows.append(
+            Product(
+                article=100_000 + i,
+                name=f"Товар {i}",
+                category=categories[i % 200],
+                brand=brands[i % 300],
+                dealer_price=rng.randint(1_000, 400_000),
+                sale_price=rng.randint(1_500, 500_000),
+                stock=stock,
+                stock_qualifier=qualifier,
+                warehouse_stock={w: rng.randint(0, 30) for w in WAREHOUSES if rng.random() < 0.6},
+                is_active=rng.random() > 0.01,
+            )
+        )
+    Product.objects.bulk_create(rows, batch_size=2000)
+    ids = list(Product.objects.values_list("pk", "dealer_price"))
+    popular = ids[:3000]  # orders concentrate on a few thousand products
+    now = timezone.now()
+    statuses = ["APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT"] * (open_orders // 2) + rng.choices(
+        ["COMPLETED", "CANCELLED", "RETURNED"], k=settled
+    )
+    orders = [
+        Order(
+            kaspi_id=f"bench-{n}",
+            code=str(600_000_000 + n),
+            state="NEW",
+            status=status,
+            total_price=0,
+            delivery_mode=rng.choice(["DELIVERY_LOCAL", "DELIVERY_PICKUP", "DELIVERY_REGIONAL_TODOOR"]),
+            pickup_point_id="30001234_PP1",
+            customer_name="Покупатель",
+            created_at=now - timedelta(hours=rng.randint(0, 24 * 14)),
+            planned_delivery_at=now + timedelta(hours=rng.randint(0, 24 * 5)),
+            attributes_hash="x",
+        )
+        for n, status in enumerate(statuses)
+    ]
+    Order.objects.bulk_create(orders, batch_size=2000)
+    entries = []
+    for order in Order.objects.values_list("pk", "code"):
+        for k in range(rng.choice([1, 1, 2, 3])):
+            if rng.random() < 0.02:
+                product_id, dealer = None, None
+            else:
+                product_id, dealer = rng.choice(popular)
+            price = Decimal(int(dealer * 1.3)) if dealer else Decimal(9_990)
+            entries.append(
+                OrderEntry(
+                    order_id=order[0],
+                    kaspi_id=f"{order[1]}-{k}",
+                    entry_number=k,
+                    sku="AS1",
+                    product_id=product_id,
+                    name="Товар",
+                    quantity=Decimal(rng.choice([1, 1, 1, 2, 3])),
+                    base_price=price,
+                    total_price=price,
+                    dealer_price_at_order=dealer and dealer - rng.choice([0, 0, 500]),
+                    commission_percent_at_order=Decimal(12),
+                )
+            )
+    OrderEntry.objects.bulk_create(entries, batch_size=2000)
+    open_entries = list(
+        OrderEntry.objects.filter(
+            order__status__in=["APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT"], product__isnull=False
+        ).values_list("pk", "order_id", "product_id")[:1000]
+    )
+    Purchase.objects.bulk_create(
+        [
+            Purchase(
+                order_id=o,
+                entry_id=e,
+                product_id=p,
+                article=1,
+                quantity=1,
+                unit_price=1000,
+                document="B",
+                recorded_at=now,
+            )
+            for e, o, p in open_entries
+        ]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--settled", type=int, default=15000)
+    parser.add_argument("--products", type=int, default=50000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    setup_django(tempfile.mkdtemp(prefix="bench-purchase-"))
+
+    from orders import purchase_list as pl
+    from orders.models import OrderEntry
+
+    started = time.perf_counter()
+    seed(args.products, args.orders, args.settled)
+    print(
+        f"purchase list: {args.orders} open orders (+{args.settled} settled), {OrderEntry.objects.count()} entries, "
+        f"{args.products} products; seeded in {time.perf_counter() - started:.1f} s"
+    )
+    times = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        result = pl.purchase_list(with_customer=True)
+        times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    print(
+        f"  list          : {median:6.3f} s median   target <= {TARGET_LIST_S:.1f} s   "
+        f"{'OK' if median <= TARGET_LIST_S else 'MISSED'}   "
+        f"({len(result.lines)} lines, {result.units} units, {len(result.unmatched)} unmatched, "
+        f"{result.warning_count} warnings; runs: {', '.join(f'{t:.3f}' for t in times)})"
+    )
+    return 0 if median <= TARGET_LIST_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""The purchase list in the admin: page, permissions, exports, marking and unmarking, the order
+list and page ("goods bought"), the dashboard panel; and needs pulled from the Kaspi emulator."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from orders.models import Order, Purchase
+from orders.services import pull_orders
+from orders.services.purchases import mark_article_purchased
+
+from .purchase_helpers import days, order, product, staff
+
+pytestmark = pytest.mark.django_db
+
+LIST = "admin:orders_purchaselist_changelist"
+CUSTOMER = "Айгерим Садыкова"
+
+
+@pytest.fixture
+def needs():
+    """Two lines: one Al-Style has enough of (two warehouses), one it is short of."""
+    plenty = product(name="Колонки Mi Speaker", stock=50, qualifier=">", warehouses={"panfilov": 4, "karaganda": 30})
+    plenty.weight = Decimal("0.750")
+    plenty.save(update_fields=["weight"])
+    scarce = product(name="Ноутбук Lenovo", dealer_price=200_000, stock=1, warehouses={"panfilov": 1})
+    first = order((plenty, 2, 13_990), (scarce, 1, 249_990), planned=days(1), customer=CUSTOMER)
+    second = order((scarce, 1, 249_990), planned=days(2), mode="DELIVERY_PICKUP", customer="Берик Ахметов")
+    return {"plenty": plenty, "scarce": scarce, "first": first, "second": second}
+
+
+def test_the_list_needs_its_permission_and_shows_no_customer_data_without_that_one(client, needs):
+    url = reverse(LIST)
+    client.force_login(staff("clerk", "view_order"))
+    assert client.get(url).status_code == 403
+    client.force_login(staff("viewer", "view_purchase_list"))
+    page = client.get(url).content.decode()
+    assert str(needs["plenty"].article) in page and str(needs["scarce"].article) in page
+    assert needs["first"].code in page and "под угрозой" in page
+    assert f"Нужно 2, у Al-Style есть 1: под угрозой заказы {needs['second'].code}." in page
+    assert CUSTOMER not in page and "Берик" not in page
+    assert reverse("admin:orders_purchaselist_mark") not in page  # viewers do not mark
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Список закупки" in index and "Закупить сегодня" in index
+    client.force_login(staff("manager", "view_purchase_list", "view_customer_data", "mark_purchased"))
+    page = client.get(url).content.decode()
+    assert CUSTOMER in page and reverse("admin:orders_purchaselist_mark") in page
+
+
+def test_the_page_filters_by_delivery_mode_warehouse_and_warnings(client, needs):
+    client.force_login(staff("viewer", "view_purchase_list"))
+    url = reverse(LIST)
+    pickup = client.get(url, {"delivery_mode": "DELIVERY_PICKUP"}).content.decode()
+    assert needs["second"].code in pickup and needs["first"].code not in pickup
+    karaganda = client.get(url, {"warehouse": "karaganda"}).content.decode()
+    assert str(needs["plenty"].article) in karaganda and needs["scarce"].name not in karaganda
+    warned = client.get(url, {"warnings_only": "on"}).content.decode()
+    assert needs["scarce"].name in warned and needs["plenty"].name not in warned
+    bad = client.get(url, {"until": "not-a-date"})
+    assert bad.status_code == 200 and needs["plenty"].name in bad.content.decode()  # ignored, said on the form
+
+
+def test_csv_export_opens_in_russian_excel_grouped_by_warehouse(client, needs):
+    client.force_login(staff("manager", "view_purchase_list", "view_customer_data"))
+    response = client.get(reverse("admin:orders_purchaselist_export", args=["csv"]))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    body = response.content
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    header, *data = rows
+    assert header[:8] == [
+        "Склад",
+        "Артикул",
+        "Код производителя",
+        "Товар",
+        "Бренд",
+        "Купить, шт.",
+        "Дилерская цена, ₸",
+        "Сумма, ₸",
+    ]
+    assert [(r[0], r[1], r[5], r[7]) for r in data] == [
+        ("karaganda", str(needs["plenty"].article), "2", "20000"),
+        ("panfilov", str(needs["scarce"].article), "1", "200000"),
+        ("Нет у Al-Style", str(needs["scarce"].article), "1", "200000"),
+    ]
+    assert data[0][8] == "1,500"  # 2 × 0.750 kg, decimal comma
+    assert "под угрозой" in data[1][11]  # the supplier-facing notes
+    text = body.decode("utf-8-sig")
+    assert CUSTOMER not in text and "Берик" not in text  # never in a file for the supplier
+
+
+def test_xlsx_export_has_a_sheet_per_warehouse_with_totals(client, needs):
+    client.force_login(staff("viewer", "view_purchase_list"))
+    response = client.get(reverse("admin:orders_purchaselist_export", args=["xlsx"]))
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["karaganda", "panfilov", "Нет у Al-Style"]
+    rows = list(book["karaganda"].iter_rows(values_only=True))
+    assert rows[0][0] == "Склад" and rows[1][1] == needs["plenty"].article and rows[1][5] == 2
+    assert rows[-1][0] == "Итого" and rows[-1][5] == 2 and rows[-1][7] == 20_000
+    empty = client.get(
+        reverse("admin:orders_purchaselist_export", args=["xlsx"]), {"delivery_mode": "DELIVERY_REGIONAL_PICKUP"}
+    )
+    assert load_workbook(io.BytesIO(empty.content)).sheetnames == ["Список закупки"]
+    assert client.get(reverse("admin:orders_purchaselist_export", args=["pdf"])).status_code == 404
+
+
+def test_marking_from_the_page_needs_its_permission_and_records_the_purchase(client, needs):
+    url = reverse("admin:orders_purchaselist_mark")
+    article = needs["plenty"].article
+    client.force_login(staff("viewer", "view_purchase_list"))
+    assert client.get(url, {"article": article}).status_code == 403
+    assert (
+        client.post(url, {"article": article, "quantity": 2, "unit_price": 9_900, "document": "D"}).status_code == 403
+    )
+    buyer = staff("buyer", "view_purchase_list", "mark_purchased")
+    client.force_login(buyer)
+    form = client.get(url, {"article": article}).content.decode()
+    assert 'value="2"' in form and 'value="10000"' in form  # defaults: what is needed, at today's dealer price
+    refused = client.post(url, {"article": article, "quantity": 5, "unit_price": 9_900, "document": "АС-11"})
+    assert refused.status_code == 200 and "больше отметить нельзя" in refused.content.decode()
+    done = client.post(url, {"article": article, "quantity": 2, "unit_price": 9_900, "document": "АС-11"}, follow=True)
+    assert "Отмечено как закупленное" in done.content.decode()
+    (purchase,) = Purchase.objects.all()
+    assert (purchase.quantity, purchase.unit_price, purchase.document, purchase.recorded_by) == (
+        2,
+        9_900,
+        "АС-11",
+        buyer,
+    )
+    assert needs["plenty"].name not in client.get(reverse(LIST)).content.decode()
+    # one entry of an order: the scarce laptop of the second order
+    entry = needs["second"].entries.get()
+    client.post(url, {"entry": entry.pk, "quantity": 1, "unit_price": 199_000, "document": "АС-12"})
+    assert Purchase.objects.get(entry=entry).unit_price == 199_000
+
+
+def test_goods_bought_shows_in_the_order_list_page_and_timeline_and_unmarking_is_audited(client, needs):
+    buyer = staff("buyer", "view_order", "view_purchase", "mark_purchased")
+    first = needs["first"]
+    mark_article_purchased(needs["plenty"].article, quantity=2, unit_price=9_900, document="АС-1", user=buyer)
+    client.force_login(buyer)
+    listing = client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert "2 из 3 шт." in listing
+    mark_article_purchased(needs["scarce"].article, quantity=1, unit_price=199_000, document="АС-2", user=buyer)
+    listing = client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert "товар закуплен" in listing
+    page = client.get(reverse("admin:orders_order_change", args=[first.pk])).content.decode()
+    assert "Закуплено у Al-Style — товар закуплен" in page and "АС-2" in page
+    assert "Товар закуплен: весь товар заказа куплен у Al-Style." in page
+    purchase = Purchase.objects.get(document="АС-2")
+    unmark = reverse("admin:orders_purchase_unmark", args=[purchase.pk])
+    assert unmark in page
+    client.force_login(staff("viewer", "view_order", "view_purchase"))
+    assert client.post(unmark, {"reason": "x"}).status_code == 403
+    client.force_login(buyer)
+    client.post(unmark, {"reason": "ошибся заказом"})
+    purchase.refresh_from_db()
+    assert purchase.unmarked_by == buyer and purchase.unmark_reason == "ошибся заказом"
+    history = client.get(reverse("admin:orders_purchase_changelist")).content.decode()
+    assert "отметка снята" in history and "АС-1" in history
+    page = client.get(reverse("admin:orders_order_change", args=[first.pk])).content.decode()
+    assert "Товар больше не закуплен полностью." in page and "ошибся заказом" in page
+
+
+def test_dashboard_panel_to_buy_today(client, needs):
+    client.force_login(staff("viewer", "view_purchase_list"))
+    panel = client.get(reverse("admin:index")).content.decode()
+    assert "Закупить сегодня" in panel and "2 строки" in panel and "4 штуки" in panel
+    assert "420\xa0000 ₸" in panel or "420 000 ₸" in panel or "420,000" in panel
+    assert "1 предупреждение" in panel
+    client.force_login(staff("clerk", "view_order"))
+    assert "Закупить сегодня" not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_needs_of_orders_pulled_from_kaspi(kaspi, catalog_products):
+    sandbox = kaspi()
+    waiting = sandbox.add_order()
+    accepted = sandbox.add_order(status="ACCEPTED_BY_MERCHANT")
+    cancelled = sandbox.add_order(status="CANCELLED")
+    pull_orders(days=1)
+    from orders import purchase_list
+
+    result = purchase_list.purchase_list()
+    codes = {o.code for line in result.lines for o in line.orders} | {u.code for u in result.unmatched}
+    assert codes == {waiting["code"], accepted["code"]} and cancelled["code"] not in codes
+    stored = Order.objects.get(code=accepted["code"])
+    needed = sum(int(e.quantity) for e in stored.entries.filter(product__isnull=False))
+    assert sum(o.needed for line in result.lines for o in line.orders if o.code == stored.code) == needed
