@@ -4,6 +4,7 @@ cutting happens before escaping, so a cut never splits a tag or an entity.
 """
 
 import html
+import re
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -13,11 +14,13 @@ TELEGRAM_LIMIT = 4096  # Bot API sendMessage: 1-4096 characters
 LINE_LIMIT = 600  # one line of an alert (a product name can be very long)
 TITLE_LIMIT = 300
 ELLIPSIS = "…"
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
 def clip(text: str, limit: int) -> str:
-    """One line of at most `limit` characters (whitespace, newlines included, collapsed)."""
-    text = " ".join(str(text).split())
+    """One line of at most `limit` characters (runs of spaces, tabs and newlines made one space;
+    no-break spaces, as in "45 000", kept)."""
+    text = _SPACES.sub(" ", str(text)).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
 
 

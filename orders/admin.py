@@ -7,9 +7,10 @@ raw payload) is shown only to users with `orders.view_customer_data`.
 
 from dataclasses import replace
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +23,17 @@ from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
 from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
 from . import purchase_list as purchases
 from .forms import AssembleForm, CancelForm, CompleteForm, ConfirmForm
-from .models import Order, OrderStatus, PullRun
+from .models import (
+    AutoAcceptCheck,
+    AutoAcceptRule,
+    AutoAcceptSettings,
+    DeliveryMode,
+    Order,
+    OrderStatus,
+    PaymentMode,
+    PullRun,
+)
+from .services import autoaccept
 
 CUSTOMER_PERMISSION = "orders.view_customer_data"
 PULL_PERMISSION = "orders.pull_orders"
@@ -219,6 +230,7 @@ class OrderAdmin(ReadOnlyWithPullButton):
                 "purchases": purchases.purchases_of_order(order),
                 "goods_bought": purchases.is_bought(purchases.purchase_progress([order.pk]).get(order.pk)),
                 "can_mark_purchased": request.user.has_perm("orders.mark_purchased"),
+                "autoaccept": selectors.autoaccept_check(order),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -403,3 +415,99 @@ class PullRunAdmin(ReadOnlyWithPullButton):
     )
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in PullRun._meta.fields]
+
+
+# --- auto-accept ---------------------------------------------------------------------------------
+class AutoAcceptRuleForm(forms.ModelForm):
+    delivery_modes = forms.MultipleChoiceField(
+        label=gettext_lazy("delivery modes"), choices=DeliveryMode.choices, widget=forms.CheckboxSelectMultiple
+    )
+    payment_modes = forms.MultipleChoiceField(
+        label=gettext_lazy("payment modes"), choices=PaymentMode.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = AutoAcceptRule
+        fields = ("name", "is_active", "max_total", "delivery_modes", "payment_modes", "position")
+
+
+@admin.register(AutoAcceptRule)
+class AutoAcceptRuleAdmin(admin.ModelAdmin):
+    """Which waiting orders may be accepted without a person (auto-accept itself is switched on
+    and off on the dashboard). Every rule also needs every entry matched to a catalog product
+    with enough Al-Style stock."""
+
+    form = AutoAcceptRuleForm
+    list_display = ("name", "is_active", "limit", "deliveries", "payments", "position")
+    list_editable = ("is_active", "position")
+
+    @admin.display(description=gettext_lazy("order total up to, ₸"), ordering="max_total")
+    def limit(self, obj):
+        return tenge(obj.max_total)
+
+    @admin.display(description=gettext_lazy("delivery modes"))
+    def deliveries(self, obj):
+        return ", ".join(str(DeliveryMode(m).label) for m in obj.delivery_modes if m in DeliveryMode.values)
+
+    @admin.display(description=gettext_lazy("payment modes"))
+    def payments(self, obj):
+        return ", ".join(str(PaymentMode(m).label) for m in obj.payment_modes if m in PaymentMode.values)
+
+
+@admin.register(AutoAcceptSettings)
+class AutoAcceptSettingsAdmin(admin.ModelAdmin):
+    """One row: the daily cap; the switch itself is on the dashboard (and here, for who may)."""
+
+    fields = ("enabled", "daily_cap", "enabled_at", "changed_by", "changed_at")
+    readonly_fields = ("enabled", "enabled_at", "changed_by", "changed_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        settings_row = AutoAcceptSettings.load()
+        return redirect(reverse("admin:orders_autoacceptsettings_change", args=[settings_row.pk]))
+
+    def save_model(self, request, obj, form, change):
+        obj.changed_by = request.user.get_username()
+        obj.changed_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        switch = self.admin_site.admin_view(self.switch_view)
+        return [path("switch/", switch, name="orders_autoaccept_switch"), *super().get_urls()]
+
+    def switch_view(self, request):
+        """The dashboard's kill switch (POST on=1 / on=0)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("orders.switch_autoaccept"):
+            raise PermissionDenied
+        turn_on = request.POST.get("on") == "1"
+        try:
+            autoaccept.switch(turn_on, request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            if turn_on:
+                messages.success(
+                    request, _("Auto-accept is on: orders that arrive from now on and match a rule are accepted.")
+                )
+            else:
+                messages.warning(request, _("Auto-accept is off: every order waits for staff."))
+        return redirect(request.POST.get("next") or reverse("admin:index"))
+
+
+@admin.register(AutoAcceptCheck)
+class AutoAcceptCheckAdmin(ReadOnlyAdmin):
+    list_display = ("checked_at", "order", "outcome", "rule_name", "reasons_text")
+    list_filter = ("outcome", "checked_at")
+    search_fields = ("=order__code", "rule_name")
+    list_select_related = ("order",)
+
+    @admin.display(description=gettext_lazy("reasons"))
+    def reasons_text(self, obj):
+        return "; ".join(obj.reasons) or "—"

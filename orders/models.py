@@ -7,6 +7,8 @@ value is data to show, not a reason to crash (the choices only give known values
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -180,6 +182,7 @@ class OrderEntry(models.Model):
 class EventSource(models.TextChoices):
     PULL = "pull", _("pull from Kaspi")
     USER = "user", _("user action")
+    AUTO = "auto", _("auto-accept")
 
 
 class OrderEvent(models.Model):
@@ -318,3 +321,99 @@ class Purchase(models.Model):
     @property
     def is_active(self) -> bool:
         return self.unmarked_at is None
+
+
+# --- auto-accept (orders.services.autoaccept) ----------------------------------------------------
+class AutoAcceptSettings(models.Model):
+    """The auto-accept switch and its daily cap (one row). Off until staff turn it on."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    enabled = models.BooleanField(_("accept matching orders automatically"), default=False)
+    enabled_at = models.DateTimeField(
+        _("on since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Only orders that arrive while auto-accept is on are accepted automatically."),
+    )
+    daily_cap = models.PositiveIntegerField(
+        _("at most this many orders a day"), default=20, validators=[MinValueValidator(1)]
+    )
+    changed_by = models.CharField(_("changed by"), max_length=150, blank=True, editable=False)
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("auto-accept settings")
+        verbose_name_plural = _("auto-accept settings")
+        permissions = [("switch_autoaccept", _("Can turn auto-accept on and off"))]
+
+    def __str__(self):
+        return str(self._meta.verbose_name)
+
+    @classmethod
+    def load(cls) -> "AutoAcceptSettings":
+        return cls.objects.get_or_create(id=cls.SINGLETON_ID)[0]
+
+
+class AutoAcceptRule(models.Model):
+    """Which waiting orders may be accepted without a person. Every rule also requires every
+    entry to be matched to a catalog product with enough Al-Style stock (as last imported)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    max_total = models.DecimalField(
+        _("order total up to, ₸"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    delivery_modes = models.JSONField(_("delivery modes"), default=list)
+    payment_modes = models.JSONField(_("payment modes"), default=list)
+    position = models.PositiveSmallIntegerField(_("order of checking"), default=0)
+
+    class Meta:
+        verbose_name = _("auto-accept rule")
+        verbose_name_plural = _("auto-accept rules")
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if not self.delivery_modes:
+            errors["delivery_modes"] = _("Choose at least one delivery mode.")
+        if not self.payment_modes:
+            errors["payment_modes"] = _("Choose at least one payment mode.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class AutoAcceptOutcome(models.TextChoices):
+    ACCEPTED = "accepted", _("accepted automatically")
+    HELD = "held", _("left for staff: a condition is not met")
+    CAPPED = "capped", _("left for staff: the daily cap is reached")
+    SENDING = "sending", _("being accepted at Kaspi")
+    UNKNOWN = "unknown", _("outcome at Kaspi unknown")
+    REFUSED = "refused", _("Kaspi refused")
+
+
+class AutoAcceptCheck(models.Model):
+    """Auto-accept's decision on one order, made once (never repeated: an acceptance is sent to
+    Kaspi at most once per order). `reasons` name the conditions that failed, or Kaspi's answer."""
+
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="autoaccept")
+    checked_at = models.DateTimeField(_("checked at"), db_index=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=AutoAcceptOutcome.choices)
+    rule = models.ForeignKey(
+        AutoAcceptRule, verbose_name=_("rule"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rule_name = models.CharField(_("rule"), max_length=100, blank=True)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("auto-accept decision")
+        verbose_name_plural = _("auto-accept decisions")
+        ordering = ["-checked_at"]
+
+    def __str__(self):
+        return f"{self.order} — {self.get_outcome_display()}"

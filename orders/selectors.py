@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from catalog.models import Product
 from catalog.selectors import commission_percent_for_products
@@ -22,6 +23,10 @@ from .models import (
     FINAL_STATUSES,
     RETURN_CHECK_EVERY,
     RETURN_PERIOD,
+    AutoAcceptCheck,
+    AutoAcceptOutcome,
+    AutoAcceptRule,
+    AutoAcceptSettings,
     Order,
     OrderEntry,
     OrderEvent,
@@ -32,6 +37,7 @@ from .purchase_list import paid_costs
 
 CENT = Decimal("0.01")
 NO_MARGIN_STATUSES = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
+AUTOACCEPT_COUNTED = (AutoAcceptOutcome.ACCEPTED, AutoAcceptOutcome.SENDING, AutoAcceptOutcome.UNKNOWN)
 
 
 # --- for the pull ---------------------------------------------------------------------------
@@ -251,4 +257,26 @@ def dashboard_status() -> dict:
     return {
         "to_accept": Order.objects.filter(status=OrderStatus.APPROVED_BY_BANK).count(),
         "last_pull": PullRun.objects.order_by("-started_at", "-pk").first(),
+        "autoaccept": autoaccept_status(),
+    }
+
+
+def autoaccept_check(order: Order):
+    """Auto-accept's decision on the order (None: not decided), for the order page."""
+    return AutoAcceptCheck.objects.filter(order=order).first()
+
+
+def autoaccepted_today(now: datetime) -> int:
+    """Orders auto-accept sent to Kaspi since midnight (Almaty): what the daily cap counts
+    (accepted, being accepted, and unknown outcomes)."""
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return AutoAcceptCheck.objects.filter(checked_at__gte=midnight, outcome__in=AUTOACCEPT_COUNTED).count()
+
+
+def autoaccept_status() -> dict:
+    """The dashboard's auto-accept line: on or off, active rules, accepted today against the cap."""
+    return {
+        "settings": AutoAcceptSettings.load(),
+        "rules": AutoAcceptRule.objects.filter(is_active=True).count(),
+        "today": autoaccepted_today(timezone.now()),
     }

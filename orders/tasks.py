@@ -5,9 +5,13 @@ from celery import shared_task
 from kaspisync.models import RunTrigger
 
 from .services import pull_orders
+from .services.autoaccept import auto_accept_waiting
 
 
 @shared_task(name="orders.tasks.pull_orders", ignore_result=True)
 def pull_orders_task(days: int | None = None, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "") -> int:
-    """Pull orders from Kaspi; returns the PullRun id (the run row is the result)."""
-    return pull_orders(days=days, trigger=trigger, triggered_by=triggered_by).pk
+    """Pull orders from Kaspi, then let auto-accept (when it is on) decide the orders that wait;
+    returns the PullRun id (the run row is the result)."""
+    run = pull_orders(days=days, trigger=trigger, triggered_by=triggered_by)
+    auto_accept_waiting()
+    return run.pk

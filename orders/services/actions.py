@@ -60,6 +60,7 @@ def _change(
     headers: dict | None = None,
     client: KaspiClient | None = None,
     local: dict | None = None,
+    source: str = EventSource.USER,
 ) -> Order:
     client = client or KaspiClient()
     try:
@@ -71,10 +72,10 @@ def _change(
             "The result is unknown (%(error)s): Kaspi may have made the change. Do not repeat it blindly: "
             "the order was read back from Kaspi."
         ) % {"error": exc.args[0]}
-        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, local, client)}") from exc
+        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, local, client, source)}") from exc
     if not echo.status:
         lead = _("Kaspi took the request but its answer does not show the new status: the order was read back.")
-        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, local, client)}")
+        raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, local, client, source)}")
     if echo.status != expected:
         raise ActionError(
             _(
@@ -84,7 +85,7 @@ def _change(
             % {"got": echo.status, "expected": expected}
         )
     try:
-        _store(order, echo, user, note, local or {})
+        _store(order, echo, user, note, local or {}, source)
     except DatabaseError as exc:
         log.exception("order %s: changed at Kaspi to %s, but not stored", order.code, echo.status)
         raise ActionUnconfirmed(
@@ -97,7 +98,7 @@ def _change(
     return order
 
 
-def _store(order: Order, echo: StatusEcho, user, note: str, local: dict) -> None:
+def _store(order: Order, echo: StatusEcho, user, note: str, local: dict, source: str = EventSource.USER) -> None:
     """Store the status Kaspi confirmed (and the state if the echo has it), with a timeline event."""
     values = {"status": echo.status, **({"state": echo.state} if echo.state else {}), **local}
     values["changed_at"] = timezone.now()
@@ -108,7 +109,7 @@ def _store(order: Order, echo: StatusEcho, user, note: str, local: dict) -> None
         OrderEvent.objects.create(
             order=order,
             at=values["changed_at"],
-            source=EventSource.USER,
+            source=source,
             user=user,
             from_state=before["state"],
             to_state=values.get("state", before["state"]),
@@ -120,7 +121,15 @@ def _store(order: Order, echo: StatusEcho, user, note: str, local: dict) -> None
         setattr(order, name, value)
 
 
-def _read_back(order: Order, user, note: str, expected: str, local: dict | None, client: KaspiClient) -> str:
+def _read_back(
+    order: Order,
+    user,
+    note: str,
+    expected: str,
+    local: dict | None,
+    client: KaspiClient,
+    source: str = EventSource.USER,
+) -> str:
     """After an unknown outcome: read the order by its code, store what Kaspi says (a changed
     status becomes a timeline event, and the action's own values are kept, if it is the one
     asked for: the user's change) and say what it is."""
@@ -145,7 +154,7 @@ def _read_back(order: Order, user, note: str, expected: str, local: dict | None,
                     before,
                     found,
                     timezone.now(),
-                    source=EventSource.USER if mine else EventSource.PULL,
+                    source=source if mine else EventSource.PULL,
                     user=user if mine else None,
                     note=_("%(note)s (confirmed by reading the order back)") % {"note": note} if mine else "",
                 ).save()
@@ -165,15 +174,19 @@ def _read_back(order: Order, user, note: str, expected: str, local: dict | None,
     ) % {"status": found.status}
 
 
-def accept_order(order: Order, user, *, client: KaspiClient | None = None) -> Order:
-    """APPROVED_BY_BANK → ACCEPTED_BY_MERCHANT."""
+def accept_order(
+    order: Order, user, *, client: KaspiClient | None = None, note: str = "", source: str = EventSource.USER
+) -> Order:
+    """APPROVED_BY_BANK → ACCEPTED_BY_MERCHANT. Auto-accept calls this too, with its own note
+    ("accepted automatically by rule X") and source, and user None."""
     return _change(
         order,
         user,
         OrderStatus.ACCEPTED_BY_MERCHANT,
         expected=OrderStatus.ACCEPTED_BY_MERCHANT,
-        note=_("accepted"),
+        note=note or _("accepted"),
         client=client,
+        source=source,
     )
 
 
