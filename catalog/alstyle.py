@@ -19,18 +19,15 @@ string, so every text that leaves this module (log lines, exception messages) is
 import hashlib
 import logging
 import os
-import queue
-import threading
 import time
 from dataclasses import dataclass, field
 
 import orjson
 import requests
-from django import db
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from kaspisync.http import ExternalServiceError, backoff_delays, make_session, timeouts
+from kaspisync.http import ExternalServiceError, backoff_delays, make_session, read_ahead_of, timeouts
 from kaspisync.secrets import mask, register_secret
 from kaspisync.throttle import key_for, wait_turn
 
@@ -107,53 +104,6 @@ def _frozen_environment(session: requests.Session, url: str) -> requests.Session
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = False
     return session
-
-
-class _Failed:
-    def __init__(self, error: BaseException):
-        self.error = error
-
-
-_DONE = object()
-
-
-def _read_ahead(iterator):
-    """Yield the items of `iterator`, which a background thread produces one item ahead. An
-    exception in the producer is raised here, in the consumer; closing this generator (or an
-    exception in the consumer) stops the producer, which is waited for."""
-    slot: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def offer(item) -> None:
-        while not stop.is_set():
-            try:
-                slot.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def produce() -> None:
-        try:
-            for item in iterator:
-                offer(item)
-                if stop.is_set():
-                    return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the consumer
-            offer(_Failed(exc))
-        finally:
-            db.connection.close()  # the thread's own connection (the shared request queue uses it)
-
-    producer = threading.Thread(target=produce, name="alstyle-read-ahead", daemon=True)
-    producer.start()
-    try:
-        while (item := slot.get()) is not _DONE:
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        producer.join()
 
 
 class AlstyleClient:
@@ -282,7 +232,7 @@ class AlstyleClient:
         With `read_ahead` the next page is fetched in a background thread while the caller works
         on the current one (requests still go one at a time, each after its turn in the queue)."""
         pages = self._pages(fields, limit)
-        return _read_ahead(pages) if read_ahead else pages
+        return read_ahead_of(pages, "alstyle-read-ahead") if read_ahead else pages
 
     def _pages(self, fields, limit: int):
         offset = 0

@@ -215,7 +215,7 @@ if not _commission_ok:
 ORDERS_PULL_INTERVAL = env.int("ORDERS_PULL_INTERVAL", default=5 * 60)
 ORDERS_BACKFILL_DAYS = env.int("ORDERS_BACKFILL_DAYS", default=14)  # first pull
 ORDERS_REVISIT_DAYS = env.int("ORDERS_REVISIT_DAYS", default=14)  # later pulls re-read this many days
-ORDERS_ENTRY_WORKERS = env.int("ORDERS_ENTRY_WORKERS", default=8)  # concurrent entries requests
+ORDERS_ENTRY_WORKERS = env.int("ORDERS_ENTRY_WORKERS", default=8)  # concurrent SKU lookups / entries calls
 KASPI_MAX_ATTEMPTS = env.int("KASPI_MAX_ATTEMPTS", default=4)
 KASPI_BACKOFF_BASE = env.float("KASPI_BACKOFF_BASE", default=2.0)
 

@@ -29,7 +29,6 @@ from .models import (
     AutoAcceptSettings,
     DeliveryMode,
     Order,
-    OrderStatus,
     PaymentMode,
     PullRun,
 )
@@ -236,19 +235,10 @@ class OrderAdmin(ReadOnlyWithPullButton):
 
     def available_actions(self, request, order) -> list[tuple[str, str]]:
         """(url, label) of the actions this user may start for the order's current status."""
-        possible = []
-        if order.status == OrderStatus.APPROVED_BY_BANK:
-            possible.append(("accept", _("Accept"), "accept_order"))
-        if order.status in (OrderStatus.APPROVED_BY_BANK, OrderStatus.ACCEPTED_BY_MERCHANT):
-            possible.append(("cancel", _("Cancel"), "cancel_order"))
-        if order.status == OrderStatus.ACCEPTED_BY_MERCHANT:
-            possible.append(("complete", _("Complete (buyer code)"), "complete_order"))
-            if order.is_kaspi_delivery:
-                possible.append(("assemble", _("Assembled (Kaspi Delivery)"), "assemble_order"))
         return [
-            (reverse(f"admin:orders_order_{name}", args=[order.pk]), label)
-            for name, label, perm in possible
-            if request.user.has_perm(f"orders.{perm}")
+            (reverse(f"admin:orders_order_{action.value}", args=[order.pk]), action.label)
+            for action in order.allowed_actions
+            if request.user.has_perm(action.permission)
         ]
 
     # --- actions, each on a confirmation page ------------------------------------------------------

@@ -1,8 +1,10 @@
 """Kaspi Shop API client (JSON:API). Payloads are normalised here, once, into typed values.
 
     client = KaspiClient()                     # KASPI_API_URL / KASPI_TOKEN from settings
-    page = client.list_orders(state="NEW", ge=..., le=..., page=0)
-    entries = client.order_entries(order.id)   # with the merchant SKU resolved
+    page = client.list_orders(state="NEW", ge=..., le=..., page=0, include_entries=True)
+    page.orders, page.entries                  # entries by order id, for orders the answer included
+    entries = client.order_entries(order.id)   # the same, one order at a time
+    client.merchant_sku(entry.master_product_id)  # the merchant SKU of a Kaspi product
 
 Failures raise `ExternalServiceError` with a diagnosis for the operator; 429/5xx/timeouts are
 retried a bounded number of times with backoff, 400/401/403/404 are not. The token travels only
@@ -155,13 +157,6 @@ class StatusEcho:
 
 
 @dataclass(frozen=True)
-class OrdersPage:
-    orders: list[KaspiOrder]
-    page_count: int
-    total_count: int
-
-
-@dataclass(frozen=True)
 class KaspiEntry:
     id: str
     entry_number: int
@@ -171,12 +166,70 @@ class KaspiEntry:
     total_price: Decimal
     delivery_cost: Decimal
     category_code: str
-    master_product_id: str
-    master_product_code: str
+    master_product_id: str  # Kaspi's product (the `product` relationship); "" if the entry does not say
+    master_product_code: str  # Kaspi's code of that product, when it was asked for
     name: str
-    sku: str  # the merchant's own SKU (what our price list published); "" if Kaspi has none
+    offer_code: str  # `offer.code`: our SKU or Kaspi's internal code, so only a hint
     raw: dict = field(repr=False)
+    sku: str = ""  # the merchant's own SKU (what our price list published), once resolved
     sku_error: str = ""  # why Kaspi gave no SKU: it refused the product lookup (the entry is flagged)
+
+    @classmethod
+    def from_jsonapi(cls, item: dict) -> "KaspiEntry":
+        a = item.get("attributes") or {}
+        offer = a.get("offer") or {}
+        product = ((item.get("relationships") or {}).get("product") or {}).get("data") or {}
+        return cls(
+            id=str(item["id"]),
+            entry_number=int(a.get("entryNumber") or 0),
+            quantity=_money(a.get("quantity")),
+            unit_type=str(a.get("unitType") or ""),
+            base_price=_money(a.get("basePrice")),
+            total_price=_money(a.get("totalPrice")),
+            delivery_cost=_money(a.get("deliveryCost")),
+            category_code=str((a.get("category") or {}).get("code") or ""),
+            master_product_id=str(product.get("id") or ""),
+            master_product_code="",
+            name=str(offer.get("name") or ""),
+            offer_code=str(offer.get("code") or ""),
+            raw=item,
+        )
+
+
+@dataclass(frozen=True)
+class MasterProduct:
+    id: str
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    orders: list[KaspiOrder]
+    page_count: int
+    total_count: int
+    # {order id: its entries} for the orders whose entries the answer included and linked
+    entries: dict[str, list[KaspiEntry]] = field(default_factory=dict)
+
+
+def included_entries(body: dict) -> dict[str, list[KaspiEntry]]:
+    """The entries an order-list answer included, by order id. An order is left out (its entries
+    are then asked for separately) unless its `relationships.entries.data` names at least one entry
+    and every entry it names is in `included`."""
+    included = {
+        str(item.get("id")): item
+        for item in body.get("included") or []
+        if isinstance(item, dict) and item.get("type") == "orderentries" and item.get("id")
+    }
+    result = {}
+    for order in body.get("data") or []:
+        linkage = ((order.get("relationships") or {}).get("entries") or {}).get("data")
+        if not included or not isinstance(linkage, list) or not linkage:
+            continue
+        ids = [str(ref.get("id")) for ref in linkage if isinstance(ref, dict)]
+        if ids and all(i in included for i in ids):
+            result[str(order["id"])] = [KaspiEntry.from_jsonapi(included[i]) for i in ids]
+    return result
 
 
 # --- diagnoses -------------------------------------------------------------------------------
@@ -263,9 +316,6 @@ class KaspiClient:
         self._local = threading.local()  # one session per thread (entries are fetched concurrently)
         self._count_lock = threading.Lock()
         self.requests_made = 0
-        self._sku_by_master: dict[str, str | ExternalServiceError] = {}
-        self._sku_lock = threading.Lock()
-        self._sku_locks: dict[str, threading.Lock] = {}
 
     # -- transport --
     @property
@@ -358,7 +408,10 @@ class KaspiClient:
         page: int = 0,
         code: str | None = None,
         status: str | None = None,
+        include_entries: bool = False,
     ) -> OrdersPage:
+        """One page of orders; with `include_entries` Kaspi also puts the orders' entries in the
+        answer (`include[orders]=entries`): `page.entries` holds those it did include."""
         params = {"page[number]": page, "page[size]": PAGE_SIZE}
         if state:
             params["filter[orders][state]"] = state
@@ -370,12 +423,15 @@ class KaspiClient:
             params["filter[orders][code]"] = code
         if status:
             params["filter[orders][status]"] = status
+        if include_entries:
+            params["include[orders]"] = "entries"
         body = self.get("orders", params)
         meta = body.get("meta") or {}
         return OrdersPage(
             orders=[KaspiOrder.from_jsonapi(item) for item in body.get("data") or []],
             page_count=int(meta.get("pageCount") or 0),
             total_count=int(meta.get("totalCount") or 0),
+            entries=included_entries(body) if include_entries else {},
         )
 
     def order_by_code(self, code: str) -> KaspiOrder | None:
@@ -383,68 +439,22 @@ class KaspiClient:
         return page.orders[0] if page.orders else None
 
     def order_entries(self, order_id: str) -> list[KaspiEntry]:
-        """The order's entries with Kaspi's product and the merchant SKU resolved (2 calls per
-        entry, the SKU of a Kaspi product is remembered for the client's lifetime)."""
+        """An order's entries (one call), SKUs not resolved (see orders.services.skus)."""
         body = self.get(f"orders/{order_id}/entries")
-        return [self._entry(item) for item in body.get("data") or []]
+        return [KaspiEntry.from_jsonapi(item) for item in body.get("data") or []]
 
-    def _entry(self, item: dict) -> KaspiEntry:
-        """One entry with its SKU. If Kaspi refuses a product lookup for good (e.g. 404: the
-        product is gone), the entry keeps no SKU and says why; a 5xx, a timeout or a 429 fails
-        the whole order, which the next pull fetches again."""
-        a = item.get("attributes") or {}
-        product = (item.get("relationships") or {}).get("product") or {}
-        master_id = str((product.get("data") or {}).get("id") or "")
-        master_attrs, sku, sku_error = {}, "", ""
-        try:
-            if not master_id:
-                master = self.get(f"orderentries/{item['id']}/product").get("data") or {}
-                master_id = str(master.get("id") or "")
-                master_attrs = master.get("attributes") or {}
-            sku = self._merchant_sku(master_id)
-        except ExternalServiceError as exc:
-            if not refused_for_good(exc):
-                raise
-            sku_error = exc.args[0]
-            log.warning("order entry %s: no SKU from Kaspi: %s", item.get("id"), sku_error)
-        return KaspiEntry(
-            id=str(item["id"]),
-            entry_number=int(a.get("entryNumber") or 0),
-            quantity=_money(a.get("quantity")),
-            unit_type=str(a.get("unitType") or ""),
-            base_price=_money(a.get("basePrice")),
-            total_price=_money(a.get("totalPrice")),
-            delivery_cost=_money(a.get("deliveryCost")),
-            category_code=str((a.get("category") or {}).get("code") or ""),
-            master_product_id=master_id,
-            master_product_code=str(master_attrs.get("code") or ""),
-            name=str(master_attrs.get("name") or (a.get("offer") or {}).get("name") or ""),
-            sku=sku,
-            raw=item,
-            sku_error=sku_error,
+    def entry_master(self, entry_id: str) -> MasterProduct:
+        """The Kaspi product of an entry that does not name it."""
+        data = self.get(f"orderentries/{entry_id}/product").get("data") or {}
+        attributes = data.get("attributes") or {}
+        return MasterProduct(
+            id=str(data.get("id") or ""), code=str(attributes.get("code") or ""), name=str(attributes.get("name") or "")
         )
 
-    def _merchant_sku(self, master_id: str) -> str:
-        """The merchant SKU of a Kaspi product; a refusal for good is remembered like an answer."""
-        if not master_id:
-            return ""
-        if master_id not in self._sku_by_master:
-            with self._sku_lock:
-                product_lock = self._sku_locks.setdefault(master_id, threading.Lock())
-            with product_lock:  # entries are fetched by several threads: ask once per product
-                if master_id not in self._sku_by_master:
-                    try:
-                        data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
-                    except ExternalServiceError as exc:
-                        if not refused_for_good(exc):
-                            raise
-                        self._sku_by_master[master_id] = exc
-                    else:
-                        self._sku_by_master[master_id] = str((data.get("attributes") or {}).get("code") or "")
-        known = self._sku_by_master[master_id]
-        if isinstance(known, ExternalServiceError):
-            raise known
-        return known
+    def merchant_sku(self, master_id: str) -> str:
+        """The merchant's own SKU of a Kaspi product ("" if Kaspi's answer has none)."""
+        data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
+        return str((data.get("attributes") or {}).get("code") or "")
 
     # -- actions --
     def set_status(

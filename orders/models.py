@@ -46,6 +46,28 @@ RETURN_PERIOD = timedelta(days=30)
 RETURN_CHECK_EVERY = timedelta(hours=3)
 
 
+class OrderAction(models.TextChoices):
+    """What staff can do to an order at Kaspi (each behind its permission `orders.<value>_order`)."""
+
+    ACCEPT = "accept", _("Accept")
+    CANCEL = "cancel", _("Cancel")
+    COMPLETE = "complete", _("Complete (buyer code)")
+    ASSEMBLE = "assemble", _("Assembled (Kaspi Delivery)")
+
+    @property
+    def permission(self) -> str:
+        return f"orders.{self.value}_order"
+
+
+# The actions Kaspi allows for an order in each status (its POST /orders transitions); any other
+# status allows none. ASSEMBLE is for Kaspi Delivery orders only.
+ACTIONS_BY_STATUS = {
+    OrderStatus.APPROVED_BY_BANK: (OrderAction.ACCEPT, OrderAction.CANCEL),
+    OrderStatus.ACCEPTED_BY_MERCHANT: (OrderAction.CANCEL, OrderAction.COMPLETE, OrderAction.ASSEMBLE),
+}
+KASPI_DELIVERY_ACTIONS = (OrderAction.ASSEMBLE,)
+
+
 class PaymentMode(models.TextChoices):
     PAY_WITH_CREDIT = "PAY_WITH_CREDIT", _("credit / instalments")
     PREPAID = "PREPAID", _("prepaid")
@@ -133,6 +155,15 @@ class Order(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def allowed_actions(self) -> list[OrderAction]:
+        """The actions Kaspi allows for this order now, as far as we know its status."""
+        return [
+            action
+            for action in ACTIONS_BY_STATUS.get(self.status, ())
+            if self.is_kaspi_delivery or action not in KASPI_DELIVERY_ACTIONS
+        ]
+
 
 class OrderEntry(models.Model):
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="entries")
@@ -177,6 +208,22 @@ class OrderEntry(models.Model):
     @property
     def is_matched(self) -> bool:
         return self.product_id is not None
+
+
+class MasterProductSku(models.Model):
+    """Kaspi's answer to "which merchant SKU is this Kaspi product" (`/masterproducts/{id}/
+    merchantProduct`), kept so that a product is asked about once, not once per order."""
+
+    master_product_id = models.CharField(_("Kaspi product id"), max_length=128, unique=True)
+    sku = models.CharField(_("merchant SKU"), max_length=64, blank=True)
+    looked_up_at = models.DateTimeField(_("asked"))
+
+    class Meta:
+        verbose_name = _("Kaspi product SKU")
+        verbose_name_plural = _("Kaspi product SKUs")
+
+    def __str__(self):
+        return f"{self.master_product_id} → {self.sku}"
 
 
 class EventSource(models.TextChoices):

@@ -1,13 +1,9 @@
 """Reads of orders used by the pull, the admin and the export.
 
-Margin of an order line = line total − dealer cost × quantity − Kaspi commission (percent of the
-line total, from `catalog.selectors.commission_percent_for_products`); units marked bought from
-Al-Style cost the price paid instead of the dealer price (orders.purchase_list.paid_costs); the order's net margin is
-the sum of its lines minus the delivery cost Kaspi charges the seller. Unknown when a line has
-no catalog product or no dealer price; not counted for cancelled or returned orders.
+The margins are computed by `orders.financials` from what is read here (entries with their
+products, and the commission percent of those products).
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -19,6 +15,7 @@ from catalog.selectors import commission_percent_for_products
 from catalog.sku import article_for_sku
 from feeds.selectors import sku_prefix
 
+from .financials import Financials, financials
 from .models import (
     FINAL_STATUSES,
     RETURN_CHECK_EVERY,
@@ -27,6 +24,7 @@ from .models import (
     AutoAcceptOutcome,
     AutoAcceptRule,
     AutoAcceptSettings,
+    MasterProductSku,
     Order,
     OrderEntry,
     OrderEvent,
@@ -35,8 +33,6 @@ from .models import (
 )
 from .purchase_list import paid_costs
 
-CENT = Decimal("0.01")
-NO_MARGIN_STATUSES = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
 AUTOACCEPT_COUNTED = (AutoAcceptOutcome.ACCEPTED, AutoAcceptOutcome.SENDING, AutoAcceptOutcome.UNKNOWN)
 
 
@@ -73,6 +69,12 @@ def product_ids_for_skus(skus) -> dict[str, int]:
     return {sku: id_by_article[a] for sku, a in article_by_sku.items() if a in id_by_article}
 
 
+def known_master_skus(master_ids, since: datetime) -> dict[str, str]:
+    """{Kaspi product id: merchant SKU} as Kaspi answered since `since`, for these products."""
+    rows = MasterProductSku.objects.filter(master_product_id__in=list(master_ids), looked_up_at__gte=since)
+    return dict(rows.values_list("master_product_id", "sku"))
+
+
 def orders_to_refresh(now: datetime, exclude_kaspi_ids=()) -> list[tuple[int, str, bool]]:
     """(pk, code, is a return check) of the stored orders to re-read by their code, except those
     just seen in the lists: every order that may still change (not final), and completed orders
@@ -102,26 +104,6 @@ def items_count(order: Order) -> Decimal | int:
     return int(total) if total == int(total) else total
 
 
-@dataclass
-class Line:
-    entry: OrderEntry
-    dealer_cost: Decimal | None  # dealer price × quantity
-    commission_percent: Decimal | None
-    commission: Decimal | None
-    margin: Decimal | None
-    purchased: int = 0  # units marked bought from Al-Style (their cost is the price paid)
-
-
-@dataclass
-class Financials:
-    lines: list[Line]
-    revenue: Decimal
-    dealer_cost: Decimal | None
-    commission: Decimal | None
-    delivery_cost_for_seller: Decimal
-    margin: Decimal | None
-
-
 def costs_at_order(product_ids) -> dict[int, tuple[int | None, Decimal]]:
     """{product id: (dealer price, commission percent)} now: stored on new entries as their cost."""
     ids = set(product_ids)
@@ -130,47 +112,11 @@ def costs_at_order(product_ids) -> dict[int, tuple[int | None, Decimal]]:
     return {pk: (prices.get(pk), percents.get(pk, Decimal(0))) for pk in ids}
 
 
-def _line(entry: OrderEntry, percents: dict, paid: dict) -> Line:
-    """The entry's margin, from its cost when it was ordered (the catalog's today for entries
-    stored before that was kept, or matched only later); units bought from Al-Style cost what
-    was paid for them (`paid`: {entry id: (units, cost)}, orders.purchase_list.paid_costs)."""
-    product = entry.product
-    dealer_price = entry.dealer_price_at_order
-    if dealer_price is None and product is not None:
-        dealer_price = product.dealer_price
-    bought, paid_cost = paid.get(entry.pk, (0, 0))
-    rest = max(entry.quantity - bought, 0)
-    if dealer_price is None and rest:
-        return Line(entry, None, percents.get(entry.product_id), None, None, bought)
-    percent = entry.commission_percent_at_order
-    if percent is None:
-        percent = percents.get(entry.product_id, Decimal(0))
-    dealer_cost = paid_cost + (Decimal(dealer_price) * rest if rest else 0)
-    commission = (entry.total_price * percent / 100).quantize(CENT)
-    return Line(entry, dealer_cost, percent, commission, entry.total_price - dealer_cost - commission, bought)
-
-
-def _financials(order: Order, entries: list[OrderEntry], percents: dict, paid: dict) -> Financials:
-    lines = [_line(e, percents, paid) for e in entries]
-    known = all(line.margin is not None for line in lines) and lines
-    margin = None
-    if known and order.status not in NO_MARGIN_STATUSES:
-        margin = sum(line.margin for line in lines) - order.delivery_cost_for_seller
-    return Financials(
-        lines=lines,
-        revenue=sum((e.total_price for e in entries), Decimal(0)),
-        dealer_cost=sum(line.dealer_cost for line in lines) if known else None,
-        commission=sum(line.commission for line in lines) if known else None,
-        delivery_cost_for_seller=order.delivery_cost_for_seller,
-        margin=margin,
-    )
-
-
 def order_financials(order: Order) -> Financials:
     """The order page: each entry with its product, dealer cost, commission and margin."""
     entries = list(order.entries.select_related("product").order_by("entry_number"))
     percents = commission_percent_for_products({e.product_id for e in entries if e.product_id})
-    return _financials(order, entries, percents, paid_costs(e.pk for e in entries))
+    return financials(order, entries, percents, paid_costs(e.pk for e in entries))
 
 
 def margins_for_orders(orders) -> dict[int, Decimal | None]:
@@ -179,7 +125,7 @@ def margins_for_orders(orders) -> dict[int, Decimal | None]:
     product_ids = {e.product_id for o in orders for e in o.entries.all() if e.product_id}
     percents = commission_percent_for_products(product_ids)
     paid = paid_costs(e.pk for o in orders for e in o.entries.all())
-    return {o.pk: _financials(o, list(o.entries.all()), percents, paid).margin for o in orders}
+    return {o.pk: financials(o, list(o.entries.all()), percents, paid).margin for o in orders}
 
 
 def order_timeline(order: Order) -> QuerySet:
@@ -223,7 +169,7 @@ def export_rows(queryset: QuerySet, *, with_customer: bool):
         paid = paid_costs(e.pk for o in chunk for e in o.entries.all())
         for order in chunk:
             head = [getattr(order, c) for c in order_columns + customer_columns]
-            lines = _financials(order, list(order.entries.all()), percents, paid).lines
+            lines = financials(order, list(order.entries.all()), percents, paid).lines
             if not lines:
                 yield head + [""] * len(entry_columns)
             for line in lines:

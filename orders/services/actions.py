@@ -25,7 +25,7 @@ from kaspisync.http import ExternalServiceError
 
 from .. import selectors
 from ..kaspi import KaspiClient, StatusEcho, refused
-from ..models import CancellationReason, EventSource, Order, OrderEvent, OrderStatus
+from ..models import CancellationReason, EventSource, Order, OrderAction, OrderEvent, OrderStatus
 from .pull import status_changed, status_event, write_pulled
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def accept_orders(orders, user, *, client: KaspiClient | None = None) -> BulkRes
     client = client or KaspiClient()
     result = BulkResult()
     for order in orders:
-        if order.status != OrderStatus.APPROVED_BY_BANK:
+        if OrderAction.ACCEPT not in order.allowed_actions:
             result.skipped.append(order)
             continue
         try:

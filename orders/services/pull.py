@@ -1,20 +1,20 @@
 """Pull orders from Kaspi into the database.
 
 Kaspi has no webhooks: every state is listed in creation-date windows of at most 14 days, page
-by page. An order whose attributes did not change (same hash) is not written and its entries
-are not fetched again, so an unchanged re-pull costs only the list pages. New and changed
-orders get their entries (fetched concurrently by a small thread pool; the database is written
-by this thread only), are upserted by their Kaspi id, and each state/status change becomes a
-timeline event. Open orders older than the window are refreshed one by one by their code, and
-so, now and then, are orders completed lately, which a buyer may still return.
-A known order is written only if its row is unchanged since the pull read it (`Order.version`):
-an action a user took meanwhile is newer than the pulled payload and is never overwritten.
-"""
+by page, each list call asking Kaspi to include the orders' entries (`include[orders]=entries`).
+An order whose attributes did not change (same hash) is not written and nothing more is asked
+about it, so an unchanged re-pull costs only the list pages. New and changed orders get their
+entries from the list answer (or, for the orders an answer left out, one entries call each) and
+their SKUs from `services.skus` (a hint that is one of our SKUs, else Kaspi's answer per master
+product, asked once and kept); they are upserted by their Kaspi id a page at a time, and each
+state/status change becomes a timeline event. Open orders older than the window are refreshed
+one by one by their code, and so, now and then, are orders completed lately, which a buyer may
+still return. A known order is written only if its row is unchanged since the pull read it
+(`Order.version`): an action a user took meanwhile is newer than the pulled payload and is never
+overwritten."""
 
 import logging
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,21 +23,21 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kaspisync.http import ExternalServiceError
+from kaspisync.http import ExternalServiceError, read_ahead_of
 from kaspisync.models import RunStatus, RunTrigger
 from kaspisync.runs import queue_after_commit, run_job
 from kaspisync.secrets import mask
 
 from .. import selectors
-from ..kaspi import KaspiClient, KaspiEntry, KaspiOrder
+from ..kaspi import KaspiClient, KaspiEntry, KaspiOrder, OrdersPage
 from ..models import EventSource, Order, OrderEntry, OrderEvent, OrderState, PullRun
+from .skus import SkuResolver, call_or_error
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "orders.pull"
 MAX_WINDOW = timedelta(days=14)
 MAX_STORED_ERRORS = 50
-BACKLOG = 300  # orders waiting for their entries before listing pauses
 WRITE_BATCH = 200
 
 ORDER_FIELDS = [
@@ -192,16 +192,10 @@ def queue_pull(*, triggered_by: str = "") -> None:
     queue_after_commit(pull_orders_task, trigger=RunTrigger.ADMIN, triggered_by=triggered_by)
 
 
-@dataclass
-class _Pending:
-    order: KaspiOrder
-    before: dict | None  # the stored fingerprint (hash, state, status), None for a new order
-    entries: Future
-
-
 class _Puller:
-    """Lists pages in this thread while a small pool fetches the entries of new and changed
-    orders; finished orders are written in list order, in batches, by this thread only."""
+    """Lists pages (entries included), resolves the SKUs of new and changed orders' entries and
+    writes them, a page at a time, in this thread; a small pool only sends the calls a page needs
+    besides its list call (entries Kaspi left out, SKU lookups), concurrently."""
 
     def __init__(self, job, client: KaspiClient, progress=None):
         self.job = job
@@ -210,7 +204,7 @@ class _Puller:
         self.progress = progress or (lambda message: None)
         self.error_texts: list[str] = []
         self.seen: set[str] = set()
-        self.pending: deque[_Pending] = deque()
+        self.entries_fetched = 0  # orders whose entries the list answer did not include
 
     def pull(self, days: int | None) -> None:
         now = timezone.now()
@@ -220,18 +214,22 @@ class _Puller:
         spans = windows(start, now)
         workers = max(1, settings.ORDERS_ENTRY_WORKERS)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kaspi-entries") as self.pool:
+            self.skus = SkuResolver(self.client, self.pool)
             try:
                 for state in OrderState.values:
                     for ge, le in spans:
                         self.list_window(state, ge, le)
                     self.job.lock.refresh()
                 self.refresh_open_orders()
-                self.write_finished(keep=0)
                 self.rematch_entries()
             finally:
-                for item in self.pending:
-                    item.entries.cancel()
-                self.run.stats = {**self.run.stats, "windows": len(spans), "error_messages": self.error_texts}
+                self.run.stats = {
+                    **self.run.stats,
+                    "windows": len(spans),
+                    "sku_lookups": self.skus.lookups,
+                    "entries_fetched": self.entries_fetched,
+                    "error_messages": self.error_texts,
+                }
 
     def rematch_entries(self) -> None:
         """Entries whose SKU matched no catalog product when stored are matched once the product
@@ -244,10 +242,9 @@ class _Puller:
             self.run.stats = {**self.run.stats, "rematched_entries": rematched}
 
     def list_window(self, state: str, ge: datetime, le: datetime) -> None:
-        page = 0
-        while True:
-            result = self.client.list_orders(state=state, ge=ge, le=le, page=page)
-            self.store(result.orders)
+        """Every page of one state's window; the next page is fetched while this one is written."""
+        for page, result in enumerate(read_ahead_of(self.pages(state, ge, le), "kaspi-read-ahead")):
+            self.store(result)
             self.progress(
                 _("%(state)s %(from)s…%(to)s: page %(page)s of %(pages)s")
                 % {
@@ -258,6 +255,12 @@ class _Puller:
                     "pages": max(result.page_count, 1),
                 }
             )
+
+    def pages(self, state: str, ge: datetime, le: datetime):
+        page = 0
+        while True:
+            result = self.client.list_orders(state=state, ge=ge, le=le, page=page, include_entries=True)
+            yield result
             page += 1
             if page >= result.page_count or not result.orders:
                 return
@@ -270,14 +273,14 @@ class _Puller:
         return_checked = []
         for pk, code, return_check in selectors.orders_to_refresh(now, exclude_kaspi_ids=self.seen):
             try:
-                found = self.client.order_by_code(code)
+                found = self.client.list_orders(state=None, code=code, include_entries=True)
             except ExternalServiceError as exc:
                 self.fail(_("order %(code)s: %(error)s") % {"code": code, "error": exc})
                 continue
             if return_check:
                 return_checked.append(pk)
-            if found is not None:
-                self.store([found])
+            if found.orders:
+                self.store(found)
                 self.run.refreshed_by_code += 1
         for start in range(0, len(return_checked), WRITE_BATCH):
             Order.objects.filter(pk__in=return_checked[start : start + WRITE_BATCH]).update(return_checked_at=now)
@@ -290,35 +293,51 @@ class _Puller:
             self.error_texts.append(mask(text))
         log.warning("order pull: %s", mask(text))
 
-    def store(self, orders: list[KaspiOrder]) -> None:
-        """Queue the entries of new and changed orders; unchanged ones cost nothing more."""
-        orders = [o for o in orders if o.id not in self.seen]  # an order can move between lists
+    def store(self, page: OrdersPage) -> None:
+        """Write the page's new and changed orders with their entries; unchanged ones cost nothing
+        more. An order whose entries or SKUs cannot be had now is not written: its stored hash
+        stays old, so the next pull reads it again."""
+        orders = [o for o in page.orders if o.id not in self.seen]  # an order can move between lists
         self.seen.update(o.id for o in orders)
         self.run.orders_seen += len(orders)
         known = selectors.order_fingerprints([o.id for o in orders]) if orders else {}
+        todo = []
         for o in orders:
             before = known.get(o.id)
             if before is not None and before["attributes_hash"] == o.attributes_hash:
                 self.run.unchanged += 1
             else:
-                self.pending.append(_Pending(o, before, self.pool.submit(self.client.order_entries, o.id)))
-        self.write_finished(keep=BACKLOG)
-
-    def write_finished(self, keep: int) -> None:
-        """Write the finished head of the queue; wait while more than `keep` are queued."""
+                todo.append((o, before))
+        if not todo:
+            return
+        entries = self.entries_of([o for o, _before in todo], page.entries)
+        resolved, failed = self.skus.resolve([e for order_entries in entries.values() for e in order_entries])
+        by_id = {e.id: e for e in resolved}
         batch = []
-        while self.pending and (self.pending[0].entries.done() or len(self.pending) > keep):
-            item = self.pending.popleft()
-            try:
-                batch.append((item.order, item.entries.result(), item.before))
-            except ExternalServiceError as exc:
-                # Not written: its hash stays old, so the next pull fetches it again.
-                self.fail(_("entries of order %(code)s: %(error)s") % {"code": item.order.code, "error": exc})
-            if len(batch) >= WRITE_BATCH:
-                save_orders(batch, self.run)
-                batch = []
-        if batch:
-            save_orders(batch, self.run)
+        for o, before in todo:
+            if o.id not in entries:
+                continue
+            failure = next((failed[e.id] for e in entries[o.id] if e.id in failed), None)
+            if failure is not None:
+                self.fail(_("entries of order %(code)s: %(error)s") % {"code": o.code, "error": failure})
+                continue
+            batch.append((o, [by_id[e.id] for e in entries[o.id]], before))
+        for start in range(0, len(batch), WRITE_BATCH):
+            save_orders(batch[start : start + WRITE_BATCH], self.run)
+
+    def entries_of(self, orders: list[KaspiOrder], included: dict[str, list[KaspiEntry]]) -> dict:
+        """{order id: entries}: as included in the list answer, or fetched (concurrently) for the
+        orders it left out; an order whose entries cannot be fetched is reported and left out."""
+        result = {o.id: included[o.id] for o in orders if o.id in included}
+        missing = [o for o in orders if o.id not in included]
+        self.entries_fetched += len(missing)
+        fetched = self.pool.map(call_or_error, [self.client.order_entries] * len(missing), [o.id for o in missing])
+        for o, answer in zip(missing, fetched):
+            if isinstance(answer, ExternalServiceError):
+                self.fail(_("entries of order %(code)s: %(error)s") % {"code": o.code, "error": answer})
+            else:
+                result[o.id] = answer
+        return result
 
 
 def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], run: PullRun) -> None:

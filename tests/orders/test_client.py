@@ -159,12 +159,17 @@ def test_window_over_fourteen_days_is_refused_with_a_diagnosis(kaspi):
     assert exc.value.status == 400 and "14 days" in str(exc.value)
 
 
-def test_entries_resolve_the_merchant_sku(kaspi):
-    sandbox = kaspi()
+@pytest.mark.parametrize("named", [True, False])
+def test_entries_name_their_product_whose_merchant_sku_kaspi_gives(kaspi, named):
+    sandbox = kaspi(entry_product_ids=named, internal_offer_codes=0.0)
     order = sandbox.add_order()
-    entries = KaspiClient().order_entries(order["id"])
-    assert [e.sku for e in entries] == [e["sku"] for e in order["entries"]]
-    assert all(e.master_product_id and e.quantity > 0 for e in entries)
+    client = KaspiClient()
+    entries = client.order_entries(order["id"])
+    assert [e.offer_code for e in entries] == [e["sku"] for e in order["entries"]]  # a hint, here right
+    assert all(e.quantity > 0 and not e.sku for e in entries)  # resolved by the pull, not here
+    masters = [e.master_product_id if named else client.entry_master(e.id).id for e in entries]
+    assert [client.merchant_sku(m) for m in masters] == [e["sku"] for e in order["entries"]]
+    assert all(named == bool(e.master_product_id) for e in entries)
 
 
 def test_sandbox_enforces_paging_and_windows(kaspi):

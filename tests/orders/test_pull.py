@@ -10,6 +10,7 @@ from django.utils import timezone
 from kaspisync import locks
 from kaspisync.http import ExternalServiceError
 from kaspisync.models import RunStatus
+from orders.kaspi import KaspiClient
 from orders.models import RETURN_CHECK_EVERY, RETURN_PERIOD, EventSource, Order, OrderEntry, OrderEvent, PullRun
 from orders.services import accept_order, cancel_order, pull_orders
 from orders.services.pull import windows
@@ -67,7 +68,8 @@ def test_250_orders_are_read_in_three_pages_from_zero(kaspi, sandbox_products):
     assert new_pages == [0, 1, 2]
     assert Order.objects.count() == 250 and run.created == 250
     assert OrderEntry.objects.count() == sum(len(o["entries"]) for o in sandbox.orders.values())
-    assert run.requests_made == sandbox.request_count() == 6 + 2 + 250 + 1  # lists, entries, SKU
+    # list pages (entries included) and one SKU lookup for the one product (its hint is not ours)
+    assert run.requests_made == sandbox.request_count() == 6 + 2 + 1
 
 
 @pytest.mark.django_db
@@ -122,7 +124,7 @@ def test_status_change_at_kaspi_becomes_a_timeline_event(kaspi):
     )
     assert event.source == EventSource.PULL and event.user is None
     assert run.updated == 1 and run.events == 1
-    assert sandbox.request_count(f"/orders/{order['id']}/entries") == 1
+    assert sandbox.request_count() == len(list_requests(sandbox))  # the entries came with the list
 
 
 @pytest.mark.django_db
@@ -185,14 +187,14 @@ def test_an_orders_margin_keeps_the_cost_it_was_sold_at(kaspi, sandbox_products,
 def test_an_entry_whose_sku_kaspi_refuses_is_stored_unmatched_and_flagged(
     kaspi, sandbox_products, catalog_products, admin_client
 ):
-    sandbox = kaspi(products=sandbox_products[-2:])
+    sandbox = kaspi(products=sandbox_products[-2:], internal_offer_codes=1.0)  # no hint is one of our SKUs
     order = sandbox.add_order()
     order["entries"] = [
         {"sku": "AS20904", "qty": 1, "price": 104_000, "n": 0},  # its SKU lookup is refused (400)
         {"sku": "GONE1", "qty": 1, "price": 7_000, "n": 1},  # Kaspi has no merchant product any more (404)
         {"sku": "FOREIGN77", "qty": 1, "price": 5_000, "n": 2},  # a SKU, just not in the catalog
     ]
-    sandbox.inject("400", path="/merchantProduct")  # the first SKU lookup
+    sandbox.inject("400", path=f"/masterproducts/{sandbox.master_id('AS20904')}/")
     run = pull_orders(days=1)
     assert run.errors == 0 and Order.objects.filter(code=order["code"]).exists()
     refused, gone, foreign = OrderEntry.objects.order_by("entry_number")
@@ -316,7 +318,7 @@ def test_failing_list_fails_the_run_after_bounded_retries(kaspi):
 
 @pytest.mark.django_db
 def test_entries_failure_skips_that_order_until_the_next_pull(kaspi):
-    sandbox = kaspi()
+    sandbox = kaspi(omit_included=1.0)  # the list answers leave the entries out
     order = sandbox.add_order()
     sandbox.inject("500", times=3, path="/entries")
     run = pull_orders(days=1)
@@ -372,21 +374,25 @@ def test_concurrent_pulls_never_duplicate(kaspi):
     assert OrderEvent.objects.filter(from_status="").count() == 80  # one "first seen" per order
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_pull_never_overwrites_an_action_taken_while_it_ran(kaspi):
-    sandbox = kaspi()
+    sandbox = kaspi(omit_included=1.0)  # each order's entries come by their own call
     raw = sandbox.add_order()
     pull_orders(days=1)
     order = Order.objects.get(code=raw["code"])
     manager = get_user_model().objects.create_user("manager")
     raw["planned_delivery"] += 3600 * 1000  # Kaspi changed the order: the next pull reads it again
-    sandbox.inject("slow", path="/entries", delay=0.5)  # and its entries come late
 
-    def accept_while_the_pull_runs(message):
-        if sandbox.request_count("/orders", "POST") == 0:
-            accept_order(order, manager)
+    class AcceptedWhileTheEntriesAreRead(KaspiClient):
+        def order_entries(self, order_id):
+            try:  # (in the pull's pool: its own database connection)
+                if sandbox.request_count("/orders", "POST") == 0:
+                    accept_order(order, manager)
+            finally:
+                connection.close()
+            return super().order_entries(order_id)
 
-    run = pull_orders(days=1, progress=accept_while_the_pull_runs)
+    run = pull_orders(days=1, client=AcceptedWhileTheEntriesAreRead())
     assert sandbox.request_count("/orders", "POST") == 1 and raw["status"] == "ACCEPTED_BY_MERCHANT"
     order.refresh_from_db()
     assert order.status == "ACCEPTED_BY_MERCHANT"  # not the APPROVED_BY_BANK the pull had read
@@ -429,3 +435,91 @@ def test_a_killed_pull_does_not_stay_running(kaspi):
     dead.refresh_from_db()
     assert run.status == RunStatus.SUCCESS
     assert dead.status == RunStatus.FAILED and dead.stats.get("abandoned") is True and dead.finished_at
+
+
+def stored_entries() -> dict[str, list[tuple]]:
+    result: dict[str, list[tuple]] = {}
+    for code, sku, quantity, product in OrderEntry.objects.order_by("order__code", "entry_number").values_list(
+        "order__code", "sku", "quantity", "product__article"
+    ):
+        result.setdefault(code, []).append((sku, int(quantity), product))
+    return result
+
+
+def expected_entries(sandbox, catalog_products) -> dict[str, list[tuple]]:
+    articles = {f"AS{a}": a for a in catalog_products}
+    return {
+        o["code"]: [(e["sku"], e["qty"], articles.get(e["sku"])) for e in o["entries"]] for o in sandbox.orders.values()
+    }
+
+
+@pytest.mark.django_db
+def test_a_first_pull_costs_its_list_pages_and_one_lookup_per_product_whose_sku_is_unknown(
+    kaspi, sandbox_products, catalog_products
+):
+    from orders.models import MasterProductSku
+
+    sandbox = kaspi(orders=400)  # a share of products carry Kaspi's own code as offer.code
+    ours = {f"AS{a}" for a in catalog_products}
+    sold = {e["sku"] for o in sandbox.orders.values() for e in o["entries"]}
+    unknown = {sku for sku in sold if sandbox.offer_code(sku) not in ours}  # Kaspi's code, or FOREIGN77
+    assert unknown and sold - unknown  # both kinds of hint occur
+    run = pull_orders()
+    pages = len(list_requests(sandbox))
+    assert sandbox.request_count("/masterproducts") == len(unknown) == run.stats["sku_lookups"]
+    assert run.requests_made == sandbox.request_count() == pages + len(unknown)  # the floor
+    assert sandbox.request_count("/orders/") == sandbox.request_count("/orderentries") == 0
+    assert stored_entries() == expected_entries(sandbox, catalog_products)
+    assert MasterProductSku.objects.count() == len(unknown)
+    # the answers are kept: the next pull that reads every order again asks about no product
+    Order.objects.update(attributes_hash="")
+    sandbox.clear_log()
+    again = pull_orders()
+    assert again.updated == 400 and again.requests_made == len(list_requests(sandbox))
+    assert stored_entries() == expected_entries(sandbox, catalog_products)
+
+
+@pytest.mark.django_db
+def test_a_hint_that_is_not_one_of_our_skus_is_never_used_alone(kaspi, sandbox_products, catalog_products):
+    sandbox = kaspi(products=sandbox_products[-2:])  # AS20904 (ours) and FOREIGN77
+    sandbox.offer_code = lambda sku: "AS99999"  # a SKU-like code, but no catalog product has it
+    order = sandbox.add_order()
+    order["entries"] = [
+        {"sku": "AS20904", "qty": 1, "price": 104_000, "n": 0},
+        {"sku": "FOREIGN77", "qty": 1, "price": 5_000, "n": 1},
+    ]
+    run = pull_orders(days=1)
+    ours, foreign = OrderEntry.objects.order_by("entry_number")
+    assert (ours.sku, ours.product) == ("AS20904", catalog_products[20904])  # Kaspi's answer, not the hint
+    assert (foreign.sku, foreign.product) == ("FOREIGN77", None)
+    assert run.stats["sku_lookups"] == 2 and not OrderEntry.objects.filter(sku="AS99999").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("omitted", [1.0, 0.5])
+def test_answers_without_included_entries_fall_back_to_one_entries_call_per_order(
+    kaspi, sandbox_products, catalog_products, omitted
+):
+    sandbox = kaspi(orders=250, omit_included=omitted)
+    run = pull_orders()
+    assert run.status == RunStatus.SUCCESS and run.created == 250
+    assert 0 < run.stats["entries_fetched"] == sandbox.request_count("/orders/", "GET")
+    assert run.stats["entries_fetched"] == 250 if omitted == 1.0 else run.stats["entries_fetched"] < 250
+    assert stored_entries() == expected_entries(sandbox, catalog_products)
+
+
+@pytest.mark.django_db
+def test_entries_that_do_not_name_their_product_ask_for_it(kaspi, sandbox_products, catalog_products):
+    sandbox = kaspi(orders=60, entry_product_ids=False, internal_offer_codes=0.5)
+    pull_orders()
+    assert stored_entries() == expected_entries(sandbox, catalog_products)
+    needing = [
+        e for o in sandbox.orders.values() for e in o["entries"] if sandbox.offer_code(e["sku"]) not in catalog_skus()
+    ]
+    assert sandbox.request_count("/orderentries") == len(needing)  # only entries whose hint is not ours
+
+
+def catalog_skus() -> set[str]:
+    from catalog.models import Product
+
+    return {f"AS{a}" for a in Product.objects.values_list("article", flat=True)}
