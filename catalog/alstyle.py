@@ -5,6 +5,7 @@
     for page in client.product_pages():      # elements-pagination, 250 a page, next page read ahead
         page.products, page.skipped, page.total_count
     client.quantity_price()                  # the whole catalog's prices and stock, one request
+    for page in client.properties(categories=[3521]):   # {article: {property name: value}}
     client.requests_made
 
 Every request first takes its turn in the per-token queue shared by all threads, processes and
@@ -37,6 +38,7 @@ from .normalize import BrandData, CategoryData, PriceStockData, ProductData, Ski
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 250  # the API's maximum
+PROPERTIES_LIMIT = 250
 # What the portal stores besides the base fields (brand, pictures, identifiers, stock by warehouse).
 IMPORT_FIELDS = ("brand", "images", "barcode", "weight", "warranty", "description", "url", "rrp", "warehouses")
 RETRYABLE_STATUSES = {500, 502, 503, 504}
@@ -275,3 +277,30 @@ class AlstyleClient:
             except SkipProduct as skip:
                 skipped.append(skip)
         return entries, skipped
+
+    def properties(self, *, categories=(), articles=()):
+        """Product properties (`properties` method) of these categories or articles, a page at a
+        time: yields {article: {property name: value}}. Steps by the elements received; stops
+        at the total the server states, or at an empty page."""
+        offset = 0
+        while True:
+            params = {"limit": PROPERTIES_LIMIT, "offset": offset}
+            if categories:
+                params["category"] = ",".join(str(int(c)) for c in categories)
+            if articles:
+                params["article"] = ",".join(str(int(a)) for a in articles)
+            payload = self.get("properties", **params)
+            if not isinstance(payload, dict) or not isinstance(payload.get("elements"), list):
+                raise AlstyleError(_("unexpected answer to %(method)s") % {"method": "properties"})
+            page = {}
+            for raw in payload["elements"]:
+                try:
+                    number, values = normalize.properties(raw)
+                except SkipProduct:
+                    continue
+                page[number] = values
+            yield page
+            total = normalize.optional_int((payload.get("pagination") or {}).get("totalCount"))
+            offset += len(payload["elements"])
+            if not payload["elements"] or (total is not None and offset >= total):
+                return

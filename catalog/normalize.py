@@ -300,3 +300,23 @@ def brand(raw) -> BrandData:
     return BrandData(
         guid=text(raw.get("id"), 64), name=text(raw.get("name"), 255).strip(), count=optional_int(raw.get("count")) or 0
     )
+
+
+def properties(raw) -> tuple[int, dict[str, str]]:
+    """One element of the `properties` method: (article, {property name: value}) in the
+    supplier's `sort` order; names and values as text (numbers arrive as numbers too), empty
+    names skipped, the first of two equal names kept. Raises SkipProduct."""
+    if not isinstance(raw, dict):
+        raise SkipProduct("not_an_object")
+    number = article(raw.get("article"))
+    rows = raw.get("properties")
+    if not isinstance(rows, list):
+        return number, {}
+    rows = [r for r in rows if isinstance(r, dict)]
+    rows.sort(key=lambda r: optional_int(r.get("sort")) or 0)
+    values: dict[str, str] = {}
+    for row in rows:
+        name = " ".join(text(row.get("name"), 255).split())
+        if name and name not in values:
+            values[name] = text(row.get("value"), 1000).strip()
+    return number, values

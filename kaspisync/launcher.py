@@ -163,7 +163,9 @@ class Launcher:
         if not settings.KASPI_TOKEN:
             port = int(os.environ.get("SANDBOX_KASPI_PORT", "8002"))
             self.env_overrides.update(
-                KASPI_API_URL=f"http://127.0.0.1:{port}/shop/api/v2", KASPI_TOKEN=SANDBOX_KASPI_TOKEN
+                KASPI_API_URL=f"http://127.0.0.1:{port}/shop/api/v2",
+                KASPI_CONTENT_API_URL=f"http://127.0.0.1:{port}/shop/api/products",  # product cards, same sandbox
+                KASPI_TOKEN=SANDBOX_KASPI_TOKEN,
             )
             if not settings.KASPI_MERCHANT_ID:
                 self.env_overrides["KASPI_MERCHANT_ID"] = SANDBOX_MERCHANT_ID

@@ -43,6 +43,20 @@ def beat_schedule() -> dict:
             "task": "alerts.tasks.send_alerts",
             "schedule": float(settings.ALERT_SEND_INTERVAL),
         },
+        "cards-refresh-classification": {  # Kaspi's categories and the attributes of mapped ones
+            "task": "cards.tasks.refresh_classification",
+            "schedule": float(settings.CARDS_CLASSIFICATION_INTERVAL),
+            "kwargs": {"trigger": "schedule"},
+        },
+        "cards-refresh-properties": {
+            "task": "cards.tasks.refresh_properties",
+            "schedule": float(settings.CARDS_PROPERTIES_INTERVAL),
+            "kwargs": {"trigger": "schedule"},
+        },
+        "cards-check-uploads": {
+            "task": "cards.tasks.check_uploads",
+            "schedule": float(settings.CARDS_CHECK_INTERVAL),
+        },
         "orders-pull": {
             "task": "orders.tasks.pull_orders",
             "schedule": float(settings.ORDERS_PULL_INTERVAL),

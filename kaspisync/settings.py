@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "feeds.apps.FeedsConfig",
     "orders.apps.OrdersConfig",
     "alerts.apps.AlertsConfig",
+    "cards.apps.CardsConfig",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,16 @@ ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=8)  # tries per messa
 ALERT_SEND_INTERVAL = env.int("ALERT_SEND_INTERVAL", default=20)  # seconds between two sends of what waits
 # The portal's address as staff open it: links in alerts point to its admin pages.
 PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+# --- Kaspi product cards (content-import API) --------------------------------------------
+KASPI_CONTENT_API_URL = env("KASPI_CONTENT_API_URL", default="https://kaspi.kz/shop/api/products")
+CARDS_BATCH_SIZE = env.int("CARDS_BATCH_SIZE", default=10_000)  # cards per upload (Kaspi's maximum: 10,000)
+if not 1 <= CARDS_BATCH_SIZE <= 10_000:
+    raise ImproperlyConfigured(f"CARDS_BATCH_SIZE must be from 1 to 10000 (Kaspi's limit), not {CARDS_BATCH_SIZE}")
+CARDS_POLL_INTERVAL = env.float("CARDS_POLL_INTERVAL", default=10.0)  # first wait between status checks (grows)
+CARDS_POLL_TIMEOUT = env.float("CARDS_POLL_TIMEOUT", default=30 * 60)  # then the result is read later
+CARDS_CLASSIFICATION_INTERVAL = env.int("CARDS_CLASSIFICATION_INTERVAL", default=24 * 60 * 60)  # Kaspi categories
+CARDS_PROPERTIES_INTERVAL = env.int("CARDS_PROPERTIES_INTERVAL", default=24 * 60 * 60)  # Al-Style properties
+CARDS_CHECK_INTERVAL = env.int("CARDS_CHECK_INTERVAL", default=10 * 60)  # unfinished uploads looked up
 
 # --- Logging: every handler masks secrets ----------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -9,7 +9,7 @@ import sys
 
 SANDBOXES = {
     "alstyle": ("kaspisync.sandbox.alstyle", "Al-Style B2B catalog API"),
-    "kaspi": ("kaspisync.sandbox.kaspi", "Kaspi Shop API (orders)"),
+    "kaspi": ("kaspisync.sandbox.kaspi", "Kaspi Shop API (orders) and content API (product cards)"),
     "telegram": ("kaspisync.sandbox.telegram", "Telegram Bot API (alerts)"),
 }
 

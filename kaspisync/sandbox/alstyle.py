@@ -32,7 +32,13 @@ framework's error bodies are used):
 - `warehouses` (additional field) is an object keyed by warehouse code whose values are quantities
   in the same int-or-string form as `quantity`: `{"panfilov": 5, "karaganda": ">10"}`;
 - `category` filters include the descendants of the given categories; `elements` returns a plain
-  array.
+  array;
+- `properties` (`article` / `category` lists, `limit` ≤ 250, `offset`) answers
+  `{"elements": [{"id", "article", "properties": [{"id", "name", "value", "sort"}]}], "pagination": {...}}`;
+  the properties are realistic per category (`product_properties`): notebooks, monitors,
+  smartphones and mice carry what Kaspi's demo categories ask for (kaspi_content.py), now and
+  then in a form no Kaspi list allows (a processor "Apple M2", a colour "мятный"), every product
+  a warranty, a colour and a country.
 
 Control endpoints (no token) for tests that drive a separate worker process:
 `POST /_sandbox/faults` `{"kind", "times", "method", "after", "delay"}`, `POST /_sandbox/faults/clear`,
@@ -670,6 +676,57 @@ def _product(rng: random.Random, article: int, category: dict, brand_index: dict
     }
 
 
+# --- product properties (the `properties` method), per leaf category --------------------------------
+_COLOURS = ["черный", "черный", "серый", "серебристый", "белый", "синий", "мятный"]
+_NOTEBOOK = [
+    ("Диагональ экрана", lambda r, p: r.choice(['15,6"', '14"', '16"', '13,3"', '17,3"'])),
+    (
+        "Процессор",
+        lambda r, p: r.choice(
+            ["Intel Core i5", "Intel Core i7", "AMD Ryzen 5", "AMD Ryzen 7", "Intel Core i3", "Apple M2"]
+        ),
+    ),
+    ("Объем оперативной памяти", lambda r, p: r.choice(["8 ГБ", "16 ГБ", "32 ГБ"])),
+    ("Подсветка клавиатуры", lambda r, p: r.choice(["Да", "Нет", "да"])),
+    ("Вес", lambda r, p: f"{r.choice(['1,2', '1,6', '2', '2,4', '2,9'])} кг"),
+]
+PROPERTY_SPECS = {
+    "Игровые ноутбуки": _NOTEBOOK,
+    "Ультрабуки": _NOTEBOOK,
+    "Ноутбуки для бизнеса": _NOTEBOOK,
+    "Мониторы": [
+        ("Диагональ экрана", lambda r, p: r.choice(['23,8"', '27"', '34"', '24"'])),
+        ("Тип матрицы", lambda r, p: r.choice(["IPS", "VA", "TN", "ips", "PLS"])),
+        ("Частота обновления", lambda r, p: r.choice(["60 Гц", "75 Гц", "144 Гц", "165 Гц"])),
+        ("Изогнутый экран", lambda r, p: r.choice(["Нет", "Нет", "Да"])),
+    ],
+    "Смартфоны": [
+        ("Объем оперативной памяти", lambda r, p: r.choice(["6 ГБ", "8 ГБ", "12 ГБ"])),
+        ("Встроенная память", lambda r, p: r.choice(["128 ГБ", "256 ГБ", "512 ГБ"])),
+        ("NFC", lambda r, p: r.choice(["Да", "Да", "Нет"])),
+    ],
+    "Мыши": [
+        ("Тип подключения", lambda r, p: r.choice(["проводная", "беспроводная", "Беспроводная"])),
+        ("Разрешение сенсора", lambda r, p: r.choice(["1000 dpi", "1600 dpi", "16000 dpi", "до 4000 dpi"])),
+    ],
+}
+
+
+def product_properties(product: dict, category_name: str, seed: int = 42) -> list[dict]:
+    """The supplier's properties of one product, deterministic (the `properties` method's shape)."""
+    rng = random.Random(f"{seed}:properties:{product['article']}")
+    rows = [(name, make(rng, product)) for name, make in PROPERTY_SPECS.get(category_name, [])]
+    if rng.random() < 0.9:  # a colour is missing now and then: an optional attribute stays empty
+        rows.append(("Цвет", rng.choice(_COLOURS)))
+    rows += [
+        ("Гарантия", product.get("warranty") or "12 мес."),
+        ("Страна производства", rng.choice(["Китай", "Вьетнам", "Тайвань"])),
+    ]
+    if rows and rng.random() < 0.05:  # now and then the supplier leaves a key property out
+        rows.pop(0)
+    return [{"id": 100 + n, "name": name, "value": value, "sort": 10 * (n + 1)} for n, (name, value) in enumerate(rows)]
+
+
 def generate_catalog(size: int = 7000, seed: int = 42) -> list[dict]:
     """`size` products in the raw API shape (every additional field included), deterministic."""
     rng = random.Random(seed)
@@ -908,12 +965,13 @@ class AlstyleSandbox:
         return BASE_FIELDS + names
 
     @staticmethod
-    def _project(product: dict, fields: tuple) -> dict:
+    def _project(product: dict, fields: tuple, category_names: dict | None = None) -> dict:
+        category_names = category_names or {}
         out = {f: product[f] for f in fields if f in product}
         if "detailText" in fields:
             out["detailText"] = f"<p>{product['description']}</p>"
         if "properties" in fields:
-            out["properties"] = [{"id": 1, "name": "Гарантия", "value": product["warranty"], "sort": 100}]
+            out["properties"] = product_properties(product, category_names.get(product["category"], ""))
         return out
 
     def page(self, query: dict) -> dict:
@@ -944,7 +1002,37 @@ class AlstyleSandbox:
             found = [p for p in self.products if query["name"].lower() in p["name"].lower()][:50]
         else:
             found = []
-        return [self._project(p, fields) for p in found]
+        names = {c["id"]: c["name"] for c in self.categories}
+        return [self._project(p, fields, names) for p in found]
+
+    def properties(self, query: dict) -> dict:
+        """The `properties` method: by `article` and/or `category` (with descendants), paged."""
+        products = self._filtered({"category": query.get("category", "")}) if query.get("category") else self.products
+        if query.get("article"):
+            wanted = {int(a) for a in query["article"].split(",") if a.strip().isdigit()}
+            products = [p for p in products if p["article"] in wanted]
+        elif not query.get("category"):
+            products = []
+        limit = max(1, min(MAX_LIMIT, _int(query.get("limit"), DEFAULT_LIMIT)))
+        offset = max(0, _int(query.get("offset"), 0))
+        names = {c["id"]: c["name"] for c in self.categories}
+        elements = [
+            {
+                "id": p["article"] * 10 + 1,
+                "article": p["article"],
+                "properties": product_properties(p, names.get(p["category"], "")),
+            }
+            for p in products[offset : offset + limit]
+        ]
+        return {
+            "elements": elements,
+            "pagination": {
+                "totalCount": len(products),
+                "totalPages": math.ceil(len(products) / limit),
+                "limit": limit,
+                "offset": offset,
+            },
+        }
 
     def _by_article(self, query: dict) -> list[dict]:
         if not query.get("article"):
@@ -978,6 +1066,7 @@ class AlstyleSandbox:
                     "elements-pagination": self.page,
                     "elements": lambda q: self.page(q)["elements"],
                     "element-info": self.element_info,
+                    "properties": self.properties,
                     "quantity-price": self.quantity_price,
                     "quantity": lambda q: {str(p["article"]): p["quantity"] for p in self._by_article(q)},
                     "warehouses": lambda q: WAREHOUSES,

@@ -750,7 +750,7 @@ HTML_404 = (
 )
 # Modules serving more of Kaspi from this emulator: each has `mount(sandbox)`, which calls
 # `sandbox.mount(Api(...))` (and may add routes to `sandbox.apis[1]`, the control endpoints).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("kaspisync.sandbox.kaspi_content",)  # product cards
 
 
 def user_agent_required(sandbox: KaspiSandbox) -> Callable[[Request], Response | None]:

@@ -22,6 +22,7 @@ def services(settings, db):
     settings.ALSTYLE_MIN_INTERVAL = 0
     settings.KASPI_API_URL = servers[1].url
     settings.KASPI_TOKEN = KASPI_TOKEN
+    settings.KASPI_CONTENT_API_URL = servers[1].base + "/shop/api/products"  # product cards, same sandbox
     settings.FEED_TOKEN = "feed-token-0123456789abcdef"
     settings.HTTP_READ_TIMEOUT = 2
     yield
@@ -42,7 +43,7 @@ def run_check():
 def test_all_connections_ok(services):
     code, out = run_check()
     assert code == 0, out
-    for name in ("database", "broker", "feed", "al-style", "kaspi"):
+    for name in ("database", "broker", "feed", "al-style", "kaspi", "kaspi content api"):
         assert f"ok   {name}" in out
 
 
@@ -51,7 +52,7 @@ def test_wrong_tokens_fail_with_a_diagnosis_and_no_secret(services, settings):
     settings.KASPI_TOKEN = "wrong-kaspi-token-zz"
     code, out = run_check()
     assert code == 1
-    assert "FAIL al-style" in out and "FAIL kaspi" in out
+    assert "FAIL al-style" in out and "FAIL kaspi" in out and "FAIL kaspi content api" in out
     assert "wrong-alstyle-token-zz" not in out and "wrong-kaspi-token-zz" not in out
     assert "feed-token-0123456789abcdef" not in out
 

@@ -127,9 +127,9 @@ def test_first_jobs_are_queued_only_for_empty_apps():
     from catalog.models import Product
     from kaspisync.launcher import _queue_first_jobs
 
-    assert _queue_first_jobs() == ["first full catalog import", "first order pull"]
+    assert _queue_first_jobs() == ["first full catalog import", "first order pull", "first read of Kaspi's categories"]
     Product.objects.create(article=1, name="x", dealer_price=100)
-    assert _queue_first_jobs() == ["first order pull"]
+    assert _queue_first_jobs() == ["first order pull", "first read of Kaspi's categories"]
 
 
 def test_sandbox_cli_hands_the_arguments_to_the_emulator():

@@ -54,9 +54,20 @@ def test_each_app_registers_its_pieces():
         "kaspi",
         "telegram",
         "mail",
+        "kaspi content api",
     ]
-    assert {c.name for c in registry.connection_checks() if c.external} == {"al-style", "kaspi", "telegram", "mail"}
-    assert [j.description for j in registry.first_jobs()] == ["first full catalog import", "first order pull"]
+    assert {c.name for c in registry.connection_checks() if c.external} == {
+        "al-style",
+        "kaspi",
+        "telegram",
+        "mail",
+        "kaspi content api",
+    }
+    assert [j.description for j in registry.first_jobs()] == [
+        "first full catalog import",
+        "first order pull",
+        "first read of Kaspi's categories",
+    ]
     assert [p.template for p in registry.dashboard_panels()] == [
         "admin/catalog/dashboard_panel.html",
         "admin/feeds/dashboard_panel.html",

@@ -32,7 +32,7 @@ def test_a_route_table_matches_placeholders_and_methods():
 
 def test_another_module_can_mount_its_own_api(kaspi):
     sandbox = kaspi()
-    content = Api("/shop/api/products", error=lambda status, title: Response(status, title.encode(), "text/plain"))
+    content = Api("/shop/api/example", error=lambda status, title: Response(status, title.encode(), "text/plain"))
 
     def schema(request):
         if request.arg("fail"):
@@ -42,11 +42,11 @@ def test_another_module_can_mount_its_own_api(kaspi):
     content.add("GET", "/import/schema", schema)
     sandbox.mount(content)
     base = sandbox.server.base
-    answer = requests.get(base + "/shop/api/products/import/schema", headers={"X-Auth-Token": TOKEN}, timeout=5)
+    answer = requests.get(base + "/shop/api/example/import/schema", headers={"X-Auth-Token": TOKEN}, timeout=5)
     assert answer.status_code == 200 and answer.json() == {"type": "array", "token_ok": True}
-    refused = requests.get(base + "/shop/api/products/import/schema", params={"fail": 1}, timeout=5)
+    refused = requests.get(base + "/shop/api/example/import/schema", params={"fail": 1}, timeout=5)
     assert (refused.status_code, refused.text) == (418, "no schema today")
-    assert requests.get(base + "/shop/api/products/nothing", timeout=5).status_code == 404
+    assert requests.get(base + "/shop/api/example/nothing", timeout=5).status_code == 404
     # the orders API is still where it was, with its own guards
     assert list_page(sandbox).status_code == 200
     assert requests.get(base + "/shop/api/v2/cities", timeout=5).status_code == 404  # no Accept header

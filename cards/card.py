@@ -1,0 +1,205 @@
+"""One product's Kaspi card, and why it is not ready. Pure functions: no database, no network.
+
+    spec = CategorySpec(kaspi_code=..., rules=(AttributeRule(...), ...), ...)   # selectors build it
+    card, reasons = build_card(row, sku, spec, properties)                     # reasons: [] = ready
+
+The card holds exactly the keys of Kaspi's schema (`cards/schema/kaspi_import.schema.json`):
+`sku`; `title` (the product name, control characters removed, whitespace collapsed, ≤ 1024);
+`brand` (≤ 256); `category` (the mapped `Master - …` code); `description` (plain text, HTML tags
+removed, cut to ≤ 1024 at a word, left out when empty); `weight` (a decimal string, when known);
+`attributes` ([{code, value}] in the JSON type Kaspi declares, see cards.convert); `images`
+([{url}], http/https, no duplicates, at least one). A card with no reasons is checked against the
+schema itself last; what the schema refuses becomes a reason, so nothing invalid is ever sent.
+
+A reason is a dict {"code": ..., **details}; `cards.reasons.describe()` says it in words.
+"""
+
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
+
+import fastjsonschema
+import orjson
+
+from feeds.writer import clean_text
+
+from .convert import ConversionError, convert
+
+SCHEMA_PATH = Path(__file__).with_name("schema") / "kaspi_import.schema.json"
+SCHEMA = json.loads(SCHEMA_PATH.read_text())
+MAX_BATCH = SCHEMA["maxItems"]
+_ITEM = SCHEMA["items"]["properties"]
+MAX_TITLE = _ITEM["title"]["maxLength"]
+MAX_BRAND = _ITEM["brand"]["maxLength"]
+MAX_DESCRIPTION = _ITEM["description"]["maxLength"]
+MAX_SKU = _ITEM["sku"]["maxLength"]
+MAX_URL = _ITEM["images"]["items"]["properties"]["url"]["maxLength"]
+MAX_ATTRIBUTES = _ITEM["attributes"]["maxItems"]
+_validate_card = fastjsonschema.compile(SCHEMA["items"])
+_TAG = re.compile(r"<[^>]*>")
+_HTTP = ("http://", "https://")
+
+
+class ProductRow(NamedTuple):
+    id: int
+    article: int
+    name: str
+    brand: str | None
+    description: str
+    weight: Decimal | None
+    images: list
+    is_active: bool
+    category_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeRule:
+    """How one Kaspi attribute is filled: source "property" (by name), "value" (fixed) or ""
+    (not mapped: left empty, which only an optional attribute may be)."""
+
+    code: str
+    name: str
+    kind: str
+    multi_valued: bool
+    mandatory: bool
+    source: str = ""
+    property_name: str = ""
+    fixed: object = None
+    allowed: dict = field(default_factory=dict)  # {enum_key(name or code): code}
+    names: tuple = ()  # allowed values as staff read them
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    kaspi_code: str
+    listed: bool = True  # Kaspi listed the category in its last refresh
+    attributes_loaded: bool = True
+    rules: tuple = ()
+
+    @property
+    def needs_properties(self) -> bool:
+        return any(rule.source == "property" for rule in self.rules)
+
+
+def reason(code: str, **details) -> dict:
+    return {"code": code, **details}
+
+
+def plain_description(value) -> str:
+    """HTML tags removed, entities decoded, whitespace collapsed, cut at a word to ≤ 1024."""
+    if not value:
+        return ""
+    text = clean_text(html.unescape(_TAG.sub(" ", value)))
+    if len(text) <= MAX_DESCRIPTION:
+        return text
+    cut = text[: MAX_DESCRIPTION - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > MAX_DESCRIPTION // 2 else cut).rstrip(" ,.;:") + "…"
+
+
+def image_urls(images) -> list[str]:
+    return list(dict.fromkeys(u for u in images or () if type(u) is str and u.startswith(_HTTP) and len(u) <= MAX_URL))
+
+
+def weight_text(weight: Decimal | None) -> str:
+    if weight is None or weight <= 0:
+        return ""
+    return format(weight.normalize(), "f")
+
+
+def attribute_values(spec: CategorySpec, properties: dict | None, reasons: list) -> list[dict]:
+    values = []
+    if spec.needs_properties and properties is None:
+        reasons.append(reason("properties_not_loaded"))
+    for rule in spec.rules:
+        if rule.source == "property":
+            if properties is None:
+                continue
+            raw = properties.get(rule.property_name)
+        elif rule.source == "value":
+            raw = rule.fixed
+        else:
+            raw = None
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if rule.mandatory:
+                reasons.append(reason("mandatory_missing", attribute=rule.name, property=rule.property_name))
+            continue
+        try:
+            value = convert(rule.kind, rule.multi_valued, raw, rule.allowed, rule.names)
+        except ConversionError as exc:
+            if exc.kind == "empty":
+                if rule.mandatory:
+                    reasons.append(reason("mandatory_missing", attribute=rule.name, property=rule.property_name))
+                continue
+            details = {"attribute": rule.name, "value": str(exc.value)[:200]}
+            if exc.kind == "enum":
+                details["allowed"] = list(exc.allowed[:20])
+                details["more"] = max(0, len(exc.allowed) - 20)
+            reasons.append(reason(exc.kind, **details))
+            continue
+        values.append({"code": rule.code, "value": value})
+    return values
+
+
+def build_card(row: ProductRow, sku: str, spec: CategorySpec, properties: dict | None) -> tuple[dict, list]:
+    """The card of one product and the reasons it is not ready ([] = ready)."""
+    reasons: list = []
+    if not row.is_active:
+        reasons.append(reason("inactive"))
+    if not spec.listed:
+        reasons.append(reason("category_not_listed", category=spec.kaspi_code))
+    if not spec.attributes_loaded:
+        reasons.append(reason("attributes_not_loaded", category=spec.kaspi_code))
+    if not sku or len(sku) > MAX_SKU:
+        reasons.append(reason("bad_sku", sku=sku))
+    title = clean_text(row.name)
+    if not title:
+        reasons.append(reason("no_title"))
+    elif len(title) > MAX_TITLE:
+        reasons.append(reason("title_too_long", length=len(title), limit=MAX_TITLE))
+    brand = clean_text(row.brand or "")
+    if not brand:
+        reasons.append(reason("no_brand"))
+    elif len(brand) > MAX_BRAND:
+        reasons.append(reason("brand_too_long", length=len(brand), limit=MAX_BRAND))
+    card = {"sku": sku, "title": title, "brand": brand, "category": spec.kaspi_code}
+    description = plain_description(row.description)
+    if description:
+        card["description"] = description
+    weight = weight_text(row.weight)
+    if weight:
+        card["weight"] = weight
+    card["attributes"] = attribute_values(spec, properties, reasons)
+    if not card["attributes"] and not any(
+        r["code"] in ("properties_not_loaded", "attributes_not_loaded") for r in reasons
+    ):
+        reasons.append(reason("no_attributes"))
+    elif len(card["attributes"]) > MAX_ATTRIBUTES:
+        reasons.append(reason("too_many_attributes", count=len(card["attributes"]), limit=MAX_ATTRIBUTES))
+    urls = image_urls(row.images)
+    if not urls:
+        reasons.append(reason("no_image"))
+    card["images"] = [{"url": url} for url in urls]
+    if not reasons:
+        problem = schema_problem(card)
+        if problem:
+            reasons.append(reason("schema", message=problem))
+    return card, reasons
+
+
+def schema_problem(card: dict) -> str:
+    """What Kaspi's schema says is wrong with one card ("" when it is valid)."""
+    try:
+        _validate_card(card)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        return exc.message.replace("data", "card", 1)[:500]
+    return ""
+
+
+def card_hash(card: dict) -> str:
+    return hashlib.md5(orjson.dumps(card), usedforsecurity=False).hexdigest()

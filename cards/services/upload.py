@@ -1,0 +1,354 @@
+"""Uploads: ready cards to Kaspi in batches, each polled until Kaspi finishes it, every
+product's outcome stored.
+
+    run = upload_cards()                                  # every ready product without a card
+    run = upload_cards(articles=[20901], resend=True)     # these, even if created or refused before
+    run = upload_cards(wait=False)                        # send; results are read later
+    check_pending()                                       # look up batches Kaspi has not finished
+
+What is sent: products whose status is "ready" (never sent, or refused before and changed since);
+with `resend`, also created and refused ones and those whose answer was lost. Never a card that
+waits for a pending import, never a product that is not ready (counted as `not_ready`): every
+card passed Kaspi's schema when it was built (cards.card), so one bad product cannot make Kaspi
+reject a batch. Batches hold at most CARDS_BATCH_SIZE cards (Kaspi's limit: 10,000).
+
+Before a batch is posted its products are marked "sent" (a crash after the POST must not lead
+to a blind resend). Then:
+- accepted: the import code is kept and polled (`GET /import?i=`) with a growing interval
+  until FINISHED or ABORTED, or until CARDS_POLL_TIMEOUT (the batch stays pending and is looked
+  up by the next upload or the periodic check); the result gives each SKU's outcome;
+- answer lost (timeout, dropped connection or 5xx after sending, broken answer): Kaspi may have
+  accepted it, and without its import code no endpoint can find it, so the batch's cards are
+  left "sent, answer lost", never resent unless staff ask, and no further batch is sent (Kaspi
+  is failing). An import whose code is known is always looked up, never sent again: a failed
+  status check leaves its batch pending, and every later upload (and the periodic check) looks
+  pending batches up before it sends anything;
+- refused or never sent (wrong token, 4xx, no connection after retries): the cards go back to
+  what they were, and the run fails with the reason in words.
+`UploadRun.errors` (cards Kaspi refused) and `UploadRun.unknown` (answer lost) are what alerts read.
+"""
+
+import logging
+import time
+from collections import Counter
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import Product
+from kaspisync import locks
+from kaspisync.models import RunStatus, RunTrigger
+from kaspisync.runs import finish, run_job
+
+from ..kaspi_content import AnswerLost, ContentApiError, ImportResult, KaspiContentClient
+from ..models import (
+    BatchStatus,
+    CardOutcome,
+    CardStatus,
+    Outcome,
+    ProductCard,
+    UploadBatch,
+    UploadRun,
+    UploadState,
+)
+from .readiness import evaluate, refresh_readiness
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "cards.upload"
+MAX_POLL_INTERVAL = 300.0
+PENDING = (BatchStatus.UPLOADED, BatchStatus.TIMED_OUT)
+RESENDABLE = (CardStatus.READY, CardStatus.ERROR, CardStatus.CREATED)
+
+
+class UploadFailed(Exception):
+    """The upload could not be made (bad token, Kaspi down): the run failed; message in words."""
+
+
+def batch_size() -> int:
+    return max(1, min(int(settings.CARDS_BATCH_SIZE), 10_000))
+
+
+# --- selection ----------------------------------------------------------------------------------
+def _selection(articles, product_ids) -> tuple[list[int] | None, list[int]]:
+    """(product ids asked for, or None for "every ready product"; articles not in the catalog)."""
+    if articles:
+        found = dict(Product.objects.filter(article__in=list(articles)).values_list("article", "id"))
+        return sorted(found.values()), sorted(set(articles) - set(found))
+    if product_ids is not None:
+        return sorted(set(product_ids)), []
+    return None, []
+
+
+def _candidates(ids: list[int] | None, resend: bool) -> tuple[list[int], int]:
+    """(product ids to send, products asked for that are not ready)."""
+    cards = ProductCard.objects.all() if ids is None else ProductCard.objects.filter(product_id__in=ids)
+    wanted = list(RESENDABLE) if resend else [CardStatus.READY]
+    chosen = set(cards.filter(status__in=wanted).values_list("product_id", flat=True))
+    if resend:  # a card whose answer was lost may be sent again when staff ask
+        chosen |= set(cards.filter(upload_state=UploadState.UNKNOWN, reasons=[]).values_list("product_id", flat=True))
+    not_ready = cards.filter(status=CardStatus.NOT_READY).count()
+    if ids is not None:  # asked for by article but outside every mapped category
+        not_ready += len(set(ids)) - cards.exclude(status=CardStatus.NO_MAPPING).count()
+    return sorted(chosen), not_ready
+
+
+# --- the service --------------------------------------------------------------------------------
+def upload_cards(
+    *,
+    articles=None,
+    product_ids=None,
+    resend: bool = False,
+    wait: bool = True,
+    trigger: str = RunTrigger.COMMAND,
+    triggered_by: str = "",
+    user=None,
+    client: KaspiContentClient | None = None,
+    sleep=time.sleep,
+) -> UploadRun:
+    with run_job(UploadRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by, user=user, resend=resend) as job:
+        if job.skipped:
+            return job.run
+        run: UploadRun = job.run
+        client = client or KaspiContentClient()
+        try:
+            earlier = _look_up_pending(client, job.lock)
+            ids, unknown_articles = _selection(articles, product_ids)
+            if unknown_articles:
+                run.stats["unknown_articles"] = unknown_articles
+            refresh_readiness(ids)
+            chosen, run.not_ready = _candidates(ids, resend)
+            batches = _send_all(run, client, chosen, job.lock)
+            if wait:
+                deadline = time.monotonic() + settings.CARDS_POLL_TIMEOUT
+                for batch in [*earlier, *batches]:
+                    if batch.status in PENDING:
+                        _follow(client, batch, deadline, sleep, job.lock)
+        except ContentApiError as exc:
+            run.error = f"{exc}"
+            raise UploadFailed(str(exc)) from None
+        finally:
+            run.requests_made = client.requests_made
+            _total(run)
+        if run.unknown:
+            finish(
+                run,
+                RunStatus.FAILED,
+                _("Kaspi's answer to an upload was lost: cards that may or may not have been accepted %(n)d")
+                % {"n": run.unknown},
+            )
+    return run
+
+
+def _send_all(run: UploadRun, client: KaspiContentClient, chosen: list[int], lock) -> list[UploadBatch]:
+    size, batches = batch_size(), []
+    for number, start in enumerate(range(0, len(chosen), size), start=1):
+        cards = {}
+        for row, mapping_id, card, reasons, current_hash in evaluate(chosen[start : start + size]):
+            if mapping_id is None or reasons:
+                run.not_ready += 1  # changed since the readiness refresh a moment ago
+                continue
+            cards[row.id] = (card, current_hash)
+        if not cards:
+            continue
+        batch = _send(run, client, number, cards)
+        batches.append(batch)
+        lock.refresh()
+        if batch.status == BatchStatus.ANSWER_LOST:
+            break  # Kaspi is failing: send nothing more now
+    return batches
+
+
+def _send(run: UploadRun, client: KaspiContentClient, number: int, cards: dict[int, tuple[dict, str]]) -> UploadBatch:
+    now = timezone.now()
+    previous = {
+        pid: (state, sent_hash, status)
+        for pid, state, sent_hash, status in ProductCard.objects.filter(product_id__in=list(cards)).values_list(
+            "product_id", "upload_state", "sent_hash", "status"
+        )
+    }
+    with transaction.atomic():
+        batch = UploadBatch.objects.create(run=run, number=number, sent=len(cards), sent_at=now)
+        CardOutcome.objects.bulk_create(
+            [
+                CardOutcome(batch=batch, product_id=pid, sku=card["sku"], card_hash=h, at=now)
+                for pid, (card, h) in cards.items()
+            ],
+            batch_size=2000,
+        )
+        for pid, (_card, h) in cards.items():
+            ProductCard.objects.filter(product_id=pid).update(
+                upload_state=UploadState.SENT, status=CardStatus.SENT, sent_hash=h, sent_at=now, message=""
+            )
+    try:
+        answer = client.upload([card for card, _h in cards.values()])
+    except AnswerLost as lost:
+        _lost(batch, str(lost))
+        return batch
+    except ContentApiError as exc:
+        _refused(batch, previous, str(exc))
+        raise
+    return _accepted(batch, answer.code, answer.status, answer.description)
+
+
+def _accepted(batch: UploadBatch, code: str, kaspi_status: str, description: str) -> UploadBatch:
+    batch.import_code, batch.kaspi_status = code, kaspi_status or "UPLOADED"
+    batch.description, batch.status = description, BatchStatus.UPLOADED
+    batch.save(update_fields=["import_code", "kaspi_status", "description", "status"])
+    return batch
+
+
+def _lost(batch: UploadBatch, message: str) -> None:
+    text = _(
+        "Kaspi's answer was lost (%(error)s): the card may have been accepted. It is not resent "
+        "automatically; check it in the Kaspi cabinet and resend it if it is missing."
+    ) % {"error": message}
+    with transaction.atomic():
+        batch.status, batch.description, batch.finished_at = BatchStatus.ANSWER_LOST, message, timezone.now()
+        batch.save(update_fields=["status", "description", "finished_at"])
+        batch.outcomes.update(outcome=Outcome.UNKNOWN, message=text)
+        ProductCard.objects.filter(product_id__in=batch.outcomes.values("product_id")).update(
+            upload_state=UploadState.UNKNOWN, message=text
+        )
+
+
+def _refused(batch: UploadBatch, previous: dict, message: str) -> None:
+    """Nothing reached Kaspi (or it refused before processing): the cards are as before."""
+    with transaction.atomic():
+        batch.status, batch.description, batch.finished_at = BatchStatus.REFUSED, message, timezone.now()
+        batch.save(update_fields=["status", "description", "finished_at"])
+        batch.outcomes.update(outcome=Outcome.ERROR, message=message)
+        for pid, (state, sent_hash, status) in previous.items():
+            ProductCard.objects.filter(product_id=pid).update(upload_state=state, sent_hash=sent_hash, status=status)
+
+
+# --- following an import ---------------------------------------------------------------------------
+def _follow(client: KaspiContentClient, batch: UploadBatch, deadline: float, sleep, lock=None) -> None:
+    """Poll the import until Kaspi finishes it or the deadline passes (then TIMED_OUT)."""
+    interval = max(0.0, float(settings.CARDS_POLL_INTERVAL))
+    while True:
+        if _check(client, batch):
+            return
+        if time.monotonic() + interval > deadline:
+            batch.status = BatchStatus.TIMED_OUT
+            batch.save(update_fields=["status"])
+            return
+        sleep(interval)
+        interval = min(MAX_POLL_INTERVAL, max(interval * 1.5, 0.01))
+        if lock is not None:
+            lock.refresh()
+
+
+def _check(client: KaspiContentClient, batch: UploadBatch) -> bool:
+    """Look the import up once; apply its result when Kaspi finished it. True when final."""
+    status = client.import_status(batch.import_code)
+    batch.kaspi_status, batch.checked_at = status.status, timezone.now()
+    if status.description:
+        batch.description = status.description
+    batch.save(update_fields=["kaspi_status", "checked_at", "description"])
+    if status.status == "ABORTED":
+        _apply_aborted(batch, status.description)
+        return True
+    if status.status != "FINISHED":
+        return False
+    _apply_result(batch, client.import_result(batch.import_code))
+    return True
+
+
+def _apply_result(batch: UploadBatch, result: ImportResult) -> None:
+    now = timezone.now()
+    created = errors = 0
+    missing = _("Kaspi's result does not mention this card")
+    with transaction.atomic():
+        for outcome in batch.outcomes.all():
+            entry = result.by_sku.get(outcome.sku)
+            if entry is not None and entry.created:
+                outcome.outcome, outcome.message = Outcome.CREATED, entry.message
+                state, status = UploadState.CREATED, CardStatus.CREATED
+                created += 1
+            else:
+                outcome.outcome = Outcome.ERROR
+                outcome.message = entry.message if entry is not None else missing
+                state, status = UploadState.ERROR, CardStatus.ERROR
+                errors += 1
+            outcome.at = now
+            outcome.save(update_fields=["outcome", "message", "at"])
+            # Only the card as it was sent: a later upload of the same product decides for itself.
+            ProductCard.objects.filter(product_id=outcome.product_id, sent_hash=outcome.card_hash).update(
+                upload_state=state, status=status, message=outcome.message
+            )
+        batch.status, batch.finished_at = BatchStatus.FINISHED, now
+        batch.created, batch.errors, batch.summary = created, errors, result.summary()
+        batch.save(update_fields=["status", "finished_at", "created", "errors", "summary"])
+        _total(batch.run)
+    # A refused card whose data changed while Kaspi was working is ready again at once.
+    refresh_readiness(list(batch.outcomes.filter(outcome=Outcome.ERROR).values_list("product_id", flat=True)))
+
+
+def _apply_aborted(batch: UploadBatch, description: str) -> None:
+    now = timezone.now()
+    message = _("Kaspi aborted the import: %(reason)s") % {"reason": description or _("no reason given")}
+    with transaction.atomic():
+        batch.outcomes.update(outcome=Outcome.ERROR, message=message, at=now)
+        for pid, h in batch.outcomes.values_list("product_id", "card_hash"):
+            ProductCard.objects.filter(product_id=pid, sent_hash=h).update(
+                upload_state=UploadState.ERROR, status=CardStatus.ERROR, message=message
+            )
+        batch.status, batch.finished_at, batch.errors = BatchStatus.ABORTED, now, batch.sent
+        batch.save(update_fields=["status", "finished_at", "errors"])
+        _total(batch.run)
+
+
+def _total(run: UploadRun) -> None:
+    """The run's counters from its batches' outcomes (one source of truth). Cards of a batch
+    that never reached Kaspi count as neither sent nor refused: the run's error says why."""
+    if run.pk is None:
+        return
+    received = CardOutcome.objects.filter(batch__run=run).exclude(batch__status=BatchStatus.REFUSED)
+    counts = Counter(dict(received.values_list("outcome").order_by().annotate(n=Count("id"))))
+    run.sent = sum(counts.values())
+    run.created = counts.get(Outcome.CREATED, 0)
+    run.errors = counts.get(Outcome.ERROR, 0)
+    run.unknown = counts.get(Outcome.UNKNOWN, 0)
+    codes = run.batches.exclude(import_code="").order_by("number").values_list("import_code", flat=True)
+    run.import_codes = ", ".join(codes)[:2000]
+    run.save(
+        update_fields=[
+            "sent",
+            "created",
+            "errors",
+            "unknown",
+            "not_ready",
+            "import_codes",
+            "stats",
+            "error",
+            "requests_made",
+        ]
+    )
+
+
+def _look_up_pending(client: KaspiContentClient, lock=None) -> list[UploadBatch]:
+    """Earlier batches Kaspi had not finished: look each up once (results applied when final);
+    return those still pending."""
+    pending = []
+    for batch in UploadBatch.objects.filter(status__in=PENDING).exclude(import_code="").select_related("run"):
+        if not _check(client, batch):
+            pending.append(batch)
+        if lock is not None:
+            lock.refresh()
+    return pending
+
+
+def check_pending(client: KaspiContentClient | None = None) -> int | None:
+    """The periodic check: pending batches looked up; returns how many Kaspi has finished
+    (None when an upload holds the lock)."""
+    if not UploadBatch.objects.filter(status__in=PENDING).exclude(import_code="").exists():
+        return 0
+    with locks.job_lock(LOCK_NAME) as lock:
+        if lock is None:
+            return None
+        pending = UploadBatch.objects.filter(status__in=PENDING).exclude(import_code="").count()
+        return pending - len(_look_up_pending(client or KaspiContentClient(), lock))
