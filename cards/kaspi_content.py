@@ -18,7 +18,6 @@ code). 401/403 are answered in words (`TokenRefused`).
 """
 
 import logging
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -28,7 +27,7 @@ import urllib3
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from kaspisync.http import ExternalServiceError, backoff_delays, make_session, timeouts
+from kaspisync.http import ExternalServiceError, RetryPolicy, make_session, timeouts
 from kaspisync.secrets import register_secret
 
 log = logging.getLogger(__name__)
@@ -156,8 +155,10 @@ class KaspiContentClient:
         self.base_url = (base_url or settings.KASPI_CONTENT_API_URL).rstrip("/")
         self.token = settings.KASPI_TOKEN if token is None else token
         register_secret(self.token)
-        self.max_attempts = max(1, max_attempts or settings.KASPI_MAX_ATTEMPTS)
-        self.backoff_base = settings.KASPI_BACKOFF_BASE if backoff_base is None else backoff_base
+        self.retry = RetryPolicy(
+            attempts=max(1, max_attempts or settings.KASPI_MAX_ATTEMPTS),
+            backoff_base=settings.KASPI_BACKOFF_BASE if backoff_base is None else backoff_base,
+        )
         self.timeout = timeout or timeouts()
         self.session = make_session({"X-Auth-Token": self.token, "Accept": "application/json"})
         self.requests_made = 0
@@ -167,26 +168,10 @@ class KaspiContentClient:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def get(self, path: str, params: dict | None = None):
-        """GET with bounded retries on 5xx/429, timeouts and broken connections or answers."""
+        """GET with bounded retries on 5xx/429, timeouts and broken connections or answers (the
+        shared `RetryPolicy`)."""
         where = f"GET {urlsplit(self._url(path)).path}"
-        delays = backoff_delays(self.max_attempts, base=self.backoff_base)
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return self._send("GET", path, where, params=params)
-            except ContentApiError as exc:
-                if not exc.retryable or attempt == self.max_attempts:
-                    raise
-                delay = next(delays)
-                log.info(
-                    "%s failed (attempt %s of %s), retrying in %.1f s: %s",
-                    where,
-                    attempt,
-                    self.max_attempts,
-                    delay,
-                    exc,
-                )
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+        return self.retry.call(lambda: self._send("GET", path, where, params=params), log=log)
 
     def _send(self, method: str, path: str, where: str, *, params=None, body: bytes | None = None, headers=None):
         if not self.token:
@@ -303,14 +288,15 @@ class KaspiContentClient:
         where = "POST /import"
         body = orjson.dumps(cards)
         headers = {"Content-Type": "text/plain; charset=utf-8"}
-        delays = backoff_delays(self.max_attempts, base=self.backoff_base)
-        for attempt in range(1, self.max_attempts + 1):
+
+        def attempt():
             try:
-                answer = self._send("POST", "import", where, body=body, headers=headers)
+                return self._send("POST", "import", where, body=body, headers=headers)
             except TokenRefused:
                 raise
             except ContentApiError as exc:
                 if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                    exc.retryable = False
                     raise  # refused before processing: nothing to look up, never retried
                 if not _never_sent(exc):
                     raise AnswerLost(
@@ -319,27 +305,17 @@ class KaspiContentClient:
                         status=exc.status,
                         diagnosis=exc.diagnosis,
                     ) from None
-                if attempt == self.max_attempts:
-                    raise
-                delay = next(delays)
-                log.info(
-                    "%s not sent (attempt %s of %s), retrying in %.1f s: %s",
-                    where,
-                    attempt,
-                    self.max_attempts,
-                    delay,
-                    exc,
-                )
-                time.sleep(delay)
-                continue
-            code = str(answer.get("code") or "") if isinstance(answer, dict) else ""
-            if not code:
-                raise AnswerLost(
-                    _("%(where)s: the answer has no import code") % {"where": where},
-                    diagnosis=_("Kaspi sent an unexpected answer; the upload may have been accepted."),
-                )
-            return ImportStatus(code, str(answer.get("status") or "UPLOADED"), str(answer.get("description") or ""))
-        raise AssertionError("unreachable")
+                exc.retryable = True  # provably never reached Kaspi: safe to send again
+                raise
+
+        answer = self.retry.call(attempt, log=log)
+        code = str(answer.get("code") or "") if isinstance(answer, dict) else ""
+        if not code:
+            raise AnswerLost(
+                _("%(where)s: the answer has no import code") % {"where": where},
+                diagnosis=_("Kaspi sent an unexpected answer; the upload may have been accepted."),
+            )
+        return ImportStatus(code, str(answer.get("status") or "UPLOADED"), str(answer.get("description") or ""))
 
     def import_status(self, code: str) -> ImportStatus:
         answer = self.get("import", {"i": code})

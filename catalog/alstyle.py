@@ -10,9 +10,10 @@
 
 Every request first takes its turn in the per-token queue shared by all threads, processes and
 machines (`kaspisync.throttle`): Al-Style allows one request every ALSTYLE_MIN_INTERVAL seconds
-per token (plus a small safety margin). Throttle answers (403/429, or `success: false` with `interval`) wait the interval the
-server states; 5xx, timeouts, broken connections and malformed JSON are retried with backoff,
-ALSTYLE_MAX_ATTEMPTS in all. A wrong token (401) is not retried. The token travels in the query
+per token (plus a small safety margin), retries included. Retries follow the shared
+`kaspisync.http.RetryPolicy`: throttle answers (403/429, or `success: false` with `interval`) wait
+the interval the server states; 5xx, timeouts, broken connections and malformed JSON are retried
+with backoff, ALSTYLE_MAX_ATTEMPTS in all. A wrong token (401) is not retried. The token travels in the query
 string, so every text that leaves this module (log lines, exception messages) is masked, and
 `requests` exceptions (whose text holds the URL) are never chained.
 """
@@ -20,7 +21,6 @@ string, so every text that leaves this module (log lines, exception messages) is
 import hashlib
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 
 import orjson
@@ -28,7 +28,7 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from kaspisync.http import ExternalServiceError, backoff_delays, make_session, read_ahead_of, timeouts
+from kaspisync.http import ExternalServiceError, RetryPolicy, make_session, read_ahead_of, timeouts
 from kaspisync.secrets import mask, register_secret
 from kaspisync.throttle import key_for, wait_turn
 
@@ -46,20 +46,10 @@ THROTTLE_STATUSES = {403, 429}
 # Our slot is a little longer than the server's window, so that a request that leaves late (a busy
 # machine, a slow network) does not make the next one arrive too early: 5 %, at least 0.1 s.
 SAFETY_MARGIN = (0.05, 0.1)
-MAX_STATED_WAIT = 120.0
 
 
 class AlstyleError(ExternalServiceError):
     """A failure talking to Al-Style (message masked)."""
-
-
-class _Retry(Exception):
-    """A retryable failure; `wait` is the interval the server asked for, if it stated one."""
-
-    def __init__(self, message: str, wait: float | None = None, status: int | None = None):
-        super().__init__(message)
-        self.wait = wait
-        self.status = status
 
 
 class SupplierProduct:
@@ -93,7 +83,7 @@ class ProductPage:
 def _stated_interval(payload) -> float | None:
     if isinstance(payload, dict) and payload.get("interval") not in (None, ""):
         try:
-            return max(0.0, min(float(payload["interval"]), MAX_STATED_WAIT))
+            return max(0.0, float(payload["interval"]))  # capped by the retry policy
         except (TypeError, ValueError):
             return None
     return None
@@ -123,8 +113,10 @@ class AlstyleClient:
         self.token = settings.ALSTYLE_TOKEN if token is None else token
         register_secret(self.token)
         self.min_interval = settings.ALSTYLE_MIN_INTERVAL if min_interval is None else min_interval
-        self.max_attempts = max(1, max_attempts or settings.ALSTYLE_MAX_ATTEMPTS)
-        self.backoff_base = settings.ALSTYLE_BACKOFF_BASE if backoff_base is None else backoff_base
+        self.retry = RetryPolicy(
+            attempts=max(1, max_attempts or settings.ALSTYLE_MAX_ATTEMPTS),
+            backoff_base=settings.ALSTYLE_BACKOFF_BASE if backoff_base is None else backoff_base,
+        )
         self.session = session or _frozen_environment(make_session(), self.base_url)
         self.requests_made = 0
         self._queue_key = key_for(self.token, "alstyle")
@@ -133,44 +125,41 @@ class AlstyleClient:
 
     # --- transport ----------------------------------------------------------------------------------
     def get(self, method: str, **params):
-        """GET /api/<method>: the decoded JSON, after retries; AlstyleError when it cannot be had."""
+        """GET /api/<method>: the decoded JSON, after retries; AlstyleError when it cannot be had.
+        Every attempt first takes its turn in the shared per-token rate slot."""
         if not self.token:
             raise AlstyleError(_("Al-Style token is not configured"), diagnosis=_("set ALSTYLE_TOKEN"))
         query = {"access-token": self.token, **{k: v for k, v in params.items() if v is not None}}
-        delays = backoff_delays(self.max_attempts, self.backoff_base)
-        for attempt in range(1, self.max_attempts + 1):
-            wait_turn(self._queue_key, self._slot)
+        attempts = 0
+
+        def attempt():
+            nonlocal attempts
+            attempts += 1
             self.requests_made += 1
-            try:
-                return self._send(method, query)
-            except _Retry as failure:
-                if attempt == self.max_attempts:
-                    raise AlstyleError(
-                        _("Al-Style %(method)s failed after %(n)d attempts: %(error)s")
-                        % {"method": method, "n": attempt, "error": failure},
-                        retryable=True,
-                        status=failure.status,
-                        diagnosis=_("the service may be down or throttling us; the next run will try again"),
-                    ) from None
-                delay = failure.wait if failure.wait is not None else next(delays)
-                log.warning(
-                    "Al-Style %s: %s; attempt %d of %d, retrying in %.2f s",
-                    method,
-                    failure,
-                    attempt,
-                    self.max_attempts,
-                    delay,
-                )
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+            return self._send(method, query)
+
+        try:
+            return self.retry.call(attempt, before_attempt=lambda: wait_turn(self._queue_key, self._slot), log=log)
+        except AlstyleError as failure:
+            if not failure.retryable:
+                raise
+            raise AlstyleError(
+                _("Al-Style %(method)s failed after %(n)d attempts: %(error)s")
+                % {"method": method, "n": attempts, "error": failure.args[0]},
+                retryable=True,
+                status=failure.status,
+                diagnosis=_("the service may be down or throttling us; the next run will try again"),
+            ) from None
 
     def _send(self, method: str, query: dict):
+        """One request; AlstyleError (`retryable`, with the interval the server stated as
+        `retry_after`) when it fails."""
         try:
             response = self.session.get(self.base_url + method, params=query, timeout=timeouts())
         except requests.Timeout:
-            raise _Retry(_("timed out")) from None
+            raise self._transient(method, _("timed out")) from None
         except requests.RequestException as exc:  # its text holds the URL, token included: mask, never chain
-            raise _Retry(mask(f"{type(exc).__name__}: {exc}")[:300]) from None
+            raise self._transient(method, mask(f"{type(exc).__name__}: {exc}")[:300]) from None
         status = response.status_code
         if status == 401:
             raise AlstyleError(
@@ -183,13 +172,14 @@ class AlstyleClient:
         except orjson.JSONDecodeError:
             payload = None
         if status in THROTTLE_STATUSES:
-            raise _Retry(
+            raise self._transient(
+                method,
                 _("throttled (HTTP %(status)d)") % {"status": status},
-                wait=_stated_interval(payload) or self.min_interval,
                 status=status,
+                wait=_stated_interval(payload) or self.min_interval,
             )
         if status in RETRYABLE_STATUSES:
-            raise _Retry(_("server error (HTTP %(status)d)") % {"status": status}, status=status)
+            raise self._transient(method, _("server error (HTTP %(status)d)") % {"status": status}, status=status)
         if status != 200:
             raise AlstyleError(
                 _("Al-Style %(method)s answered HTTP %(status)d") % {"method": method, "status": status},
@@ -197,7 +187,7 @@ class AlstyleClient:
                 diagnosis=_("the request was refused; it will not be retried"),
             )
         if payload is None:
-            raise _Retry(_("the answer is not valid JSON"), status=status)
+            raise self._transient(method, _("the answer is not valid JSON"), status=status)
         if isinstance(payload, dict) and payload.get("success") is False:
             wait = _stated_interval(payload)
             if wait is None:
@@ -205,8 +195,20 @@ class AlstyleClient:
                     _("Al-Style %(method)s refused: %(message)s")
                     % {"method": method, "message": str(payload.get("message", ""))[:300]}
                 )
-            raise _Retry(_("throttled (interval %(wait)s s)") % {"wait": wait}, wait=wait or self.min_interval)
+            raise self._transient(
+                method, _("throttled (interval %(wait)s s)") % {"wait": wait}, wait=wait or self.min_interval
+            )
         return payload
+
+    @staticmethod
+    def _transient(method: str, error: str, *, status: int | None = None, wait: float | None = None) -> AlstyleError:
+        """A failure worth another attempt; `wait`: the interval the server asked for."""
+        return AlstyleError(
+            _("Al-Style %(method)s: %(error)s") % {"method": method, "error": error},
+            retryable=True,
+            status=status,
+            retry_after=wait,
+        )
 
     # --- methods ------------------------------------------------------------------------------------
     def categories(self) -> list[CategoryData]:

@@ -2,7 +2,9 @@
 
 - `make_session()`: one `requests.Session` with a User-Agent naming the product.
 - `timeouts()`: explicit (connect, read) timeouts from settings.
-- `backoff_delays()`: bounded exponential backoff for retryable failures.
+- `RetryPolicy`: the one retry policy of every API client (tenacity): only failures marked
+  `retryable` are tried again, after the wait the server stated (capped) or an exponential
+  backoff with jitter (capped), a bounded number of attempts in all.
 - `ExternalServiceError`: the error clients raise; its text is masked and meant for operators.
 - `read_ahead_of(pages)`: the next page fetched in the background while the caller works.
 """
@@ -10,13 +12,19 @@
 import queue
 import random
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import requests
+import tenacity
 from django import db
 from django.conf import settings
 
 from .secrets import mask
 
+T = TypeVar("T")
 USER_AGENT = "kaspisync/1.0 (merchant portal; +https://github.com/kaspisync)"
 
 
@@ -24,9 +32,18 @@ class ExternalServiceError(Exception):
     """A failure talking to an external API. `retryable` says whether trying later may help;
     `diagnosis` tells the operator what to check. The message is always masked."""
 
-    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None, diagnosis: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        diagnosis: str = "",
+        retry_after: float | None = None,
+    ):
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after  # the wait the server asked for before trying again, if it said
         self.diagnosis = mask(diagnosis)
         super().__init__(mask(message))
 
@@ -47,11 +64,68 @@ def timeouts() -> tuple[float, float]:
     return (settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT)
 
 
-def backoff_delays(attempts: int, base: float = 1.0, cap: float = 60.0):
-    """Delays before retry 1..attempts-1: base * 2**n with jitter, capped."""
-    for n in range(attempts - 1):
-        delay = min(cap, base * (2**n))
-        yield delay * (0.8 + 0.4 * random.random())
+def retry_after(response) -> float | None:
+    """The seconds a `Retry-After` header asks for (a number; an HTTP date is not honoured)."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+# A wait never exceeds these, whatever the backoff grows to or the server asks for.
+BACKOFF_MAX = 60.0
+STATED_WAIT_MAX = 120.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a client retries: `attempts` in all (the first included); between two, the wait the
+    failure states (`ExternalServiceError.retry_after`: a throttle answer's interval or a
+    Retry-After header, at most STATED_WAIT_MAX), else `backoff_base` doubled per retry with
+    ±20 % jitter, at most BACKOFF_MAX. Only failures with `retryable` set are retried: the client
+    decides that (timeouts, broken connections, 5xx, throttling and broken answers are; a 4xx
+    refusal is not, and neither is anything that may have changed data at the other end)."""
+
+    attempts: int
+    backoff_base: float
+
+    def call(self, send: Callable[[], T], *, before_attempt: Callable[[], None] | None = None, log=None) -> T:
+        """`send()` until it returns or raises something not to retry; the last failure is raised.
+        `before_attempt` runs before every attempt (e.g. taking a turn in a shared rate slot)."""
+
+        def before(state: tenacity.RetryCallState) -> None:
+            if before_attempt is not None:
+                before_attempt()
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            if log is not None:
+                log.warning(
+                    "%s (attempt %d of %d), retrying in %.2f s",
+                    state.outcome.exception(),
+                    state.attempt_number,
+                    self.attempts,
+                    state.upcoming_sleep,
+                )
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(max(1, self.attempts)),
+            wait=self.wait,
+            retry=tenacity.retry_if_exception(lambda exc: isinstance(exc, ExternalServiceError) and exc.retryable),
+            before=before,
+            before_sleep=before_sleep,
+            reraise=True,
+            sleep=lambda seconds: time.sleep(seconds),  # looked up at call time (tests may patch time.sleep)
+        )
+        return retrying(send)
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        stated = getattr(failure, "retry_after", None)
+        if stated is not None:
+            return max(0.0, min(float(stated), STATED_WAIT_MAX))
+        delay = min(BACKOFF_MAX, self.backoff_base * 2 ** (state.attempt_number - 1))
+        return delay * (0.8 + 0.4 * random.random())
 
 
 class _Failed:

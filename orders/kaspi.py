@@ -6,8 +6,10 @@
     entries = client.order_entries(order.id)   # the same, one order at a time
     client.merchant_sku(entry.master_product_id)  # the merchant SKU of a Kaspi product
 
-Failures raise `ExternalServiceError` with a diagnosis for the operator; 429/5xx/timeouts are
-retried a bounded number of times with backoff, 400/401/403/404 are not. The token travels only
+Failures raise `ExternalServiceError` with a diagnosis for the operator; 429/5xx/timeouts, broken
+connections and broken answers are retried by the shared `RetryPolicy` (a bounded number of
+times, with backoff or the wait a Retry-After header asks for), 400/401/403/404 are not, and a
+status change only after a 429. The token travels only
 in a header and never appears in logs or error texts.
 """
 
@@ -15,7 +17,6 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -26,7 +27,7 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from kaspisync.http import ExternalServiceError, backoff_delays, make_session, timeouts
+from kaspisync.http import ExternalServiceError, RetryPolicy, make_session, retry_after, timeouts
 from kaspisync.secrets import register_secret
 
 log = logging.getLogger(__name__)
@@ -310,8 +311,10 @@ class KaspiClient:
         self.base_url = (base_url or settings.KASPI_API_URL).rstrip("/")
         self.token = settings.KASPI_TOKEN if token is None else token
         register_secret(self.token)
-        self.max_attempts = max_attempts or settings.KASPI_MAX_ATTEMPTS
-        self.backoff_base = settings.KASPI_BACKOFF_BASE if backoff_base is None else backoff_base
+        self.retry = RetryPolicy(
+            attempts=max_attempts or settings.KASPI_MAX_ATTEMPTS,
+            backoff_base=settings.KASPI_BACKOFF_BASE if backoff_base is None else backoff_base,
+        )
         self.timeout = timeout or timeouts()
         self._local = threading.local()  # one session per thread (entries are fetched concurrently)
         self._count_lock = threading.Lock()
@@ -334,25 +337,27 @@ class KaspiClient:
             self.requests_made += 1
 
     def request(self, method: str, path: str, *, params=None, json_body=None, headers=None) -> dict:
-        """Send one call with bounded retries; return the decoded JSON body or raise."""
+        """Send one call, retried by the shared policy; return the decoded JSON body or raise.
+        Only a GET is repeated after a failure that may have reached Kaspi: a status change that
+        timed out, broke off or failed with 5xx may have happened, so it is never sent twice
+        blindly (the caller reads the order back); a 429 was refused before processing."""
         url = self.url(path)
         where = f"{method} {urlsplit(url).path}"
-        delays = list(backoff_delays(self.max_attempts, base=self.backoff_base))
-        for attempt in range(self.max_attempts):
+
+        def attempt() -> dict:
             self._count()
             result = self._attempt(method, url, where, params=params, json_body=json_body, headers=headers)
-            if not isinstance(result, ExternalServiceError):
-                return result
-            if method != "GET" and result.status != 429:
-                # A status change that timed out or failed with 5xx may have happened at Kaspi:
-                # only a 429 (refused before processing) is safe to repeat for a POST.
-                result.retryable = False
-            if not result.retryable or attempt == self.max_attempts - 1:
-                log.warning("Kaspi request failed: %s", result)
+            if isinstance(result, ExternalServiceError):
+                if method != "GET" and result.status != 429:
+                    result.retryable = False
                 raise result
-            log.info("Kaspi request failed (attempt %s of %s), retrying: %s", attempt + 1, self.max_attempts, result)
-            time.sleep(delays[attempt])
-        raise AssertionError("unreachable")
+            return result
+
+        try:
+            return self.retry.call(attempt, log=log)
+        except ExternalServiceError as exc:
+            log.warning("Kaspi request failed: %s", exc)
+            raise
 
     def _attempt(self, method: str, url: str, where: str, **kwargs) -> "dict | ExternalServiceError":
         try:
@@ -364,13 +369,14 @@ class KaspiClient:
                 headers=kwargs["headers"],
                 timeout=self.timeout,
             )
+            body = response.content  # read whole here: a connection lost mid-body is a failure of this attempt
         except requests.Timeout:
             return ExternalServiceError(
                 _("%(where)s: timed out") % {"where": where},
                 retryable=True,
                 diagnosis=timeout_diagnosis(self.timeout[1]),
             )
-        except requests.ConnectionError as exc:
+        except requests.RequestException as exc:  # refused, reset, or cut off half-way through the answer
             return ExternalServiceError(
                 _("%(where)s: cannot connect (%(error)s)") % {"where": where, "error": type(exc).__name__},
                 retryable=True,
@@ -384,9 +390,10 @@ class KaspiClient:
                 retryable=response.status_code in RETRYABLE_STATUSES or response.status_code >= 500,
                 status=response.status_code,
                 diagnosis=diagnose(response.status_code, response),
+                retry_after=retry_after(response),
             )
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
             return ExternalServiceError(
                 _("%(where)s: the answer is not valid JSON") % {"where": where},

@@ -131,3 +131,10 @@ def test_reading_ahead_stops_when_the_caller_stops(alstyle):
     pages.close()
     assert not [t for t in threading.enumerate() if t.name == "alstyle-read-ahead"]
     assert sandbox.request_count("elements-pagination") <= 3  # the page read, and at most two ahead
+
+
+def test_a_dropped_connection_is_retried_in_the_rate_slot(raw):
+    raw.inject("drop", times=2, method="brands")
+    client = AlstyleClient()
+    assert len(client.brands()) > 5
+    assert client.requests_made == 3 == raw.request_count("brands")

@@ -233,3 +233,18 @@ def test_sandbox_clock_moves_orders_along(kaspi):
     assert later["by_status"].get("RETURNED", 0) > before["by_status"].get("RETURNED", 0)
     again = kaspi(orders=200, now=None, seed=42)
     assert again.stats()["by_status"] == before["by_status"]  # deterministic for a seed
+
+
+@pytest.mark.parametrize("kind", ["truncated", "drop"])
+def test_a_broken_answer_to_a_read_is_retried_and_to_a_change_is_not(kaspi, kind):
+    sandbox = kaspi(orders=3)
+    sandbox.inject(kind, times=1)
+    page = KaspiClient().list_orders(state="ARCHIVE", ge=timezone.now() - timedelta(days=14))
+    assert page.total_count == sum(1 for o in sandbox.orders.values() if o["state"] == "ARCHIVE")
+    assert sandbox.request_count() == 2
+    order = sandbox.add_order()
+    sandbox.inject(kind, path="/orders", applied=True)  # made at Kaspi, the answer broken
+    with pytest.raises(ExternalServiceError) as exc:
+        KaspiClient().set_status(order["id"], order["code"], "ACCEPTED_BY_MERCHANT")
+    assert not exc.value.retryable and sandbox.request_count("/orders", "POST") == 1
+    assert order["status"] == "ACCEPTED_BY_MERCHANT"
