@@ -22,8 +22,8 @@ def import_catalog(quick: bool = False, trigger: str = RunTrigger.SCHEDULE, trig
 
 
 # --- pricing ----------------------------------------------------------------------------------
-# max_retries=None: retried until the lock is free, which at worst is when a dead holder's lock
-# expires (JOB_LOCK_TTL); giving up earlier would lose a rule change's recompute for good.
+# max_retries=None: retried until the lock is free, which at worst is when a dead holder's lock is
+# taken over (JOB_LOCK_LEASE, a minute); giving up earlier would lose a rule change's recompute.
 @shared_task(
     bind=True,
     name="catalog.tasks.recompute_prices",

@@ -99,9 +99,10 @@ class RunNowMixin:
 @admin.register(JobLock)
 class JobLockAdmin(admin.ModelAdmin):
     """Locks held by running jobs. Read-only; deleting one frees a job stuck behind a lock whose
-    holder is known to be gone (locks also expire on their own)."""
+    holder is known to be gone (a dead holder's lock is also taken over on its own within a
+    minute: kaspisync.locks)."""
 
-    list_display = ("name", "owner", "acquired_at", "expires_at")
+    list_display = ("name", "owner", "acquired_at", "alive_at", "expires_at")
     ordering = ("name",)
 
     def has_add_permission(self, request):

@@ -5,12 +5,15 @@ from django.utils.translation import gettext_lazy as _
 
 
 class JobLock(models.Model):
-    """A named lock that expires, owned by its holder. Works on SQLite and PostgreSQL alike."""
+    """A named lock owned by its holder (kaspisync.locks). Works on SQLite and PostgreSQL alike.
+    Dead when not kept alive for JOB_LOCK_LEASE (`alive_at`), or without progress until
+    `expires_at` (JOB_LOCK_TTL after the last refresh)."""
 
     name = models.CharField(_("name"), max_length=100, primary_key=True)
     owner = models.CharField(_("owner"), max_length=100)
     acquired_at = models.DateTimeField(_("acquired at"))
     expires_at = models.DateTimeField(_("expires at"))
+    alive_at = models.DateTimeField(_("holder last seen"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("job lock")

@@ -81,6 +81,7 @@ def run_job(model, lock_name: str, *, trigger: str = RunTrigger.SCHEDULE, trigge
         log.info("%s skipped: lock %s is held", model.__name__, lock_name)
         yield RunContext(run=run, lock=None)
         return
+    lock.keep_alive()
     try:
         run = model.objects.create(
             status=RunStatus.RUNNING, trigger=trigger, triggered_by=triggered_by, started_at=now, **fields

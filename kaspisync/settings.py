@@ -156,7 +156,17 @@ CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 * 60)
-CELERY_TASK_ACKS_LATE = False
+# Acknowledged when done, not when started: on Redis, a message whose worker died before it ended
+# is delivered again after CELERY_VISIBILITY_TIMEOUT, longer than the longest run (the 2-hour
+# import). A task whose pool process was killed is not handed back by the broker at once
+# (reject_on_worker_lost would loop on a task that kills its worker every time): the worker
+# heartbeat finds its abandoned run and queues the job again within two minutes, at most three
+# times in a row (kaspisync.runs) — on both brokers.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3 * 60 * 60)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -276,5 +286,8 @@ LOGGING = {
     },
 }
 
-# Job locks expire so a run whose worker died never blocks the next one forever.
+# Job locks (kaspisync.locks): a holder keeps its lock alive every LEASE / 4 seconds, so the lock of
+# a process that died is taken over after JOB_LOCK_LEASE; a live holder that makes no progress
+# (no refresh) for JOB_LOCK_TTL loses it too.
 JOB_LOCK_TTL = timedelta(seconds=env.int("JOB_LOCK_TTL", default=15 * 60))
+JOB_LOCK_LEASE = timedelta(seconds=env.int("JOB_LOCK_LEASE", default=60))
