@@ -12,6 +12,7 @@ An emulator subclasses `SandboxHandler` and is served by `LoopbackServer`, eithe
 """
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -166,6 +167,8 @@ class FaultQueue:
     def __init__(self):
         self.lock = threading.Lock()
         self.queued: list[Fault] = []
+        self.random: tuple[float, tuple[str, ...], float, random.Random] | None = None
+        self.random_taken = 0
 
     def inject(
         self, kind: str, times: int = 1, *, where: str = "", after: int = 0, delay: float = 2.0, applied: bool = False
@@ -179,6 +182,15 @@ class FaultQueue:
             self.queued.append(fault)
         return fault
 
+    def at_random(self, rate: float, kinds: tuple[str, ...], *, delay: float = 2.0, seed: int = 0) -> None:
+        """Besides the queued faults, fail each request with probability `rate`, of a kind drawn
+        from `kinds` (the mixed-fault suites); `rate` 0 stops it."""
+        for kind in kinds:
+            self.inject(kind, 0)  # validates the kind; a fault for no request is no fault
+        with self.lock:
+            self.random = (rate, tuple(kinds), delay, random.Random(seed)) if rate > 0 else None
+            self.random_taken = 0
+
     def take(self, matches: Callable[[str], bool]) -> Fault | None:
         """The fault this request meets, if any; `matches(where)` says whether a fault's `where`
         covers the request. A fault still letting requests through counts one down."""
@@ -190,13 +202,20 @@ class FaultQueue:
                         return None
                     fault.times -= 1
                     return fault
+            if self.random is not None:
+                rate, kinds, delay, rng = self.random
+                if rng.random() < rate:
+                    self.random_taken += 1
+                    return Fault(rng.choice(kinds), 0, "", 0, delay, False)
             return None
 
     def clear(self) -> int:
-        """Drop every queued fault; return how many requests they would still have failed."""
+        """Drop every queued fault (and stop random ones); return how many requests the queued
+        ones would still have failed."""
         with self.lock:
             left = sum(f.times for f in self.queued)
             self.queued.clear()
+            self.random = None
             return left
 
     def pending(self) -> int:

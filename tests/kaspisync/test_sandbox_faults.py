@@ -31,3 +31,13 @@ def test_the_alstyle_sandbox_drops_and_clears_faults():
         assert requests.post(server.base + "/_sandbox/faults/clear", timeout=5).status_code == 200
         assert requests.get(url, params={"access-token": "t"}, timeout=5).status_code == 200
         assert sandbox.faults.pending() == 0
+
+
+def test_faults_at_random_fail_about_the_share_asked_for_and_stop_when_cleared():
+    queue = FaultQueue()
+    queue.at_random(0.3, ("500", "timeout", "truncated"), seed=3)
+    taken = [queue.take(lambda where: True) for _ in range(1000)]
+    failed = [f for f in taken if f is not None]
+    assert 250 < len(failed) < 350 and {f.kind for f in failed} == {"500", "timeout", "truncated"}
+    queue.clear()
+    assert all(queue.take(lambda where: True) is None for _ in range(100))
