@@ -62,4 +62,8 @@ def beat_schedule() -> dict:
             "schedule": float(settings.ORDERS_PULL_INTERVAL),
             "kwargs": {"trigger": "schedule"},
         },
+        "orders-quality-check": {  # the 30-day share of cancelled orders against 3 % and 4 %
+            "task": "orders.tasks.check_quality",
+            "schedule": float(settings.ORDERS_PULL_INTERVAL),
+        },
     }

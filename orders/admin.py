@@ -22,6 +22,7 @@ from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
 
 from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
 from . import purchase_list as purchases
+from .admin_quality import QualityFilter, quality_preview
 from .forms import AssembleForm, CancelForm, CompleteForm, ConfirmForm
 from .models import (
     AutoAcceptCheck,
@@ -105,6 +106,7 @@ class OrderAdmin(ReadOnlyWithPullButton):
         "is_kaspi_delivery",
         "created_at",
         UnmatchedEntriesFilter,
+        QualityFilter,
     )
     search_fields = ("=code", "entries__sku")
     customer_search_fields = ("customer_phone", "customer_name")
@@ -307,6 +309,7 @@ class OrderAdmin(ReadOnlyWithPullButton):
             form_class=CancelForm,
             perform=lambda order, data: services.cancel_order(order, request.user, data["reason"], data["comment"]),
             done=_("Order %(code)s cancelled."),
+            extra={"quality_preview": quality_preview(object_id)},
         )
 
     def assemble_view(self, request, object_id):

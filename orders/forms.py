@@ -16,6 +16,21 @@ class CancelForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"), max_length=MAX_COMMENT, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    # Kaspi quality guard: an out-of-stock cancellation is the merchant's own, so it is confirmed
+    # knowingly, with the share of cancelled orders it leads to shown on the page.
+    confirm_out_of_stock = forms.BooleanField(
+        label=_("Out of stock: I confirm this cancellation although it raises the share of cancelled orders"),
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == CancellationReason.MERCHANT_OUT_OF_STOCK and not data.get("confirm_out_of_stock"):
+            self.add_error(
+                "confirm_out_of_stock",
+                _("A cancellation for out of stock counts against the shop at Kaspi: tick the box to confirm it."),
+            )
+        return data
 
 
 class CompleteForm(forms.Form):

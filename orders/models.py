@@ -147,6 +147,12 @@ class Order(models.Model):
             ("assemble_order", _("Can mark Kaspi Delivery orders as assembled")),
             ("pull_orders", _("Can start an order pull")),
         ]
+        indexes = [
+            # quality figures (orders/quality.py): cancelled and returned orders by creation date
+            # and reason, and acceptance times, read from the index alone
+            models.Index(fields=["status", "created_at", "cancellation_reason"], name="orders_quality_status_idx"),
+            models.Index(fields=["created_at", "approved_by_bank_at"], name="orders_quality_created_idx"),
+        ]
 
     def __str__(self):
         return self.code
@@ -163,6 +169,17 @@ class Order(models.Model):
             for action in ACTIONS_BY_STATUS.get(self.status, ())
             if self.is_kaspi_delivery or action not in KASPI_DELIVERY_ACTIONS
         ]
+
+
+class QualityReport(Order):
+    """The Kaspi quality page's place in the admin (figures from orders/quality.py): a proxy of
+    Order, no table of its own. Seen by whoever may view orders."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("Kaspi quality")
+        verbose_name_plural = _("Kaspi quality: cancellations and returns")
+        default_permissions = ()
 
 
 class OrderEntry(models.Model):
@@ -251,6 +268,10 @@ class OrderEvent(models.Model):
         verbose_name = _("timeline event")
         verbose_name_plural = _("timeline events")
         ordering = ["order", "at", "pk"]
+        indexes = [
+            # an order's acceptance or cancellation event (orders/quality.py), from the index alone
+            models.Index(fields=["order", "to_status", "from_status", "at"], name="orders_event_status_idx"),
+        ]
 
     def __str__(self):
         return f"{self.from_status or '—'} → {self.to_status}"
@@ -464,3 +485,25 @@ class AutoAcceptCheck(models.Model):
 
     def __str__(self):
         return f"{self.order} — {self.get_outcome_display()}"
+
+
+class QualityWatch(models.Model):
+    """Where the 30-day share of cancelled orders stood at the last check (orders/services/quality.py):
+    a crossing of 3 % or 4 % is alerted once, when this level changes. One row."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    level = models.CharField(_("level"), max_length=8, default="green")
+    crossings = models.PositiveIntegerField(_("crossings so far"), default=0)
+    orders = models.PositiveIntegerField(_("orders in 30 days"), default=0)
+    cancelled = models.PositiveIntegerField(_("cancelled in 30 days"), default=0)
+    checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("level changed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Kaspi quality watch")
+        verbose_name_plural = _("Kaspi quality watch")
+
+    def __str__(self):
+        return f"{self.level}: {self.cancelled}/{self.orders}"

@@ -6,6 +6,7 @@ from kaspisync.models import RunTrigger
 
 from .services import pull_orders
 from .services.autoaccept import auto_accept_waiting
+from .services.quality import check_cancellation_share
 
 
 @shared_task(name="orders.tasks.pull_orders", ignore_result=True)
@@ -15,3 +16,9 @@ def pull_orders_task(days: int | None = None, trigger: str = RunTrigger.SCHEDULE
     run = pull_orders(days=days, trigger=trigger, triggered_by=triggered_by)
     auto_accept_waiting()
     return run.pk
+
+
+@shared_task(name="orders.tasks.check_quality", ignore_result=True)
+def check_quality_task() -> str:
+    """Alert when the 30-day share of cancelled orders crosses 3 % or 4 % (once per crossing)."""
+    return check_cancellation_share().level

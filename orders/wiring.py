@@ -1,6 +1,7 @@
 """What the orders app adds to the shared plumbing (kaspisync.registry), registered in
-OrdersConfig.ready(): the Kaspi connection check, the first pull, the dashboard panels (orders, "to buy today"), the pull
-job (pages after three missed intervals) and its customer personal data."""
+OrdersConfig.ready(): the Kaspi connection check, the first pull, the dashboard panels (orders,
+"to buy today", Kaspi quality), the pull job (pages after three missed intervals) and its
+customer personal data."""
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,7 @@ def register() -> None:
     registry.first_job("first order pull", "orders.tasks.pull_orders", needed=no_orders, kwargs={"trigger": "schedule"})
     registry.dashboard_panel("admin/orders/dashboard_panel.html")
     registry.dashboard_panel("admin/orders/purchase_panel.html")  # "to buy today"
+    registry.dashboard_panel("admin/orders/quality/panel.html")
     registry.job(
         registry.Job(
             name="orders.pull",

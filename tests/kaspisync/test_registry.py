@@ -73,6 +73,7 @@ def test_each_app_registers_its_pieces():
         "admin/feeds/dashboard_panel.html",
         "admin/orders/dashboard_panel.html",
         "admin/orders/purchase_panel.html",
+        "admin/orders/quality/panel.html",
         "admin/alerts/dashboard_panel.html",
     ]
     jobs = {job.name: job for job in registry.jobs()}
