@@ -80,6 +80,8 @@ class CategorySpec:
     listed: bool = True  # Kaspi listed the category in its last refresh
     attributes_loaded: bool = True
     rules: tuple = ()
+    # {(attribute code, supplier text): converted value or ConversionError}: products share values
+    conversions: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def needs_properties(self) -> bool:
@@ -94,7 +96,7 @@ def plain_description(value) -> str:
     """HTML tags removed, entities decoded, whitespace collapsed, cut at a word to ≤ 1024."""
     if not value:
         return ""
-    text = clean_text(html.unescape(_TAG.sub(" ", value)))
+    text = clean_text(html.unescape(_TAG.sub(" ", value)) if "<" in value or "&" in value else value)
     if len(text) <= MAX_DESCRIPTION:
         return text
     cut = text[: MAX_DESCRIPTION - 1]
@@ -129,9 +131,17 @@ def attribute_values(spec: CategorySpec, properties: dict | None, reasons: list)
             if rule.mandatory:
                 reasons.append(reason("mandatory_missing", attribute=rule.name, property=rule.property_name))
             continue
-        try:
-            value = convert(rule.kind, rule.multi_valued, raw, rule.allowed, rule.names)
-        except ConversionError as exc:
+        key = (rule.code, raw) if type(raw) is str else None
+        value = spec.conversions.get(key) if key else None
+        if value is None:
+            try:
+                value = convert(rule.kind, rule.multi_valued, raw, rule.allowed, rule.names)
+            except ConversionError as exc:
+                value = exc
+            if key:
+                spec.conversions[key] = value
+        if isinstance(value, ConversionError):
+            exc = value
             if exc.kind == "empty":
                 if rule.mandatory:
                     reasons.append(reason("mandatory_missing", attribute=rule.name, property=rule.property_name))
