@@ -133,11 +133,14 @@ def _open_state(order: dict) -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """A status change the merchant asks for (POST /orders): the statuses it may come from and
-    what it does (`apply(sandbox, order, attributes, headers)`, raising ApiError to refuse)."""
+    """A status change the merchant asks for (POST /orders): the statuses it may come from,
+    what it does (`apply(sandbox, order, attributes, headers)`, raising ApiError to refuse) and,
+    if not the order's status, the status its answer shows (the reference: ASSEMBLE answers
+    ASSEMBLED)."""
 
     allowed_from: tuple[str, ...]
     apply: Callable
+    echo: str | None = None
 
 
 def _accept(sandbox: "KaspiSandbox", order: dict, attributes: dict, headers) -> None:
@@ -187,7 +190,7 @@ MERCHANT_CHANGES = {
     "ACCEPTED_BY_MERCHANT": Change(("APPROVED_BY_BANK",), _accept),
     "CANCELLED": Change(("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT"), _cancel),
     "COMPLETED": Change(("ACCEPTED_BY_MERCHANT",), _complete),
-    "ASSEMBLE": Change(("ACCEPTED_BY_MERCHANT",), _assemble),
+    "ASSEMBLE": Change(("ACCEPTED_BY_MERCHANT",), _assemble, echo="ASSEMBLED"),
 }
 
 
@@ -708,6 +711,8 @@ class KaspiSandbox:
                 raise ApiError(400, f"status change {order['status']} -> {new} is not allowed")
             change.apply(self, order, attributes, headers)
             echoed = self._order_json(order, base)
+            if change.echo:
+                echoed["attributes"]["status"] = change.echo
             if self.echo_attributes is not None:
                 echoed = {
                     "type": "orders",

@@ -14,7 +14,7 @@ is allowed (our copy may be minutes old). Three outcomes:
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import DatabaseError, transaction
 from django.db.models import F
@@ -61,7 +61,10 @@ def _change(
     client: KaspiClient | None = None,
     local: dict | None = None,
     source: str = EventSource.USER,
+    confirmed_by: tuple[str, ...] = (),
 ) -> Order:
+    """Ask Kaspi for `status`; `expected` is the status the order has once Kaspi made the change
+    (`confirmed_by`: other statuses an answer may show to say it did, the order keeping `expected`)."""
     client = client or KaspiClient()
     try:
         echo = client.set_status(order.kaspi_id, order.code, status, extra=extra, headers=headers)
@@ -73,6 +76,8 @@ def _change(
             "the order was read back from Kaspi."
         ) % {"error": exc.args[0]}
         raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, local, client, source)}") from exc
+    if echo.status in confirmed_by:  # Kaspi's word for "done"; the order's status is still `expected`
+        echo = replace(echo, status=expected)
     if not echo.status:
         lead = _("Kaspi took the request but its answer does not show the new status: the order was read back.")
         raise ActionUnconfirmed(f"{lead} {_read_back(order, user, note, expected, local, client, source)}")
@@ -266,6 +271,7 @@ def assemble_order(order: Order, user, number_of_space: int, *, client: KaspiCli
         user,
         "ASSEMBLE",
         expected=OrderStatus.ACCEPTED_BY_MERCHANT,
+        confirmed_by=("ASSEMBLED",),  # the reference: ASSEMBLE answers ASSEMBLED
         extra={"numberOfSpace": number_of_space},
         note=_("assembled: %(n)s parcel(s)") % {"n": number_of_space},
         client=client,

@@ -124,11 +124,14 @@ def test_complete_without_requesting_a_code_is_refused(sandbox, manager):
     assert "X-Send-Code" in str(exc.value)
 
 
-def test_assemble_kaspi_delivery_order(sandbox, manager):
+@pytest.mark.parametrize("echo", [None, ("code", "status")])
+def test_assemble_kaspi_delivery_order(kaspi, manager, echo):
+    sandbox = kaspi(echo_attributes=echo)  # Kaspi answers status ASSEMBLED (the reference)
     raw, order = pulled(sandbox, status="ACCEPTED_BY_MERCHANT", kaspi_delivery=True, mode="DELIVERY_LOCAL")
     assemble_order(order, manager, 2)
     order.refresh_from_db()
     assert order.number_of_space == 2 and raw["number_of_space"] == 2
+    assert order.status == "ACCEPTED_BY_MERCHANT" and sandbox.request_count("/orders", "POST") == 1
     assert order.events.latest("at").user == manager
     pull_orders(days=1)  # the waybill Kaspi made comes with the next pull
     order.refresh_from_db()
