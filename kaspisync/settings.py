@@ -119,6 +119,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["kaspisync.formats"]  # Russian day-and-month in the genitive
 USE_I18N = True
 TIME_ZONE = "Asia/Almaty"
 USE_TZ = True

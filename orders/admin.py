@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
+from kaspisync.display import loss_aware_money, money
 
 from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
 from . import purchase_list as purchases
@@ -37,11 +38,6 @@ from .services import autoaccept
 
 CUSTOMER_PERMISSION = "orders.view_customer_data"
 PULL_PERMISSION = "orders.pull_orders"
-
-
-def tenge(value) -> str:
-    """12345.00 -> "12 345" (whole tenge, thin groups)."""
-    return f"{value:,.0f}".replace(",", "\u202f")
 
 
 def can_see_customer(request) -> bool:
@@ -98,6 +94,7 @@ class OrderAdmin(ReadOnlyWithPullButton):
         "goods_bought",
     )
     customer_list_display = ("customer_name", "customer_phone")
+    readonly_fields = ("total", "delivery_cost_text", "delivery_cost_for_seller_text", "cancellation_reason_text")
     list_filter = (
         "state",
         "status",
@@ -122,7 +119,7 @@ class OrderAdmin(ReadOnlyWithPullButton):
                     "kaspi_id",
                     "state",
                     "status",
-                    "total_price",
+                    "total",
                     "payment_mode",
                     "credit_term",
                     "created_at",
@@ -140,8 +137,8 @@ class OrderAdmin(ReadOnlyWithPullButton):
                     "city",
                     "planned_delivery_at",
                     "pickup_point_id",
-                    "delivery_cost",
-                    "delivery_cost_for_seller",
+                    "delivery_cost_text",
+                    "delivery_cost_for_seller_text",
                     "signature_required",
                     "pre_order",
                 )
@@ -165,7 +162,7 @@ class OrderAdmin(ReadOnlyWithPullButton):
         ),
         (
             gettext_lazy("Cancellation"),
-            {"classes": ("collapse",), "fields": ("cancellation_reason", "cancellation_comment")},
+            {"classes": ("collapse",), "fields": ("cancellation_reason_text", "cancellation_comment")},
         ),
     ]
     fieldsets_customer = [
@@ -197,18 +194,29 @@ class OrderAdmin(ReadOnlyWithPullButton):
             order.purchase_progress = progress.get(order.pk)
         return changelist
 
-    @admin.display(description=gettext_lazy("total, ₸"), ordering="total_price")
+    @admin.display(description=gettext_lazy("total"), ordering="total_price")
     def total(self, obj):
-        return tenge(obj.total_price)
+        return money(obj.total_price)
+
+    @admin.display(description=gettext_lazy("delivery cost"))
+    def delivery_cost_text(self, obj):
+        return money(obj.delivery_cost)
+
+    @admin.display(description=gettext_lazy("delivery cost for seller"))
+    def delivery_cost_for_seller_text(self, obj):
+        return money(obj.delivery_cost_for_seller)
+
+    @admin.display(description=gettext_lazy("cancellation reason"))
+    def cancellation_reason_text(self, obj):
+        return obj.cancellation_reason_label or "—"
 
     @admin.display(description=gettext_lazy("items"))
     def items(self, obj):
         return selectors.items_count(obj)
 
-    @admin.display(description=gettext_lazy("net margin, ₸"))
+    @admin.display(description=gettext_lazy("net margin"))
     def margin(self, obj):
-        value = getattr(obj, "net_margin", None)
-        return "—" if value is None else tenge(value)
+        return loss_aware_money(getattr(obj, "net_margin", None))
 
     @admin.display(description=gettext_lazy("bought from Al-Style"))
     def goods_bought(self, obj):

@@ -11,12 +11,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kaspisync.models import JobRun
 
 
 class OrderState(models.TextChoices):
-    NEW = "NEW", _("new")
+    NEW = "NEW", pgettext_lazy("order state", "new")
     SIGN_REQUIRED = "SIGN_REQUIRED", _("signature required")
     PICKUP = "PICKUP", _("pickup")
     DELIVERY = "DELIVERY", _("delivery")
@@ -84,6 +85,10 @@ class CancellationReason(models.TextChoices):
     BUYER_CANCELLATION_BY_MERCHANT = "BUYER_CANCELLATION_BY_MERCHANT", _("the buyer asked to cancel")
     BUYER_NOT_REACHABLE = "BUYER_NOT_REACHABLE", _("the buyer cannot be reached")
     MERCHANT_OUT_OF_STOCK = "MERCHANT_OUT_OF_STOCK", _("out of stock")
+
+
+def cancellation_reason_label(code: str) -> str:
+    return str(CancellationReason(code).label) if code in CancellationReason.values else code
 
 
 class Order(models.Model):
@@ -156,6 +161,11 @@ class Order(models.Model):
 
     def __str__(self):
         return self.code
+
+    @property
+    def cancellation_reason_label(self) -> str:
+        """The cancellation reason in words (a reason Kaspi adds later reads as sent)."""
+        return cancellation_reason_label(self.cancellation_reason)
 
     @property
     def is_final(self) -> bool:

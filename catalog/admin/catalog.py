@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
+from kaspisync.display import money
 
 from ..models import Brand, Category, ImportRun, Product, ProductChange
 from ..services.importing import LOCK_NAME, SUPPLIER_FIELDS, queue_import
-from .pricing import ProductPricingMixin
+from .pricing import ProductPricingMixin, unsellable_text
 
 RUN_IMPORT_PERMISSION = "catalog.run_import"
 
@@ -73,17 +74,12 @@ class ProductChangeInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
-    list_display = (
-        "article",
-        "name",
-        "brand",
-        "category",
-        "dealer_price",
-        "retail_price",
-        "stock_column",
-        "is_active",
-        "changed_at",
-    )
+    """The list shows what a person needs to decide (name with article, dealer price, sale price,
+    margin, stock, status icons; the price explanation on hover); the page groups every field in
+    words. Nothing supplier-made is editable."""
+
+    list_display = ("product_column", "dealer_price_column", "stock_column")
+    list_display_links = ("product_column",)
     list_filter = (
         "is_active",
         InStockFilter,
@@ -93,14 +89,65 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
     )
     search_fields = ("=article", "name", "article_pn", "barcode")
     list_select_related = ("brand", "category")
-    readonly_fields = SUPPLIER_FIELDS + ("supplier_images", "is_active", "first_seen_at", "changed_at")
-    exclude = ("images",)
+    fieldsets = (
+        (None, {"fields": ("name", "full_name", "article", "article_pn", "barcode", "brand", "category")}),
+        (
+            gettext_lazy("Prices"),
+            {
+                "fields": (
+                    "dealer_price_column",
+                    "retail_price_column",
+                    "rrp_column",
+                    "sale_price_display",
+                    "manual_price",
+                    "margin_column",
+                    "price_explanation",
+                    "winning_rule",
+                )
+            },
+        ),
+        (
+            gettext_lazy("Stock and sale"),
+            {
+                "fields": (
+                    "stock_text",
+                    "markdown_text",
+                    "sellable_text",
+                    "is_active",
+                    "feed_excluded",
+                    "publish_min_stock",
+                )
+            },
+        ),
+        (
+            gettext_lazy("Description and images"),
+            {"fields": ("supplier_images", "description", "weight", "warranty", "url", "is_new")},
+        ),
+        (gettext_lazy("History"), {"fields": ("first_seen_at", "changed_at")}),
+    )
+    readonly_fields = (
+        ("article",)
+        + SUPPLIER_FIELDS
+        + (
+            "supplier_images",
+            "is_active",
+            "first_seen_at",
+            "changed_at",
+            "dealer_price_column",
+            "retail_price_column",
+            "rrp_column",
+            "stock_text",
+            "markdown_text",
+            "sellable_text",
+        )
+    )
     inlines = [ProductChangeInline]
     show_full_result_count = False  # no COUNT(*) over the whole catalog on every page
 
     def get_list_display(self, request):
-        # The mixin adds its own filters, actions, read-only fields and inlines through super().
-        return tuple(self.list_display) + tuple(self.pricing_list_display)
+        # product, dealer price, then the mixin's sale price, margin and status, then stock
+        columns = list(self.list_display)
+        return tuple(columns[:2] + list(self.pricing_list_display) + columns[2:])
 
     def has_add_permission(self, request):
         return False  # products come from the supplier
@@ -108,9 +155,46 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # never deleted: a product the supplier drops becomes inactive
 
+    @admin.display(description=gettext_lazy("product"), ordering="name")
+    def product_column(self, obj):
+        details = [_("art. %(article)s") % {"article": obj.article}]
+        if obj.brand:
+            details.append(obj.brand.name)
+        return format_html('{}<div class="ks-muted">{}</div>', obj.name, " · ".join(details))
+
+    @admin.display(description=gettext_lazy("dealer price"), ordering="dealer_price")
+    def dealer_price_column(self, obj):
+        return money(obj.dealer_price)
+
+    @admin.display(description=gettext_lazy("retail price"))
+    def retail_price_column(self, obj):
+        return money(obj.retail_price)
+
+    @admin.display(description=gettext_lazy("RRP"))
+    def rrp_column(self, obj):
+        return money(obj.rrp)
+
     @admin.display(description=gettext_lazy("stock"), ordering="stock")
     def stock_column(self, obj):
-        return obj.stock_display
+        return obj.stock_total if obj.warehouse_stock else obj.stock_display
+
+    @admin.display(description=gettext_lazy("stock"))
+    def stock_text(self, obj):
+        breakdown = obj.stock_breakdown()
+        if not breakdown:
+            return _("%(stock)s units (the supplier does not say where)") % {"stock": obj.stock_display}
+        parts = format_html_join(", ", "{} — {}", breakdown)
+        return format_html("{}: {}", _("%(total)s units in all") % {"total": obj.stock_total}, parts)
+
+    @admin.display(description=gettext_lazy("markdown"))
+    def markdown_text(self, obj):
+        if not obj.markdown_stock:
+            return _("none")
+        return _("%(count)s units at %(price)s") % {"count": obj.markdown_stock, "price": money(obj.markdown_price)}
+
+    @admin.display(description=gettext_lazy("can be sold"))
+    def sellable_text(self, obj):
+        return _("yes") if obj.is_sellable else unsellable_text(obj)
 
     @admin.display(description=gettext_lazy("images"))
     def supplier_images(self, obj):

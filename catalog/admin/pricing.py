@@ -17,12 +17,13 @@ from django.db import transaction
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from kaspisync.admin import ReadOnlyAdmin
+from kaspisync.display import money, percent, when
 
 from .. import selectors
 from ..models import (
@@ -57,10 +58,6 @@ def changes_text(entry: PricingAudit) -> str:
         f"{label(name)}: {'—' if old is None else old} → {'—' if new is None else new}"
         for name, (old, new) in entry.changes.items()
     )
-
-
-def tenge(value) -> str:
-    return "—" if value is None else f"{formats.number_format(value, force_grouping=True)} ₸"
 
 
 # --- read-only helpers ------------------------------------------------------------------------
@@ -163,13 +160,7 @@ def include_in_feed(modeladmin, request, queryset):
 class ProductPricingMixin:
     """Pricing columns, filters, actions, history and derived fields of the product admin."""
 
-    pricing_list_display: tuple = (
-        "sale_price_display",
-        "net_margin_display",
-        "net_margin_percent_display",
-        "winning_rule",
-        "price_explanation",
-    )
+    pricing_list_display: tuple = ("sale_price_display", "margin_column", "status_column")
     pricing_list_filter: tuple = ("below_margin_floor", ManualOverrideFilter, "feed_excluded")
     pricing_actions: tuple = (set_override, clear_override, exclude_from_feed, include_in_feed)
     pricing_readonly_fields: tuple = (
@@ -182,6 +173,8 @@ class ProductPricingMixin:
         "feed_excluded",
         "publish_min_stock",
         "manual_price",
+        "margin_column",
+        "sale_price_display",
     )
 
     def get_queryset(self, request):
@@ -205,18 +198,33 @@ class ProductPricingMixin:
 
     @admin.display(description=_("sale price"), ordering="sale_price")
     def sale_price_display(self, product):
-        return tenge(product.sale_price)
+        """The price, with how it was made on hover (and in full on the product page)."""
+        return format_html('<span title="{}">{}</span>', product.price_explanation, money(product.sale_price))
 
-    @admin.display(description=_("net margin"), ordering="net_margin")
-    def net_margin_display(self, product):
-        return tenge(product.net_margin)
-
-    @admin.display(description=_("net margin, %"), ordering="net_margin_percent")
-    def net_margin_percent_display(self, product):
-        if product.net_margin_percent is None:
+    @admin.display(description=_("net margin"), ordering="net_margin_percent")
+    def margin_column(self, product):
+        """ "12 345 ₸ · 8,2 %" (after commission), red when below the margin floor."""
+        if product.net_margin is None:
             return "—"
-        text = f"{formats.number_format(product.net_margin_percent, 1)} %"
-        return format_html('<span style="color:#ba2121">{}</span>', text) if product.below_margin_floor else text
+        text = f"{money(product.net_margin)} · {percent(product.net_margin_percent)}"
+        if product.below_margin_floor or product.net_margin < 0:
+            return format_html('<span class="ks-loss" title="{}">{}</span>', _("below the margin floor"), text)
+        return text
+
+    @admin.display(description=_("status"))
+    def status_column(self, product):
+        """Icons with their meaning on hover (and for screen readers)."""
+        icons = [
+            (not product.is_active, "⏸", _("the supplier no longer sells it")),
+            (not product.is_sellable, "⛔", _("cannot be sold: %(reason)s") % {"reason": unsellable_text(product)}),
+            (product.feed_excluded, "🚫", _("excluded from the price list")),
+            (getattr(product, "price_override", None) is not None, "✋", _("manual price")),
+            (product.below_margin_floor, "⚠", _("below the margin floor")),
+        ]
+        shown = [(icon, text) for flag, icon, text in icons if flag]
+        if not shown:
+            return format_html('<span class="ks-ok" title="{}">✓</span>', _("on sale"))
+        return format_html_join(" ", '<span title="{}" aria-label="{}">{}</span>', ((t, t, i) for i, t in shown))
 
     @admin.display(description=_("pricing rule"), ordering="price_rule")
     def winning_rule(self, product):
@@ -231,8 +239,12 @@ class ProductPricingMixin:
         if override is None:
             return "—"
         if override.expires_at is None:
-            return tenge(override.price)
-        return _("%(price)s until %(date)s") % {"price": tenge(override.price), "date": override.expires_at}
+            return money(override.price)
+        return _("%(price)s until %(date)s") % {"price": money(override.price), "date": when(override.expires_at)}
+
+
+def unsellable_text(product) -> str:
+    return product.get_unsellable_reason_display() if product.unsellable_reason else _("no dealer price")
 
 
 # --- rules, commissions, exclusions: preview, audit -------------------------------------------
@@ -260,10 +272,7 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
         return format_html_join(
             mark_safe("<br>"),
             "{} · {} · {} · {}",
-            (
-                (formats.localize(timezone.localtime(e.at)), e.user or "—", e.get_action_display(), changes_text(e))
-                for e in entries
-            ),
+            ((when(e.at), e.user or "—", e.get_action_display(), changes_text(e)) for e in entries),
         )
 
     def save_model(self, request, obj, form, change):
@@ -352,7 +361,7 @@ class PriceBandFormSet(forms.BaseInlineFormSet):
 
 
 def band_text(low, high) -> str:
-    return f"{tenge(low)} – {'∞' if high is None else tenge(high)}"
+    return f"{money(low)} – {'∞' if high is None else money(high)}"
 
 
 class PriceBandInline(admin.TabularInline):

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kaspisync.models import JobRun
 
@@ -52,6 +53,20 @@ class StockQualifier(models.TextChoices):
     LESS_THAN = "<", _("fewer than")  # "<10": some, fewer than 10
 
 
+# Al-Style's warehouse codes in words (their `warehouses` method names them); others read as sent.
+WAREHOUSE_NAMES = {
+    "panfilov": _("Almaty, Panfilov street"),
+    "rayimbek": _("Almaty, Rayimbek avenue"),
+    "astana": _("Astana"),
+    "karaganda": _("Karaganda"),
+    "markdown": _("markdown"),
+}
+
+
+def warehouse_name(code: str) -> str:
+    return str(WAREHOUSE_NAMES.get(code, code))
+
+
 class UnsellableReason(models.TextChoices):
     NONE = "", _("sellable")
     PRICE_ON_REQUEST = "price_on_request", _("price on request (price1 = 1)")
@@ -87,7 +102,7 @@ class Product(models.Model):
         _("stock qualifier"), max_length=1, choices=StockQualifier.choices, default=StockQualifier.EXACT
     )
     warehouse_stock = models.JSONField(_("stock by warehouse"), default=dict, blank=True)
-    is_new = models.BooleanField(_("new"), default=False)
+    is_new = models.BooleanField(pgettext_lazy("product", "new"), default=False)
     barcode = models.CharField(_("barcode"), max_length=255, blank=True)
     weight = models.DecimalField(_("weight, kg"), max_digits=10, decimal_places=3, null=True, blank=True)
     warranty = models.CharField(_("warranty"), max_length=255, blank=True)
@@ -126,7 +141,7 @@ class Product(models.Model):
 
     class Meta:
         verbose_name = _("product")
-        verbose_name_plural = _("products")
+        verbose_name_plural = pgettext_lazy("model name", "products")
         ordering = ["article"]
 
     def __str__(self):
@@ -137,6 +152,16 @@ class Product(models.Model):
         """The supplier's stock as it reads: "7", ">50", "<10"."""
         prefix = "" if self.stock_qualifier == StockQualifier.EXACT else self.stock_qualifier
         return f"{prefix}{self.stock}"
+
+    @property
+    def stock_total(self) -> int:
+        """Units the supplier holds: the sum over its warehouses when it names them, else `stock`."""
+        return sum(self.warehouse_stock.values()) if self.warehouse_stock else self.stock
+
+    def stock_breakdown(self) -> list[tuple[str, int]]:
+        """[(warehouse in words, units)], largest first."""
+        items = sorted((self.warehouse_stock or {}).items(), key=lambda item: (-item[1], item[0]))
+        return [(warehouse_name(code), count) for code, count in items]
 
     @property
     def is_sellable(self) -> bool:

@@ -21,6 +21,8 @@ from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
+from kaspisync import display
+
 HUNDRED = Decimal(100)
 ONE = Decimal(1)
 CENT = Decimal("0.01")
@@ -224,7 +226,7 @@ def net_margin(price: int, dealer: int, commission: Decimal) -> tuple[int, Decim
 
 
 def tenge(amount: int) -> str:
-    return f"{amount:,}".replace(",", "\u00a0")
+    return display.group(amount)  # the admin's one way of writing amounts
 
 
 @lru_cache(maxsize=1024)

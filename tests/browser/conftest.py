@@ -116,21 +116,44 @@ def screenshots_dir():
 
 @pytest.fixture
 def shot(screenshots_dir):
-    """`shot(driver, "name")`: a full-page PNG in the artifacts folder; returns its path."""
+    """`shot(driver, "name")`: a PNG of what the viewport shows, in the artifacts folder."""
 
     def take(driver, name: str) -> Path:
         path = screenshots_dir / f"{name}.png"
-        width = driver.execute_script("return window.innerWidth")
-        height = driver.execute_script("return document.scrollingElement.scrollHeight")
-        mobile = width < 600
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": min(height, 6000), "deviceScaleFactor": 1, "mobile": mobile},
-        )
-        try:
-            path.write_bytes(driver.get_screenshot_as_png())
-        finally:
-            set_viewport(driver, width, 844 if mobile else 900)
+        path.write_bytes(driver.get_screenshot_as_png())
         return path
 
     return take
+
+
+@pytest.fixture
+def shop(transactional_db, alstyle, kaspi, settings):  # noqa: F811  (fixtures imported above)
+    """A small shop as `make run` fills it: 120 supplier products imported from the Al-Style
+    sandbox, priced by a global rule, and a Kaspi sandbox selling some of them with a few orders
+    pulled (one waiting for acceptance, one accepted, one with a line sold at a loss)."""
+    from decimal import Decimal
+
+    from catalog.models import PriceRule, Product
+    from catalog.services.importing import import_catalog
+    from catalog.services.pricing import recompute_prices
+    from catalog.sku import merchant_sku
+    from orders.models import Order
+    from orders.services import pull_orders
+
+    alstyle(products=120)
+    import_catalog()
+    PriceRule.objects.create(name="Все товары", markup_percent=Decimal("15"))
+    recompute_prices()
+    sellable = list(Product.objects.filter(sale_price__isnull=False).order_by("article")[:6])
+    sandbox = kaspi(
+        products=[
+            {"sku": merchant_sku(p.article, "AS"), "name": p.name, "price": p.sale_price, "brand": "—"}
+            for p in sellable
+        ]
+    )
+    sandbox.waiting = sandbox.add_order()
+    sandbox.accepted = sandbox.add_order(status="ACCEPTED_BY_MERCHANT")
+    pull_orders(days=1)
+    sandbox.orders = {o.code: o for o in Order.objects.all()}
+    sandbox.products = sellable
+    return sandbox

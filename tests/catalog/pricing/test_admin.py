@@ -209,21 +209,18 @@ def test_product_list_shows_pricing_columns_and_filters(staff_client, priced, gl
     response = staff_client.get("/admin/catalog/product/", **EN)
     assert response.status_code == 200
     page = response.content.decode().lower()
-    for text in (
-        "net margin",
-        "pricing rule",
-        "price explanation",
-        "below margin floor",
-        "manual price",
-        reverse("admin:catalog_pricerule_change", args=[global_rule.pk]),
-    ):
-        assert text in page
+    laptop = Product.objects.get(pk=priced["laptop"].pk)
+    # the columns a person decides with; how the price was made is on hover and on the page
+    for text in ("net margin", "sale price", "dealer price", "status", "manual price", "below margin floor"):
+        assert text in page, f"{text!r} missing from the product list"
+    assert f'title="{laptop.price_explanation.lower()}"' in page, "the price explanation is not on hover"
     below = staff_client.get("/admin/catalog/product/?below_margin_floor__exact=1", **EN)
     assert list(below.context["cl"].result_list) == [Product.objects.get(pk=priced["hose"].pk)]
     manual = staff_client.get("/admin/catalog/product/?manual_price=yes", **EN)
     assert [p.pk for p in manual.context["cl"].result_list] == [priced["hose"].pk]
     detail = staff_client.get(f"/admin/catalog/product/{priced['hose'].pk}/change/", **EN)
     assert detail.status_code == 200 and "sale price history" in detail.content.decode().lower()
+    assert reverse("admin:catalog_pricerule_change", args=[global_rule.pk]) in detail.content.decode()
 
 
 def test_set_override_action_asks_then_applies(staff_client, staff, priced):

@@ -1,0 +1,117 @@
+"""How the portal shows values to a person: one function for each kind of value.
+
+Money reads "594 830 ₸": whole tenge, rounded half up (never truncated), digits grouped by three
+with a no-break space (U+00A0, the one space used in every amount), a no-break space before the
+sign, a real minus for negatives. Percentages read "12,3 %" (the active language's decimal
+separator, rounded half up). Exports keep plain numbers and never use these.
+
+Templates use the same functions as filters: `{% load display %}` then `{{ value|money }}`,
+`{{ value|percent }}`.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.translation import ngettext_lazy
+
+NBSP = "\u00a0"
+MINUS = "\u2212"
+EMPTY = "—"
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+
+
+def group(number: int) -> str:
+    """12345678 -> "12 345 678" (no-break spaces), -5 -> "−5"."""
+    text = f"{abs(number):,}".replace(",", NBSP)
+    return f"{MINUS}{text}" if number < 0 else text
+
+
+def whole(value) -> int | None:
+    """Whole tenge, rounded half up (1234.5 -> 1235, -0.5 -> -1)."""
+    amount = _decimal(value)
+    return None if amount is None else int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def money(value, *, signed: bool = False) -> str:
+    """594830 -> "594 830 ₸"; Decimal("436200.00") -> "436 200 ₸"; None -> "—".
+    `signed=True` writes "+" before a positive amount (a change)."""
+    amount = whole(value)
+    if amount is None:
+        return EMPTY
+    plus = "+" if signed and amount > 0 else ""
+    return f"{plus}{group(amount)}{NBSP}₸"
+
+
+def percent(value, digits: int = 1, *, signed: bool = False) -> str:
+    """Decimal("12.345") -> "12,3 %" (rounded half up, the language's decimal separator)."""
+    number = _decimal(value)
+    if number is None:
+        return EMPTY
+    step = Decimal(1).scaleb(-digits)
+    number = number.quantize(step, rounding=ROUND_HALF_UP)
+    text = formats.number_format(abs(number), digits, use_l10n=True, force_grouping=True)
+    sign = MINUS if number < 0 else ("+" if signed and number > 0 else "")
+    return f"{sign}{text}{NBSP}%"
+
+
+def loss_aware_money(value, *, loss: bool | None = None) -> str:
+    """Money, in red when it is a loss (negative, or `loss=True`)."""
+    amount = whole(value)
+    text = money(value)
+    if loss or (loss is None and amount is not None and amount < 0):
+        return format_html('<span class="ks-loss">{}</span>', text)
+    return text
+
+
+def change(old, new) -> str:
+    """ "1 152 590 ₸ → 1 202 690 ₸ (+4,3 %)"; an amount that appears or disappears reads
+    "new: …" / "removed: …" through the caller (`old`/`new` None give "—")."""
+    old_amount, new_amount = whole(old), whole(new)
+    text = f"{money(old_amount)} → {money(new_amount)}"
+    if old_amount and new_amount is not None:
+        text += f" ({percent(Decimal(new_amount - old_amount) * 100 / old_amount, signed=True)})"
+    return text
+
+
+def when(value) -> str:
+    """An aware datetime in Almaty time, in the language's long form ("1 декабря 2026 г. 14:05")."""
+    if value is None:
+        return EMPTY
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+# "5 заказов", "1 товар": how many rows of a model, for list footers and messages. Models named by
+# "app_label.model" (plumbing imports no app); another model reads "5 in all".
+NOUNS = {
+    "orders.order": ngettext_lazy("%(count)s order", "%(count)s orders", "count"),
+    "orders.pullrun": ngettext_lazy("%(count)s order pull", "%(count)s order pulls", "count"),
+    "catalog.product": ngettext_lazy("%(count)s product", "%(count)s products", "count"),
+    "catalog.category": ngettext_lazy("%(count)s category", "%(count)s categories", "count"),
+    "catalog.brand": ngettext_lazy("%(count)s brand", "%(count)s brands", "count"),
+    "catalog.importrun": ngettext_lazy("%(count)s import run", "%(count)s import runs", "count"),
+    "catalog.pricerule": ngettext_lazy("%(count)s pricing rule", "%(count)s pricing rules", "count"),
+    "catalog.salepricechange": ngettext_lazy("%(count)s price change", "%(count)s price changes", "count"),
+    "catalog.pricingrun": ngettext_lazy("%(count)s price recompute", "%(count)s price recomputes", "count"),
+    "catalog.priceoverride": ngettext_lazy("%(count)s manual price", "%(count)s manual prices", "count"),
+    "catalog.feedexclusion": ngettext_lazy("%(count)s exclusion", "%(count)s exclusions", "count"),
+    "catalog.pricingaudit": ngettext_lazy("%(count)s audit entry", "%(count)s audit entries", "count"),
+    "feeds.feedversion": ngettext_lazy("%(count)s price list version", "%(count)s price list versions", "count"),
+    "feeds.feedfetch": ngettext_lazy("%(count)s fetch", "%(count)s fetches", "count"),
+    "auth.user": ngettext_lazy("%(count)s user", "%(count)s users", "count"),
+    "auth.group": ngettext_lazy("%(count)s group", "%(count)s groups", "count"),
+}
+
+
+def count_of(count: int, model_label: str) -> str:
+    """count_of(5, "orders.order") -> "5 заказов"."""
+    noun = NOUNS.get(model_label.lower(), ngettext_lazy("%(count)s in all", "%(count)s in all", "count"))
+    return noun % {"count": count}

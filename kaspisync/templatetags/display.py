@@ -1,0 +1,45 @@
+"""Template filters over kaspisync.display: `{{ amount|money }}`, `{{ share|percent }}`."""
+
+from django import template
+
+from kaspisync import display
+
+register = template.Library()
+
+
+@register.filter
+def money(value):
+    return display.money(value)
+
+
+@register.filter
+def signed_money(value):
+    return display.money(value, signed=True)
+
+
+@register.filter
+def percent(value, digits=1):
+    return display.percent(value, int(digits))
+
+
+@register.filter
+def signed_percent(value, digits=1):
+    return display.percent(value, int(digits), signed=True)
+
+
+@register.filter
+def loss_money(value):
+    return display.loss_aware_money(value)
+
+
+@register.filter
+def deduction(value):
+    """An amount taken away: 1500 -> "−1 500 ₸" (0 stays "0 ₸")."""
+    amount = display.whole(value)
+    return display.money(None if amount is None else -amount)
+
+
+@register.simple_tag
+def count_of(count, opts):
+    """{% count_of cl.result_count cl.opts %} -> "5 заказов"."""
+    return display.count_of(count, opts.label_lower)

@@ -1,0 +1,35 @@
+"""The main pages at 1440 px and 390 px: they fit (no sideways scroll) and are photographed."""
+
+from django.urls import reverse
+
+from .pages import DESKTOP, PHONE, horizontal_overflow, page_text, set_viewport
+
+
+def test_product_list_and_page_fit_and_read_as_money(logged_in, shop, shot):
+    browser = logged_in
+    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        set_viewport(browser, *size)
+        browser.go(reverse("admin:catalog_product_changelist"))
+        text = page_text(browser)
+        assert "₸" in text
+        shot(browser, f"product-list-{name}")
+        assert horizontal_overflow(browser) == 0, f"the product list scrolls sideways at {size[0]} px"
+    product = shop.products[0]
+    set_viewport(browser, *DESKTOP)
+    browser.go(reverse("admin:catalog_product_change", args=[product.pk]))
+    shot(browser, "product-page")
+    text = page_text(browser)
+    assert text.count("Изображения") <= 1
+
+
+def test_order_list_and_page(logged_in, shop, shot):
+    browser = logged_in
+    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        set_viewport(browser, *size)
+        browser.go(reverse("admin:orders_order_changelist"))
+        shot(browser, f"order-list-{name}")
+        assert horizontal_overflow(browser) == 0, f"the order list scrolls sideways at {size[0]} px"
+    order = shop.orders[shop.waiting["code"]]
+    set_viewport(browser, *DESKTOP)
+    browser.go(reverse("admin:orders_order_change", args=[order.pk]))
+    shot(browser, "order-page")
