@@ -31,6 +31,7 @@ from .models import (
     AutoAcceptSettings,
     DeliveryMode,
     Order,
+    OrderAction,
     PaymentMode,
     PullRun,
 )
@@ -243,10 +244,11 @@ class OrderAdmin(ReadOnlyWithPullButton):
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def available_actions(self, request, order) -> list[tuple[str, str]]:
-        """(url, label) of the actions this user may start for the order's current status."""
+    def available_actions(self, request, order) -> list[tuple[str, str, bool]]:
+        """(url, label, dangerous) of the actions this user may start for the order's current status;
+        the dangerous one (cancelling) is shown apart from the others."""
         return [
-            (reverse(f"admin:orders_order_{action.value}", args=[order.pk]), action.label)
+            (reverse(f"admin:orders_order_{action.value}", args=[order.pk]), action.label, action == OrderAction.CANCEL)
             for action in order.allowed_actions
             if request.user.has_perm(action.permission)
         ]
@@ -317,7 +319,11 @@ class OrderAdmin(ReadOnlyWithPullButton):
             form_class=CancelForm,
             perform=lambda order, data: services.cancel_order(order, request.user, data["reason"], data["comment"]),
             done=_("Order %(code)s cancelled."),
-            extra={"quality_preview": quality_preview(object_id)},
+            extra={
+                "quality_preview": quality_preview(object_id),
+                "submit_label": _("Cancel the order"),
+                "dangerous": True,
+            },
         )
 
     def assemble_view(self, request, object_id):

@@ -12,7 +12,12 @@ class ConfirmForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=CancellationReason.choices)
+    # No reason is preselected: one click must never send a cancellation to Kaspi.
+    reason = forms.ChoiceField(
+        label=_("Why is the order cancelled?"),
+        choices=[("", _("— choose the reason —")), *CancellationReason.choices],
+        error_messages={"required": _("Choose why the order is cancelled.")},
+    )
     comment = forms.CharField(
         label=_("Comment"), max_length=MAX_COMMENT, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )

@@ -50,8 +50,8 @@ RETURN_CHECK_EVERY = timedelta(hours=3)
 class OrderAction(models.TextChoices):
     """What staff can do to an order at Kaspi (each behind its permission `orders.<value>_order`)."""
 
-    ACCEPT = "accept", _("Accept")
-    CANCEL = "cancel", _("Cancel")
+    ACCEPT = "accept", _("Accept the order")
+    CANCEL = "cancel", _("Cancel the order")  # never just "Cancel": it reads as "close the dialog"
     COMPLETE = "complete", _("Complete (buyer code)")
     ASSEMBLE = "assemble", _("Assembled (Kaspi Delivery)")
 
@@ -289,6 +289,15 @@ class OrderEvent(models.Model):
     @staticmethod
     def _label(choices, value: str) -> str:
         return str(choices(value).label) if value in choices.values else value  # unknown values as sent
+
+    @property
+    def note_display(self) -> str:
+        """The note in words: cancellation reasons stored as Kaspi's codes read as their labels."""
+        note = self.note
+        for code in CancellationReason.values:
+            if code in note:
+                note = note.replace(code, cancellation_reason_label(code))
+        return note
 
     @property
     def from_display(self) -> str:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from kaspisync.admin import ReadOnlyAdmin
 from kaspisync.display import money, percent, when
@@ -103,30 +104,36 @@ class OverrideForm(forms.Form):
 
 @admin.action(description=_("Set a manual price"), permissions=["change"])
 def set_override(modeladmin, request, queryset):
+    """Three steps: the price; its preview (new price and margin per product, a warning below the
+    dealer price or the margin floor, which must be confirmed explicitly); the save."""
     form = OverrideForm(request.POST if "apply" in request.POST else None)
+    preview = None
     if form.is_valid():
-        run = pricing.set_override(
-            list(queryset.values_list("pk", flat=True)),
-            form.cleaned_data["price"],
-            user=request.user,
-            expires_at=form.cleaned_data["expires_at"],
-        )
-        modeladmin.message_user(
-            request,
-            _("Manual price set; %(count)s prices changed.") % {"count": run.stats.get("price_changes", run.changed)},
-        )
-        unsellable = selectors.unsellable(queryset).count()
-        if unsellable:
-            modeladmin.message_user(
-                request,
-                _(
-                    "%(count)s of the selected products cannot be sold (no dealer price, or the supplier does not "
-                    "sell it): they stay without a price until the supplier sells them again."
-                )
-                % {"count": unsellable},
-                messages.WARNING,
+        ids = list(queryset.values_list("pk", flat=True))
+        price, expires_at = form.cleaned_data["price"], form.cleaned_data["expires_at"]
+        preview = pricing.preview_override(ids, price, user=request.user, expires_at=expires_at)
+        accepted = not preview.needs_confirmation or "accept_loss" in request.POST
+        if "confirmed" in request.POST and accepted:
+            run = pricing.set_override(ids, price, user=request.user, expires_at=expires_at)
+            text = ngettext(
+                "Manual price %(price)s set for %(count)s product.",
+                "Manual price %(price)s set for %(count)s products.",
+                len(ids),
             )
-        return None
+            _done(modeladmin, request, text % {"price": money(price), "count": len(ids)}, run)
+            if preview.unsellable:
+                modeladmin.message_user(
+                    request,
+                    _(
+                        "%(count)s of the selected products cannot be sold (no dealer price, or the supplier does "
+                        "not sell it): they stay without a price until the supplier sells them again."
+                    )
+                    % {"count": preview.unsellable},
+                    messages.WARNING,
+                )
+            return None
+        if "confirmed" in request.POST:
+            form.add_error(None, _("Tick the box to confirm selling below the dealer price or the margin floor."))
     return TemplateResponse(
         request,
         "admin/catalog/product/set_override.html",
@@ -134,6 +141,7 @@ def set_override(modeladmin, request, queryset):
             **modeladmin.admin_site.each_context(request),
             "title": _("Set a manual price"),
             "form": form,
+            "preview": preview,
             "queryset": queryset,
             "opts": modeladmin.model._meta,
             "action": "set_override",
@@ -142,19 +150,43 @@ def set_override(modeladmin, request, queryset):
     )
 
 
+def _done(modeladmin, request, text: str, run) -> None:
+    """What the action did, to how many products, and how many sale prices moved."""
+    changed = run.stats.get("price_changes", run.changed)
+    prices = ngettext("%(changed)s sale price changed.", "%(changed)s sale prices changed.", changed)
+    modeladmin.message_user(request, f"{text} {prices % {'changed': changed}}")
+
+
 @admin.action(description=_("Remove the manual price"), permissions=["change"])
 def clear_override(modeladmin, request, queryset):
-    pricing.clear_override(list(queryset.values_list("pk", flat=True)), user=request.user)
+    ids = list(queryset.values_list("pk", flat=True))
+    run = pricing.clear_override(ids, user=request.user)
+    text = ngettext(
+        "Manual price removed from %(count)s product.", "Manual price removed from %(count)s products.", len(ids)
+    )
+    _done(modeladmin, request, text % {"count": len(ids)}, run)
 
 
 @admin.action(description=_("Exclude from the feed"), permissions=["change"])
 def exclude_from_feed(modeladmin, request, queryset):
-    pricing.exclude_products(list(queryset.values_list("pk", flat=True)), user=request.user)
+    ids = list(queryset.values_list("pk", flat=True))
+    run = pricing.exclude_products(ids, user=request.user)
+    text = ngettext(
+        "%(count)s product excluded from the price list.", "%(count)s products excluded from the price list.", len(ids)
+    )
+    _done(modeladmin, request, text % {"count": len(ids)}, run)
 
 
 @admin.action(description=_("Include in the feed"), permissions=["change"])
 def include_in_feed(modeladmin, request, queryset):
-    pricing.include_products(list(queryset.values_list("pk", flat=True)), user=request.user)
+    ids = list(queryset.values_list("pk", flat=True))
+    run = pricing.include_products(ids, user=request.user)
+    text = ngettext(
+        "%(count)s product included in the price list again.",
+        "%(count)s products included in the price list again.",
+        len(ids),
+    )
+    _done(modeladmin, request, text % {"count": len(ids)}, run)
 
 
 class ProductPricingMixin:
@@ -264,6 +296,10 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "audit_trail")
 
+    def message_user(self, request, *args, **kwargs):
+        if not getattr(request, "pricing_preview", False):  # only a real save may say "saved"
+            super().message_user(request, *args, **kwargs)
+
     @admin.display(description=_("audit"))
     def audit_trail(self, obj):
         entries = selectors.pricing_audit_of(obj)
@@ -305,6 +341,7 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method != "POST" or "_confirmed" in request.POST:
             return super().changeform_view(request, object_id, form_url, extra_context)
+        request.pricing_preview = True  # nothing is saved: no "added successfully" (message_user)
         with transaction.atomic():
             response = super().changeform_view(request, object_id, form_url, extra_context)
             saved = getattr(request, "pricing_saved", None)
@@ -316,7 +353,6 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
             transaction.set_rollback(True)
         if preview is None:  # the form has errors: show them
             return response
-        list(messages.get_messages(request))  # nothing was saved: drop "changed successfully"
         return TemplateResponse(
             request,
             "admin/catalog/pricing_preview.html",

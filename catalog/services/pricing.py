@@ -408,3 +408,48 @@ def preview_prices(product_ids=None) -> Preview:
         sample=sample,
         new_prices={pid: new for pid, _old, new in moved},
     )
+
+
+# --- manual price preview ------------------------------------------------------------------
+@dataclass
+class OverridePreview:
+    """What a manual price would do, measured by setting it and rolling back."""
+
+    rows: list  # [{product, dealer_price, old, new, net_margin, net_margin_percent, below_dealer, below_floor}]
+    below_dealer: int  # products whose sale price would be below their dealer price
+    below_floor: int  # products that would be below their margin floor
+    unsellable: int  # products that stay without a price (no dealer price, not sold by the supplier)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return bool(self.below_dealer or self.below_floor)
+
+
+def preview_override(product_ids, price: int, *, user, expires_at=None, limit: int = 50) -> OverridePreview:
+    """`set_override` done for real inside a transaction that is rolled back: the same code and
+    the same numbers as the save, nothing kept."""
+    ids = sorted(set(product_ids))
+    before = dict(Product.objects.filter(pk__in=ids).values_list("pk", "sale_price"))
+    with transaction.atomic():
+        set_override(ids, price, user=user, expires_at=expires_at)
+        products = list(Product.objects.filter(pk__in=ids).order_by("net_margin", "pk"))
+        transaction.set_rollback(True)
+    rows = [
+        {
+            "product": p,
+            "dealer_price": p.dealer_price,
+            "old": before.get(p.pk),
+            "new": p.sale_price,
+            "net_margin": p.net_margin,
+            "net_margin_percent": p.net_margin_percent,
+            "below_dealer": p.sale_price is not None and p.dealer_price is not None and p.sale_price < p.dealer_price,
+            "below_floor": p.below_margin_floor,
+        }
+        for p in products
+    ]
+    return OverridePreview(
+        rows=rows[:limit],
+        below_dealer=sum(row["below_dealer"] for row in rows),
+        below_floor=sum(bool(row["below_floor"]) for row in rows),
+        unsellable=sum(row["new"] is None for row in rows),
+    )

@@ -25,7 +25,15 @@ from kaspisync.http import ExternalServiceError
 
 from .. import selectors
 from ..kaspi import KaspiClient, StatusEcho, refused
-from ..models import CancellationReason, EventSource, Order, OrderAction, OrderEvent, OrderStatus
+from ..models import (
+    CancellationReason,
+    EventSource,
+    Order,
+    OrderAction,
+    OrderEvent,
+    OrderStatus,
+    cancellation_reason_label,
+)
 from .pull import status_changed, status_event, write_pulled
 
 log = logging.getLogger(__name__)
@@ -225,7 +233,7 @@ def cancel_order(order: Order, user, reason: str, comment: str = "", *, client: 
         OrderStatus.CANCELLED,
         expected=OrderStatus.CANCELLED,
         extra=extra,
-        note=_("cancelled: %(reason)s %(comment)s") % {"reason": reason, "comment": comment},
+        note=_("cancelled: %(reason)s %(comment)s") % {"reason": cancellation_reason_label(reason), "comment": comment},
         client=client,
         local={"cancellation_reason": reason, "cancellation_comment": comment},
     )

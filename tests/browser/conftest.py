@@ -22,7 +22,7 @@ from django.db import connection
 from tests.catalog.conftest import alstyle  # noqa: F401  (fixtures shared with the app suites)
 from tests.orders.conftest import kaspi, sandbox_products  # noqa: F401
 
-from .pages import DESKTOP, PASSWORD, login, set_viewport
+from .pages import DESKTOP, PASSWORD, login, page_text, set_viewport
 
 CHROMIUM = os.environ.get("KASPISYNC_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("KASPISYNC_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -83,15 +83,28 @@ def browser_session(tmp_path_factory):
     shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def browser(browser_session, live_server):
-    """The session's Chromium, cookies cleared, at desktop size; `browser.go("/admin/...")`."""
+def browser(browser_session, live_server, request, screenshots_dir):
+    """The session's Chromium, cookies cleared, at desktop size; `browser.go("/admin/...")`.
+    A failed test leaves a screenshot of the page it ended on (FAILED-<test>.png)."""
     driver = browser_session
     driver.delete_all_cookies()
     set_viewport(driver, *DESKTOP)
     driver.go = lambda path: driver.get(live_server.url + path)
     driver.live_url = live_server.url
-    return driver
+    yield driver
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        path = screenshots_dir / f"FAILED-{request.node.name}.png"
+        path.write_bytes(driver.get_screenshot_as_png())
+        print(f"\n== screenshot of the failed page: {path}\n== its text:\n{page_text(driver)[:3000]}")
 
 
 @pytest.fixture

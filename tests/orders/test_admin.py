@@ -122,6 +122,30 @@ def test_cancel_page_takes_reason_and_comment(client, orders):
     assert order.status == "CANCELLED" and order.cancellation_reason == "BUYER_NOT_REACHABLE"
 
 
+def test_cancelling_cannot_happen_by_a_slip(client, orders):
+    """Issue 13 item 5: the button says what it does, no reason is preselected, the way back says
+    "Назад", and the timeline gives the reason in words."""
+    order = orders.stored[orders.new["code"]]
+    client.force_login(staff("manager", "view_order", "cancel_order", "accept_order"))
+    detail = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "Отменить заказ" in detail and 'class="ks-danger-action"' in detail
+    url = reverse("admin:orders_order_cancel", args=[order.pk])
+    page = client.get(url).content.decode()
+    assert 'value="Отменить заказ"' in page, "the submit button must say it cancels the order"
+    assert ">Назад</a>" in page and "Нет, вернуться" not in page and "Да, я уверен" not in page
+    assert '<option value="" selected>' in page, "no cancellation reason may be preselected"
+    refused = client.post(url, {"reason": "", "comment": ""})
+    assert refused.status_code == 200 and "Выберите, почему заказ отменяется." in refused.content.decode()
+    order.refresh_from_db()
+    assert order.status == "APPROVED_BY_BANK" and orders.request_count("/orders", "POST") == 0
+    client.post(url, {"reason": "BUYER_CANCELLATION_BY_MERCHANT", "comment": ""})
+    order.refresh_from_db()
+    assert order.status == "CANCELLED"
+    detail = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    timeline = detail[detail.index("ks-timeline") :]
+    assert "BUYER_CANCELLATION_BY_MERCHANT" not in timeline and "покупатель попросил отменить" in timeline
+
+
 def test_complete_page_runs_the_two_steps(client, orders):
     order = orders.stored[orders.accepted["code"]]
     client.force_login(staff("manager", "view_order", "complete_order"))

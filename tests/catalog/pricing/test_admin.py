@@ -227,14 +227,58 @@ def test_set_override_action_asks_then_applies(staff_client, staff, priced):
     ids = [priced["laptop"].pk, priced["hose"].pk]
     base = {"action": "set_override", "_selected_action": ids}
     form = staff_client.post("/admin/catalog/product/", base, **EN)
-    assert form.status_code == 200 and "Set the manual price" in form.content.decode()
+    assert form.status_code == 200 and "Show what it changes" in form.content.decode()
     assert not PriceOverride.objects.exists()
-    done = staff_client.post("/admin/catalog/product/", {**base, "apply": "1", "price": "50000"}, **EN)
-    assert done.status_code == 302
+    preview = staff_client.post("/admin/catalog/product/", {**base, "apply": "1", "price": "50000"}, **EN)
+    assert preview.status_code == 200 and "override-preview" in preview.content.decode()
+    assert not PriceOverride.objects.exists(), "the preview saved the manual price"
+    done = staff_client.post(
+        "/admin/catalog/product/",
+        {
+            **base,
+            "apply": "1",
+            "price": "50000",
+            "confirmed": "1",
+            "accept_loss": "1",
+        },  # below the laptop's dealer price
+        follow=True,
+        **EN,
+    )
+    assert "Manual price 50\u00a0000\u00a0₸ set for 2 products. 2 sale prices changed." in done.content.decode()
     assert set(Product.objects.filter(pk__in=ids).values_list("sale_price", flat=True)) == {50_000}
     assert SalePriceChange.objects.filter(cause=PriceChangeCause.OVERRIDE, user=staff).count() == 2
-    staff_client.post("/admin/catalog/product/", {"action": "clear_override", "_selected_action": ids}, **EN)
+    cleared = staff_client.post(
+        "/admin/catalog/product/", {"action": "clear_override", "_selected_action": ids}, follow=True, **EN
+    )
+    assert "Manual price removed from 2 products. 2 sale prices changed." in cleared.content.decode()
     assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 110_000
+
+
+def test_a_manual_price_below_the_dealer_price_needs_an_explicit_confirmation(staff_client, staff, priced):
+    """Issue 13 item 3: 1 ₸ on a product bought for 100 000 ₸ is previewed with a warning and is
+    refused until the loss is confirmed."""
+    laptop = priced["laptop"]
+    base = {"action": "set_override", "_selected_action": [laptop.pk], "apply": "1", "price": "1"}
+    preview = staff_client.post("/admin/catalog/product/", base).content.decode()
+    assert 'id="override-warning"' in preview and "ниже дилерской цены" in preview
+    assert "100\u00a0000\u00a0₸" in preview and "1\u00a0₸" in preview
+    refused = staff_client.post("/admin/catalog/product/", {**base, "confirmed": "1"})
+    assert refused.status_code == 200 and "Отметьте" in refused.content.decode()
+    assert not PriceOverride.objects.exists() and Product.objects.get(pk=laptop.pk).sale_price == 110_000
+    staff_client.post("/admin/catalog/product/", {**base, "confirmed": "1", "accept_loss": "1"})
+    assert Product.objects.get(pk=laptop.pk).sale_price == 1
+
+
+def test_exclude_and_include_say_what_they_did(staff_client, priced):
+    ids = [priced["laptop"].pk, priced["hose"].pk]
+    out = staff_client.post(
+        "/admin/catalog/product/", {"action": "exclude_from_feed", "_selected_action": ids}, follow=True
+    ).content.decode()
+    assert "2 товара исключены из прайс-листа." in out
+    back = staff_client.post(
+        "/admin/catalog/product/", {"action": "include_in_feed", "_selected_action": ids[:1]}, follow=True
+    ).content.decode()
+    assert "1 товар снова в прайс-листе." in back
 
 
 def test_set_override_refuses_a_past_expiry_and_warns_about_unsellable_products(
@@ -248,9 +292,11 @@ def test_set_override_refuses_a_past_expiry_and_warns_about_unsellable_products(
     assert not PriceOverride.objects.exists()
     with pytest.raises(ValueError):
         pricing.set_override([priced["laptop"].pk], 50_000, user=staff, expires_at=timezone.now())
-    done = staff_client.post("/admin/catalog/product/", {**base, "price": "50000"}, follow=True, **EN)
+    done = staff_client.post(
+        "/admin/catalog/product/", {**base, "price": "50000", "confirmed": "1", "accept_loss": "1"}, follow=True, **EN
+    )
     page = done.content.decode()
-    assert "1 prices changed" in page and "1 of the selected products cannot be sold" in page
+    assert "1 sale price changed" in page and "1 of the selected products cannot be sold" in page
 
 
 def test_exclude_and_include_actions(staff_client, priced):
