@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import locks
+from . import display, locks
 from .models import JobLock
 
 admin.site.site_header = _("kaspisync — merchant portal")
@@ -94,6 +94,18 @@ class RunNowMixin:
         buttons = [(reverse(f"admin:{b.url_name}"), b.label) for b in self.run_now_buttons]
         extra_context = {**(extra_context or {}), "run_now_buttons": buttons if self.can_run_now(request) else []}
         return super().changelist_view(request, extra_context)
+
+
+class RunAdmin(ReadOnlyAdmin):
+    """Run records (imports, recomputes, pulls, builds): counters and durations in words."""
+
+    @admin.display(description=_("duration"))
+    def duration_text(self, run):
+        return display.duration(run.duration)
+
+    @admin.display(description=_("statistics"))
+    def stats_text(self, run):
+        return display.facts(run.stats)
 
 
 @admin.register(JobLock)

@@ -12,8 +12,10 @@ Templates use the same functions as filters: `{% load display %}` then `{{ value
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import formats, timezone
-from django.utils.html import format_html
-from django.utils.translation import ngettext_lazy
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 NBSP = "\u00a0"
 MINUS = "\u2212"
@@ -115,3 +117,58 @@ def count_of(count: int, model_label: str) -> str:
     """count_of(5, "orders.order") -> "5 заказов"."""
     noun = NOUNS.get(model_label.lower(), ngettext_lazy("%(count)s in all", "%(count)s in all", "count"))
     return noun % {"count": count}
+
+
+def duration(value) -> str:
+    """A timedelta as "1,2 с" / "3 мин 5 с"; None (still running) as "—"."""
+    if value is None:
+        return EMPTY
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return _("%(seconds)s s") % {"seconds": formats.number_format(round(seconds, 1), 1)}
+    minutes, rest = divmod(round(seconds), 60)
+    return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": rest}
+
+
+def yes_no(value) -> str:
+    if value is None:
+        return EMPTY
+    return str(_("yes") if value else _("no"))
+
+
+# Counters that runs record in their `stats` / `skipped` (a JSON object) in words.
+FACT_LABELS = {
+    "price_changes": gettext_lazy("sale prices changed"),
+    "stock_unreadable": gettext_lazy("unreadable stock values"),
+    "deactivation_skipped": gettext_lazy("deactivation skipped because"),
+    "duplicate_across_pages": gettext_lazy("duplicates across pages"),
+    "bad_article": gettext_lazy("unreadable articles"),
+    "not_an_object": gettext_lazy("unreadable records"),
+    "no_name": gettext_lazy("products without a name"),
+    "unknown_article": gettext_lazy("articles not in the catalog"),
+    "changed_meanwhile": gettext_lazy("orders changed meanwhile (left for the next pull)"),
+    "errors": gettext_lazy("validation errors"),
+    "stores": gettext_lazy("stores"),
+    "cities": gettext_lazy("cities"),
+}
+
+
+def fact_value(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return yes_no(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{fact_label(k)}: {fact_value(v)}" for k, v in value.items()) or EMPTY
+    if isinstance(value, list | tuple):
+        return ", ".join(fact_value(v) for v in value) or EMPTY
+    return str(value)
+
+
+def fact_label(key: str) -> str:
+    return str(FACT_LABELS.get(key, str(key).replace("_", " ")))
+
+
+def facts(mapping) -> str:
+    """A run's JSON counters as lines "label: value" (HTML), "—" when empty."""
+    if not mapping:
+        return EMPTY
+    return format_html_join(mark_safe("<br>"), "{}: {}", ((fact_label(k), fact_value(v)) for k, v in mapping.items()))

@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from . import display
+
 
 class JobLock(models.Model):
     """A named lock owned by its holder (kaspisync.locks). Works on SQLite and PostgreSQL alike.
@@ -69,6 +71,10 @@ class JobRun(models.Model):
     class Meta:
         abstract = True
         ordering = ["-started_at"]
+
+    def __str__(self):
+        """ "пересчёт цен 1 декабря 2026 г. 8:10" (not "PricingRun object (1)")."""
+        return f"{self._meta.verbose_name} {display.when(self.started_at)}"
 
     @property
     def duration(self):

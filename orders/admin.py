@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
+from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import loss_aware_money, money
 
 from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
@@ -404,13 +404,13 @@ class OrderAdmin(ReadOnlyWithPullButton):
 
 
 @admin.register(PullRun)
-class PullRunAdmin(ReadOnlyWithPullButton):
+class PullRunAdmin(RunAdmin, ReadOnlyWithPullButton):
     list_display = (
         "started_at",
         "status",
         "trigger",
         "triggered_by",
-        "duration",
+        "duration_text",
         "orders_seen",
         "created",
         "updated",
@@ -421,7 +421,13 @@ class PullRunAdmin(ReadOnlyWithPullButton):
         "errors",
     )
     list_filter = ("status", "trigger")
-    readonly_fields = [f.name for f in PullRun._meta.fields]
+    fields = [
+        *(f.name for f in PullRun._meta.fields if f.name not in ("id", "stats", "finished_at")),
+        "finished_at",
+        "duration_text",
+        "stats_text",
+    ]
+    readonly_fields = fields
 
 
 # --- auto-accept ---------------------------------------------------------------------------------
@@ -448,9 +454,9 @@ class AutoAcceptRuleAdmin(admin.ModelAdmin):
     list_display = ("name", "is_active", "limit", "deliveries", "payments", "position")
     list_editable = ("is_active", "position")
 
-    @admin.display(description=gettext_lazy("order total up to, ₸"), ordering="max_total")
+    @admin.display(description=gettext_lazy("order total up to"), ordering="max_total")
     def limit(self, obj):
-        return tenge(obj.max_total)
+        return money(obj.max_total)
 
     @admin.display(description=gettext_lazy("delivery modes"))
     def deliveries(self, obj):

@@ -4,10 +4,13 @@
 import csv
 import io
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+
+from .models import DeliveryMode, OrderState, OrderStatus, PaymentMode
 
 
 def _labels() -> dict:
@@ -47,20 +50,39 @@ def _cell(value):
     return value
 
 
+# Columns holding Kaspi's codes: exported in words, like the admin shows them.
+CHOICES = {"state": OrderState, "status": OrderStatus, "payment_mode": PaymentMode, "delivery_mode": DeliveryMode}
+
+
+def _in_words(choices, value):
+    return str(choices(value).label) if value in choices.values else value
+
+
 def _rows(rows):
     rows = iter(rows)
     labels = _labels()
-    yield [labels.get(name, name) for name in next(rows)]
+    names = next(rows)
+    yield [labels.get(name, name) for name in names]
     for row in rows:
-        yield [_cell(v) for v in row]
+        yield [_cell(_in_words(CHOICES[n], v) if n in CHOICES else v) for n, v in zip(names, row)]
+
+
+def _csv_value(value):
+    """Russian Excel: dates as day.month.year, decimals with a comma."""
+    if isinstance(value, datetime):
+        return value.strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, Decimal | float):
+        return str(value).replace(".", ",")
+    return value
 
 
 def to_csv(rows) -> bytes:
+    """Semicolon-separated, decimal comma, UTF-8 with BOM: Russian Excel opens it in columns."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=";")
     for row in _rows(rows):
-        writer.writerow([v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v for v in row])
-    return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens Cyrillic UTF-8 correctly
+        writer.writerow([_csv_value(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel reads the file as UTF-8
 
 
 def to_xlsx(rows) -> bytes:

@@ -11,8 +11,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
-from kaspisync.display import money
+from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
+from kaspisync.display import facts, money
 
 from ..models import Brand, Category, ImportRun, Product, ProductChange
 from ..services.importing import LOCK_NAME, SUPPLIER_FIELDS, queue_import
@@ -205,7 +205,7 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(RunNowMixin, ReadOnlyAdmin):
+class ImportRunAdmin(RunNowMixin, RunAdmin):
     run_now_buttons = (
         RunNowButton(gettext_lazy("Import now"), "catalog_importrun_import_now", "import-now/", {"quick": False}),
         RunNowButton(gettext_lazy("Quick refresh now"), "catalog_importrun_quick_now", "quick-now/", {"quick": True}),
@@ -225,7 +225,7 @@ class ImportRunAdmin(RunNowMixin, ReadOnlyAdmin):
         "deactivated",
         "skipped_total",
         "requests_made",
-        "duration_column",
+        "duration_text",
         "short_error",
     )
     list_filter = ("status", "kind", "trigger")
@@ -236,24 +236,23 @@ class ImportRunAdmin(RunNowMixin, ReadOnlyAdmin):
         "triggered_by",
         "started_at",
         "finished_at",
-        "duration_column",
+        "duration_text",
         "created",
         "updated",
         "unchanged",
         "deactivated",
-        "skipped",
+        "skipped_text",
         "requests_made",
-        "stats",
+        "stats_text",
         "error",
     )
     fields = readonly_fields
     date_hierarchy = "started_at"
     change_list_template = "admin/catalog/importrun/change_list.html"
 
-    @admin.display(description=gettext_lazy("duration"))
-    def duration_column(self, obj):
-        duration = obj.duration
-        return f"{duration.total_seconds():.1f} s" if duration is not None else "—"
+    @admin.display(description=gettext_lazy("skipped"))
+    def skipped_text(self, obj):
+        return facts(obj.skipped)
 
     @admin.display(description=gettext_lazy("skipped"))
     def skipped_total(self, obj):

@@ -23,7 +23,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from kaspisync.admin import ReadOnlyAdmin
+from kaspisync import display
+from kaspisync.admin import ReadOnlyAdmin, RunAdmin
 from kaspisync.display import money, percent, when
 
 from .. import selectors
@@ -56,15 +57,32 @@ def changes_text(entry: PricingAudit) -> str:
             return extra.get(name, name)
 
     return "; ".join(
-        f"{label(name)}: {'—' if old is None else old} → {'—' if new is None else new}"
+        f"{label(name)}: {display.fact_value(old)} → {display.fact_value(new)}"
         for name, (old, new) in entry.changes.items()
     )
+
+
+def object_type_text(object_type: str) -> str:
+    """ "pricerule" -> "правило ценообразования"."""
+    try:
+        return str(apps.get_model("catalog", object_type)._meta.verbose_name)
+    except LookupError:
+        return object_type
+
+
+def price_change_text(change: SalePriceChange) -> str:
+    """ "777 335 ₸ → 1 ₸ (−100,0 %)"; a first price reads "new: …", a removed one "removed"."""
+    if change.old_price is None:
+        return _("first price: %(price)s") % {"price": money(change.new_price)}
+    if change.new_price is None:
+        return _("no price any more (was %(price)s)") % {"price": money(change.old_price)}
+    return display.change(change.old_price, change.new_price)
 
 
 # --- read-only helpers ------------------------------------------------------------------------
 class SalePriceChangeInline(admin.TabularInline):
     model = SalePriceChange
-    fields = ("changed_at", "old_price", "new_price", "cause", "user", "run")
+    fields = ("changed_at", "change_text", "cause", "user", "run")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -72,7 +90,11 @@ class SalePriceChangeInline(admin.TabularInline):
     verbose_name_plural = _("sale price history")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("user", "run")
+
+    @admin.display(description=_("price"))
+    def change_text(self, change):
+        return price_change_text(change)
 
 
 # --- the product list -------------------------------------------------------------------------
@@ -493,12 +515,28 @@ class FeedExclusionAdmin(PreviewedPricingAdmin):
         super().save_model(request, obj, form, change)
 
 
+class ObjectTypeFilter(admin.SimpleListFilter):
+    title = _("what")
+    parameter_name = "object_type"
+
+    def lookups(self, request, model_admin):
+        types = PricingAudit.objects.order_by().values_list("object_type", flat=True).distinct()
+        return [(t, object_type_text(t)) for t in sorted(types)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
 @admin.register(PricingAudit)
 class PricingAuditAdmin(ReadOnlyAdmin):
-    list_display = ("at", "user", "action", "object_type", "object_repr", "changes_display")
-    list_filter = ("action", "object_type", "user")
+    list_display = ("at", "user", "action", "object_type_display", "object_repr", "changes_display")
+    list_filter = ("action", ObjectTypeFilter, "user")
     search_fields = ("object_repr",)
     date_hierarchy = "at"
+
+    @admin.display(description=_("what"), ordering="object_type")
+    def object_type_display(self, entry):
+        return object_type_text(entry.object_type)
 
     @admin.display(description=_("changes"))
     def changes_display(self, entry):
@@ -507,21 +545,44 @@ class PricingAuditAdmin(ReadOnlyAdmin):
 
 @admin.register(SalePriceChange)
 class SalePriceChangeAdmin(ReadOnlyAdmin):
-    list_display = ("changed_at", "product", "old_price", "new_price", "cause", "user", "run")
+    list_display = ("changed_at", "product", "change_text", "cause", "user", "run")
     list_filter = ("cause", "user")
     search_fields = ("=product__article", "product__name")
-    list_select_related = ("product", "user")
+    list_select_related = ("product", "user", "run")
     date_hierarchy = "changed_at"
+
+    @admin.display(description=_("price"))
+    def change_text(self, change):
+        return price_change_text(change)
 
 
 @admin.register(PriceOverride)
 class PriceOverrideAdmin(ReadOnlyAdmin):
-    list_display = ("product", "price", "expires_at", "created_by", "created_at")
+    list_display = ("product", "price_text", "expires_at", "created_by", "created_at")
+
+    @admin.display(description=_("manual price"), ordering="price")
+    def price_text(self, override):
+        return money(override.price)
+
     list_select_related = ("product", "created_by")
     search_fields = ("=product__article", "product__name")
 
 
 @admin.register(PricingRun)
-class PricingRunAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "cause", "status", "trigger", "triggered_by", "examined", "changed", "duration")
+class PricingRunAdmin(RunAdmin):
+    list_display = ("started_at", "cause", "status", "trigger", "triggered_by", "examined", "changed", "duration_text")
+    fields = (
+        "cause",
+        "status",
+        "trigger",
+        "triggered_by",
+        "started_at",
+        "finished_at",
+        "duration_text",
+        "examined",
+        "changed",
+        "stats_text",
+        "error",
+    )
+    readonly_fields = fields
     list_filter = ("status", "cause")

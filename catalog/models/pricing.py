@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kaspisync import display
 from kaspisync.models import JobRun
 
 __all__ = [
@@ -238,8 +239,8 @@ class PriceBand(models.Model):
         ]
 
     def __str__(self):
-        high = "∞" if self.high is None else self.high
-        return f"{self.low}–{high} ₸: {self.markup_percent} %"
+        high = "∞" if self.high is None else display.money(self.high)
+        return f"{display.money(self.low)} – {high}: {display.percent(self.markup_percent)}"
 
     def clean(self):
         if self.high is not None and self.low is not None and self.high <= self.low:
@@ -275,7 +276,7 @@ class CommissionRate(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.category or _('default')}: {self.percent} %"
+        return f"{self.category or _('default')}: {display.percent(self.percent)}"
 
 
 class FeedExclusion(models.Model):
@@ -369,7 +370,7 @@ class PriceOverride(models.Model):
         verbose_name_plural = _("manual prices")
 
     def __str__(self):
-        return f"{self.product}: {self.price} ₸"
+        return f"{self.product}: {display.money(self.price)}"
 
 
 class PriceChangeCause(models.TextChoices):
@@ -431,7 +432,7 @@ class SalePriceChange(models.Model):
         indexes = [models.Index(fields=["product", "-changed_at"])]
 
     def __str__(self):
-        return f"{self.product_id}: {self.old_price} → {self.new_price}"
+        return f"{self.product_id}: {display.money(self.old_price)} → {display.money(self.new_price)}"
 
 
 class PricingAudit(models.Model):

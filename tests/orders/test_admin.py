@@ -192,10 +192,16 @@ def test_export_csv_and_xlsx_of_the_filtered_list(client, orders):
     new = orders.stored[orders.new["code"]]
     client.force_login(staff("viewer", "view_order"))
     response = client.get(reverse("admin:orders_order_export", args=["csv"]), {"status__exact": "APPROVED_BY_BANK"})
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert response.content.startswith("\ufeff".encode()), "Excel needs the BOM to read UTF-8"
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 1 + new.entries.count()
     assert {r[0] for r in rows[1:]} == {new.code}
     assert new.customer_phone not in response.content.decode("utf-8-sig")
+    header, first = rows[0], rows[1]
+    assert first[header.index("Статус")] == "ждёт принятия"
+    assert "APPROVED_BY_BANK" not in response.content.decode("utf-8-sig"), "status codes must read in words"
+    total = first[header.index("Сумма, ₸")]
+    assert "," in total and "." not in total, f"Russian Excel needs a decimal comma, got {total!r}"
 
     client.force_login(staff("support", "view_order", "view_customer_data"))
     response = client.get(reverse("admin:orders_order_export", args=["xlsx"]))
