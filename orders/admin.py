@@ -15,11 +15,12 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
-from kaspisync.display import loss_aware_money, money
+from kaspisync.display import loss_aware_money, money, when
 
 from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
 from . import purchase_list as purchases
@@ -82,19 +83,10 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 @admin.register(Order)
 class OrderAdmin(ReadOnlyWithPullButton):
     run_now_buttons = (replace(PULL_NOW, route="pull-now/"),)
-    list_display = (
-        "code",
-        "created_at",
-        "state",
-        "status",
-        "total",
-        "items",
-        "city",
-        "delivery_mode",
-        "margin",
-        "goods_bought",
-    )
-    customer_list_display = ("customer_name", "customer_phone")
+    # What a person decides by: the order (number, when), its status, money, then who and where.
+    list_display = ("order_column", "status_column", "total", "margin", "delivery_column", "items", "goods_bought")
+    list_display_links = ("order_column",)
+    customer_list_display = ("customer_column",)
     readonly_fields = ("total", "delivery_cost_text", "delivery_cost_for_seller_text", "cancellation_reason_text")
     list_filter = (
         "state",
@@ -174,7 +166,7 @@ class OrderAdmin(ReadOnlyWithPullButton):
     # --- personal data behind a permission -------------------------------------------------------
     def get_list_display(self, request):
         extra = self.customer_list_display if can_see_customer(request) else ()
-        return (*self.list_display, *extra)
+        return (*self.list_display[:4], *extra, *self.list_display[4:])
 
     def get_search_fields(self, request):
         extra = self.customer_search_fields if can_see_customer(request) else ()
@@ -198,6 +190,28 @@ class OrderAdmin(ReadOnlyWithPullButton):
     @admin.display(description=gettext_lazy("total"), ordering="total_price")
     def total(self, obj):
         return money(obj.total_price)
+
+    @admin.display(description=gettext_lazy("order"), ordering="created_at")
+    def order_column(self, obj):
+        return format_html('{}<div class="ks-muted">{}</div>', obj.code, when(obj.created_at))
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_column(self, obj):
+        waiting = obj.status == OrderStatus.APPROVED_BY_BANK
+        return format_html(
+            '<span class="{}">{}</span><div class="ks-muted">{}</div>',
+            "ks-warn" if waiting else "",
+            obj.get_status_display(),
+            obj.get_state_display(),
+        )
+
+    @admin.display(description=gettext_lazy("customer"), ordering="customer_name")
+    def customer_column(self, obj):
+        return format_html('{}<div class="ks-muted">{}</div>', obj.customer_name or "—", obj.customer_phone)
+
+    @admin.display(description=gettext_lazy("delivery"), ordering="city")
+    def delivery_column(self, obj):
+        return format_html('{}<div class="ks-muted">{}</div>', obj.city or "—", obj.get_delivery_mode_display())
 
     @admin.display(description=gettext_lazy("delivery cost"))
     def delivery_cost_text(self, obj):

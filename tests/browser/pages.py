@@ -38,5 +38,17 @@ def page_text(driver) -> str:
 
 
 def horizontal_overflow(driver) -> int:
-    """How many CSS pixels the page is wider than the viewport (0: no horizontal scroll)."""
-    return driver.execute_script("return Math.max(0, document.scrollingElement.scrollWidth - window.innerWidth);")
+    """How many CSS pixels something must scroll sideways: the page beyond the viewport, or any
+    box that scrolls horizontally inside it (a table in an `overflow: auto` box). 0: nothing."""
+    return driver.execute_script(
+        """
+        let worst = document.scrollingElement.scrollWidth - window.innerWidth;
+        for (const el of document.querySelectorAll("body *")) {
+            const style = getComputedStyle(el);
+            if (["auto", "scroll"].includes(style.overflowX) && el.clientWidth > 0) {
+                worst = Math.max(worst, el.scrollWidth - el.clientWidth);
+            }
+        }
+        return Math.max(0, worst);
+        """
+    )

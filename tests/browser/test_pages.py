@@ -33,3 +33,12 @@ def test_order_list_and_page(logged_in, shop, shot):
     set_viewport(browser, *DESKTOP)
     browser.go(reverse("admin:orders_order_change", args=[order.pk]))
     shot(browser, "order-page")
+
+
+def test_rules_list_fits_without_sideways_scrolling(logged_in, shop, shot):
+    browser = logged_in
+    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        set_viewport(browser, *size)
+        browser.go(reverse("admin:catalog_pricerule_changelist"))
+        shot(browser, f"rules-list-{name}")
+        assert horizontal_overflow(browser) == 0, f"the rules list scrolls sideways at {size[0]} px"
