@@ -70,6 +70,7 @@ def build_feed(
             job.run.result = FeedResult.SKIPPED
             job.run.save(update_fields=["result"])
             return job.run
+        job.progress(_("writing and validating the price list"))
         _build(job.run, force=force, output=output)
         if output is None:
             prune_versions()  # under the lock: a "publish anyway" cannot switch to a file being deleted

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import display, locks
-from .models import JobLock
+from .models import JobLock, RunStatus
 
 admin.site.site_header = _("kaspisync — merchant portal")
 admin.site.site_title = _("kaspisync")
@@ -97,7 +97,26 @@ class RunNowMixin:
 
 
 class RunAdmin(ReadOnlyAdmin):
-    """Run records (imports, recomputes, pulls, builds): counters and durations in words."""
+    """Run records (imports, recomputes, pulls, builds): counters and durations in words; while a
+    run is running, its live progress, and the page refreshes itself every few seconds."""
+
+    auto_refresh_seconds = 3
+
+    @admin.display(description=_("progress"))
+    def progress_text(self, run):
+        if run.status != RunStatus.RUNNING:
+            return "—"
+        return display.progress((run.stats or {}).get("progress"))
+
+    def changelist_view(self, request, extra_context=None):
+        if self.model.objects.filter(status=RunStatus.RUNNING).exists():
+            extra_context = {**(extra_context or {}), "auto_refresh": self.auto_refresh_seconds}
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.model.objects.filter(pk=object_id, status=RunStatus.RUNNING).exists():
+            extra_context = {**(extra_context or {}), "auto_refresh": self.auto_refresh_seconds}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("duration"))
     def duration_text(self, run):

@@ -169,6 +169,26 @@ def fact_label(key: str) -> str:
 
 def facts(mapping) -> str:
     """A run's JSON counters as lines "label: value" (HTML), "—" when empty."""
-    if not mapping:
+    shown = {k: v for k, v in (mapping or {}).items() if k != "progress"}  # progress: shown on its own
+    if not shown:
         return EMPTY
-    return format_html_join(mark_safe("<br>"), "{}: {}", ((fact_label(k), fact_value(v)) for k, v in mapping.items()))
+    return format_html_join(mark_safe("<br>"), "{}: {}", ((fact_label(k), fact_value(v)) for k, v in shown.items()))
+
+
+def progress(value: dict | None) -> str:
+    """A running job's live progress (`stats["progress"]`): a bar when the total is known, the step
+    in words, "1 200 of 7 000"."""
+    if not value:
+        return str(_("starting…"))
+    done, total, step = value.get("done"), value.get("total"), value.get("step") or ""
+    if done is None:
+        return step
+    if total:
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {}: {}',
+            done,
+            total,
+            step,
+            _("%(done)s of %(total)s") % {"done": group(done), "total": group(total)},
+        )
+    return f"{step}: {group(done)}"

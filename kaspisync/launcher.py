@@ -251,6 +251,8 @@ class Launcher:
                 os.environ.get("WEB_CONCURRENCY", "2"),
                 "--timeout",
                 "120",
+                "--limit-request-line",  # the largest gunicorn allows: long admin URLs reach Django,
+                "8190",  # which answers an over-long search in words (kaspisync.search)
             ],
             port=self.port,
             health_url=f"http://{probe}:{self.port}/healthz",

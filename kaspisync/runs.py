@@ -27,6 +27,7 @@ A run model's rows are all written under one lock name (e.g. ImportRun, full and
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 REDO_AFTER_FAILURES = 3  # a job that failed this many times in a row is not redone automatically
 
 
+PROGRESS_EVERY = 1.0  # seconds: how often a run's live progress is written to its row at most
+
+
 @dataclass
 class RunContext:
     run: object
@@ -50,13 +54,31 @@ class RunContext:
     # Runs of dead workers closed by this run (or 1 when the run just before it was abandoned and
     # closed by the heartbeat): their follow-up work may be missing.
     abandoned: int = 0
+    _progress_written: float = 0.0
 
     @property
     def skipped(self) -> bool:
         return self.lock is None
 
+    def progress(self, step: str, done: int | None = None, total: int | None = None, **counters) -> None:
+        """Live progress for the admin (`stats["progress"]`: the current step in words, `done` of
+        `total`, and any counters of the run model to show meanwhile, e.g. created=12). Written
+        at most every PROGRESS_EVERY seconds (a new step is written at once); dropped when the
+        run finishes, its summary then says what happened."""
+        now = time.monotonic()
+        previous = (self.run.stats or {}).get("progress", {})
+        if previous.get("step") == step and now - self._progress_written < PROGRESS_EVERY:
+            return
+        self._progress_written = now
+        self.run.stats = {**(self.run.stats or {}), "progress": {"step": str(step), "done": done, "total": total}}
+        for name, value in counters.items():
+            setattr(self.run, name, value)
+        type(self.run).objects.filter(pk=self.run.pk).update(stats=self.run.stats, **counters)
+
 
 def finish(run, status: str, error: str = "") -> None:
+    if run.stats and "progress" in run.stats:  # the summary replaces the live progress
+        run.stats = {k: v for k, v in run.stats.items() if k != "progress"}
     run.status = status
     run.finished_at = timezone.now()
     if error:

@@ -74,3 +74,33 @@ def install() -> None:
     for lookup in (IContains, IStartsWith, IExact):
         Field.register_lookup(lookup)
     connection_created.connect(register_functions, dispatch_uid="kaspisync.search.register_functions")
+
+
+# --- over-long searches -------------------------------------------------------------------------
+MAX_SEARCH_LENGTH = 200  # characters; the admin's search boxes say so too (templates/admin/search_form.html)
+
+
+class LongSearchMiddleware:
+    """An admin list asked to search for more than MAX_SEARCH_LENGTH characters is sent back to
+    the same list searching the first MAX_SEARCH_LENGTH, with a message in words (instead of a
+    slow search or a server's raw "Request Line is too large")."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.GET.get("q", "")
+        if request.method == "GET" and len(query) > MAX_SEARCH_LENGTH and request.path.startswith("/admin/"):
+            from django.contrib import messages
+            from django.http import HttpResponseRedirect
+            from django.utils.translation import gettext as _
+
+            params = request.GET.copy()
+            params["q"] = query[:MAX_SEARCH_LENGTH]
+            messages.warning(
+                request,
+                _("The search was %(length)s characters long; the first %(max)s are searched.")
+                % {"length": len(query), "max": MAX_SEARCH_LENGTH},
+            )
+            return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+        return self.get_response(request)

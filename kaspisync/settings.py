@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "kaspisync.search.LongSearchMiddleware",  # over-long admin searches answered in words
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

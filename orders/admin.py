@@ -425,6 +425,7 @@ class PullRunAdmin(RunAdmin, ReadOnlyWithPullButton):
         "trigger",
         "triggered_by",
         "duration_text",
+        "progress_text",
         "orders_seen",
         "created",
         "updated",
@@ -436,6 +437,7 @@ class PullRunAdmin(RunAdmin, ReadOnlyWithPullButton):
     )
     list_filter = ("status", "trigger")
     fields = [
+        "progress_text",
         *(f.name for f in PullRun._meta.fields if f.name not in ("id", "stats", "finished_at")),
         "finished_at",
         "duration_text",

@@ -8,6 +8,11 @@ class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import wiring
+        # orders follows catalog (entries wait for their products); catalog never imports orders.
+        from catalog.signals import catalog_changed
 
+        from . import wiring
+        from .services.pull import rematch_after_import
+
+        catalog_changed.connect(rematch_after_import, dispatch_uid="orders.rematch_after_import")
         wiring.register()

@@ -226,12 +226,14 @@ class ImportRunAdmin(RunNowMixin, RunAdmin):
         "skipped_total",
         "requests_made",
         "duration_text",
+        "progress_text",
         "short_error",
     )
     list_filter = ("status", "kind", "trigger")
     readonly_fields = (
         "kind",
         "status",
+        "progress_text",
         "trigger",
         "triggered_by",
         "started_at",

@@ -92,7 +92,14 @@ def import_catalog(
                 # A run whose worker died may have written batches it never repriced: reprice all.
                 changed.update(Product.objects.values_list("pk", flat=True))
             client = client or AlstyleClient()
-            importer = (QuickRefresh if quick else FullImport)(job, client, progress)
+
+            def report(done, total):  # live progress on the run row (the admin), and the caller's
+                counters = {name: getattr(job.run, name) for name in ("created", "updated", "unchanged")}
+                job.progress(_("reading products"), done, total, requests_made=client.requests_made, **counters)
+                if progress:
+                    progress(done, total)
+
+            importer = (QuickRefresh if quick else FullImport)(job, client, report)
             try:
                 importer.execute()
             finally:
@@ -141,6 +148,7 @@ def nested_set_parents(rows) -> dict[int, tuple[int | None, int]]:
 
 class _Importer:
     def __init__(self, job, client: AlstyleClient, progress=None):
+        self.job = job
         self.run: ImportRun = job.run
         self.lock = job.lock
         self.client = client
@@ -182,7 +190,9 @@ class _Importer:
 
 class FullImport(_Importer):
     def execute(self) -> None:
+        self.job.progress(_("reading categories"))
         self.categories = self.import_categories()
+        self.job.progress(_("reading brands"))
         self.brands = self.import_brands()
         # article -> (id, supplier_hash, is_active), read once; old prices only for rows that changed.
         self.existing = {
@@ -369,6 +379,7 @@ class QuickRefresh(_Importer):
     """Prices and stock of every known product from one `quantity-price` call; no deactivation."""
 
     def execute(self) -> None:
+        self.job.progress(_("reading prices and stock"))
         entries, skipped = self.client.quantity_price()
         for skip in skipped:
             self.skipped[skip.reason] += 1

@@ -165,6 +165,24 @@ def pull_start(now: datetime, days: int | None) -> datetime:
     return min(start, last.window_end - timedelta(hours=1))
 
 
+def rematch_unmatched_entries() -> int:
+    """Entries whose SKU matched no catalog product when stored are matched once the product
+    has been imported (no request to Kaspi; nothing is written when nothing matches). Run by
+    every pull and as soon as an import has committed (a first pull often runs before the
+    first import ends). Returns how many entries were matched."""
+    found = selectors.product_ids_for_skus(selectors.unmatched_skus())
+    rematched = 0
+    for sku, product_id in found.items():
+        rematched += OrderEntry.objects.filter(product__isnull=True, sku=sku).update(product=product_id)
+    return rematched
+
+
+def rematch_after_import(sender, reason: str = "", **kwargs) -> None:
+    """catalog_changed receiver: an import brought products; match the entries waiting for them."""
+    if reason == "import":
+        rematch_unmatched_entries()
+
+
 def pull_orders(
     *,
     days: int | None = None,
@@ -177,7 +195,14 @@ def pull_orders(
     with run_job(PullRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by) as job:
         if job.skipped:
             return job.run
-        puller = _Puller(job, client or KaspiClient(), progress)
+
+        def report(message):  # live progress on the run row (the admin), and the caller's
+            counters = {name: getattr(job.run, name) for name in ("orders_seen", "created", "updated")}
+            job.progress(message, **counters)
+            if progress:
+                progress(message)
+
+        puller = _Puller(job, client or KaspiClient(), report)
         try:
             puller.pull(days)
         finally:
@@ -232,12 +257,7 @@ class _Puller:
                 }
 
     def rematch_entries(self) -> None:
-        """Entries whose SKU matched no catalog product when stored are matched once the product
-        has been imported (no request to Kaspi; nothing is written when nothing matches)."""
-        found = selectors.product_ids_for_skus(selectors.unmatched_skus())
-        rematched = 0
-        for sku, product_id in found.items():
-            rematched += OrderEntry.objects.filter(product__isnull=True, sku=sku).update(product=product_id)
+        rematched = rematch_unmatched_entries()
         if rematched:
             self.run.stats = {**self.run.stats, "rematched_entries": rematched}
 
@@ -248,7 +268,7 @@ class _Puller:
             self.progress(
                 _("%(state)s %(from)s…%(to)s: page %(page)s of %(pages)s")
                 % {
-                    "state": state,
+                    "state": OrderState(state).label,
                     "from": ge.date(),
                     "to": le.date(),
                     "page": page + 1,

@@ -68,3 +68,17 @@ def test_admin_order_search_finds_customer_in_any_case(client):
     client.force_login(boss)
     page = client.get(reverse("admin:orders_order_changelist"), {"q": "жұмабаева"}).content.decode()
     assert "1001" in page, "a customer's name in lowercase found no order"
+
+
+def test_an_over_long_search_is_answered_in_words(client, products):
+    """Issue 13 item 13: a 5,000-character search gets the first 200 searched and a message, not a
+    raw server error; the search box itself takes at most 200 characters."""
+    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    url = reverse("admin:catalog_product_changelist")
+    page = client.get(url).content.decode()
+    assert 'maxlength="200"' in page
+    response = client.get(url, {"q": "ноутбук" + "я" * 4993}, follow=True)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Запрос был длиной 5000 символов; ищем по первым 200." in text
+    assert response.redirect_chain and len(response.context["cl"].query) == 200

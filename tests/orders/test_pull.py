@@ -523,3 +523,27 @@ def catalog_skus() -> set[str]:
     from catalog.models import Product
 
     return {f"AS{a}" for a in Product.objects.values_list("article", flat=True)}
+
+
+def test_the_import_matches_waiting_entries_as_soon_as_it_ends(settings, kaspi, django_capture_on_commit_callbacks):
+    """Issue 13 item 13: after the first start the first pull runs before the first import ends;
+    its entries must not read "not in the catalog" until the next pull."""
+    from catalog.services.importing import import_catalog
+    from catalog.sku import merchant_sku
+    from kaspisync.sandbox.alstyle import AlstyleSandbox
+
+    supplier = AlstyleSandbox(40, interval=0.0, token="t")
+    supplier.server = supplier.serve().start()
+    try:
+        settings.ALSTYLE_API_URL, settings.ALSTYLE_TOKEN, settings.ALSTYLE_MIN_INTERVAL = supplier.server.url, "t", 0
+        article = supplier.products[0]["article"]
+        sandbox = kaspi(products=[{"sku": merchant_sku(article, "AS"), "name": "Товар", "price": 5000, "brand": "X"}])
+        sandbox.add_order()
+        pull_orders(days=1)
+        assert OrderEntry.objects.get().product is None  # the catalog is still empty
+        with django_capture_on_commit_callbacks(execute=True):
+            import_catalog()
+        entry = OrderEntry.objects.get()
+        assert entry.product is not None and entry.product.article == article, "the import did not match the entry"
+    finally:
+        supplier.server.stop()
