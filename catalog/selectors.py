@@ -29,6 +29,7 @@ from .models import (
     PriceRule,
     PricingAudit,
     Product,
+    SalePriceChange,
 )
 from .pricing import engine
 
@@ -106,8 +107,11 @@ def dashboard_status() -> dict:
         below_floor=Count("pk", filter=Q(is_active=True, below_margin_floor=True)),
     )
     runs = ImportRun.objects.order_by("-started_at", "-pk")
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         **counts,
+        "price_changes_today": SalePriceChange.objects.filter(changed_at__gte=midnight).count(),
+        "today": midnight.date(),
         "last_full": runs.filter(kind=ImportKind.FULL).first(),
         "last_quick": runs.filter(kind=ImportKind.QUICK).first(),
         "has_global_rule": PriceRule.objects.filter(is_active=True, category=None, brand=None, product=None).exists(),

@@ -19,8 +19,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kaspisync import display
 from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
-from kaspisync.display import loss_aware_money, money, when
+from kaspisync.display import loss_aware_money, money, when, whole
 
 from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
 from . import purchase_list as purchases
@@ -33,6 +34,7 @@ from .models import (
     DeliveryMode,
     Order,
     OrderAction,
+    OrderStatus,
     PaymentMode,
     PullRun,
 )
@@ -84,7 +86,7 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 class OrderAdmin(ReadOnlyWithPullButton):
     run_now_buttons = (replace(PULL_NOW, route="pull-now/"),)
     # What a person decides by: the order (number, when), its status, money, then who and where.
-    list_display = ("order_column", "status_column", "total", "margin", "delivery_column", "items", "goods_bought")
+    list_display = ("order_column", "status_column", "total_column", "margin", "delivery_column", "goods_bought")
     list_display_links = ("order_column",)
     customer_list_display = ("customer_column",)
     readonly_fields = ("total", "delivery_cost_text", "delivery_cost_for_seller_text", "cancellation_reason_text")
@@ -225,9 +227,13 @@ class OrderAdmin(ReadOnlyWithPullButton):
     def cancellation_reason_text(self, obj):
         return obj.cancellation_reason_label or "—"
 
-    @admin.display(description=gettext_lazy("items"))
-    def items(self, obj):
-        return selectors.items_count(obj)
+    @admin.display(description=gettext_lazy("total"), ordering="total_price")
+    def total_column(self, obj):
+        """The total, and how many units below it."""
+        units = display.group(whole(selectors.items_count(obj)) or 0)
+        return format_html(
+            '{}<div class="ks-muted">{}</div>', money(obj.total_price), _("%(units)s pcs.") % {"units": units}
+        )
 
     @admin.display(description=gettext_lazy("net margin"))
     def margin(self, obj):

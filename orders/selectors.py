@@ -4,7 +4,7 @@ The margins are computed by `orders.financials` from what is read here (entries 
 products, and the commission percent of those products).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -226,3 +226,27 @@ def autoaccept_status() -> dict:
         "rules": AutoAcceptRule.objects.filter(is_active=True).count(),
         "today": autoaccepted_today(timezone.now()),
     }
+
+
+# --- the dashboard's 30 days -------------------------------------------------------------------
+SALES_DAYS = 30
+NOT_SALES = (OrderStatus.CANCELLED, OrderStatus.CANCELLING, OrderStatus.RETURNED)
+
+
+def daily_sales(now: datetime | None = None, days: int = SALES_DAYS) -> list[dict]:
+    """One row per day (Almaty), oldest first, for the last `days` days including today:
+    {"day": date, "orders": n, "revenue": Decimal, "margin": Decimal} of the orders created that
+    day and not cancelled or returned (margins as on the order page; unknown costs count as 0)."""
+    today = timezone.localdate(now or timezone.now())
+    first = today - timedelta(days=days - 1)
+    start = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+    orders = list(order_list(Order.objects.filter(created_at__gte=start).exclude(status__in=NOT_SALES)))
+    margins = margins_for_orders(orders)
+    rows = {first + timedelta(days=i): {"orders": 0, "revenue": Decimal(0), "margin": Decimal(0)} for i in range(days)}
+    for order in orders:
+        row = rows.get(timezone.localtime(order.created_at).date())
+        if row is not None:
+            row["orders"] += 1
+            row["revenue"] += order.total_price
+            row["margin"] += margins[order.pk] or 0
+    return [{"day": day, **row} for day, row in rows.items()]

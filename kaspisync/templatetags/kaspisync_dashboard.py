@@ -1,6 +1,6 @@
 """Admin dashboard panels.
 
-`{% worker_status_panel %}`: when a Celery worker last ran the heartbeat (stale warning).
+`{% health_panel %}`: health first, one coloured line per background job and the worker.
 `{% app_dashboard_panels %}`: the panels the apps registered (`kaspisync.registry.dashboard_panel`
 in their AppConfig.ready()), rendered with the dashboard's context in registration order (a
 panel loads its own data with its app's template tags and shows itself to whom it may). A panel
@@ -13,16 +13,17 @@ from django import template
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 
-from kaspisync import registry
-from kaspisync.heartbeat import STALE_AFTER, worker_status
+from kaspisync import dashboard, registry
 
 log = logging.getLogger(__name__)
 register = template.Library()
 
 
-@register.inclusion_tag("admin/kaspisync/worker_status.html")
-def worker_status_panel():
-    return {"status": worker_status(), "stale_minutes": int(STALE_AFTER.total_seconds() // 60)}
+@register.inclusion_tag("admin/kaspisync/health_panel.html")
+def health_panel():
+    """Health first: one coloured line per background job (kaspisync.dashboard)."""
+    lines = dashboard.health_lines()
+    return {"lines": lines, "overall": dashboard.overall(lines)}
 
 
 @register.simple_tag(takes_context=True)

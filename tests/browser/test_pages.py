@@ -42,3 +42,21 @@ def test_rules_list_fits_without_sideways_scrolling(logged_in, shop, shot):
         browser.go(reverse("admin:catalog_pricerule_changelist"))
         shot(browser, f"rules-list-{name}")
         assert horizontal_overflow(browser) == 0, f"the rules list scrolls sideways at {size[0]} px"
+
+
+def test_dashboard_health_first_charts_and_no_sideways_scroll(logged_in, shop, shot):
+    from kaspisync.heartbeat import record_heartbeat
+
+    record_heartbeat()
+    browser = logged_in
+    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        set_viewport(browser, *size)
+        browser.go(reverse("admin:index"))
+        shot(browser, f"dashboard-{name}")
+        assert horizontal_overflow(browser) == 0, f"the dashboard scrolls sideways at {size[0]} px"
+        health = browser.find_element("css selector", "#health")
+        first_panel = browser.find_element("css selector", "#content-main .module, #kaspisync-dashboard .module")
+        assert first_panel == health, "health comes first"
+        assert "Фоновый обработчик" in health.text and "vm:" not in page_text(browser)
+        assert len(browser.find_elements("css selector", "#sales-charts svg")) == 3
+        assert "2 заказа за 30 дней" in page_text(browser)

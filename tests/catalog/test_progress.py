@@ -4,6 +4,7 @@ runs, shown by the admin, which refreshes itself, then replaced by the summary."
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import translation
 
 from catalog.models import ImportRun
 from catalog.services.importing import import_catalog
@@ -26,7 +27,8 @@ def test_an_import_writes_its_progress_to_its_row_while_it_runs(alstyle, client)
             listing = client.get(reverse("admin:catalog_importrun_changelist")).content.decode()
             assert '<meta http-equiv="refresh"' in listing and "<progress" in listing
 
-    run = import_catalog(progress=watch)
+    with translation.override("ru"):  # the step is written in the worker's language
+        run = import_catalog(progress=watch)
     assert len(seen) >= 2
     status, progress = seen[1]
     assert status == "running" and progress["step"] == "чтение товаров"
