@@ -1,19 +1,24 @@
 """Price list admin: settings (stores, cities), versions with stats, diff, download and the
 validation report, "Build now", "Publish anyway" for a held version, the public URL, fetches."""
 
+import csv
+import io
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
+from kaspisync.display import money, percent
 from kaspisync.secrets import MASK
 
 from . import selectors, services
@@ -21,6 +26,35 @@ from .models import FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, Feed
 
 BUILD_PERMISSION = "feeds.build_feed"
 PUBLISH_ANYWAY_PERMISSION = "feeds.publish_anyway"
+
+
+def product_text(row) -> str:
+    name = row["name"] or _("(not in the catalog)")
+    return format_html(
+        '{}<div class="ks-muted">{} · {}</div>', name, row["sku"], _("art. %(a)s") % {"a": row["article"]}
+    )
+
+
+def change_text(kind: str, row) -> str:
+    """ "777 335 ₸ → 799 990 ₸ ↑ +2,9 %", "12 → 0 units", "new: 5 990 ₸"."""
+    if kind == "added":
+        return _("new offer: %(price)s") % {"price": money(row["new_price"])}
+    if kind == "removed":
+        return _("no longer offered (was %(price)s)") % {"price": money(row["old_price"])}
+    if kind == "stock_changed":
+        return _("%(old)s → %(new)s units") % {"old": row["old_stock"], "new": row["new_stock"]}
+    old, new = row["old_price"], row["new_price"]
+    arrow = "↑" if new > old else "↓"
+    return format_html(
+        '{} → {} <span class="{}">{} {}</span>',
+        money(old),
+        money(new),
+        "ks-warn" if new > old else "ks-ok",
+        arrow,
+        percent((Decimal(new) - old) * 100 / old, signed=True) if old else "",
+    )
+
+
 DIFF_KINDS = (
     ("added", gettext_lazy("added")),
     ("removed", gettext_lazy("removed")),
@@ -168,12 +202,19 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("changes"))
     def diff_column(self, obj):
+        """ "12 added, 3 removed, 45 prices and 120 stocks changed" in words."""
         counts = obj.diff.get("counts")
         if not counts:
             return "—"
-        return format_html(
-            "+{} −{} ₸{} ▦{}", counts["added"], counts["removed"], counts["price_changed"], counts["stock_changed"]
-        )
+        parts = [
+            ngettext("%(n)s added", "%(n)s added", counts["added"]) % {"n": counts["added"]},
+            ngettext("%(n)s removed", "%(n)s removed", counts["removed"]) % {"n": counts["removed"]},
+            ngettext("%(n)s price changed", "%(n)s prices changed", counts["price_changed"])
+            % {"n": counts["price_changed"]},
+            ngettext("%(n)s stock changed", "%(n)s stocks changed", counts["stock_changed"])
+            % {"n": counts["stock_changed"]},
+        ]
+        return ", ".join(parts)
 
     @admin.display(description=gettext_lazy("file"))
     def download_column(self, obj):
@@ -196,20 +237,26 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("changes against the published version"))
     def diff_detail(self, obj):
+        """Each kind of change with product names: prices old → new with arrows and percent,
+        stock old → new, added and removed offers; the first rows here, all in the CSV."""
         counts = obj.diff.get("counts")
         if not counts:
             return "—"
-        rows = []
-        for key, label in DIFF_KINDS:
-            items = obj.diff.get(key, [])
-            shown = ", ".join(
-                " ".join(str(part) for part in item) if isinstance(item, list) else item for item in items[:100]
+        rows = selectors.diff_rows(obj)
+        download = reverse("admin:feeds_feedversion_diff", args=[obj.pk])
+        parts = [format_html('<p><a href="{}">{}</a></p>', download, _("Download every change (CSV)"))]
+        for kind, label in DIFF_KINDS:
+            shown = rows[kind]
+            if not counts[kind]:
+                continue
+            head = format_html("<h3>{} ({})</h3>", label, counts[kind])
+            body = format_html_join(
+                "", "<tr><td>{}</td><td>{}</td></tr>", ((product_text(r), change_text(kind, r)) for r in shown)
             )
-            more = counts[key] - min(len(items), 100)
-            rows.append((label, counts[key], shown + (f" … (+{more})" if more > 0 else "")))
-        return format_html(
-            "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows)
-        )
+            more = counts[kind] - len(shown)
+            tail = format_html("<p>{}</p>", _("… and %(n)s more in the CSV") % {"n": more}) if more > 0 else ""
+            parts.append(format_html('{}<table class="ks-diff">{}</table>{}', head, body, tail))
+        return format_html_join("", "{}", ((p,) for p in parts))
 
     # --- views ---------------------------------------------------------------------------------
     def get_urls(self):
@@ -217,6 +264,7 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
             path(
                 "<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="feeds_feedversion_download"
             ),
+            path("<int:pk>/diff.csv", self.admin_site.admin_view(self.diff_view), name="feeds_feedversion_diff"),
             path(
                 "<int:pk>/publish-anyway/",
                 self.admin_site.admin_view(self.publish_anyway_view),
@@ -240,6 +288,44 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
             filename=f"kaspi-{version.pk}.xml",
             content_type="application/xml",
         )
+
+    def diff_view(self, request, pk):
+        """Every change of a version, for Russian Excel (";", UTF-8 with BOM)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(FeedVersion, pk=pk)
+        rows = selectors.diff_rows(version, limit=None)
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(
+            [
+                _("Change"),
+                _("SKU"),
+                _("Article"),
+                _("Product"),
+                _("Old price, ₸"),
+                _("New price, ₸"),
+                _("Old stock"),
+                _("New stock"),
+            ]
+        )
+        for kind, label in DIFF_KINDS:
+            for r in rows[kind]:
+                writer.writerow(
+                    [
+                        label,
+                        r["sku"],
+                        r["article"],
+                        r["name"],
+                        r["old_price"],
+                        r["new_price"],
+                        r["old_stock"],
+                        r["new_stock"],
+                    ]
+                )
+        response = HttpResponse(("\ufeff" + out.getvalue()).encode(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="kaspi-{version.pk}-changes.csv"'
+        return response
 
     def publish_anyway_view(self, request, pk):
         if request.method != "POST":

@@ -120,3 +120,60 @@ def dashboard_status() -> dict:
         "fetch_overdue": published is not None and (fetch is None or timezone.now() - fetch.fetched_at > FETCH_OVERDUE),
         "overdue_hours": int(FETCH_OVERDUE.total_seconds() // 3600),
     }
+
+
+# --- a version's changes against the version before it, for people -----------------------------
+DIFF_PAGE = 100  # rows of each kind shown on the version page; the CSV has them all
+
+
+def diff_rows(version: FeedVersion, limit: int | None = DIFF_PAGE) -> dict:
+    """{"added"|"removed"|"price_changed"|"stock_changed": [row]}, every row with the product's
+    article and name: {sku, article, name, old_price, new_price, old_stock, new_stock}. Read in full
+    from the two versions' offer snapshots while their files are kept (else from the version's
+    stored diff, which holds the first entries of each kind); `limit` rows per kind (None: all)."""
+    from catalog.models import Product
+    from catalog.sku import article_for_sku
+
+    from . import storage
+
+    previous = version.previous
+    old = storage.read_json_gz(previous.snapshot_file) if previous is not None else None
+    new = storage.read_json_gz(version.snapshot_file)
+    if old is not None and new is not None:
+        kinds = {
+            "added": [(sku, None, new[sku]) for sku in new if sku not in old],
+            "removed": [(sku, old[sku], None) for sku in old if sku not in new],
+            "price_changed": [(sku, old[sku], v) for sku, v in new.items() if sku in old and old[sku][0] != v[0]],
+            "stock_changed": [
+                (sku, old[sku], v) for sku, v in new.items() if sku in old and list(old[sku][1]) != list(v[1])
+            ],
+        }
+    else:  # files pruned: what the version stored
+        stored = version.diff or {}
+        kinds = {
+            "added": [(sku, None, None) for sku in stored.get("added", [])],
+            "removed": [(sku, None, None) for sku in stored.get("removed", [])],
+            "price_changed": [(sku, [o, []], [n, []]) for sku, o, n in stored.get("price_changed", [])],
+            "stock_changed": [(sku, [None, o], [None, n]) for sku, o, n in stored.get("stock_changed", [])],
+        }
+    if limit is not None:
+        kinds = {kind: items[:limit] for kind, items in kinds.items()}
+    prefix = sku_prefix()
+    articles = {sku: article_for_sku(sku, prefix) for items in kinds.values() for sku, _, _ in items}
+    names = dict(Product.objects.filter(article__in={a for a in articles.values() if a}).values_list("article", "name"))
+
+    def stock(values):
+        return None if values is None else sum(c for c in values[1] if isinstance(c, int))
+
+    def row(sku, before, after):
+        return {
+            "sku": sku,
+            "article": articles[sku],
+            "name": names.get(articles[sku], ""),
+            "old_price": before[0] if before else None,
+            "new_price": after[0] if after else None,
+            "old_stock": stock(before),
+            "new_stock": stock(after),
+        }
+
+    return {kind: [row(*item) for item in items] for kind, items in kinds.items()}

@@ -431,7 +431,17 @@ class PriceBandInline(admin.TabularInline):
 
 @admin.action(description=_("Recompute the prices of the products these rules cover"))
 def recompute_rule_products(modeladmin, request, queryset):
+    count = queryset.count()
     pricing.recompute_scopes(queryset, user=request.user)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "The prices of the products of %(count)s rule are being recomputed; see “Price recomputes”.",
+            "The prices of the products of %(count)s rules are being recomputed; see “Price recomputes”.",
+            count,
+        )
+        % {"count": count},
+    )
 
 
 @admin.register(PriceRule)

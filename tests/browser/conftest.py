@@ -167,6 +167,6 @@ def shop(transactional_db, alstyle, kaspi, settings):  # noqa: F811  (fixtures i
     sandbox.waiting = sandbox.add_order()
     sandbox.accepted = sandbox.add_order(status="ACCEPTED_BY_MERCHANT")
     pull_orders(days=1)
-    sandbox.orders = {o.code: o for o in Order.objects.all()}
+    sandbox.stored = {o.code: o for o in Order.objects.all()}  # (sandbox.orders is its own)
     sandbox.products = sellable
     return sandbox

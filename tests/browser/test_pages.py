@@ -29,7 +29,7 @@ def test_order_list_and_page(logged_in, shop, shot):
         browser.go(reverse("admin:orders_order_changelist"))
         shot(browser, f"order-list-{name}")
         assert horizontal_overflow(browser) == 0, f"the order list scrolls sideways at {size[0]} px"
-    order = shop.orders[shop.waiting["code"]]
+    order = shop.stored[shop.waiting["code"]]
     set_viewport(browser, *DESKTOP)
     browser.go(reverse("admin:orders_order_change", args=[order.pk]))
     shot(browser, "order-page")

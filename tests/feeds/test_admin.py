@@ -153,3 +153,26 @@ def test_city_offsets_that_would_price_products_at_zero_are_refused(feed, make_p
         FeedCity(feed=feed, city_id="710000000", offset=-1000).full_clean()
     with pytest.raises(ValidationError):
         FeedCity(feed=feed, city_id="710000000", percent=-100).full_clean()
+
+
+def test_the_diff_names_products_and_reads_old_to_new(admin_client, products, feed):
+    """Issue 13 item 12: product names, prices old → new with arrows and percent, added and
+    removed offers, the full list downloadable; the versions list summarises in words."""
+    items = products(150)
+    build_feed()
+    Product.objects.filter(pk=items[0].pk).update(sale_price=14_289)  # 12 990 -> 14 289: +10 %
+    Product.objects.filter(pk__in=[p.pk for p in items[1:121]]).update(stock=0)
+    Product.objects.filter(pk=items[149].pk).update(is_active=False)
+    version = build_feed(force=True)
+    assert version.diff["counts"]["price_changed"] == 1, version.diff["counts"]
+    page = admin_client.get(reverse("admin:feeds_feedversion_change", args=[version.pk])).content.decode()
+    assert "Товар 0" in page and "12\u00a0990\u00a0₸ → 14\u00a0289\u00a0₸" in page and "↑ +10,0\u00a0%" in page
+    assert "Товар 149" in page, version.diff["counts"]
+    assert "Товар 100<" in page and "Товар 101<" not in page  # the first 100 stock changes
+    assert "… и ещё 20 — в CSV" in page  # 120 stock changes, 100 shown
+    listing = admin_client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
+    assert "1 цена изменена" in listing and "120 остатков изменено" in listing
+    response = admin_client.get(reverse("admin:feeds_feedversion_diff", args=[version.pk]))
+    text = response.content.decode("utf-8-sig")
+    assert response.content.startswith("\ufeff".encode()) and len(text.strip().splitlines()) == 1 + 1 + 1 + 120
+    assert "Товар 119;" in text or ";Товар 119;" in text

@@ -156,11 +156,12 @@ def test_recompute_action_reprices_the_rules_products(
 ):
     Product.objects.filter(pk=priced["hose"].pk).update(dealer_price=20_000)  # e.g. changed by hand in the DB
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(
+        response = staff_client.post(
             "/admin/catalog/pricerule/",
             {"action": "recompute_rule_products", "_selected_action": [global_rule.pk]},
-            **EN,
+            follow=True,
         )
+    assert "Цены товаров 1 правила пересчитываются" in response.content.decode()  # says what it did
     assert Product.objects.get(pk=priced["hose"].pk).sale_price == 22_000
     change = SalePriceChange.objects.filter(product=priced["hose"]).first()
     assert (change.cause, change.user) == (PriceChangeCause.RECOMPUTE, staff)
