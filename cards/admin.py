@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kaspisync.admin import ReadOnlyAdmin
+from kaspisync.admin import ReadOnlyAdmin, RunAdmin
 from kaspisync.models import RunTrigger
 
 from . import selectors
@@ -340,10 +340,11 @@ class UploadBatchInline(admin.TabularInline):
 
 
 @admin.register(UploadRun)
-class UploadRunAdmin(ReadOnlyAdmin):
+class UploadRunAdmin(RunAdmin):
     list_display = (
         "started_at",
         "status",
+        "progress_text",
         "trigger",
         "triggered_by",
         "sent",
@@ -358,6 +359,7 @@ class UploadRunAdmin(ReadOnlyAdmin):
     date_hierarchy = "started_at"
     fields = (
         "status",
+        "progress_text",
         "trigger",
         "triggered_by",
         "resend",

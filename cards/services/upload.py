@@ -115,14 +115,16 @@ def upload_cards(
         run: UploadRun = job.run
         client = client or KaspiContentClient()
         try:
+            job.progress(_("checking which cards are ready"))
             earlier = _look_up_pending(client, job.lock)
             ids, unknown_articles = _selection(articles, product_ids)
             if unknown_articles:
                 run.stats["unknown_articles"] = unknown_articles
             refresh_readiness(ids)
             chosen, run.not_ready = _candidates(ids, resend)
-            batches = _send_all(run, client, chosen, job.lock)
+            batches = _send_all(run, client, chosen, job.lock, job.progress)
             if wait:
+                job.progress(_("waiting for Kaspi to check the cards"))
                 deadline = time.monotonic() + settings.CARDS_POLL_TIMEOUT
                 for batch in [*earlier, *batches]:
                     if batch.status in PENDING:
@@ -143,9 +145,10 @@ def upload_cards(
     return run
 
 
-def _send_all(run: UploadRun, client: KaspiContentClient, chosen: list[int], lock) -> list[UploadBatch]:
+def _send_all(run: UploadRun, client: KaspiContentClient, chosen: list[int], lock, progress) -> list[UploadBatch]:
     size, batches = batch_size(), []
     for number, start in enumerate(range(0, len(chosen), size), start=1):
+        progress(_("sending cards"), start, len(chosen))
         cards = {}
         for row, mapping_id, card, reasons, current_hash in evaluate(chosen[start : start + size]):
             if mapping_id is None or reasons:
