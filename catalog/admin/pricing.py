@@ -56,9 +56,17 @@ def changes_text(entry: PricingAudit) -> str:
         except (AttributeError, FieldDoesNotExist):  # unknown type, or not a field (bands, products)
             return extra.get(name, name)
 
+    def value(name, raw):
+        """A choice reads as its label ("up" -> "вверх"), the rest in words (yes/no, —)."""
+        try:
+            choices = dict(model._meta.get_field(name).flatchoices)
+        except (AttributeError, FieldDoesNotExist):
+            choices = {}
+        hashable = isinstance(raw, str | int | float) and not isinstance(raw, bool)
+        return str(choices[raw]) if hashable and raw in choices else display.fact_value(raw)
+
     return "; ".join(
-        f"{label(name)}: {display.fact_value(old)} → {display.fact_value(new)}"
-        for name, (old, new) in entry.changes.items()
+        f"{label(name)}: {value(name, old)} → {value(name, new)}" for name, (old, new) in entry.changes.items()
     )
 
 

@@ -36,7 +36,8 @@ def test_history_runs_and_audit_read_in_words(boss_client):
     rule = PriceRule.objects.create(name="Все", markup_percent=Decimal("15"))
     pricing.recompute_prices()
     pricing.set_override([product.pk], 777_390, user=boss_client.boss)
-    pricing.record_change(rule, user=boss_client.boss, before=pricing.snapshot(rule) | {"is_active": False})
+    before = pricing.snapshot(rule) | {"is_active": False, "rounding_mode": "nearest"}
+    pricing.record_change(rule, user=boss_client.boss, before=before)
     run = ImportRun.objects.create(
         started_at=timezone.now(),
         finished_at=timezone.now(),
@@ -54,5 +55,7 @@ def test_history_runs_and_audit_read_in_words(boss_client):
         assert_in_words(boss_client.get(url).content.decode(), where)
     history = boss_client.get(pages["sale price history"]).content.decode()
     assert "первая цена:" in history and "777\u00a0390\u00a0₸" in history
+    audit = boss_client.get(pages["audit"]).content.decode()
+    assert "вверх" in audit and "up →" not in audit and "→ up" not in audit, "a choice must read as its label"
     run_page = boss_client.get(pages["import run"]).content.decode()
     assert "нечитаемых остатков: 2" in run_page and "нечитаемых артикулов: 3" in run_page
