@@ -277,10 +277,11 @@ class ProductPricingMixin:
     def status_column(self, product):
         """Icons with their meaning on hover (and for screen readers)."""
         icons = [
-            (not product.is_active, "⏸", _("the supplier no longer sells it")),
-            (not product.is_sellable, "⛔", _("cannot be sold: %(reason)s") % {"reason": unsellable_text(product)}),
-            (product.feed_excluded, "🚫", _("excluded from the price list")),
-            (getattr(product, "price_override", None) is not None, "✋", _("manual price")),
+            # plain symbols every font has (emoji need an emoji font)
+            (not product.is_active, "✕", _("the supplier no longer sells it")),
+            (not product.is_sellable, "⊘", _("cannot be sold: %(reason)s") % {"reason": unsellable_text(product)}),
+            (product.feed_excluded, "⊖", _("excluded from the price list")),
+            (getattr(product, "price_override", None) is not None, "✎", _("manual price")),
             (product.below_margin_floor, "⚠", _("below the margin floor")),
         ]
         shown = [(icon, text) for flag, icon, text in icons if flag]

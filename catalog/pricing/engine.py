@@ -286,17 +286,17 @@ def _rule_price(product: ProductIn, rule: Rule, commission: Decimal, floor: int,
 
     parts = [
         _terms(rule.label, band, markup, fixed, texts["commission"] % {"percent": percent(commission)}),
-        tenge(raw),
+        display.money(raw),
     ]
     if price != raw:
-        parts.append(texts["rounded"] % {"price": tenge(price)})
+        parts.append(texts["rounded"] % {"price": display.money(price)})
     if price < floor:
         price = round_price(floor, rule.step, rule.ending, UP)
-        parts.append(texts["floor"] % {"price": tenge(price)})
+        parts.append(texts["floor"] % {"price": display.money(price)})
     cap = product.retail_price if rule.cap == CAP_RETAIL else product.rrp if rule.cap == CAP_RRP else None
     if cap and price > cap:
         price = cap
-        parts.append(texts[rule.cap] % {"price": tenge(price)})
+        parts.append(texts[rule.cap] % {"price": display.money(price)})
     return price, " → ".join(parts)
 
 

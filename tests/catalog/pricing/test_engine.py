@@ -166,7 +166,9 @@ def test_explanation_reads_as_one_line():
     with translation.override("en"):
         result = price_product(product(153_650), book("8", category_rules={LAPTOPS: laptops}))
     # 153 650 × 1.12 / 0.92 = 187 052.17… → 187 053 → 187 100
-    assert result.explanation == (f"Laptops: 12{NBSP}% + commission 8 % → 187{NBSP}053 → rounded to 187{NBSP}100")
+    assert result.explanation == (
+        f"Laptops: 12{NBSP}% + commission 8 % → 187{NBSP}053{NBSP}₸ → rounded to 187{NBSP}100{NBSP}₸"
+    )
     assert result.sale_price == 187_100
 
 
