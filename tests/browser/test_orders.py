@@ -34,14 +34,14 @@ def test_accept_then_cancel_an_order_in_the_sandbox(logged_in, shop, shot):
     assert "/cancel/" in browser.current_url
     order.refresh_from_db()
     assert order.status == "ACCEPTED_BY_MERCHANT"
-    Select(browser.find_element(By.NAME, "reason")).select_by_visible_text("нет в наличии")
+    Select(browser.find_element(By.NAME, "reason")).select_by_visible_text("не удаётся связаться с покупателем")
     shot(browser, "order-cancel")
     browser.find_element(By.CSS_SELECTOR, "input.ks-danger-button").click()
     assert f"Заказ {order.code} отменён" in wait_css(browser, "ul.messagelist li").text
     order.refresh_from_db()
     assert order.status == "CANCELLED" and shop.by_code[order.code]["status"] == "CANCELLED"
     timeline = browser.find_element(By.CSS_SELECTOR, "table.ks-timeline").text
-    assert "нет в наличии" in timeline and "MERCHANT_OUT_OF_STOCK" not in timeline
+    assert "не удаётся связаться с покупателем" in timeline and "BUYER_NOT_REACHABLE" not in timeline
 
 
 def test_export_xlsx_downloads_a_workbook_that_opens(logged_in, shop, tmp_path):
