@@ -97,6 +97,11 @@ class Lock:
             self.lost = True
             raise LockLost(self.name)
 
+    def attach(self, run) -> None:
+        """Record that this lock covers `run` (a JobRun row), so that a RUNNING row no live lock
+        covers can be told abandoned (kaspisync.runs.close_abandoned)."""
+        JobLock.objects.filter(name=self.name, owner=self.owner).update(run_model=run._meta.label_lower, run_id=run.pk)
+
     def release(self) -> None:
         self._stop.set()
         JobLock.objects.filter(name=self.name, owner=self.owner).delete()
@@ -133,7 +138,14 @@ def acquire(name: str, ttl: timedelta | None = None) -> Lock | None:
     ttl = ttl or settings.JOB_LOCK_TTL
     owner = _new_owner()
     now = timezone.now()
-    values = {"owner": owner, "acquired_at": now, "expires_at": now + ttl, "alive_at": now}
+    values = {
+        "owner": owner,
+        "acquired_at": now,
+        "expires_at": now + ttl,
+        "alive_at": now,
+        "run_model": "",
+        "run_id": None,
+    }
     # Take over a dead lock (a conditional UPDATE is atomic on both databases) ...
     dead = Q(expires_at__lt=now) | Q(alive_at__lt=now - lease())
     taken = JobLock.objects.filter(dead, name=name).update(**values)
@@ -152,12 +164,21 @@ def acquire(name: str, ttl: timedelta | None = None) -> Lock | None:
     return Lock(name=name, owner=owner, ttl=ttl)
 
 
-def is_locked(name: str) -> bool:
-    """Whether a live holder has the lock (a dead holder's lock counts as free)."""
+def _live(rows):
+    """The lock rows (a queryset) whose holder is alive."""
     now = timezone.now()
     alive = Q(alive_at__isnull=True) | Q(alive_at__gte=now - lease())
-    row = JobLock.objects.filter(alive, name=name, expires_at__gte=now).values("owner").first()
-    return row is not None and not _holder_gone(row["owner"])
+    return [row for row in rows.filter(alive, expires_at__gte=now) if not _holder_gone(row.owner)]
+
+
+def is_locked(name: str) -> bool:
+    """Whether a live holder has the lock (a dead holder's lock counts as free)."""
+    return bool(_live(JobLock.objects.filter(name=name)))
+
+
+def live_run_ids(model) -> set[int]:
+    """Ids of the `model` rows that live locks cover (runs in progress)."""
+    return {row.run_id for row in _live(JobLock.objects.filter(run_model=model._meta.label_lower))}
 
 
 @contextlib.contextmanager

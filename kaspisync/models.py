@@ -16,6 +16,10 @@ class JobLock(models.Model):
     acquired_at = models.DateTimeField(_("acquired at"))
     expires_at = models.DateTimeField(_("expires at"))
     alive_at = models.DateTimeField(_("holder last seen"), null=True, blank=True)
+    # The run row this lock covers ("app_label.model", pk): a RUNNING row no live lock covers
+    # belongs to a worker that died.
+    run_model = models.CharField(_("run table"), max_length=100, blank=True)
+    run_id = models.BigIntegerField(_("run"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("job lock")

@@ -11,18 +11,18 @@
 - The lock (`kaspisync.locks`) is kept alive by its holder while the block runs, and a lock whose
   holder died is taken over within a minute or two; `job.lock.refresh()` also proves progress
   for JOB_LOCK_TTL (a run stuck without progress that long loses its lock).
-- Holding the lock, `run_job` closes every other RUNNING row of the same run model: its worker
-  died. Jobs registered in `kaspisync.registry` whose run was abandoned that way are queued again
-  (`redo_abandoned`), unless the running job is that job (it is the redo) or it failed three times
-  in a row. The worker heartbeat does the same for abandoned runs nobody started after
-  (`recover_abandoned_runs`), so a killed run is redone within minutes.
+- The lock records the run row it covers. `run_job` closes every RUNNING row of its run model
+  that no live lock covers: its worker died. Jobs registered in `kaspisync.registry` whose run
+  was abandoned that way are queued again (`redo_abandoned`), unless the running job is that job
+  (it is the redo) or it failed three times in a row. The worker heartbeat does the same for
+  every run table (`recover_abandoned_runs`), so a killed run is redone within minutes.
 - `queue_after_commit(task, **kwargs)`: the one way to queue a task from a request or a
   service: never inside an open transaction (the worker could start before the data it needs is
   committed, or run for a change that is rolled back).
 - The admin's "run now" button: `kaspisync.admin.RunNowMixin`.
 
-A run model's rows are all written under one lock name (e.g. ImportRun, full and quick, under
-"catalog.import"): that is what makes "RUNNING but the lock is free" mean "abandoned".
+A run table may serve several locks (cards' RefreshRun: one per kind) or several jobs may share
+one lock (ImportRun, full and quick, under "catalog.import"): abandonment is judged per row.
 """
 
 import contextlib
@@ -31,12 +31,13 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
+from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import locks, registry
-from .models import RunStatus, RunTrigger
+from .models import JobRun, RunStatus, RunTrigger
 from .secrets import mask
 
 log = logging.getLogger(__name__)
@@ -105,9 +106,11 @@ def run_job(model, lock_name: str, *, trigger: str = RunTrigger.SCHEDULE, trigge
         return
     lock.keep_alive()
     try:
-        run = model.objects.create(
-            status=RunStatus.RUNNING, trigger=trigger, triggered_by=triggered_by, started_at=now, **fields
-        )
+        with transaction.atomic():  # others see the row only with the lock that covers it
+            run = model.objects.create(
+                status=RunStatus.RUNNING, trigger=trigger, triggered_by=triggered_by, started_at=now, **fields
+            )
+            lock.attach(run)
         context = RunContext(run=run, lock=lock, abandoned=0)
         closed = close_abandoned(model, exclude_pk=run.pk)
         context.abandoned = len(closed) or int(follows_abandoned(run))
@@ -126,10 +129,9 @@ def run_job(model, lock_name: str, *, trigger: str = RunTrigger.SCHEDULE, trigge
 
 
 def close_abandoned(model, *, exclude_pk=None) -> list:
-    """Mark the RUNNING rows of `model` (but `exclude_pk`) FAILED as abandoned (`stats["abandoned"]`);
-    returns them. Call it only while holding the model's lock (or knowing it is dead): then a
-    RUNNING row belongs to a worker that died."""
-    rows = model.objects.filter(status=RunStatus.RUNNING)
+    """Mark FAILED, as abandoned (`stats["abandoned"]`), the RUNNING rows of `model` that no live
+    lock covers (their worker died); returns them. `exclude_pk`: the caller's own run."""
+    rows = model.objects.filter(status=RunStatus.RUNNING).exclude(pk__in=locks.live_run_ids(model))
     if exclude_pk is not None:
         rows = rows.exclude(pk=exclude_pk)
     closed = []
@@ -192,22 +194,12 @@ def keeps_failing(spec: registry.Job) -> bool:
 
 
 def recover_abandoned_runs() -> list[str]:
-    """For every registered job: RUNNING rows whose lock is dead are closed and the job queued
-    again. Called by the worker heartbeat (every minute). Returns the jobs queued."""
+    """Close the RUNNING rows of every run table that no live lock covers, and queue their
+    registered jobs again. Called by the worker heartbeat (every minute). Returns the jobs queued."""
     queued = []
-    seen_models = set()
-    for spec in registry.jobs():
-        model = spec.model
-        if model in seen_models or not model.objects.filter(status=RunStatus.RUNNING).exists():
-            continue
-        seen_models.add(model)
-        lock = locks.acquire(spec.lock_name)
-        if lock is None:  # a live run holds it: it closes what it finds itself
-            continue
-        try:
+    for model in apps.get_models():
+        if issubclass(model, JobRun) and model.objects.filter(status=RunStatus.RUNNING).exists():
             queued += redo_abandoned(close_abandoned(model))
-        finally:
-            lock.release()
     return queued
 
 

@@ -74,6 +74,7 @@ def test_the_heartbeat_leaves_a_live_run_alone(sent):
     pull = registry.get_job("orders.pull")
     held = locks.acquire(pull.lock_name)
     running = dead_run(pull, hours=0)
+    held.attach(running)
     try:
         assert recover_abandoned_runs() == []
     finally:
@@ -118,3 +119,20 @@ def test_queue_after_commit_sends_nothing_for_a_rolled_back_change(django_captur
         except RuntimeError:
             pass
     assert callbacks == [] and sent == []
+
+
+def test_a_run_table_shared_by_two_locks_closes_only_runs_no_live_lock_covers(sent):
+    """One run table may serve several locks (cards' refresh runs: one lock per kind): a run under
+    another live lock is in progress, not abandoned."""
+    from orders.models import PullRun
+
+    other = locks.acquire("orders.other-kind")
+    alive = PullRun.objects.create(status=RunStatus.RUNNING, started_at=timezone.now())
+    other.attach(alive)
+    dead = PullRun.objects.create(status=RunStatus.RUNNING, started_at=timezone.now() - timedelta(hours=1))
+    with run_job(PullRun, "orders.pull") as ctx:
+        assert ctx.abandoned == 1
+    alive.refresh_from_db()
+    dead.refresh_from_db()
+    assert alive.status == RunStatus.RUNNING and dead.status == RunStatus.FAILED
+    other.release()
