@@ -8,7 +8,8 @@
    points the portal's processes at them (environment of the children); with no FEED_TOKEN uses
    a generated one kept in var/feed_token;
 3. starts the web server (gunicorn), a Celery worker and Celery beat, each in its own process
-   group, and waits until the sandboxes and the web server answer;
+   group, and waits until the sandboxes and the web server answer (`/healthz` 200, or 503 with
+   the database reachable: on a fresh start no worker heartbeat has been seen yet);
 4. queues the first jobs the apps registered (kaspisync.registry: with an empty catalog a full
    import at once, beat would wait hours; with no orders a first pull) and seeds their demo data
    for the sandboxes that run;
@@ -22,6 +23,7 @@ SANDBOX_ALSTYLE_INTERVAL (1 s between two Al-Style requests, so the demo catalog
 """
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -30,7 +32,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +57,7 @@ class Service:
     command: list[str]
     port: int | None = None  # with a health URL: must be free before the start
     health_url: str = ""
+    ready: Callable[[int, bytes], bool] | None = None  # whether an error answer means "ready" too
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self, env: dict) -> None:
@@ -91,12 +96,25 @@ class Service:
                 with urllib.request.urlopen(self.health_url, timeout=2) as answer:
                     if answer.status == 200:
                         return
+            except urllib.error.HTTPError as answer:  # 503: ready all the same if self.ready() says so
+                if self.ready is not None and self.ready(answer.code, answer.read()):
+                    return
             except OSError:
                 pass
             time.sleep(0.3)
         if cancelled():
             return
         raise LaunchError(f"{self.name} did not answer {self.health_url} in {READY_TIMEOUT_SECONDS} s")
+
+
+def web_ready(status: int, body: bytes) -> bool:
+    """`/healthz` answers 503 on a fresh start (no worker heartbeat yet, jobs never run or long
+    overdue after a pause): the web server is ready once it answers with its database reachable;
+    the worker and the jobs are what the launcher starts and queues next."""
+    try:
+        return status == 503 and json.loads(body)["checks"]["database"]["ok"] is True
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -256,6 +274,7 @@ class Launcher:
             ],
             port=self.port,
             health_url=f"http://{probe}:{self.port}/healthz",
+            ready=web_ready,
         )
         self.services += [
             self.web,

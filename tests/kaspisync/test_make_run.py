@@ -2,6 +2,7 @@
 fills the catalog through the worker, and one SIGINT stops every process it started."""
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -58,7 +59,7 @@ def _get(url: str) -> tuple[int, str]:
         with urllib.request.urlopen(url, timeout=5) as answer:
             return answer.status, answer.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
-        return exc.code, ""
+        return exc.code, exc.read().decode(errors="replace")
 
 
 def _products(db: Path, where: str = "1=1") -> int:
@@ -111,7 +112,10 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
         wait_for(banner, timeout=120, interval=0.3, message="the make run banner")
         output = log_path.read_text()
         assert "admin login: admin / " in output and "Al-Style" in output and "Kaspi" in output
-        assert _get(f"http://127.0.0.1:{port}/healthz") == (200, '{"status": "ok"}')
+        # ready before the worker's first heartbeat; healthy once the worker answered it
+        health = f"http://127.0.0.1:{port}/healthz"
+        wait_for(lambda: _get(health)[0] == 200, timeout=60, interval=0.5, message="a healthy /healthz")
+        assert json.loads(_get(health)[1])["checks"]["worker"]["ok"] is True
         assert _get(f"http://127.0.0.1:{port}/admin/login/")[0] == 200
         started = _descendants(launcher.pid)
         assert len(started) >= 5  # two sandboxes, web, worker, beat (and their children)
