@@ -55,13 +55,18 @@ class AlstyleError(ExternalServiceError):
 class SupplierProduct:
     """One element of `elements-pagination`. Its article and a fingerprint of the supplier's values
     are read at once; the normalised values (`data()`) only when asked, so a product whose
-    fingerprint did not change since the last import is never normalised again."""
+    fingerprint did not change since the last import is never normalised again.
+
+    The fingerprint is the MD5 digest (16 bytes) of the raw element and of the normalisation
+    rules' version (catalog.normalize.RULES_VERSION), so changed rules re-read every product once."""
 
     __slots__ = ("article", "fingerprint", "_raw")
 
     def __init__(self, raw: dict):
         self.article = normalize.article(raw.get("article"))
-        self.fingerprint = hashlib.md5(orjson.dumps(raw), usedforsecurity=False).hexdigest()
+        digest = hashlib.md5(normalize.RULES_VERSION, usedforsecurity=False)
+        digest.update(orjson.dumps(raw))
+        self.fingerprint = digest.digest()
         self._raw = raw
 
     def data(self) -> ProductData:
@@ -256,7 +261,7 @@ class AlstyleClient:
             for raw in payload["elements"]:
                 try:
                     if not isinstance(raw, dict):
-                        raise SkipProduct("not_an_object")
+                        raise SkipProduct(normalize.NOT_AN_OBJECT)
                     page.products.append(SupplierProduct(raw))
                 except SkipProduct as skip:
                     page.skipped.append(skip)

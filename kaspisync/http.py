@@ -141,8 +141,10 @@ def read_ahead_of(iterator, name: str = "read-ahead"):
     page is fetched while the caller works on this one). An exception in the producer is raised
     here, in the consumer; closing this generator (or an exception in the consumer) stops the
     producer, which is waited for. The producer's own database connection, if it used one (the
-    shared rate slots do), is closed when it ends."""
+    shared rate slots do), is closed when it ends. Never more than one item ahead: the next is
+    made only once the consumer has taken this one (a page of products is about a megabyte)."""
     slot: queue.Queue = queue.Queue(maxsize=1)
+    taken = threading.Semaphore(1)  # released when the consumer takes an item: the producer may make the next
     stop = threading.Event()
 
     def offer(item) -> None:
@@ -153,13 +155,19 @@ def read_ahead_of(iterator, name: str = "read-ahead"):
             except queue.Full:
                 continue
 
+    def wait_until_taken() -> bool:
+        while not taken.acquire(timeout=0.1):
+            if stop.is_set():
+                return False
+        return True
+
     def produce() -> None:
         try:
-            for item in iterator:
+            while wait_until_taken():
+                item = next(iterator, _DONE)
                 offer(item)
-                if stop.is_set():
+                if item is _DONE or stop.is_set():
                     return
-            offer(_DONE)
         except BaseException as exc:  # handed to the consumer
             offer(_Failed(exc))
         finally:
@@ -171,7 +179,9 @@ def read_ahead_of(iterator, name: str = "read-ahead"):
         while (item := slot.get()) is not _DONE:
             if isinstance(item, _Failed):
                 raise item.error
+            taken.release()
             yield item
+            item = None  # not kept while the next one is waited for
     finally:
         stop.set()
         producer.join()

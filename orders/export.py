@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from .models import DeliveryMode, OrderState, OrderStatus, PaymentMode
 
@@ -86,6 +85,8 @@ def to_csv(rows) -> bytes:
 
 
 def to_xlsx(rows) -> bytes:
+    from openpyxl import Workbook  # here, not at the top: 15 MB every web and worker process would carry
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Orders"))
     for row in _rows(rows):

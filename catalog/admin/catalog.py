@@ -6,6 +6,7 @@ columns, filters and actions come from `ProductPricingMixin` (catalog/admin/pric
 
 from django.contrib import admin
 from django.db.models import Q
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -13,8 +14,10 @@ from django.utils.translation import gettext_lazy
 
 from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import facts, money
+from kaspisync.models import RunStatus
 
-from ..models import Brand, Category, ImportRun, Product, ProductChange
+from .. import normalize
+from ..models import Brand, Category, ImportKind, ImportRun, Product, ProductChange
 from ..services.importing import LOCK_NAME, SUPPLIER_FIELDS, queue_import
 from .pricing import ProductPricingMixin, unsellable_text
 
@@ -224,6 +227,7 @@ class ImportRunAdmin(RunNowMixin, RunAdmin):
         "unchanged",
         "deactivated",
         "skipped_total",
+        "value_problems_total",
         "requests_made",
         "duration_text",
         "progress_text",
@@ -243,9 +247,11 @@ class ImportRunAdmin(RunNowMixin, RunAdmin):
         "updated",
         "unchanged",
         "deactivated",
+        "records",
+        "deactivation",
         "skipped_text",
+        "value_problems",
         "requests_made",
-        "stats_text",
         "error",
     )
     fields = readonly_fields
@@ -260,9 +266,60 @@ class ImportRunAdmin(RunNowMixin, RunAdmin):
     def skipped_total(self, obj):
         return sum(obj.skipped.values()) if obj.skipped else 0
 
+    @admin.display(description=gettext_lazy("unusable supplier values"))
+    def value_problems_total(self, obj):
+        return obj.value_problem_count
+
     @admin.display(description=gettext_lazy("error"))
     def short_error(self, obj):
         return obj.error[:120]
+
+    # --- the run's summary, in words ------------------------------------------------------------------
+    @admin.display(description=gettext_lazy("records read"))
+    def records(self, obj):
+        return obj.records_text() or "—"
+
+    @admin.display(description=gettext_lazy("deactivation of dropped products"))
+    def deactivation(self, obj):
+        if obj.stats.get("deactivation_skipped"):
+            return _("not done: %(reason)s") % {"reason": obj.stats["deactivation_skipped"]}
+        if obj.kind == ImportKind.FULL and obj.status == RunStatus.SUCCESS:
+            return _("done: every page was read and the supplier's total is explained")
+        return "—"
+
+    @admin.display(description=gettext_lazy("unusable supplier values"))
+    def value_problems(self, obj):
+        rows = obj.value_problem_rows()
+        if not rows:
+            return "—"
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            _("field"),
+            _("problem"),
+            _("products"),
+            _("for example (article: value as sent)"),
+        )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row["field"],
+                    row["problem"],
+                    row["count"],
+                    "; ".join(f"{article}: «{value}»" for article, value in row["examples"]),
+                )
+                for row in rows
+            ),
+        )
+        note = _(
+            "Unreadable values are stored as no stock or no price; a price or stock out of bounds (below zero, "
+            "a price above %(price)s ₸, a stock above %(stock)s) makes its product unsellable."
+        ) % {
+            "price": formats.number_format(normalize.MAX_PRICE, force_grouping=True),
+            "stock": formats.number_format(normalize.MAX_STOCK, force_grouping=True),
+        }
+        return format_html("<table>{}{}</table><p>{}</p>", head, body, note)
 
     def run_now(self, request, quick: bool):
         queue_import(quick=quick, triggered_by=request.user.get_username())

@@ -1,4 +1,15 @@
-from .catalog import Brand, Category, ImportKind, ImportRun, Product, ProductChange, StockQualifier, UnsellableReason
+from .catalog import (
+    Brand,
+    Category,
+    ImportKind,
+    ImportRun,
+    Product,
+    ProductChange,
+    StockQualifier,
+    SupplierField,
+    UnsellableReason,
+    ValueProblem,
+)
 from .pricing import *  # noqa: F401,F403  (pricing rules live in catalog/models/pricing.py)
 
 __all__ = [
@@ -9,5 +20,7 @@ __all__ = [
     "Product",
     "ProductChange",
     "StockQualifier",
+    "SupplierField",
     "UnsellableReason",
+    "ValueProblem",
 ]

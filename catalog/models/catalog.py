@@ -68,10 +68,36 @@ def warehouse_name(code: str) -> str:
 
 
 class UnsellableReason(models.TextChoices):
+    """Why the supplier's data makes a product unsellable (catalog.normalize states the rules)."""
+
     NONE = "", _("sellable")
     PRICE_ON_REQUEST = "price_on_request", _("price on request (price1 = 1)")
     PLACEHOLDER_PRICE = "placeholder_price", _("placeholder price (9 999 999)")
     NO_PRICE = "no_price", _("no dealer price")
+    # A supplier number outside the sane bounds of catalog.normalize (below zero, or absurdly
+    # large): the product is imported, but nothing is sold on a value that is plainly wrong.
+    DEALER_PRICE_OUT_OF_BOUNDS = "dealer_price_out_of_bounds", _("dealer price out of bounds")
+    RETAIL_PRICE_OUT_OF_BOUNDS = "retail_price_out_of_bounds", _("retail price out of bounds")
+    STOCK_OUT_OF_BOUNDS = "stock_out_of_bounds", _("stock out of bounds")
+
+
+class SupplierField(models.TextChoices):
+    """Al-Style fields whose values are read as numbers (the names are the supplier's own)."""
+
+    QUANTITY = "quantity", _("stock")
+    PRICE1 = "price1", _("dealer price")
+    PRICE2 = "price2", _("retail price")
+    RRP = "rrp", _("RRP")
+    WAREHOUSES = "warehouses", _("stock by warehouse")
+    QUANTITY_MARKDOWN = "quantityMarkdown", _("markdown stock")
+    PRICE_MARKDOWN = "priceMarkdown", _("markdown price")
+
+
+class ValueProblem(models.TextChoices):
+    """What is wrong with a supplier value that could not be used as it is."""
+
+    UNREADABLE = "unreadable", _("unreadable")
+    OUT_OF_BOUNDS = "out_of_bounds", _("out of bounds")
 
 
 class Product(models.Model):
@@ -96,6 +122,12 @@ class Product(models.Model):
     rrp = models.PositiveIntegerField(_("RRP, ₸"), null=True, blank=True)
     unsellable_reason = models.CharField(
         _("not sellable because"), max_length=32, choices=UnsellableReason.choices, blank=True, default=""
+    )
+    unsellable_value = models.CharField(
+        _("supplier's value out of bounds"),
+        max_length=64,
+        blank=True,
+        help_text=_("The value the supplier sent, as it was sent, when it made the product unsellable."),
     )
     stock = models.PositiveIntegerField(_("stock"), default=0)
     stock_qualifier = models.CharField(
@@ -185,6 +217,48 @@ class ImportRun(JobRun):
         verbose_name = _("import run")
         verbose_name_plural = _("import runs")
         permissions = [("run_import", _("Can start a catalog import"))]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()}"
+
+    # --- the run's summary in words (admin page, management command) --------------------------
+    def value_problem_rows(self) -> list[dict]:
+        """Supplier values the run could not use: [{field, problem, count, examples}] in words;
+        `examples` is [(article, value as sent)]."""
+        return [
+            {
+                "field": _label(SupplierField, row["field"]),
+                "problem": _label(ValueProblem, row["kind"]),
+                "count": row["count"],
+                "examples": [tuple(example) for example in row["examples"]],
+            }
+            for row in self.stats.get("value_problems", [])
+        ]
+
+    @property
+    def value_problem_count(self) -> int:
+        return sum(row["count"] for row in self.stats.get("value_problems", []))
+
+    def records_text(self) -> str:
+        """What the pages held against the supplier's total (full imports)."""
+        records = self.stats.get("records")
+        if not records:
+            return ""
+        return (
+            _(
+                "distinct products: %(read)s; repeated records: %(duplicates)s; records without a usable article: "
+                "%(unusable)s; the supplier's total: %(total)s"
+            )
+            % records
+        )
+
+
+def _label(choices, code: str) -> str:
+    """The words for a stored code; a code no longer known is shown as it is."""
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return code
 
 
 class ProductChange(models.Model):

@@ -181,6 +181,7 @@ def _texts() -> dict:
     return {
         "inactive": _("not priced: inactive"),
         "unsellable": _("not priced: no usable dealer price"),
+        "bad_supplier_data": _("not priced: the supplier's data makes it unsellable"),
         "no_rule": _("not priced: no pricing rule applies"),
         "manual": _("manual price %(price)s ₸"),
         "manual_until": _("manual price %(price)s ₸ until %(date)s"),
@@ -244,8 +245,10 @@ def price_product(product: ProductIn, book: Book) -> PriceResult:
     rule_id = rule.id if rule is not None else None
     if not product.is_active:
         return PriceResult(None, rule_id, texts["inactive"], excluded=excluded, min_stock=min_stock)
-    if product.unsellable_reason or not product.dealer_price:  # None, or a zero no one can sell at
+    if not product.dealer_price:  # None, or a zero no one can sell at
         return PriceResult(None, rule_id, texts["unsellable"], excluded=excluded, min_stock=min_stock)
+    if product.unsellable_reason:  # a dealer price, but another supplier value out of bounds
+        return PriceResult(None, rule_id, texts["bad_supplier_data"], excluded=excluded, min_stock=min_stock)
     dealer = product.dealer_price
     commission = book.commission_for(product.category_id)
     floor = floor_price(

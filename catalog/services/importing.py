@@ -6,19 +6,29 @@
 
 One import (full or quick) runs at a time across all workers (job lock "catalog.import"); a
 second trigger meanwhile leaves a SKIPPED run row. Products are upserted by article in bulk and
-only rows whose supplier data changed are written (a fingerprint of the normalised supplier
-values is kept in `Product.supplier_hash`). A product missing from a *complete* full run is
-marked inactive, never deleted: deactivation happens only after every page was read, the total
-stayed the same on every page and every product of that total was seen (offset paging over a
-catalog that changes can shift products between pages). A run that fails midway has only
-upserted what a later complete run would write too. Every change of dealer price, retail price,
-stock and the active flag is recorded in `ProductChange`. Once committed, the products that
-changed go to `hooks.after_import` (pricing) and `catalog_changed` is sent.
+only rows whose supplier data changed are written (a fingerprint of the supplier's values is kept
+in `Product.supplier_hash`). Pages are streamed: one page is worked on while the next is read,
+changed products are written every WRITE_BATCH, and what the run remembers of the stored catalog
+(article, id, fingerprint, active) lives in compact arrays (`KnownProducts`), not Python objects.
+
+A product missing from a *complete* full run is marked inactive, never deleted. Complete means:
+every page was read, the supplier's total stayed the same on every page, and that total is
+explained by what was read: distinct products + records repeating one already read + records
+without a usable article (`Records`). Otherwise the run says in words why it deactivated nothing
+(`stats["deactivation_skipped"]`). A run that fails midway has only upserted what a later complete
+run would write too. Every change of dealer price, retail price, stock and the active flag is
+recorded in `ProductChange`. Supplier values that could not be used (unreadable, out of bounds:
+catalog.normalize) are counted per field and kind with a few examples (`stats["value_problems"]`).
+Once committed, the products that changed go to `hooks.after_import` (pricing) and
+`catalog_changed` is sent.
 """
 
 import logging
 import time
+from array import array
+from bisect import bisect_left
 from collections import Counter
+from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
@@ -31,7 +41,7 @@ from kaspisync.secrets import mask
 
 from ..alstyle import AlstyleClient
 from ..models import Brand, Category, ImportKind, ImportRun, Product, ProductChange
-from ..normalize import ProductData, SkipProduct
+from ..normalize import Problem, ProductData, SkipProduct
 from ..selectors import products_in_scope
 from ..signals import catalog_changed
 from . import hooks
@@ -40,7 +50,7 @@ from .upsert import bulk_upsert
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "catalog.import"
-WRITE_BATCH = 2000  # products per write transaction
+WRITE_BATCH = 500  # changed products per write transaction (what is held in memory meanwhile)
 LOCK_REFRESH_SECONDS = 30
 SUPPLIER_FIELDS = (
     "article_pn",
@@ -52,6 +62,7 @@ SUPPLIER_FIELDS = (
     "retail_price",
     "rrp",
     "unsellable_reason",
+    "unsellable_value",
     "stock",
     "stock_qualifier",
     "warehouse_stock",
@@ -66,7 +77,17 @@ SUPPLIER_FIELDS = (
     "markdown_price",
 )
 UPSERT_FIELDS = SUPPLIER_FIELDS + ("supplier_hash", "is_active", "changed_at")
-QUICK_FIELDS = ("dealer_price", "retail_price", "unsellable_reason", "stock", "stock_qualifier", "warehouse_stock")
+QUICK_FIELDS = (
+    "dealer_price",
+    "retail_price",
+    "unsellable_reason",
+    "unsellable_value",
+    "stock",
+    "stock_qualifier",
+    "warehouse_stock",
+)
+DUPLICATE, UNKNOWN_ARTICLE = "duplicate_across_pages", "unknown_article"  # skip reasons of the run
+EXAMPLES_KEPT = 5  # unusable supplier values listed per field and kind on the run (all are counted)
 # Tracked in ProductChange, in this order in the "old values" tuples below.
 HISTORY_FIELDS = (ProductChange.Field.DEALER_PRICE, ProductChange.Field.RETAIL_PRICE, ProductChange.Field.STOCK)
 
@@ -83,14 +104,14 @@ def import_catalog(
 
     `progress(done, total)` is called after every page (the management command draws a bar)."""
     kind = ImportKind.QUICK if quick else ImportKind.FULL
-    changed: set[int] = set()
+    changed = array("q")  # product ids to reprice (compact: 8 bytes each)
     try:
         with run_job(ImportRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by, kind=kind) as job:
             if job.skipped:
                 return job.run
             if job.abandoned:
                 # A run whose worker died may have written batches it never repriced: reprice all.
-                changed.update(Product.objects.values_list("pk", flat=True))
+                changed.extend(Product.objects.values_list("pk", flat=True).iterator(chunk_size=5000))
             client = client or AlstyleClient()
 
             def report(done, total):  # live progress on the run row (the admin), and the caller's
@@ -105,14 +126,14 @@ def import_catalog(
             finally:
                 job.run.requests_made = client.requests_made
                 job.run.skipped = dict(importer.skipped)
-                if importer.stock_unreadable:
-                    job.run.stats["stock_unreadable"] = importer.stock_unreadable
-                changed |= importer.changed_ids
+                if importer.problems:
+                    job.run.stats["value_problems"] = importer.problems.as_stats()
+                changed.extend(importer.changed_ids)
     finally:
         # Batches written stay written, a failed run's too: reprice them and tell the feed, or the
         # next run would find them unchanged and never reprice them.
         if changed:
-            transaction.on_commit(partial(_after_commit, job.run, sorted(changed)))
+            transaction.on_commit(partial(_after_commit, job.run, sorted(set(changed))))
     return job.run
 
 
@@ -146,6 +167,122 @@ def nested_set_parents(rows) -> dict[int, tuple[int | None, int]]:
     return result
 
 
+class ValueProblems:
+    """The supplier values a run could not use, per supplier field and kind: every one counted,
+    the first EXAMPLES_KEPT kept with their article ("много" for article 20908)."""
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self.examples: dict[tuple[str, str], list] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+    def add(self, article: int, problems: tuple[Problem, ...]) -> None:
+        for problem in problems:
+            key = (problem.field, problem.kind)
+            self.counts[key] += 1
+            kept = self.examples.setdefault(key, [])
+            if len(kept) < EXAMPLES_KEPT:
+                kept.append([article, problem.value])
+
+    def as_stats(self) -> list[dict]:
+        """[{"field", "kind", "count", "examples": [[article, value as sent], ...]}] (JSON)."""
+        return [
+            {"field": field, "kind": kind, "count": count, "examples": self.examples[(field, kind)]}
+            for (field, kind), count in sorted(self.counts.items())
+        ]
+
+
+@dataclass
+class Records:
+    """What the pages of one full run held, against the total the supplier announced."""
+
+    read: int = 0  # distinct products (articles), usable or not
+    duplicates: int = 0  # records repeating an article already read (offset paging, or the supplier's own)
+    unusable: int = 0  # records without a usable article (not an object, a bad article)
+    totals: frozenset = frozenset()  # every total the pages announced (one when the catalog held still)
+    complete: bool = False  # the last page read reached the announced total
+
+    @property
+    def explained(self) -> int:
+        return self.read + self.duplicates + self.unusable
+
+    def as_stats(self) -> dict:
+        total = max(self.totals) if self.totals else 0
+        return {"read": self.read, "duplicates": self.duplicates, "unusable": self.unusable, "total": total}
+
+
+class ArticleBits:
+    """A set of articles as bits: {article // 64: a 64-bit mask}. Supplier articles run close
+    together, so 50,000 of them take some 800 small ints (a Python set of them: about 3 MB); far
+    apart, it is no bigger than a set."""
+
+    __slots__ = ("_masks",)
+
+    def __init__(self):
+        self._masks: dict[int, int] = {}
+
+    def add(self, article: int) -> bool:
+        """Add the article; False when it was there already."""
+        key, bit = article >> 6, 1 << (article & 63)
+        mask = self._masks.get(key, 0)
+        if mask & bit:
+            return False
+        self._masks[key] = mask | bit
+        return True
+
+    def clear(self) -> None:
+        self._masks.clear()
+
+
+class KnownProducts:
+    """The stored catalog as a full run needs it: article -> id, fingerprint, active, and whether
+    this run read it. Compact arrays sorted by article (about 35 bytes a product; a dict of tuples
+    and hex strings took about 250) searched by bisection; articles not stored yet are noted in
+    `ArticleBits`."""
+
+    DIGEST = 16  # bytes of an MD5 fingerprint
+
+    def __init__(self):
+        self.articles = array("q")
+        self.ids = array("q")
+        self.digests = bytearray()
+        self.active = bytearray()
+        empty = bytes(self.DIGEST)  # never the digest of anything read: the row is written again
+        rows = Product.objects.order_by("article").values_list("article", "id", "supplier_hash", "is_active")
+        for article, pk, digest, active in rows.iterator(chunk_size=5000):
+            self.articles.append(article)
+            self.ids.append(pk)
+            self.digests += bytes.fromhex(digest) if len(digest) == 2 * self.DIGEST else empty
+            self.active.append(active)
+        self.seen = bytearray(len(self.articles))
+        self.new_seen = ArticleBits()
+
+    def find(self, article: int) -> int:
+        """The article's position, or -1 when it is not stored."""
+        index = bisect_left(self.articles, article)
+        return index if index < len(self.articles) and self.articles[index] == article else -1
+
+    def unchanged(self, index: int, digest: bytes) -> bool:
+        """Stored, active and with this very fingerprint: nothing to write."""
+        start = index * self.DIGEST
+        return self.active[index] and self.digests[start : start + self.DIGEST] == digest
+
+    def mark_seen(self, article: int, index: int) -> bool:
+        """Note the article as read; False if this run read it already."""
+        if index >= 0:
+            if self.seen[index]:
+                return False
+            self.seen[index] = 1
+            return True
+        return self.new_seen.add(article)
+
+    def active_not_seen(self) -> list[int]:
+        """Ids of the stored active products this run did not read."""
+        return [self.ids[i] for i in range(len(self.articles)) if self.active[i] and not self.seen[i]]
+
+
 class _Importer:
     def __init__(self, job, client: AlstyleClient, progress=None):
         self.job = job
@@ -155,8 +292,8 @@ class _Importer:
         self.progress = progress or (lambda done, total: None)
         self.now = timezone.now()
         self.skipped: Counter = Counter()
-        self.stock_unreadable = 0  # products whose `quantity` was garbage: stored with stock 0
-        self.changed_ids: set[int] = set()
+        self.problems = ValueProblems()
+        self.changed_ids = array("q")
         self._refreshed = time.monotonic()
 
     def keep_lock(self) -> None:
@@ -194,42 +331,45 @@ class FullImport(_Importer):
         self.categories = self.import_categories()
         self.job.progress(_("reading brands"))
         self.brands = self.import_brands()
-        # article -> (id, supplier_hash, is_active), read once; old prices only for rows that changed.
-        self.existing = {
-            row[0]: row[1:] for row in Product.objects.values_list("article", "id", "supplier_hash", "is_active")
-        }
-        seen: set[int] = set()
+        self.known = known = KnownProducts()
+        records = Records()
         totals: set[int] = set()
-        pending: list = []
+        pending: list = []  # (normalised product, fingerprint, KnownProducts index or -1): written every WRITE_BATCH
         for page in self.client.product_pages():
             totals.add(page.total_count)
-            for skip in page.skipped:
-                self.skip(skip, seen)
+            records.complete = bool(page.total_count) and page.offset + page.limit >= page.total_count
+            for skip in page.skipped:  # records without a usable article
+                records.unusable += 1
+                self.skipped[skip.reason] += 1
             for item in page.products:
-                if item.article in seen:
-                    self.skipped["duplicate_across_pages"] += 1
+                index = known.find(item.article)
+                if not known.mark_seen(item.article, index):
+                    records.duplicates += 1
+                    self.skipped[DUPLICATE] += 1
                     continue
-                seen.add(item.article)
-                old = self.existing.get(item.article)
-                if old is not None and old[1] == item.fingerprint and old[2]:
+                records.read += 1
+                if index >= 0 and known.unchanged(index, item.fingerprint):
                     self.run.unchanged += 1
                     continue
                 try:
-                    pending.append((item.data(), item.fingerprint, old))
-                except SkipProduct as skip:
-                    self.skip(skip, seen)
+                    data = item.data()
+                except SkipProduct as skip:  # read (it exists: never deactivated), but not stored
+                    self.skipped[skip.reason] += 1
+                    continue
+                pending.append((data, item.fingerprint, index))
+                if data.problems:
+                    self.problems.add(data.article, data.problems)
+            page = item = None  # the page's raw products go before the next page is waited for
             if len(pending) >= WRITE_BATCH:
                 self.write(pending)
                 pending = []
-            self.progress(len(seen), page.total_count)
+            self.progress(records.read, max(totals))
             self.keep_lock()
         self.write(pending)
-        self.deactivate_missing(seen, totals)
-
-    def skip(self, skip: SkipProduct, seen: set[int]) -> None:
-        self.skipped[skip.reason] += 1
-        if skip.article:
-            seen.add(skip.article)  # a bad row of a product that exists: do not deactivate it
+        records.totals = frozenset(totals)
+        self.run.stats["records"] = records.as_stats()
+        known.new_seen.clear()  # no longer needed: memory for what follows
+        self.deactivate_missing(records)
 
     # --- categories and brands ----------------------------------------------------------------------
     def import_categories(self) -> set[int]:
@@ -257,7 +397,7 @@ class FullImport(_Importer):
         # A category re-filed under another parent changes which category rules and commission
         # apply to every product below it: they are repriced with the products that changed.
         for moved in (c.id for c in changed if c.id in existing and existing[c.id][1] != c.parent_id):
-            self.changed_ids.update(products_in_scope(category_id=moved))
+            self.changed_ids.extend(products_in_scope(category_id=moved))
         return seen
 
     def import_brands(self) -> dict[str, int]:
@@ -292,29 +432,30 @@ class FullImport(_Importer):
     def write(self, pending: list) -> None:
         if not pending:
             return
-        self.brand_ids({item.brand for item, _digest, _old in pending})
-        rows = [self.row(item, digest) for item, digest, _old in pending]
-        self.stock_unreadable += sum(item.stock_unreadable for item, _digest, _old in pending)
-        ids = [old[0] for _item, _digest, old in pending if old is not None]
+        known = self.known
+        self.brand_ids({item.brand for item, _digest, _index in pending})
+        rows = [self.row(item, digest) for item, digest, _index in pending]
+        ids = [known.ids[index] for _item, _digest, index in pending if index >= 0]
         before = {row[0]: row[1:] for row in Product.objects.filter(id__in=ids).values_list("id", *HISTORY_FIELDS)}
         changes = []
-        for item, _digest, old in pending:
-            if old is None:
+        for item, _digest, index in pending:
+            if index < 0:
                 self.run.created += 1
                 continue
+            pk = known.ids[index]
             self.run.updated += 1
-            self.changed_ids.add(old[0])
-            changes += self.history(old[0], before[old[0]], (item.dealer_price, item.retail_price, item.stock))
-            if not old[2]:
-                changes.append(self.active_change(old[0], True))
+            self.changed_ids.append(pk)
+            changes += self.history(pk, before[pk], (item.dealer_price, item.retail_price, item.stock))
+            if not known.active[index]:
+                changes.append(self.active_change(pk, True))
         with transaction.atomic():
             bulk_upsert(Product, rows, unique_field="article", update_fields=UPSERT_FIELDS)
             ProductChange.objects.bulk_create(changes, batch_size=1000)
-        created = [item.article for item, _digest, old in pending if old is None]
+        created = [item.article for item, _digest, index in pending if index < 0]
         if created:
-            self.changed_ids.update(Product.objects.filter(article__in=created).values_list("id", flat=True))
+            self.changed_ids.extend(Product.objects.filter(article__in=created).values_list("id", flat=True))
 
-    def row(self, item: ProductData, digest: str) -> dict:
+    def row(self, item: ProductData, digest: bytes) -> dict:
         """The product's columns. A row whose category is unknown keeps an empty fingerprint, so it
         is written again (and linked) once the category exists."""
         category_id = item.category_id if item.category_id in self.categories else None
@@ -329,6 +470,7 @@ class FullImport(_Importer):
             "retail_price": item.retail_price,
             "rrp": item.rrp,
             "unsellable_reason": item.unsellable_reason,
+            "unsellable_value": item.unsellable_value,
             "stock": item.stock,
             "stock_qualifier": item.stock_qualifier,
             "warehouse_stock": item.warehouse_stock,
@@ -341,38 +483,54 @@ class FullImport(_Importer):
             "images": item.images,
             "markdown_stock": item.markdown_stock,
             "markdown_price": item.markdown_price,
-            "supplier_hash": digest if category_id == item.category_id else "",
+            "supplier_hash": digest.hex() if category_id == item.category_id else "",
             "is_active": True,
             "changed_at": self.now,
         }
 
-    def deactivate_missing(self, seen: set[int], totals: set[int]) -> None:
-        reason = None
-        if not seen:
-            reason = _("the supplier returned no products")
-        elif not all(totals):
-            reason = _("the supplier did not say how many products there are (no pagination total)")
-        elif len(totals) > 1:
-            reason = _("the catalog changed while it was being read (total %(totals)s)") % {
-                "totals": " → ".join(map(str, sorted(totals)))
-            }
-        elif len(seen) < max(totals):
-            reason = _("%(seen)d distinct products read of %(total)d announced (offset paging shifted)") % {
-                "seen": len(seen),
-                "total": max(totals),
-            }
+    def deactivate_missing(self, records: Records) -> None:
+        reason = self.why_not_deactivate(records)
         if reason:
             self.run.stats["deactivation_skipped"] = str(reason)
             log.warning("Import run #%s: not deactivating missing products: %s", self.run.pk, reason)
             return
-        gone = [row[0] for article, row in self.existing.items() if row[2] and article not in seen]
+        gone = self.known.active_not_seen()
         with transaction.atomic():
             for start in range(0, len(gone), WRITE_BATCH):
                 chunk = gone[start : start + WRITE_BATCH]
                 Product.objects.filter(id__in=chunk).update(is_active=False, changed_at=self.now)
                 ProductChange.objects.bulk_create([self.active_change(pk, False) for pk in chunk], batch_size=1000)
         self.run.deactivated = len(gone)
-        self.changed_ids.update(gone)
+        self.changed_ids.extend(gone)
+
+    @staticmethod
+    def why_not_deactivate(records: Records) -> str | None:
+        """Why the products this run did not read cannot be taken for dropped (None: they can)."""
+        totals = records.totals
+        if not records.read:
+            return _("the supplier returned no products")
+        if not all(totals):
+            return _("the supplier did not say how many products there are (no pagination total)")
+        if len(totals) > 1:
+            return _("the catalog changed while it was being read (total %(totals)s)") % {
+                "totals": " → ".join(map(str, sorted(totals)))
+            }
+        total = max(totals)
+        if not records.complete:
+            return _("the supplier's pages ended before its total (%(total)d)") % {"total": total}
+        if records.explained != total:
+            return _(
+                "the supplier's total (%(total)d) is not explained by its pages: distinct products %(read)d, "
+                "repeated records %(duplicates)d, records without a usable article %(unusable)d "
+                "(%(explained)d in all)"
+            ) % {
+                "total": total,
+                "read": records.read,
+                "duplicates": records.duplicates,
+                "unusable": records.unusable,
+                "explained": records.explained,
+            }
+        return None
 
 
 class QuickRefresh(_Importer):
@@ -388,17 +546,18 @@ class QuickRefresh(_Importer):
         for entry in entries:
             old = existing.get(entry.article)
             if old is None:
-                self.skipped["unknown_article"] += 1
+                self.skipped[UNKNOWN_ARTICLE] += 1
                 continue
-            self.stock_unreadable += entry.stock_unreadable
-            by_warehouse = old[6] if entry.warehouse_stock is None else entry.warehouse_stock
+            if entry.problems:
+                self.problems.add(entry.article, entry.problems)
             new = (
                 entry.dealer_price,
                 entry.retail_price,
                 entry.unsellable_reason,
+                entry.unsellable_value,
                 entry.stock,
                 entry.stock_qualifier,
-                by_warehouse,
+                old[-1] if entry.warehouse_stock is None else entry.warehouse_stock,
             )
             if old[1:] == new:
                 self.run.unchanged += 1
@@ -406,11 +565,11 @@ class QuickRefresh(_Importer):
             # The stored fingerprint no longer describes the row: the next full import rewrites it.
             products.append(Product(id=old[0], supplier_hash="", changed_at=self.now, **dict(zip(QUICK_FIELDS, new))))
             changes += self.history(
-                old[0], (old[1], old[2], old[4]), (entry.dealer_price, entry.retail_price, entry.stock)
+                old[0], (old[1], old[2], old[5]), (entry.dealer_price, entry.retail_price, entry.stock)
             )
         with transaction.atomic():
             Product.objects.bulk_update(products, QUICK_FIELDS + ("supplier_hash", "changed_at"), batch_size=500)
             ProductChange.objects.bulk_create(changes, batch_size=1000)
         self.run.updated = len(products)
-        self.changed_ids.update(p.pk for p in products)
+        self.changed_ids.extend(p.pk for p in products)
         self.progress(len(entries), len(entries))

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 
 from catalog.models import ImportRun, Product
@@ -98,3 +99,52 @@ def test_command_fails_loudly(raw, settings):
     finally:
         lock.release()
     assert sorted(ImportRun.objects.values_list("status", flat=True)) == ["failed", "skipped"]
+
+
+def test_unusable_supplier_values_are_listed_in_russian_on_the_run_and_the_product(raw, admin_client):
+    """Issue 9, items 2 and 11: the run page names unreadable and absurd values, in Russian; the
+    product page says why the product is not sellable and what the supplier sent; a filter finds them."""
+    targets = [p for p in raw.products if isinstance(p["price1"], int) and p["price1"] > 1][:3]
+    raw.update_product(targets[0]["article"], quantity="много")
+    raw.update_product(targets[1]["article"], price1="по запросу")
+    raw.update_product(targets[2]["article"], quantity=1e30)
+    raw.products.insert(100, dict(raw.products[5]))
+    raw.remove_products([])
+    run = import_catalog()
+    page = admin_client.get(reverse("admin:catalog_importrun_change", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="ru")
+    text = page.content.decode()
+    assert page.status_code == 200
+    for words in (
+        "Непригодные значения поставщика",
+        "остаток",
+        "не читается",
+        "вне допустимых пределов",
+        "дилерская цена",
+        f"{targets[0]['article']}: «много»",
+        f"{targets[1]['article']}: «по запросу»",
+        f"{targets[2]['article']}: «1e+30»",
+        "повторов на разных страницах: 1",
+        "разных товаров: 600; повторных записей: 1",
+    ):
+        assert words in text, words
+    assert "out_of_bounds" not in text and "duplicate_across_pages" not in text  # words, never codes
+
+    absurd = Product.objects.get(article=targets[2]["article"])
+    detail = admin_client.get(reverse("admin:catalog_product_change", args=[absurd.pk])).content.decode()
+    assert "остаток вне допустимых пределов" in detail and "1e+30" in detail
+    listing = admin_client.get(
+        reverse("admin:catalog_product_changelist"), {"unsellable_reason__exact": "stock_out_of_bounds"}
+    ).content.decode()
+    assert f">{absurd.article}<" in listing and f">{targets[0]['article']}<" not in listing
+
+    runs = admin_client.get(reverse("admin:catalog_importrun_changelist")).content.decode()
+    assert "Непригодные значения поставщика" in runs
+
+
+def test_command_names_unusable_values_and_skipped_records_in_words(raw):
+    target = next(p for p in raw.products if isinstance(p["price1"], int) and p["price1"] > 1)
+    raw.update_product(target["article"], quantity="много")
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command("import_catalog", stdout=out)
+    assert f"stock — unreadable: 1 (e.g. {target['article']}: «много»)" in out.getvalue()

@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from catalog.alstyle import AlstyleError
 from catalog.models import Brand, Category, ImportRun, Product, ProductChange
@@ -13,6 +14,13 @@ from kaspisync import locks
 from .conftest import TOKEN
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Run messages (why nothing was deactivated) are read in English here, whatever ran before."""
+    with translation.override("en"):
+        yield
 
 
 def _writes_to(queries, table: str) -> list[str]:
@@ -248,16 +256,140 @@ def test_a_failed_run_still_reprices_and_announces_the_batches_it_wrote(
     assert import_catalog().updated == 0  # written once: the next run finds them unchanged
 
 
+def _sellable(raw, **kwargs):
+    """A raw sandbox product with an int stock, a real dealer price, and these keys."""
+    return raw.find(
+        lambda p: (
+            isinstance(p["quantity"], int)
+            and p["quantity"] > 0
+            and isinstance(p["price1"], int)
+            and p["price1"] not in (1, 9999999)
+            and all(p.get(k) for k in kwargs)
+        )
+    )
+
+
 def test_unreadable_stock_is_stored_as_zero_and_counted(raw):
     import_catalog()
-    target = raw.find(
-        lambda p: isinstance(p["quantity"], int) and p["quantity"] > 0 and p["price1"] not in (1, 9999999)
-    )
+    target = _sellable(raw)
     raw.update_product(target["article"], quantity="уточняйте")
     run = import_catalog()
     product = Product.objects.get(article=target["article"])
-    assert product.stock == 0 and product.is_active and run.stats["stock_unreadable"] == 1
+    assert product.stock == 0 and product.is_active and product.unsellable_reason == ""
+    assert run.stats["value_problems"] == [
+        {"field": "quantity", "kind": "unreadable", "count": 1, "examples": [[target["article"], "уточняйте"]]}
+    ]
     assert ProductChange.objects.filter(product=product, field="stock", new_value=0).exists()
     raw.update_product(target["article"], quantity=7)
     run = import_catalog(quick=True)
-    assert Product.objects.get(article=target["article"]).stock == 7 and "stock_unreadable" not in run.stats
+    assert Product.objects.get(article=target["article"]).stock == 7 and "value_problems" not in run.stats
+
+
+def test_unreadable_values_are_counted_per_kind_with_examples(raw):
+    """Issue 9, item 11: "много" stock and unreadable prices are named in the run, not silent."""
+    targets = [p for p in raw.products if isinstance(p["price1"], int) and p["price1"] > 1][:8]
+    for product in targets[:6]:
+        raw.update_product(product["article"], quantity="много")
+    raw.update_product(targets[6]["article"], price1="по запросу")
+    raw.update_product(targets[7]["article"], price2="12 345,50")
+    run = import_catalog()
+    assert run.status == "success"
+    problems = {(p["field"], p["kind"]): p for p in run.stats["value_problems"]}
+    assert set(problems) == {("quantity", "unreadable"), ("price1", "unreadable"), ("price2", "unreadable")}
+    stock = problems[("quantity", "unreadable")]
+    assert stock["count"] == 6 and len(stock["examples"]) == 5  # all counted, a few shown
+    assert stock["examples"][0] == [targets[0]["article"], "много"]
+    assert problems[("price1", "unreadable")]["examples"] == [[targets[6]["article"], "по запросу"]]
+    assert problems[("price2", "unreadable")]["examples"] == [[targets[7]["article"], "12 345,50"]]
+    product = Product.objects.get(article=targets[6]["article"])
+    assert product.dealer_price is None and product.unsellable_reason == "no_price"
+
+    raw.update_product(targets[0]["article"], quantity=">много")
+    quick = import_catalog(quick=True)  # the quick refresh counts them too
+    counted = {(p["field"], p["kind"]): p["count"] for p in quick.stats["value_problems"]}
+    assert counted[("quantity", "unreadable")] == 6 and counted[("price1", "unreadable")] == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason", "shown"),
+    [
+        ({"quantity": 1e30}, "stock_out_of_bounds", "1e+30"),  # 10^30 in JSON: a float to every parser
+        ({"quantity": "1000000000000000000000000000000"}, "stock_out_of_bounds", "1000000000000000000000000000000"),
+        ({"quantity": -4}, "stock_out_of_bounds", "-4"),
+        ({"price1": 1e30}, "dealer_price_out_of_bounds", "1e+30"),
+        ({"price1": 10**12}, "dealer_price_out_of_bounds", "1000000000000"),
+        ({"price2": 10**12}, "retail_price_out_of_bounds", "1000000000000"),
+        ({"warehouses": {"panfilov": 1e30}}, "stock_out_of_bounds", "panfilov: 1e+30"),
+    ],
+)
+def test_an_absurd_supplier_number_makes_one_product_unsellable_and_the_import_completes(raw, fields, reason, shown):
+    """Issue 9, item 2: 10^30 stock or a 1e30 price aborted the run ("Python int too large") with
+    0 products written; a dealer price of 10^12 priced a product beyond the price list's schema."""
+    target = _sellable(raw)
+    raw.update_product(target["article"], **fields)
+    run = import_catalog()
+    assert run.status == "success" and run.created == 600
+    product = Product.objects.get(article=target["article"])
+    assert product.is_active and not product.is_sellable
+    assert (product.unsellable_reason, product.unsellable_value) == (reason, shown)
+    assert product.stock <= 1_000_000 and (product.dealer_price or 0) <= 100_000_000
+    assert all(n <= 1_000_000 for n in product.warehouse_stock.values())
+    assert [(p["kind"], p["count"], p["examples"]) for p in run.stats["value_problems"]] == [
+        ("out_of_bounds", 1, [[target["article"], shown]])
+    ]
+    product.refresh_from_db()
+    assert product.sale_price is None  # pricing leaves it unpriced: it never reaches the price list
+
+    raw.update_product(target["article"], quantity=5, price1=50_000, price2=60_000, warehouses={"panfilov": 5})
+    import_catalog()
+    product.refresh_from_db()
+    assert (product.unsellable_reason, product.unsellable_value, product.stock) == ("", "", 5)
+
+
+def test_absurd_numbers_in_the_quick_refresh(raw):
+    import_catalog()
+    target = _sellable(raw)
+    raw.update_product(target["article"], quantity=1e30)
+    run = import_catalog(quick=True)
+    assert run.status == "success"
+    product = Product.objects.get(article=target["article"])
+    assert (product.unsellable_reason, product.unsellable_value, product.stock) == ("stock_out_of_bounds", "1e+30", 0)
+
+
+def test_products_the_supplier_dropped_are_deactivated_despite_duplicate_and_unusable_records(raw):
+    """Issue 9, item 3: one repeated or unusable record kept the count of distinct products below
+    the supplier's total, so dropped products were never deactivated (and paging was blamed)."""
+    import_catalog()
+    dropped = raw.products[20]["article"]
+    raw.remove_products([dropped])
+    raw.products.insert(300, dict(raw.products[10]))  # the supplier lists one product twice
+    raw.products.insert(400, {**raw.products[11], "article": "без артикула"})  # and one without an article
+    raw.remove_products([])  # the sandbox serves the changed list
+    run = import_catalog()
+    assert run.status == "success"
+    assert run.stats["records"] == {"read": 599, "duplicates": 1, "unusable": 1, "total": 601}
+    assert run.skipped == {"duplicate_across_pages": 1, "bad_article": 1}
+    assert run.deactivated == 1 and "deactivation_skipped" not in run.stats
+    assert not Product.objects.get(article=dropped).is_active
+    assert Product.objects.filter(is_active=True).count() == 599
+
+
+def test_when_the_total_is_not_explained_nothing_is_deactivated_and_the_run_says_why(raw):
+    import_catalog()
+    raw.remove_products([raw.products[20]["article"]])  # dropped: 599 left
+    original = raw.page
+
+    def short_pages(query):  # the last page comes back one record short of the total
+        answer = original(query)
+        if answer["pagination"]["offset"] + len(answer["elements"]) == answer["pagination"]["totalCount"]:
+            answer["elements"] = answer["elements"][:-1]
+        return answer
+
+    raw.page = short_pages
+    run = import_catalog()
+    assert run.status == "success" and run.deactivated == 0
+    assert run.stats["deactivation_skipped"] == (
+        "the supplier's total (599) is not explained by its pages: distinct products 598, repeated records 0, "
+        "records without a usable article 0 (598 in all)"
+    )
+    assert Product.objects.filter(is_active=False).count() == 0

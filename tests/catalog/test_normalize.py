@@ -20,12 +20,18 @@ from catalog.normalize import SkipProduct
         ("0", (0, "=")),
         (None, (0, "=")),
         ("", (0, "=")),
-        (-3, (0, "=")),
         (5.0, (5, "=")),
+        (1_000_000, (1_000_000, "=")),
     ],
 )
 def test_quantity_forms(value, expected):
     assert normalize.quantity(value) == expected
+
+
+@pytest.mark.parametrize("value", [-3, "-3", 1_000_001, ">2000000", 1e30, 10**30, "1" * 40])
+def test_quantity_out_of_bounds_raises(value):
+    with pytest.raises(normalize.OutOfBounds):
+        normalize.quantity(value)
 
 
 @pytest.mark.parametrize("value", ["много", ">", "5.5", [], {}, True, 2.5])
@@ -54,6 +60,12 @@ def test_promised_stock_reads_bounds_conservatively():
         (0, (None, UnsellableReason.NO_PRICE)),
         (None, (None, UnsellableReason.NO_PRICE)),
         ("по запросу", (None, UnsellableReason.NO_PRICE)),
+        (100_000_000, (100_000_000, UnsellableReason.NONE)),
+        (100_000_001, (None, UnsellableReason.DEALER_PRICE_OUT_OF_BOUNDS)),
+        (10**12, (None, UnsellableReason.DEALER_PRICE_OUT_OF_BOUNDS)),
+        (1e30, (None, UnsellableReason.DEALER_PRICE_OUT_OF_BOUNDS)),
+        (-5, (None, UnsellableReason.DEALER_PRICE_OUT_OF_BOUNDS)),
+        ("-5000", (None, UnsellableReason.DEALER_PRICE_OUT_OF_BOUNDS)),
     ],
 )
 def test_dealer_price(value, expected):
@@ -136,14 +148,95 @@ def test_product_with_garbage_is_skipped_with_a_reason(overrides, reason, articl
 
 def test_unreadable_stock_is_no_stock_never_the_last_known_one():
     item = normalize.product(_raw(quantity="много"))
-    assert (item.stock, item.stock_qualifier, item.stock_unreadable) == (0, "=", True)
-    assert normalize.price_stock(20908, {"quantity": "??", "price1": 5000}).stock_unreadable
-    assert not normalize.product(_raw()).stock_unreadable
+    assert (item.stock, item.stock_qualifier, item.unsellable_reason) == (0, "=", "")
+    assert item.problems == (normalize.Problem("quantity", "unreadable", "много"),)
+    entry = normalize.price_stock(20908, {"quantity": "??", "price1": 5000})
+    assert entry.problems == (normalize.Problem("quantity", "unreadable", "??"),)
+    assert normalize.product(_raw()).problems == ()
+
+
+def test_unreadable_values_are_flagged_field_by_field_and_become_none():
+    item = normalize.product(
+        _raw(price1="по запросу", price2="дорого", rrp=[1], quantityMarkdown="пара", warehouses={"astana": "?"})
+    )
+    assert (item.dealer_price, item.retail_price, item.rrp, item.markdown_stock) == (None, None, None, 0)
+    assert item.unsellable_reason == "no_price" and item.warehouse_stock == {}
+    assert {(p.field, p.kind, p.value) for p in item.problems} == {
+        ("price1", "unreadable", "по запросу"),
+        ("price2", "unreadable", "дорого"),
+        ("rrp", "unreadable", "[1]"),
+        ("quantityMarkdown", "unreadable", "пара"),
+        ("warehouses", "unreadable", "astana: ?"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason", "value"),
+    [
+        ({"quantity": 1e30}, "stock_out_of_bounds", "1e+30"),
+        ({"quantity": "1000000000000000000000000000000"}, "stock_out_of_bounds", "1000000000000000000000000000000"),
+        ({"quantity": -5}, "stock_out_of_bounds", "-5"),
+        ({"quantity": ">2000000"}, "stock_out_of_bounds", ">2000000"),
+        ({"warehouses": {"panfilov": 10**7}}, "stock_out_of_bounds", "panfilov: 10000000"),
+        ({"price1": 1e30}, "dealer_price_out_of_bounds", "1e+30"),
+        ({"price1": 10**12}, "dealer_price_out_of_bounds", "1000000000000"),
+        ({"price1": -100}, "dealer_price_out_of_bounds", "-100"),
+        ({"price2": 10**12}, "retail_price_out_of_bounds", "1000000000000"),
+        ({"price2": "-1"}, "retail_price_out_of_bounds", "-1"),
+    ],
+)
+def test_a_number_out_of_bounds_makes_the_product_unsellable_and_is_never_stored(overrides, reason, value):
+    item = normalize.product(_raw(**overrides))
+    assert (item.unsellable_reason, item.unsellable_value) == (reason, value)
+    assert 0 <= item.stock <= normalize.MAX_STOCK and all(
+        0 <= n <= normalize.MAX_STOCK for n in item.warehouse_stock.values()
+    )
+    for price in (item.dealer_price, item.retail_price):
+        assert price is None or 0 < price <= normalize.MAX_PRICE
+    assert [p.kind for p in item.problems] == ["out_of_bounds"]
+    entry = normalize.price_stock(20908, {**_raw(**overrides), "warehouse": _raw(**overrides)["warehouses"]})
+    assert (entry.unsellable_reason, entry.unsellable_value) == (reason, value)
+
+
+def test_out_of_bounds_rrp_and_markdown_values_are_dropped_but_leave_the_product_sellable():
+    item = normalize.product(_raw(rrp=10**12, priceMarkdown=-1, quantityMarkdown=10**9))
+    assert (item.rrp, item.markdown_price, item.markdown_stock, item.unsellable_reason) == (None, None, 0, "")
+    assert sorted(p.field for p in item.problems) == ["priceMarkdown", "quantityMarkdown", "rrp"]
+
+
+def test_the_dealer_price_out_of_bounds_wins_over_the_price_reasons():
+    item = normalize.product(_raw(price1=1, quantity=1e30))
+    assert item.unsellable_reason == "stock_out_of_bounds"  # not "price on request": the data is wrong
+
+
+@pytest.mark.parametrize("article", [2**31, 10**30, 1e30, -1])
+def test_an_article_beyond_the_database_integer_is_skipped(article):
+    with pytest.raises(SkipProduct) as caught:
+        normalize.product(_raw(article=article))
+    assert caught.value.reason == "bad_article"
+
+
+def test_text_drops_what_no_database_stores():
+    assert normalize.text("Кабель\ud800 HDMI\x00") == "Кабель HDMI"
+    assert normalize.shown("x" * 100) == "x" * normalize.SHOWN_LENGTH
+
+
+def test_category_and_brand_numbers_are_bounded():
+    with pytest.raises(ValueError):
+        normalize.category({"id": 10**12, "name": "x"})
+    row = normalize.category({"id": 5, "name": "x", "left": -4, "right": 1e30, "level": 10**9, "elements": 10**20})
+    assert (row.left, row.right, row.level, row.elements) == (
+        0,
+        normalize.MAX_ID,
+        normalize.MAX_LEVEL,
+        normalize.MAX_ID,
+    )
+    assert normalize.brand({"id": "G", "name": "B", "count": 10**20}).count == normalize.MAX_ID
 
 
 def test_price_stock_entry():
     entry = normalize.price_stock("20908", {"quantity": "<10", "price1": 1, "price2": "7000"})
-    assert entry == normalize.PriceStockData(20908, None, 7000, "price_on_request", 10, "<", None)
+    assert entry == normalize.PriceStockData(20908, None, 7000, "price_on_request", 10, "<", None, "", ())
     entry = normalize.price_stock(20908, {"quantity": 3, "price1": 900, "warehouse": {"panfilov": ">5"}})
     assert (entry.dealer_price, entry.warehouse_stock) == (900, {"panfilov": 5})
     with pytest.raises(SkipProduct):

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from catalog.services.importing import import_catalog
+from kaspisync.display import fact_label
 from kaspisync.models import RunStatus, RunTrigger
 
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
                 bar.close()
         if run.status == RunStatus.SKIPPED:
             raise CommandError(_("Skipped: another catalog import is in progress (run #%(id)s).") % {"id": run.pk})
-        skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(run.skipped.items())) or "0"
+        skipped = ", ".join(f"{fact_label(reason)} {count}" for reason, count in sorted(run.skipped.items())) or "0"
         self.stdout.write(
             _(
                 "Import #%(id)s (%(kind)s): %(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
@@ -42,6 +43,14 @@ class Command(BaseCommand):
                 "duration": _("%(seconds).1f s") % {"seconds": run.duration.total_seconds()},
             }
         )
+        for row in run.value_problem_rows():
+            examples = "; ".join(f"{article}: «{value}»" for article, value in row["examples"])
+            self.stdout.write(
+                self.style.WARNING(
+                    _("Unusable supplier values: %(field)s — %(problem)s: %(count)s (e.g. %(examples)s)")
+                    % {**row, "examples": examples}
+                )
+            )
         if run.stats.get("deactivation_skipped"):
             self.stdout.write(
                 self.style.WARNING(

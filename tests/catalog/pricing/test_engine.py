@@ -146,12 +146,21 @@ def test_override_replaces_the_rule_until_it_expires():
 
 @pytest.mark.parametrize(
     "fields",
-    [{"unsellable_reason": "price_on_request"}, {"dealer_price": None}, {"dealer_price": 0}, {"is_active": False}],
+    [
+        {"unsellable_reason": "price_on_request"},
+        {"unsellable_reason": "stock_out_of_bounds"},
+        {"dealer_price": None},
+        {"dealer_price": 0},
+        {"is_active": False},
+    ],
 )
 def test_unsellable_or_inactive_products_get_no_price(fields):
     item = product(**{"dealer": fields.pop("dealer_price", 100_000)}, **fields)
-    result = price_product(item, book(global_rule=rule(1)))
+    with translation.override("en"):
+        result = price_product(item, book(global_rule=rule(1)))
     assert result.sale_price is None and result.net_margin is None
+    if item.unsellable_reason == "stock_out_of_bounds":  # a dealer price, but the stock is nonsense
+        assert result.explanation == "not priced: the supplier's data makes it unsellable"
 
 
 def test_exclusion_by_category_subtree_brand_or_product():
