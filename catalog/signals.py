@@ -1,7 +1,8 @@
 """Signals catalog sends so that other apps can follow it without catalog knowing them.
 
 `catalog_changed` is sent after a transaction that changed what the feed publishes (an import,
-a price recompute) has committed. Receivers are connected in kaspisync/wiring.py.
+a price recompute) has committed. Each receiving app connects its own receiver in its
+AppConfig.ready() (feeds: FeedsConfig.ready, which queues a debounced price list rebuild).
 kwargs: reason (str: "import", "quick", "pricing", ...), product_count (int).
 """
 

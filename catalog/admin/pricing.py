@@ -2,10 +2,10 @@
 
 - `ProductPricingMixin` adds the pricing columns, filters, actions, the price history and the
   derived (read-only) fields to the product admin (ProductAdmin in catalog.py inherits it).
-- Rules, commissions and exclusions are edited with a "Preview" button: the change is saved in a
-  transaction that is rolled back after the recompute plan (the same function as the real
-  recompute) has been measured; staff then confirm, which saves for real, audits the change and
-  queues the recompute of the products it touches.
+- Rules, commissions and exclusions are edited with a "Preview" button: the service measures the
+  change by making it in a transaction it rolls back (`pricing.preview_save` / `preview_delete`,
+  the same plan as the real recompute); the admin shows the result, and staff confirm, which saves
+  for real, audits the change and queues the recompute of the products it touches.
 - Audit, price history, overrides and recompute runs are read-only lists.
 """
 
@@ -13,7 +13,6 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import FieldDoesNotExist
-from django.db import transaction
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -361,29 +360,22 @@ class PreviewedPricingAdmin(admin.ModelAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, object_id)
         if request.method != "POST" and obj is not None and self.has_delete_permission(request, obj):
-            with transaction.atomic():
-                before = pricing.snapshot(obj)
-                pricing.delete_pricing_object(obj, user=request.user)
-                preview = pricing.preview_prices(pricing.affected_products(before))
-                transaction.set_rollback(True)
-            extra_context = {**(extra_context or {}), "preview": preview}
+            extra_context = {**(extra_context or {}), "preview": pricing.preview_delete(obj, user=request.user)}
         return super().delete_view(request, object_id, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method != "POST" or "_confirmed" in request.POST:
             return super().changeform_view(request, object_id, form_url, extra_context)
         request.pricing_preview = True  # nothing is saved: no "added successfully" (message_user)
-        with transaction.atomic():
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            saved = getattr(request, "pricing_saved", None)
-            preview = None
-            if saved is not None:
-                preview = pricing.preview_prices(
-                    pricing.affected_products(request.pricing_before, pricing.snapshot(saved))
-                )
-            transaction.set_rollback(True)
+
+        def save():  # the admin's own save (save_model / save_related note what was saved)
+            response = super(PreviewedPricingAdmin, self).changeform_view(request, object_id, form_url, extra_context)
+            return response, getattr(request, "pricing_saved", None), getattr(request, "pricing_before", None)
+
+        response, preview = pricing.preview_save(save)
         if preview is None:  # the form has errors: show them
             return response
+        saved = request.pricing_saved
         return TemplateResponse(
             request,
             "admin/catalog/pricing_preview.html",

@@ -3,14 +3,19 @@ audit of rule changes, and the preview of a change before it is saved.
 
 A recompute loads every rule once (`selectors.pricing_book`), reads the products as tuples,
 prices each with the pure `engine.price_product`, and writes only the rows whose stored results
-differ, with a `SalePriceChange` for every changed price. The preview runs the very same plan
-without writing. After a recompute has committed, `catalog_changed(reason="pricing")` is sent.
+differ (`Plan.changes`: `Change(product_id, old, new)` of `Stored` columns), with a
+`SalePriceChange` for every changed price. The preview runs the very same plan without writing;
+`preview_save` / `preview_delete` measure a change of a rule, commission or exclusion by making
+it in a transaction that is rolled back (the admin only shows the result). After a recompute has
+committed, `catalog_changed(reason="pricing")` is sent.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import median_low
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -54,22 +59,52 @@ RESULT_FIELDS = (
 
 
 # --- planning (shared by the recompute and the preview) -------------------------------------
+class Stored(NamedTuple):
+    """A product's pricing columns as stored (RESULT_FIELDS, selectors.PRICING_RESULT_FIELDS)."""
+
+    sale_price: int | None
+    rule_id: int | None
+    explanation: str
+    net_margin: int | None
+    net_margin_percent: Decimal | None
+    below_floor: bool
+    excluded: bool
+    min_stock: int
+
+
+class Change(NamedTuple):
+    """A product whose stored pricing columns differ from what they should be now."""
+
+    product_id: int
+    old: Stored
+    new: Stored
+
+
+class PriceChange(NamedTuple):
+    product_id: int
+    old: int | None
+    new: int | None
+
+
 @dataclass
 class Plan:
     examined: int = 0
-    # (product id, stored results, new results), only for products whose results differ.
-    changes: list = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # only the products whose results differ
     # Products whose manual price has run out but is still stored (the expiry job removes it
     # within PRICING_EXPIRY_INTERVAL): their price change is recorded as an expiry, whatever ran.
     expired: set = field(default_factory=set)
 
     @property
-    def price_changes(self):
-        return [(pid, old[0], new[0]) for pid, old, new in self.changes if old[0] != new[0]]
+    def price_changes(self) -> list[PriceChange]:
+        return [
+            PriceChange(c.product_id, c.old.sale_price, c.new.sale_price)
+            for c in self.changes
+            if c.old.sale_price != c.new.sale_price
+        ]
 
 
-def _stored(result: engine.PriceResult) -> tuple:
-    return (
+def _stored(result: engine.PriceResult) -> Stored:
+    return Stored(
         result.sale_price,
         result.rule_id,
         result.explanation[:EXPLANATION_MAX],
@@ -90,8 +125,8 @@ def plan_prices(product_ids=None, book: engine.Book | None = None) -> Plan:
         for product, stored in selectors.pricing_rows(product_ids):
             plan.examined += 1
             new = _stored(engine.price_product(product, book))
-            if new != stored:
-                plan.changes.append((product.id, stored, new))
+            if new != stored:  # `stored` is the row's plain tuple: named only when it changes
+                plan.changes.append(Change(product.id, Stored._make(stored), new))
                 override = overrides.get(product.id)
                 if override is not None and not override.active(now):
                     plan.expired.add(product.id)
@@ -103,7 +138,7 @@ def _write(plan: Plan, run: PricingRun | None, cause: str, user_id: int | None) 
     statement run with executemany: Django's bulk_update builds a CASE per column and row (minutes
     for 50,000 rows on SQLite) and bulk_create builds a model instance per row."""
     # Plain values: ints, str, bool, None and Decimal, which both drivers adapt themselves.
-    updates = [(*new, pid) for pid, _old, new in plan.changes]
+    updates = [(*change.new, change.product_id) for change in plan.changes]
     columns = [Product._meta.get_field(name).column for name in RESULT_FIELDS]
     _executemany(Product, columns, updates, update=True)
 
@@ -374,39 +409,45 @@ def preview_prices(product_ids=None) -> Preview:
     """What a recompute of these products would change now (same plan as the real one)."""
     plan = plan_prices(product_ids)
     moved = plan.price_changes
-    both = [(pid, old, new) for pid, old, new in moved if old is not None and new is not None]
-    deltas = [new - old for _, old, new in both]
-    percents = [_percent(old, new) for _, old, new in both]
-    new_results = {pid: new for pid, _old, new in plan.changes}
-    biggest = sorted(both, key=lambda row: abs(row[2] - row[1]), reverse=True)[:SAMPLE_SIZE]
-    below_floor = [pid for pid, old, new in plan.changes if new[5] and not old[5] and new[0] is not None]
-    products = Product.objects.in_bulk([pid for pid, _, _ in biggest] + below_floor[:SAMPLE_SIZE])
+    both = [change for change in moved if change.old is not None and change.new is not None]
+    new_results = {change.product_id: change.new for change in plan.changes}
+    biggest = sorted(both, key=lambda change: abs(change.new - change.old), reverse=True)[:SAMPLE_SIZE]
+    below_floor = [
+        c.product_id
+        for c in plan.changes
+        if c.new.below_floor and not c.old.below_floor and c.new.sale_price is not None
+    ]
+    products = Product.objects.in_bulk([c.product_id for c in biggest] + below_floor[:SAMPLE_SIZE])
     sample = [
         {
-            "product": products[pid],
-            "old": old,
-            "new": new,
-            "delta": new - old,
-            "delta_percent": _percent(old, new),
-            "below_floor": new_results[pid][5],
-            "explanation": new_results[pid][2],
+            "product": products[change.product_id],
+            "old": change.old,
+            "new": change.new,
+            "delta": change.new - change.old,
+            "delta_percent": _percent(change.old, change.new),
+            "below_floor": new_results[change.product_id].below_floor,
+            "explanation": new_results[change.product_id].explanation,
         }
-        for pid, old, new in biggest
+        for change in biggest
     ]
     return Preview(
         examined=plan.examined,
         changed=len(moved),
-        newly_priced=sum(1 for _, old, _ in moved if old is None),
-        unpriced=sum(1 for _, old, new in moved if new is None),
+        newly_priced=sum(1 for change in moved if change.old is None),
+        unpriced=sum(1 for change in moved if change.new is None),
         below_floor=len(below_floor),
         below_floor_sample=[
-            {"product": products[pid], "new": new_results[pid][0], "explanation": new_results[pid][2]}
+            {
+                "product": products[pid],
+                "new": new_results[pid].sale_price,
+                "explanation": new_results[pid].explanation,
+            }
             for pid in below_floor[:SAMPLE_SIZE]
         ],
-        delta=_spread(deltas),
-        delta_percent=_spread(percents),
+        delta=_spread([change.new - change.old for change in both]),
+        delta_percent=_spread([_percent(change.old, change.new) for change in both]),
         sample=sample,
-        new_prices={pid: new for pid, _old, new in moved},
+        new_prices={change.product_id: change.new for change in moved},
     )
 
 
@@ -453,3 +494,28 @@ def preview_override(product_ids, price: int, *, user, expires_at=None, limit: i
         below_floor=sum(bool(row["below_floor"]) for row in rows),
         unsellable=sum(row["new"] is None for row in rows),
     )
+
+
+def preview_delete(obj, *, user) -> Preview:
+    """What deleting this rule, commission or exclusion would do to prices: the delete is made
+    (audit included), measured with the recompute's own plan, and rolled back."""
+    obj = type(obj)._default_manager.get(pk=obj.pk)  # a copy: deleting clears the caller's pk
+    with transaction.atomic():
+        before = snapshot(obj)
+        delete_pricing_object(obj, user=user)
+        preview = preview_prices(affected_products(before))
+        transaction.set_rollback(True)
+    return preview
+
+
+def preview_save(save: Callable[[], tuple]) -> tuple:
+    """What saving a rule, commission or exclusion as edited would do to prices. `save()` saves it
+    the way staff do (the admin's own form handling, which audits it through `record_change`) and
+    returns (its outcome, the object saved or None when nothing was saved, `snapshot()` of the
+    object before the change or None for a new one). Everything it wrote is rolled back.
+    Returns (the outcome, the Preview or None when nothing was saved)."""
+    with transaction.atomic():
+        outcome, saved, before = save()
+        preview = None if saved is None else preview_prices(affected_products(before, snapshot(saved)))
+        transaction.set_rollback(True)
+    return outcome, preview

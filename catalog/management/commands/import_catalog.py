@@ -1,3 +1,6 @@
+"""`manage.py import_catalog [--quick]`: the import service with a progress bar, a one-line summary and
+what could not be used, in words; non-zero exit on failure."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 

@@ -13,6 +13,7 @@ from catalog.models import (
     PriceChangeCause,
     PriceOverride,
     PriceRule,
+    PricingAudit,
     PricingRun,
     Product,
     SalePriceChange,
@@ -241,3 +242,42 @@ def test_a_daily_full_recompute_is_scheduled_and_repairs_stale_prices(priced, ea
     run = PricingRun.objects.get(pk=task.apply(kwargs=entry["kwargs"]).get())
     assert (run.trigger, run.changed) == ("schedule", 1)
     assert Product.objects.get(pk=priced["phone"].pk).sale_price == 220_000
+
+
+def test_the_plan_names_its_values(priced, global_rule):
+    global_rule.markup_percent = Decimal("20")
+    global_rule.save()
+    plan = pricing.plan_prices([priced["laptop"].pk])
+    (change,) = plan.changes
+    assert change.product_id == priced["laptop"].pk
+    assert (change.old.sale_price, change.new.sale_price) == (110_000, 120_000)
+    assert change.new.rule_id == global_rule.pk and not change.new.below_floor and change.new.min_stock == 1
+    assert plan.price_changes == [(priced["laptop"].pk, 110_000, 120_000)]
+    assert plan.price_changes[0].new == 120_000
+
+
+def test_preview_delete_measures_and_rolls_back(priced, global_rule, staff, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        preview = pricing.preview_delete(global_rule, user=staff)
+    assert preview.changed == 3 and preview.unpriced == 3  # without the only rule nothing is priced
+    assert PriceRule.objects.filter(pk=global_rule.pk).exists()  # nothing deleted
+    assert not PricingAudit.objects.exists() and callbacks == []  # no audit row, no recompute queued
+    assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 110_000
+
+
+def test_preview_save_measures_the_callers_save_and_rolls_it_back(priced, global_rule, staff):
+    def save():
+        before = pricing.snapshot(global_rule)
+        global_rule.markup_percent = Decimal("30")
+        global_rule.save()
+        pricing.record_change(global_rule, user=staff, before=before)
+        return "the admin's response", global_rule, before
+
+    outcome, preview = pricing.preview_save(save)
+    assert outcome == "the admin's response"
+    assert preview.changed == 3 and preview.new_prices[priced["laptop"].pk] == 130_000
+    assert PriceRule.objects.get(pk=global_rule.pk).markup_percent == Decimal("10")  # rolled back
+    assert not PricingAudit.objects.exists()
+
+    outcome, preview = pricing.preview_save(lambda: ("form errors", None, None))
+    assert (outcome, preview) == ("form errors", None)
