@@ -252,6 +252,7 @@ class ImportRunAdmin(RunNowMixin, RunAdmin):
         "skipped_text",
         "value_problems",
         "requests_made",
+        "stats_text",
         "error",
     )
     fields = readonly_fields
@@ -275,6 +276,13 @@ class ImportRunAdmin(RunNowMixin, RunAdmin):
         return obj.error[:120]
 
     # --- the run's summary, in words ------------------------------------------------------------------
+    SHOWN_ON_THEIR_OWN = ("records", "deactivation_skipped", "value_problems")
+
+    @admin.display(description=gettext_lazy("statistics"))
+    def stats_text(self, obj):
+        """Every other counter (older runs kept theirs under other names)."""
+        return facts({k: v for k, v in (obj.stats or {}).items() if k not in self.SHOWN_ON_THEIR_OWN})
+
     @admin.display(description=gettext_lazy("records read"))
     def records(self, obj):
         return obj.records_text() or "—"

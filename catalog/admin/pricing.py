@@ -306,7 +306,12 @@ class ProductPricingMixin:
 
 
 def unsellable_text(product) -> str:
-    return product.get_unsellable_reason_display() if product.unsellable_reason else _("no dealer price")
+    """Why the product cannot be sold, in words; with the value the supplier sent when that value
+    was out of bounds."""
+    text = product.get_unsellable_reason_display() if product.unsellable_reason else _("no dealer price")
+    if product.unsellable_value:
+        return _("%(reason)s: the supplier sent «%(value)s»") % {"reason": text, "value": product.unsellable_value}
+    return str(text)
 
 
 # --- rules, commissions, exclusions: preview, audit -------------------------------------------
