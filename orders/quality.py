@@ -344,6 +344,9 @@ class Figures:
         if reason in MERCHANT_REASONS:
             self.merchant_cancelled += n
 
+    def set_actors(self, staff: int, auto: int) -> None:
+        self.by_actor = {Actor.STAFF: staff, Actor.AUTO: auto, Actor.KASPI: self.cancelled - staff - auto}
+
     def add(self, other: "Figures") -> None:
         self.orders += other.orders
         self.cancelled += other.cancelled
@@ -393,16 +396,17 @@ def period_figures(bounds: list[datetime], *, reasons: bool = True, actors: bool
     for row in rows:
         result[row["bucket"]].add_detail(row["outcome"], row["reason"], row["n"])
     if actors:
-        cancelled = Order.objects.filter(_is_cancelled())
-        auto = _counts(cancelled.filter(_auto_accepted()), bounds)
-        staff = _counts(cancelled.filter(_cancelled_by_staff()).exclude(_auto_accepted()), bounds)
-        for figures_, n_staff, n_auto in zip(result, staff, auto, strict=True):
-            figures_.by_actor = {
-                Actor.STAFF: n_staff,
-                Actor.AUTO: n_auto,
-                Actor.KASPI: figures_.cancelled - n_staff - n_auto,
-            }
+        for figures_, (n_staff, n_auto) in zip(result, _actor_counts(bounds), strict=True):
+            figures_.set_actors(n_staff, n_auto)
     return result
+
+
+def _actor_counts(bounds: list[datetime]) -> list[tuple[int, int]]:
+    """(cancelled by staff, accepted by auto-accept) per period; the rest is Kaspi's side."""
+    cancelled = Order.objects.filter(_is_cancelled())
+    auto = _counts(cancelled.filter(_auto_accepted()), bounds)
+    staff = _counts(cancelled.filter(_cancelled_by_staff()).exclude(_auto_accepted()), bounds)
+    return list(zip(staff, auto, strict=True))
 
 
 def figures(start: datetime, end: datetime, **parts) -> Figures:
@@ -452,13 +456,16 @@ class Overview:
 
 
 def overview(now: datetime | None = None, *, windows=WINDOWS, months: int = MONTHS) -> Overview:
-    """Rolling windows and calendar months from one split of time (two queries in all)."""
+    """Rolling windows and calendar months from one split of time; who cancelled is counted for
+    the windows only (the months do not show it)."""
     now = now or timezone.now()
     end = _end(now)
     window_starts = {days: now - timedelta(days=days) for days in windows}
     starts = month_starts(months, now) if months else []
     bounds = sorted({*starts, *window_starts.values()}) + [end]
-    parts = period_figures(bounds)
+    parts = period_figures(bounds, actors=False)
+    window_bounds = sorted(set(window_starts.values())) + [end]
+    actor_parts = list(zip(window_bounds, _actor_counts(window_bounds)))
 
     def total(start: datetime, stop: datetime) -> Figures:
         result = Figures(start, stop)
@@ -467,8 +474,14 @@ def overview(now: datetime | None = None, *, windows=WINDOWS, months: int = MONT
                 result.add(part)
         return result
 
+    def window_total(start: datetime) -> Figures:
+        result = total(start, end)
+        counts = [n for part_start, n in actor_parts if part_start >= start]
+        result.set_actors(sum(staff for staff, _auto in counts), sum(auto for _staff, auto in counts))
+        return result
+
     return Overview(
-        windows={days: total(start, end) for days, start in window_starts.items()},
+        windows={days: window_total(start) for days, start in window_starts.items()},
         months=[total(start, stop) for start, stop in zip(starts, [*starts[1:], end], strict=True)],
     )
 
