@@ -17,7 +17,7 @@ from orders import quality
 
 register = template.Library()
 
-COLOURS = {quality.Level.GREEN: "#2e7d32", quality.Level.AMBER: "#ef8f00", quality.Level.RED: "#c62828"}
+COLOURS = {quality.Level.GREEN: "#2e7d32", quality.Level.AMBER: "#b26a00", quality.Level.RED: "#c62828"}
 GAUGE_MAX_PERCENT = 8  # the end of the gauge's arc; a higher share pins the needle there
 
 
