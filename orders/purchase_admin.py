@@ -14,8 +14,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -43,6 +44,15 @@ def filters_from(request) -> tuple[PurchaseFilterForm, selectors.Filters]:
         delivery_mode=data["delivery_mode"],
         warnings_only=data["warnings_only"],
     )
+
+
+def warning_html(warning: selectors.Warning) -> str:
+    """The warning's words with each order it names turned into a link to that order."""
+    html = str(escape(warning.text))
+    for pk, code in warning.orders:
+        link = format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[pk]), code)
+        html = html.replace(str(escape(code)), link, 1)
+    return mark_safe(html)  # noqa: S308  (the text is escaped above, the links by format_html)
 
 
 def _back(request) -> str:
@@ -85,6 +95,8 @@ class PurchaseListAdmin(admin.ModelAdmin):
         form, filters = filters_from(request)
         result = selectors.purchase_list(filters, with_customer=with_customer)
         form.set_warehouses([*result.warehouses, *([filters.warehouse] if filters.warehouse else [])])
+        for line in result.lines:
+            line.warnings_html = [warning_html(w) for w in line.warnings]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

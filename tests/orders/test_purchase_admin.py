@@ -41,7 +41,9 @@ def test_the_list_needs_its_permission_and_shows_no_customer_data_without_that_o
     page = client.get(url).content.decode()
     assert str(needs["plenty"].article) in page and str(needs["scarce"].article) in page
     assert needs["first"].code in page and "под угрозой" in page
-    assert f"Нужно 2, у Al-Style есть 1: под угрозой заказы {needs['second'].code}." in page
+    second = needs["second"]
+    link = f'<a href="{reverse("admin:orders_order_change", args=[second.pk])}">{second.code}</a>'
+    assert f"Нужно 2, у Al-Style есть 1: под угрозой заказы {link}." in page  # the order at risk, linked
     assert CUSTOMER not in page and "Берик" not in page
     assert reverse("admin:orders_purchaselist_mark") not in page  # viewers do not mark
     index = client.get(reverse("admin:index")).content.decode()
