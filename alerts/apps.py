@@ -8,6 +8,12 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        import os
+
         from . import wiring
 
         wiring.register()
+        if os.environ.get("KASPISYNC_PROCESS") == "web":  # set by kaspisync/wsgi.py
+            from .checks import start_watchdog
+
+            start_watchdog()

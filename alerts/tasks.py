@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .checks import run_checks
 from .services import send_pending
 
 
@@ -10,3 +11,9 @@ def send_alerts_task() -> int:
     """Send what waits in the outbox (rows are claimed one by one: several tasks may run at
     once without sending anything twice); returns how many were sent."""
     return send_pending().sent
+
+
+@shared_task(name="alerts.tasks.run_checks", ignore_result=True, expires=120)
+def run_checks_task() -> int:
+    """Alerts about failed and late jobs and a silent worker; returns how many were created."""
+    return run_checks()

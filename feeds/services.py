@@ -27,7 +27,7 @@ from kaspisync.models import RunTrigger
 from kaspisync.runs import queue_after_commit, run_job
 from kaspisync.secrets import mask
 
-from . import selectors, storage
+from . import notices, selectors, storage
 from .models import FeedBuildState, FeedFetch, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
 from .writer import offers_from_products, write_feed
 
@@ -111,7 +111,9 @@ def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
                 else:
                     _publish(version, version.triggered_by, forced=bool(reasons))
         version.reasons = reasons
-        version.save()
+        with transaction.atomic():  # the build's row and its alert (held, invalid) together
+            version.save()
+            notices.announce_build(version)
     finally:
         storage.discard(path)
 

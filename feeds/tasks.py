@@ -4,6 +4,7 @@ from celery import shared_task
 
 from kaspisync.models import RunStatus, RunTrigger
 
+from .notices import check_fetches
 from .services import build_feed as build
 
 BUILD_TIME_LIMIT = 15 * 60
@@ -24,3 +25,9 @@ def build_feed(self, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "")
     if version.status == RunStatus.SKIPPED and trigger == RunTrigger.CHAIN:
         raise self.retry(countdown=30)
     return version.pk
+
+
+@shared_task(name="feeds.tasks.check_fetches", ignore_result=True, expires=600)
+def check_fetches_task() -> bool:
+    """Alert when Kaspi has not fetched the price list for two hours; returns whether it did."""
+    return check_fetches() is not None

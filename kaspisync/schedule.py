@@ -6,10 +6,12 @@ catalog itself (catalog/services/hooks.py), the price list rebuild by feeds list
 thresholds) is registered by its app (kaspisync.registry.Job, same interval settings).
 """
 
+from celery.schedules import crontab
 from django.conf import settings
 
 
 def beat_schedule() -> dict:
+    summary_hour, summary_minute = (int(part) for part in settings.ALERT_DAILY_SUMMARY_AT.split(":"))
     return {
         "worker-heartbeat": {
             "task": "kaspisync.tasks.heartbeat",
@@ -39,6 +41,14 @@ def beat_schedule() -> dict:
             "schedule": float(settings.FEED_BUILD_INTERVAL),
             "kwargs": {"trigger": "schedule"},
         },
+        "feeds-check-fetches": {  # alert when Kaspi has not fetched the price list for two hours
+            "task": "feeds.tasks.check_fetches",
+            "schedule": 300.0,
+        },
+        "alerts-check-jobs": {  # failed or late jobs (kaspisync.registry), a silent worker
+            "task": "alerts.tasks.run_checks",
+            "schedule": 60.0,
+        },
         "alerts-send": {  # what waits in the alert outbox (new alerts also queue a send at once)
             "task": "alerts.tasks.send_alerts",
             "schedule": float(settings.ALERT_SEND_INTERVAL),
@@ -56,6 +66,14 @@ def beat_schedule() -> dict:
         "cards-check-uploads": {
             "task": "cards.tasks.check_uploads",
             "schedule": float(settings.CARDS_CHECK_INTERVAL),
+        },
+        "orders-remind-waiting": {  # orders still waiting for acceptance after ALERT_ORDER_REMINDER_MINUTES
+            "task": "orders.tasks.remind_waiting_orders",
+            "schedule": 60.0,
+        },
+        "orders-daily-summary": {  # at ALERT_DAILY_SUMMARY_AT, Almaty time (CELERY_TIMEZONE)
+            "task": "orders.tasks.daily_summary",
+            "schedule": crontab(hour=summary_hour, minute=summary_minute),
         },
         "orders-pull": {
             "task": "orders.tasks.pull_orders",

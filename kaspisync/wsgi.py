@@ -3,4 +3,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaspisync.settings")
+# This process serves the web: apps may start what only the web server should run (the alerts'
+# heartbeat watchdog, which must work when no Celery worker does).
+os.environ["KASPISYNC_PROCESS"] = "web"
 application = get_wsgi_application()

@@ -38,6 +38,7 @@ from ..models import (
 )
 from ..pricing import engine
 from ..signals import catalog_changed
+from . import notices
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,11 @@ class Plan:
             for c in self.changes
             if c.old.sale_price != c.new.sale_price
         ]
+
+    @property
+    def fell_below_floor(self) -> list[int]:
+        """Products that were at or above their margin floor and are below it now."""
+        return [c.product_id for c in self.changes if c.new.below_floor and not c.old.below_floor]
 
 
 def _stored(result: engine.PriceResult) -> Stored:
@@ -191,6 +197,8 @@ def recompute_prices(
         with transaction.atomic():
             plan = plan_prices(product_ids)
             _write(plan, job.run, cause, user_id)
+            if cause == PriceChangeCause.IMPORT:  # one digest per run, with the prices that caused it
+                notices.margin_floor_digest(job.run, plan.fell_below_floor)
         job.run.examined, job.run.changed = plan.examined, len(plan.changes)
         job.run.stats = {"price_changes": len(plan.price_changes)}
         log.info(

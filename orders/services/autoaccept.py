@@ -28,8 +28,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -52,6 +51,7 @@ from ..models import (
     PaymentMode,
 )
 from .actions import ActionError, ActionUnconfirmed, accept_order
+from .notices import order_lines, order_link, quantity, tenge
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,6 @@ def _label(choices, value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
-def _tenge(value) -> str:
-    return formats.number_format(Decimal(value), decimal_pos=0, use_l10n=True, force_grouping=True)
-
-
-def _quantity(value: Decimal) -> str:
-    return str(int(value)) if value == int(value) else formats.number_format(value.normalize(), use_l10n=True)
-
-
 def entry_conditions(order: Order) -> list[str]:
     """What every rule requires of the order's entries; the failed ones, in words."""
     entries = list(order.entries.select_related("product").order_by("entry_number"))
@@ -100,16 +92,16 @@ def entry_conditions(order: Order) -> list[str]:
             continue
         ordered[entry.product_id] += entry.quantity
         products[entry.product_id] = entry.product
-    for product_id, quantity in ordered.items():
+    for product_id, wanted in ordered.items():
         product = products[product_id]
         stock = promised_stock(product.stock, product.stock_qualifier) if product.is_active else 0
-        if stock < quantity:
+        if stock < wanted:
             failed.append(
                 _("Al-Style stock of “%(name)s” is %(stock)s, %(qty)s ordered")
                 % {
                     "name": product.name,
                     "stock": product.stock_display if product.is_active else 0,
-                    "qty": _quantity(quantity),
+                    "qty": quantity(wanted),
                 }
             )
     return failed
@@ -121,7 +113,7 @@ def rule_conditions(order: Order, rule: AutoAcceptRule) -> list[str]:
     if order.total_price > rule.max_total:
         failed.append(
             _("the total %(total)s ₸ is above the limit of %(limit)s ₸")
-            % {"total": _tenge(order.total_price), "limit": _tenge(rule.max_total)}
+            % {"total": tenge(order.total_price), "limit": tenge(rule.max_total)}
         )
     if order.delivery_mode not in rule.delivery_modes:
         failed.append(
@@ -264,16 +256,5 @@ def _finish(order: Order, outcome: str, rule: AutoAcceptRule, reasons: list[str]
             f"order:{order.pk}",
             title=title % {"code": order.code, "rule": rule.name},
             lines=[*order_lines(order), *reasons],
-            link=reverse("admin:orders_order_change", args=[order.pk]),
+            link=order_link(order),
         )
-
-
-def order_lines(order: Order) -> list[str]:
-    """An order in an alert: total and items (never the customer's name, phone or address)."""
-    lines = [_("Total: %(total)s ₸") % {"total": _tenge(order.total_price)}]
-    for entry in order.entries.order_by("entry_number"):
-        lines.append(
-            _("%(name)s × %(qty)s — %(sum)s ₸")
-            % {"name": entry.name or entry.sku, "qty": _quantity(entry.quantity), "sum": _tenge(entry.total_price)}
-        )
-    return lines

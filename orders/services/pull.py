@@ -30,7 +30,8 @@ from kaspisync.secrets import mask
 
 from .. import selectors
 from ..kaspi import KaspiClient, KaspiEntry, KaspiOrder, OrdersPage
-from ..models import EventSource, Order, OrderEntry, OrderEvent, OrderState, PullRun
+from ..models import EventSource, Order, OrderEntry, OrderEvent, OrderState, OrderStatus, PullRun
+from . import notices
 from .skus import SkuResolver, call_or_error
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,10 @@ def status_event(
         to_status=kaspi_order.status,
         note=note if before else note or _("first seen"),
     )
+
+
+def was_waiting(before: dict | None) -> bool:
+    return before is not None and before["status"] == OrderStatus.APPROVED_BY_BANK
 
 
 def status_changed(before: dict, kaspi_order: KaspiOrder) -> bool:
@@ -422,6 +427,14 @@ def save_orders(batch: list[tuple[KaspiOrder, list[KaspiEntry], dict | None]], r
             rows, update_conflicts=True, unique_fields=["order", "kaspi_id"], update_fields=ENTRY_FIELDS
         )
         OrderEvent.objects.bulk_create(events)
+        # an order that starts waiting for acceptance is announced, in this same transaction
+        notices.announce_waiting(
+            [
+                pk
+                for o, _es, before, pk in written
+                if o.status == OrderStatus.APPROVED_BY_BANK and not was_waiting(before)
+            ]
+        )
     run.entries_written += len(rows)
     run.unmatched_entries += sum(1 for r in rows if r.product_id is None)
     run.events += len(events)

@@ -1,0 +1,180 @@
+"""What the orders app tells staff through the alerts (`alerts.services.notify`).
+
+- `announce_waiting(order_pks)`: an order waits for acceptance (APPROVED_BY_BANK) — called by
+  the pull inside the transaction that stores it, once per order (the key is the order: a
+  re-pulled order is never announced again);
+- `remind_waiting(now)`: an order still waiting ALERT_ORDER_REMINDER_MINUTES after staff were
+  told (its "waits for acceptance" alert), once;
+- `daily_summary(day)`: yesterday's orders, revenue and net margin, and what waits now, at
+  ALERT_DAILY_SUMMARY_AT (beat), once per day.
+
+An order in an alert is its number, total, items, delivery and payment modes and a link to its
+admin page: never the customer's name, phone or address.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from alerts.models import Alert, Kind
+from alerts.services import alert_language, notify
+
+from .. import selectors
+from ..models import AutoAcceptCheck, AutoAcceptOutcome, DeliveryMode, Order, OrderStatus, PaymentMode
+
+NOT_SOLD = (OrderStatus.CANCELLED, OrderStatus.CANCELLING, OrderStatus.RETURNED)
+
+
+def tenge(value) -> str:
+    return formats.number_format(Decimal(value), decimal_pos=0, use_l10n=True, force_grouping=True)
+
+
+def quantity(value: Decimal) -> str:
+    return str(int(value)) if value == int(value) else formats.number_format(value.normalize(), use_l10n=True)
+
+
+def _label(choices, value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
+def order_link(order: Order) -> str:
+    return reverse("admin:orders_order_change", args=[order.pk])
+
+
+def order_lines(order: Order) -> list[str]:
+    """An order in an alert: total, items, delivery and payment (no customer data)."""
+    lines = [_("Total: %(total)s ₸") % {"total": tenge(order.total_price)}]
+    for entry in order.entries.all():
+        lines.append(
+            _("%(name)s × %(qty)s — %(sum)s ₸")
+            % {"name": entry.name or entry.sku, "qty": quantity(entry.quantity), "sum": tenge(entry.total_price)}
+        )
+    if order.delivery_mode:
+        lines.append(_("Delivery: %(mode)s") % {"mode": _label(DeliveryMode, order.delivery_mode)})
+    if order.payment_mode:
+        lines.append(_("Payment: %(mode)s") % {"mode": _label(PaymentMode, order.payment_mode)})
+    return lines
+
+
+def _orders(pks) -> list[Order]:
+    return list(Order.objects.filter(pk__in=pks).prefetch_related("entries").order_by("created_at", "pk"))
+
+
+def announce_waiting(order_pks) -> int:
+    """Orders that just started waiting for acceptance; call inside the transaction that stored
+    them. Returns how many were announced (an order announced before is not, again)."""
+    announced = 0
+    with alert_language():
+        for order in _orders(order_pks):
+            if order.status != OrderStatus.APPROVED_BY_BANK:
+                continue
+            alert = notify(
+                Kind.ORDER_WAITING,
+                f"order:{order.pk}",
+                title=_("Order %(code)s waits for acceptance — %(total)s ₸")
+                % {"code": order.code, "total": tenge(order.total_price)},
+                lines=order_lines(order),
+                link=order_link(order),
+            )
+            announced += alert is not None
+    return announced
+
+
+def remind_waiting(now: datetime | None = None) -> int:
+    """One reminder per order still waiting ALERT_ORDER_REMINDER_MINUTES after staff were told
+    (its "waits for acceptance" alert was written)."""
+    now = now or timezone.now()
+    after = timedelta(minutes=settings.ALERT_ORDER_REMINDER_MINUTES)
+    waiting = {
+        f"order:{pk}": pk
+        for pk in Order.objects.filter(status=OrderStatus.APPROVED_BY_BANK).values_list("pk", flat=True)
+    }
+    told = dict(
+        Alert.objects.filter(kind=Kind.ORDER_WAITING, key__in=list(waiting), created_at__lte=now - after).values_list(
+            "key", "created_at"
+        )
+    )
+    reminded = 0
+    with alert_language(), transaction.atomic():
+        for order in _orders([waiting[key] for key in told]):
+            alert = notify(
+                Kind.ORDER_REMINDER,
+                f"order:{order.pk}",
+                title=_("Order %(code)s still waits for acceptance (%(time)s)")
+                % {"code": order.code, "time": timesince(told[f"order:{order.pk}"], now, depth=1)},
+                lines=[
+                    _("Kaspi cancels orders that are not accepted in time, and counts it against the shop."),
+                    *order_lines(order),
+                ],
+                link=order_link(order),
+            )
+            reminded += alert is not None
+    return reminded
+
+
+def daily_summary(day: date | None = None, now: datetime | None = None):
+    """The summary of `day` (default: yesterday, Almaty) and of what waits now; once per day."""
+    now = now or timezone.now()
+    day = day or (timezone.localdate(now) - timedelta(days=1))
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    orders = Order.objects.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    sold = orders.exclude(status__in=NOT_SOLD)
+    revenue = sold.aggregate(total=Sum("total_price"))["total"] or Decimal(0)
+    margins = selectors.margins_for_orders(selectors.order_list(sold))
+    known = [m for m in margins.values() if m is not None]
+    waiting = Order.objects.filter(status=OrderStatus.APPROVED_BY_BANK).count()
+    to_ship = Order.objects.filter(status=OrderStatus.ACCEPTED_BY_MERCHANT).count()
+    held = AutoAcceptCheck.objects.filter(
+        Q(outcome__in=[AutoAcceptOutcome.HELD, AutoAcceptOutcome.CAPPED, AutoAcceptOutcome.UNKNOWN]),
+        order__status=OrderStatus.APPROVED_BY_BANK,
+    ).count()
+    with alert_language():
+        count, cancelled = orders.count(), orders.filter(status__in=NOT_SOLD).count()
+        lines = [
+            ngettext("Orders: %(n)s", "Orders: %(n)s", count) % {"n": count}
+            + (ngettext(" (%(n)s cancelled)", " (%(n)s cancelled)", cancelled) % {"n": cancelled} if cancelled else ""),
+            _("Revenue: %(sum)s ₸") % {"sum": tenge(revenue)},
+        ]
+        if known:
+            margin = _("Net margin: %(sum)s ₸") % {"sum": tenge(sum(known))}
+            if len(known) < len(margins):
+                unknown = len(margins) - len(known)
+                margin += ngettext(
+                    " (without %(n)s order whose cost is unknown)",
+                    " (without %(n)s orders whose cost is unknown)",
+                    unknown,
+                ) % {"n": unknown}
+            lines.append(margin)
+        lines += [
+            "",
+            _("Now:"),
+            ngettext("%(n)s order waits for acceptance", "%(n)s orders wait for acceptance", waiting) % {"n": waiting},
+            ngettext(
+                "%(n)s accepted order waits to be handed over", "%(n)s accepted orders wait to be handed over", to_ship
+            )
+            % {"n": to_ship},
+        ]
+        if held:
+            lines.append(
+                ngettext(
+                    "%(n)s of them left for staff by auto-accept",
+                    "%(n)s of them left for staff by auto-accept",
+                    held,
+                )
+                % {"n": held}
+            )
+        return notify(
+            Kind.DAILY_SUMMARY,
+            f"summary:{day.isoformat()}",
+            title=_("kaspisync: summary of %(day)s") % {"day": formats.date_format(day, "DATE_FORMAT")},
+            lines=lines,
+            link=reverse("admin:orders_order_changelist"),
+        )
