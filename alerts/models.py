@@ -51,7 +51,7 @@ KINDS = {
     Kind.FEED_OFFERS_DROPPED: (_("offers were left out of a price list build"), "feeds.view_feedversion"),
     Kind.FEED_NOT_FETCHED: (_("Kaspi has not fetched the price list"), "feeds.view_feedversion"),
     Kind.MARGIN_FLOOR: (_("products fell below the margin floor"), "catalog.view_product"),
-    Kind.CARD_ERRORS: (_("product card uploads with errors"), "catalog.view_product"),
+    Kind.CARD_ERRORS: (_("product card uploads with errors"), "cards.view_uploadrun"),
     Kind.CANCELLATION_SHARE: (_("the share of cancelled orders crossed a threshold"), "orders.view_order"),
     Kind.DAILY_SUMMARY: (_("daily summary"), "orders.view_order"),
     Kind.TEST: (_("test message"), ""),

@@ -54,6 +54,7 @@ from ..models import (
     UploadRun,
     UploadState,
 )
+from . import notices
 from .readiness import evaluate, refresh_readiness
 
 log = logging.getLogger(__name__)
@@ -318,19 +319,22 @@ def _total(run: UploadRun) -> None:
     run.unknown = counts.get(Outcome.UNKNOWN, 0)
     codes = run.batches.exclude(import_code="").order_by("number").values_list("import_code", flat=True)
     run.import_codes = ", ".join(codes)[:2000]
-    run.save(
-        update_fields=[
-            "sent",
-            "created",
-            "errors",
-            "unknown",
-            "not_ready",
-            "import_codes",
-            "stats",
-            "error",
-            "requests_made",
-        ]
-    )
+    with transaction.atomic():  # the final counts and their alert together
+        run.save(
+            update_fields=[
+                "sent",
+                "created",
+                "errors",
+                "unknown",
+                "not_ready",
+                "import_codes",
+                "stats",
+                "error",
+                "requests_made",
+            ]
+        )
+        if not run.batches.filter(status__in=PENDING).exists():  # Kaspi has finished every batch
+            notices.upload_errors(run)
 
 
 def _look_up_pending(client: KaspiContentClient, lock=None) -> list[UploadBatch]:

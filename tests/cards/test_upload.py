@@ -215,3 +215,33 @@ def test_command_json_and_exit_codes(mapped, ready, settings):
         call_command("upload_cards", "--json", "--resend", stdout=out)
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
     assert summary["sent"] == 0 and summary["error"]
+
+
+def test_an_upload_with_refused_cards_is_announced_once_kaspi_has_finished(mapped, ready, settings):
+    from alerts.models import Alert, Kind
+
+    settings.CARDS_BATCH_SIZE = 2
+    products = ready(3)
+    mapped.categories["Master - Notebooks"]["attributes"][2]["type"] = "boolean"  # Kaspi refuses the RAM value
+    mapped.categories["Master - Notebooks"]["attributes"][2]["mandatory"] = False
+    mapped.uploaded_seconds = 3600
+    run = upload_cards(wait=False)
+    assert not Alert.objects.filter(kind=Kind.CARD_ERRORS).exists()  # Kaspi has not finished yet
+    mapped.advance(7200)
+    assert check_pending() == 2  # both batches finished: now the upload is announced
+    run.refresh_from_db()
+    assert run.errors == 3
+    [alert] = Alert.objects.filter(kind=Kind.CARD_ERRORS)
+    assert alert.title == f"Загрузка карточек №{run.pk}: Kaspi отклонил 3 карточки"
+    assert alert.lines[0] == "Отправлено: 3, создано: 0, отклонено: 3, исход неизвестен: 0"
+    assert {line.split(":")[0] for line in alert.lines[1:]} == {merchant_sku(p.article, sku_prefix()) for p in products}
+    assert alert.link == f"/admin/cards/uploadrun/{run.pk}/change/"
+    check_pending()
+    assert Alert.objects.filter(kind=Kind.CARD_ERRORS).count() == 1
+
+
+def test_an_upload_without_errors_is_not_announced(mapped, ready):
+    from alerts.models import Alert
+
+    ready(2)
+    assert upload_cards().created == 2 and not Alert.objects.exists()
