@@ -71,3 +71,18 @@ def test_just_after_start_a_never_seen_worker_is_not_an_alarm(telegram):
 
     assert watch_once(time.monotonic()) is True  # stale (never seen) ...
     assert not Alert.objects.exists()  # ... but the web server has just started
+
+
+def test_the_web_process_starts_the_watchdog_and_other_processes_do_not():
+    import subprocess
+    import sys
+
+    code = "import {}; from alerts import checks; print(checks._watchdog is not None and checks._watchdog.is_alive())"
+    env = {**__import__("os").environ, "KASPISYNC_ENV_FILE": "/dev/null"}
+    env.pop("KASPISYNC_PROCESS", None)
+    web = subprocess.run([sys.executable, "-c", code.format("kaspisync.wsgi")], capture_output=True, text=True, env=env)
+    assert web.stdout.strip() == "True", web.stderr[-2000:]
+    other = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'kaspisync.settings'); django.setup(); "
+    other += "from alerts import checks; print(checks._watchdog is None)"
+    command = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True, env=env)
+    assert command.stdout.strip() == "True", command.stderr[-2000:]

@@ -129,3 +129,20 @@ def test_channels_that_are_not_set_up_get_no_deliveries(settings):
     settings.ALERT_EMAILS = ["owner@example.kz"]
     alert = notify(Kind.JOB_FAILED, "job:1", title="x")
     assert alert is not None and not alert.deliveries.exists()
+
+
+def test_alerts_import_no_other_app():
+    """Other apps call alerts; alerts import only Django and the kaspisync plumbing."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "alerts"
+    apps = {"catalog", "feeds", "orders", "cards"}
+    offenders = {}
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and n.level == 0}
+        if bad := {name for name in names if name.split(".")[0] in apps}:
+            offenders[str(path.relative_to(root))] = sorted(bad)
+    assert offenders == {}

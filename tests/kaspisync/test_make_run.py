@@ -72,7 +72,7 @@ def _products(db: Path, where: str = "1=1") -> int:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="walks /proc to find every started process")
 def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_path):
-    port = _free_port()
+    port, telegram_port = _free_port(), _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_BROKER_URL"))},
         "KASPISYNC_ENV_FILE": "/dev/null",
@@ -80,7 +80,7 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
         "PORT": str(port),
         "SANDBOX_ALSTYLE_PORT": str(_free_port()),
         "SANDBOX_KASPI_PORT": str(_free_port()),
-        "SANDBOX_TELEGRAM_PORT": str(_free_port()),
+        "SANDBOX_TELEGRAM_PORT": str(telegram_port),
         "SANDBOX_ALSTYLE_INTERVAL": "0",
         "WEB_CONCURRENCY": "1",
         "CELERY_WORKER_CONCURRENCY": "1",
@@ -137,6 +137,12 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
         wait_for(lambda: _get(feed_url)[0] == 200, timeout=90, interval=1, message="the published price list")
         status, body = _get(feed_url)
         assert body.count("<offer ") > 5000 and "<merchantid>" in body
+        # the first order pull's waiting orders were announced: the Telegram sandbox shows them
+        def telegram_messages():
+            code, text = _get(f"http://127.0.0.1:{telegram_port}/_sandbox/messages")
+            return code == 200 and [m for m in json.loads(text) if "ждёт принятия" in m["plain"]]
+
+        wait_for(telegram_messages, timeout=90, interval=1, message="the demo's alerts in the Telegram sandbox")
     finally:
         launcher.send_signal(signal.SIGINT)
         try:
