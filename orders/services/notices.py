@@ -5,8 +5,9 @@
   re-pulled order is never announced again);
 - `remind_waiting(now)`: an order still waiting ALERT_ORDER_REMINDER_MINUTES after staff were
   told (its "waits for acceptance" alert), once;
-- `daily_summary(day)`: yesterday's orders, revenue and net margin, and what waits now, at
-  ALERT_DAILY_SUMMARY_AT (beat), once per day.
+- `daily_summary(day)`: yesterday's orders, revenue and net margin, what waits now, and the
+  30-day share of cancelled orders (Kaspi's quality limit), at ALERT_DAILY_SUMMARY_AT (beat),
+  once per day.
 
 An order in an alert is its number, total, items, delivery and payment modes and a link to its
 admin page: never the customer's name, phone or address.
@@ -29,6 +30,7 @@ from alerts.services import alert_language, notify
 
 from .. import selectors
 from ..models import AutoAcceptCheck, AutoAcceptOutcome, DeliveryMode, Order, OrderStatus, PaymentMode
+from .quality import summary_line as quality_summary_line
 
 NOT_SOLD = (OrderStatus.CANCELLED, OrderStatus.CANCELLING, OrderStatus.RETURNED)
 
@@ -171,6 +173,7 @@ def daily_summary(day: date | None = None, now: datetime | None = None):
                 )
                 % {"n": held}
             )
+        lines += ["", quality_summary_line(now)]
         return notify(
             Kind.DAILY_SUMMARY,
             f"summary:{day.isoformat()}",

@@ -137,6 +137,7 @@ def test_make_run_serves_imports_through_the_worker_and_stops_everything(tmp_pat
         wait_for(lambda: _get(feed_url)[0] == 200, timeout=90, interval=1, message="the published price list")
         status, body = _get(feed_url)
         assert body.count("<offer ") > 5000 and "<merchantid>" in body
+
         # the first order pull's waiting orders were announced: the Telegram sandbox shows them
         def telegram_messages():
             code, text = _get(f"http://127.0.0.1:{telegram_port}/_sandbox/messages")

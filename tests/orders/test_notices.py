@@ -120,5 +120,6 @@ def test_the_daily_summary(sandbox, catalog_products):
     # 100 000 − 80 000 dealer cost − 12 % commission
     assert alert.lines[2] == "Чистая маржа: 8\xa0000 ₸"
     assert "2 заказа ждут принятия" in alert.lines  # the kept one and today's
+    assert alert.lines[-1].startswith("Отменённые заказы за 30 дней:")  # Kaspi's quality limit
     assert daily_summary() is None  # once per day
     assert Order.objects.filter(status=OrderStatus.APPROVED_BY_BANK).count() == 2
