@@ -3,20 +3,16 @@ fell below their margin floor when an import repriced them, as one digest per pr
 in the transaction that stored the new prices."""
 
 from django.urls import reverse
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from alerts.models import Kind
 from alerts.services import alert_language, notify
+from kaspisync.display import money, percent
 
 from ..models import Product
 
 DIGEST_LINES = 40  # products named in the digest; the count covers them all
-
-
-def _tenge(value) -> str:
-    return "—" if value is None else formats.number_format(value, decimal_pos=0, use_l10n=True, force_grouping=True)
 
 
 def margin_floor_digest(run, product_ids) -> None:
@@ -27,13 +23,13 @@ def margin_floor_digest(run, product_ids) -> None:
     count = len(product_ids)
     with alert_language():
         lines = [
-            _("%(article)s %(name)s: margin %(margin)s ₸ (%(percent)s %%), sale price %(price)s ₸")
+            _("%(article)s %(name)s: margin %(margin)s (%(percent)s), sale price %(price)s")
             % {
                 "article": p.article,
                 "name": p.name,
-                "margin": _tenge(p.net_margin),
-                "percent": formats.number_format(p.net_margin_percent or 0, use_l10n=True),
-                "price": _tenge(p.sale_price),
+                "margin": money(p.net_margin),
+                "percent": percent(p.net_margin_percent),
+                "price": money(p.sale_price),
             }
             for p in products
         ]

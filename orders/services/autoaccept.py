@@ -35,6 +35,7 @@ from django.utils.translation import ngettext
 from alerts.models import Kind
 from alerts.services import alert_language, notify
 from catalog.normalize import promised_stock
+from kaspisync.display import money
 from kaspisync.locks import job_lock
 
 from .. import selectors
@@ -51,7 +52,7 @@ from ..models import (
     PaymentMode,
 )
 from .actions import ActionError, ActionUnconfirmed, accept_order
-from .notices import order_lines, order_link, quantity, tenge
+from .notices import order_lines, order_link, quantity
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,8 @@ def rule_conditions(order: Order, rule: AutoAcceptRule) -> list[str]:
     failed = []
     if order.total_price > rule.max_total:
         failed.append(
-            _("the total %(total)s ₸ is above the limit of %(limit)s ₸")
-            % {"total": tenge(order.total_price), "limit": tenge(rule.max_total)}
+            _("the total %(total)s is above the limit of %(limit)s")
+            % {"total": money(order.total_price), "limit": money(rule.max_total)}
         )
     if order.delivery_mode not in rule.delivery_modes:
         failed.append(

@@ -27,16 +27,13 @@ from django.utils.translation import ngettext
 
 from alerts.models import Alert, Kind
 from alerts.services import alert_language, notify
+from kaspisync.display import money
 
 from .. import selectors
 from ..models import AutoAcceptCheck, AutoAcceptOutcome, DeliveryMode, Order, OrderStatus, PaymentMode
 from .quality import summary_line as quality_summary_line
 
 NOT_SOLD = (OrderStatus.CANCELLED, OrderStatus.CANCELLING, OrderStatus.RETURNED)
-
-
-def tenge(value) -> str:
-    return formats.number_format(Decimal(value), decimal_pos=0, use_l10n=True, force_grouping=True)
 
 
 def quantity(value: Decimal) -> str:
@@ -53,11 +50,11 @@ def order_link(order: Order) -> str:
 
 def order_lines(order: Order) -> list[str]:
     """An order in an alert: total, items, delivery and payment (no customer data)."""
-    lines = [_("Total: %(total)s ₸") % {"total": tenge(order.total_price)}]
+    lines = [_("Total: %(total)s") % {"total": money(order.total_price)}]
     for entry in order.entries.all():
         lines.append(
-            _("%(name)s × %(qty)s — %(sum)s ₸")
-            % {"name": entry.name or entry.sku, "qty": quantity(entry.quantity), "sum": tenge(entry.total_price)}
+            _("%(name)s × %(qty)s — %(sum)s")
+            % {"name": entry.name or entry.sku, "qty": quantity(entry.quantity), "sum": money(entry.total_price)}
         )
     if order.delivery_mode:
         lines.append(_("Delivery: %(mode)s") % {"mode": _label(DeliveryMode, order.delivery_mode)})
@@ -81,8 +78,8 @@ def announce_waiting(order_pks) -> int:
             alert = notify(
                 Kind.ORDER_WAITING,
                 f"order:{order.pk}",
-                title=_("Order %(code)s waits for acceptance — %(total)s ₸")
-                % {"code": order.code, "total": tenge(order.total_price)},
+                title=_("Order %(code)s waits for acceptance — %(total)s")
+                % {"code": order.code, "total": money(order.total_price)},
                 lines=order_lines(order),
                 link=order_link(order),
             )
@@ -143,10 +140,10 @@ def daily_summary(day: date | None = None, now: datetime | None = None):
         lines = [
             ngettext("Orders: %(n)s", "Orders: %(n)s", count) % {"n": count}
             + (ngettext(" (%(n)s cancelled)", " (%(n)s cancelled)", cancelled) % {"n": cancelled} if cancelled else ""),
-            _("Revenue: %(sum)s ₸") % {"sum": tenge(revenue)},
+            _("Revenue: %(sum)s") % {"sum": money(revenue)},
         ]
         if known:
-            margin = _("Net margin: %(sum)s ₸") % {"sum": tenge(sum(known))}
+            margin = _("Net margin: %(sum)s") % {"sum": money(sum(known))}
             if len(known) < len(margins):
                 unknown = len(margins) - len(known)
                 margin += ngettext(

@@ -94,7 +94,7 @@ def test_a_matching_order_is_accepted_by_the_rule_recorded_and_announced(sandbox
     assert alert.link == f"/admin/orders/order/{order.pk}/change/"
     send_pending()
     [text] = [t for t in telegram.texts() if "принят автоматически" in t]  # (the waiting alert came first)
-    assert "340\xa0000 ₸" in text and "× 2" in text
+    assert "340\xa0000\xa0₸" in text and "× 2" in text
     assert order.customer_phone not in text and raw["customer"]["lastName"] not in text
     # decided once: a second run sends nothing
     assert auto_accept_waiting().accepted == [] and sandbox.request_count("/orders", "POST") == 1
@@ -121,7 +121,7 @@ def test_the_pull_task_runs_auto_accept(sandbox, on):
             "остаток Al-Style для «Ноутбук 20901» — <10, заказано 2",
         ),
         ({"is_active": False}, {"entries": [entry(A)]}, "остаток Al-Style для «Ноутбук 20901» — 0, заказано 1"),
-        (None, {"entries": [entry(A, price=600_000)]}, "сумма 600\xa0000 ₸ больше предела 500\xa0000 ₸"),
+        (None, {"entries": [entry(A, price=600_000)]}, "сумма 600\xa0000\xa0₸ больше предела 500\xa0000\xa0₸"),
         (None, {"mode": "DELIVERY_REGIONAL_TODOOR"}, "доставка «межгород, до двери» не входит в список правила"),
         (None, {"payment": "PAY_WITH_CREDIT"}, "оплата «кредит / рассрочка» не входит в список правила"),
     ],
