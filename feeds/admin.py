@@ -154,6 +154,7 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
         "trigger",
         "offers",
         "available_offers",
+        "dropped_offers",
         "size_column",
         "diff_column",
         "published_at",
@@ -177,6 +178,8 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
         "download_column",
         "reasons_column",
         "errors_column",
+        "dropped_offers",
+        "dropped_column",
         "diff_detail",
         "previous",
         "published_at",
@@ -234,6 +237,22 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
         total = obj.stats.get("errors", len(obj.errors))
         head = format_html("<div>{}</div>", _("%(count)s error(s); the first ones:") % {"count": total})
         return head + format_html_join("", "<div><code>{}</code></div>", ((e,) for e in obj.errors))
+
+    @admin.display(description=gettext_lazy("offers left out, and why"))
+    def dropped_column(self, obj):
+        if not obj.dropped_offers:
+            return _("none")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((d["sku"], d["article"] if d.get("article") is not None else "—", d["reason"]) for d in obj.dropped),
+        )
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th></tr>", _("SKU"), _("article"), _("why it was left out")
+        )
+        more = obj.dropped_offers - len(obj.dropped)
+        tail = format_html("<p>{}</p>", _("… and %(n)s more") % {"n": more}) if more > 0 else ""
+        return format_html("<table>{}{}</table>{}", head, rows, tail)
 
     @admin.display(description=gettext_lazy("changes against the published version"))
     def diff_detail(self, obj):

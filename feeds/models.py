@@ -210,6 +210,14 @@ class FeedVersion(JobRun):
     file = models.CharField(_("file"), max_length=255, blank=True)
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
     errors = models.JSONField(_("validation errors"), default=list, blank=True)
+    # One offer that fails the checks is left out, the rest published (feeds.writer). The alerts
+    # hook on `dropped_offers` of a finished build.
+    dropped_offers = models.PositiveIntegerField(
+        _("offers left out"),
+        default=0,
+        help_text=_("Offers that failed the checks: left out of this version, every other offer is in it."),
+    )
+    dropped = models.JSONField(_("offers left out, and why"), default=list, blank=True)
     diff = models.JSONField(_("changes against the published version"), default=dict, blank=True)
     previous = models.ForeignKey(
         "self", verbose_name=_("compared with"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -4,7 +4,9 @@ build_feed(): one build at a time (job lock), a FeedVersion row per build. The c
 written and schema-validated in one streaming pass, compared with the published version by its
 offers (not its bytes: the date changes every build), checked by the shrink guard, and only then
 published: the file moved into storage whole, then the database pointer switched. Anything
-wrong keeps the last good price list live and says why on the version row.
+wrong with the document keeps the last good price list live and says why on the version row;
+a single offer that fails the checks is left out and listed on the version (`dropped_offers`,
+`dropped`), the rest published, unless so many are left out that the shrink guard holds it.
 """
 
 import atexit
@@ -29,7 +31,8 @@ from kaspisync.secrets import mask
 
 from . import notices, selectors, storage
 from .models import FeedBuildState, FeedFetch, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
-from .writer import offers_from_products, write_feed
+from .validation import validate_file
+from .writer import drop_offer_lines, offers_from_products, write_feed
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +88,18 @@ def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
     try:
         with open(path, "wb") as fh:
             written = write_feed(fh, offers_from_products(publishable_products(), config), config)
+        if written.schema_bad_lines:  # offers the schema alone refused: out of the file, which is checked again
+            drop_offer_lines(path, written)
+            for message in validate_file(path):
+                written.error(_("Schema: %(message)s") % {"message": message})
         version.previous = previous
         version.offers, version.available_offers = written.offers, written.available_offers
         version.size, version.sha256, version.offers_sha256 = written.size, written.sha256, written.offers_sha256
         version.errors = written.errors
+        version.dropped_offers, version.dropped = written.dropped_count, written.dropped
         version.stats = {"errors": written.error_count, "stores": len(config.stores), "cities": len(config.cities)}
         reasons = shrink_reasons(previous, written.offers, written.available_offers, feed.shrink_threshold)
+        reasons += dropped_reasons(written.offers, written.dropped_count, feed.shrink_threshold)
         if not written.valid:
             version.result = FeedResult.INVALID
             reasons.insert(0, _("Failed validation: %(count)s error(s).") % {"count": written.error_count})
@@ -135,6 +144,18 @@ def shrink_reasons(previous: FeedVersion | None, offers: int, available: int, th
                 % {"what": label, "before": before, "after": after, "threshold": threshold}
             )
     return reasons
+
+
+def dropped_reasons(offers: int, dropped: int, threshold: int) -> list[str]:
+    """Why a candidate must be held although no version came before it: more than `threshold` %
+    of its offers failed the checks (a mass drop is a fault somewhere, not a few bad products)."""
+    total = offers + dropped
+    if total and dropped * 100 > total * threshold:
+        return [
+            _("%(dropped)s of %(total)s offers failed the checks and were left out (more than %(threshold)s %%).")
+            % {"dropped": dropped, "total": total, "threshold": threshold}
+        ]
+    return []
 
 
 def removal_reasons(previous: FeedVersion, diff: dict, threshold: int) -> list[str]:

@@ -6,17 +6,25 @@ with the namespace and date, company, merchantid, the offers element, and every 
 markup around them (`<offer sku="...">`, availabilities, prices: digits and validated codes only)
 is written as bytes in the same stream, and the availabilities block is rendered once per distinct
 stock combination. Nothing is held in memory but one batch of offers and those small caches:
-50,000 offers take about 0.3 s (element-by-element lxml takes 1.3–2 s on the same machine).
+50,000 offers take about 0.25 s (element-by-element lxml takes 1.3–2 s on the same machine).
 
 Every byte goes through a `Sink`: the file, its SHA-256, the SHA-256 of everything after the
 root's start tag (the offers, without the date: equal means nothing changed), and the schema
 validator (feeds/validation.py: worker processes check each batch of BATCH offers while the next
-is written). Business checks (unique SKUs, prices > 0, non-empty model, at least one store) run
-on the values while writing; a collision is reported, never merged.
+is written).
+
+One bad offer never fails the whole price list. Each offer's values are checked before it is
+written, by the schema's own rules (SKU 1-20 Latin letters and digits and unique, a name, prices
+whole tenge 1..MAX_TENGE, stock counts 0..MAX_COUNT): an offer that fails is left out and listed
+in `WriteResult.dropped` with the reason. Should the schema still refuse an offer the checks let
+through, its line is reported (`schema_bad_lines`) and `drop_offer_lines` takes it out of the
+written file. Only what concerns the whole document (no store configured, no offers, an error in
+the head or the tail) makes it invalid.
 """
 
 import gc
 import hashlib
+import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +46,10 @@ NS = "kaspiShopping"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
 XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
-MAX_REPORTED = 50  # business errors listed one by one; the total is always counted
+MAX_REPORTED = 50  # document errors listed one by one; the total is always counted
+MAX_DROPPED_LISTED = 100  # offers left out listed one by one (SKU and why); all are counted
+MAX_TENGE = 999_999_999_999  # the schema's price: 1-12 digits
+MAX_COUNT = 9_999_999_999  # the schema's stockCount: 1-10 digits
 LESS_THAN = StockQualifier.LESS_THAN.value
 BATCH = 500  # offers per flush to the file, the hashes and the validator (about 150 KB)
 
@@ -175,6 +186,7 @@ class Sink:
     def start_offers_digest(self) -> None:
         self.flush()
         self.offers_sha256 = hashlib.sha256()
+        self.offers_from = self.size
 
     def begin_offers(self) -> None:
         """What was written is the head; every flush() from now on ends after a whole offer."""
@@ -195,8 +207,12 @@ class WriteResult:
     size: int = 0
     sha256: str = ""
     offers_sha256: str = ""
-    errors: list = field(default_factory=list)  # business errors, then schema errors
+    errors: list = field(default_factory=list)  # errors of the whole document (it is invalid)
     error_count: int = 0
+    dropped: list = field(default_factory=list)  # [{"sku", "article", "reason"}] of offers left out
+    dropped_count: int = 0
+    schema_bad_lines: dict = field(default_factory=dict)  # {line: schema message} of offers the schema refused
+    offers_digest_from: int = 0  # byte offset where `offers_sha256` starts (after the root's start tag)
     snapshot: dict = field(default_factory=dict)  # {sku: [price, [stock per store]]}: for diffs
     validator_peak_kb: int = 0  # the validating processes: the largest peak RSS, CPU time summed
     validator_cpu: float = 0.0
@@ -209,6 +225,12 @@ class WriteResult:
         self.error_count += 1
         if len(self.errors) < MAX_REPORTED:
             self.errors.append(message)
+
+    def drop(self, sku: str, article, reason: str) -> None:
+        """Leave one offer out of the price list, saying why."""
+        self.dropped_count += 1
+        if len(self.dropped) < MAX_DROPPED_LISTED:
+            self.dropped.append({"sku": sku, "article": article, "reason": str(reason)})
 
 
 def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...]) -> bytes:
@@ -273,10 +295,11 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
     if not config.stores:
         result.error(_("No Kaspi store is configured: every offer needs at least one availability."))
     stores = config.stores
-    blocks: dict[tuple, tuple[bytes, bool]] = {}  # stocks -> (availabilities, any available)
+    blocks: dict[tuple, tuple[bytes, bool, bool]] = {}  # stocks -> (availabilities, any available, counts valid)
     brands: dict[str, bytes] = {}
     seen: dict[str, int | None] = {}
     snapshot = result.snapshot
+    drop = result.drop
     count = available = 0
     try:
         raw(XML_DECLARATION)  # as in Kaspi's documentation (lxml would use single quotes)
@@ -293,33 +316,41 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
                     text = xf.write
                     batch_end = BATCH
                     for sku, model, brand, stocks, price, article in offers:
-                        count += 1
                         if sku in seen or not is_valid_sku(sku):
-                            _sku_error(sku, article, seen, result)
-                        seen[sku] = article
+                            drop(sku, article, _sku_problem(sku, article, seen))
+                            continue
                         model = clean_text(model)
                         if not model:
-                            result.error(_("SKU %(sku)s has no name (model).") % {"sku": sku})
-                        raw(b'<offer sku="%s"><model>' % sku.encode())
-                        text(model)  # escaped by lxml
+                            drop(sku, article, _("SKU %(sku)s has no name (model).") % {"sku": sku})
+                            continue
+                        block = blocks.get(stocks)
+                        if block is None:
+                            block = blocks[stocks] = (
+                                _availabilities(stores, stocks),
+                                any(stocks),
+                                all(type(n) is int and 0 <= n <= MAX_COUNT for n in stocks),
+                            )
+                        if not block[2]:
+                            drop(sku, article, _stock_problem(sku, stocks))
+                            continue
+                        if type(price) is int and 0 < price <= MAX_TENGE:
+                            tail = b"<price>%d</price></offer>\n" % price
+                        elif type(price) is tuple and price and all(_tenge_ok(p) for _, p in price):
+                            tail = _cityprices(price)
+                            price = [p for _, p in price]
+                        else:
+                            drop(sku, article, _price_problem(sku, price))
+                            continue
+                        seen[sku] = article
+                        count += 1
+                        if block[1]:
+                            available += 1
                         brand_xml = brands.get(brand)
                         if brand_xml is None:
                             brand_xml = brands[brand] = _brand(brand)
-                        block = blocks.get(stocks)
-                        if block is None:
-                            block = blocks[stocks] = (_availabilities(stores, stocks), any(stocks))
-                        if block[1]:
-                            available += 1
-                        if type(price) is int and price > 0:
-                            raw(b"</model>%s%s<price>%d</price></offer>\n" % (brand_xml, block[0], price))
-                        elif type(price) is tuple:
-                            raw(b"</model>%s%s%s" % (brand_xml, block[0], _cityprices(sku, price, result)))
-                            price = [p for _, p in price]
-                        else:
-                            raw(
-                                b"</model>%s%s<price>%s</price></offer>\n"
-                                % (brand_xml, block[0], _tenge(sku, price, result))
-                            )
+                        raw(b'<offer sku="%s"><model>' % sku.encode())
+                        text(model)  # escaped by lxml
+                        raw(b"</model>%s%s%s" % (brand_xml, block[0], tail))
                         snapshot[sku] = (price, stocks)
                         if count == batch_end:
                             sink.flush()
@@ -333,42 +364,110 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
             result.validator_cpu = validator.worker_cpu_seconds
         else:
             schema_errors = []
-    for message in schema_errors:
-        result.error(_("Schema: %(message)s") % {"message": message})
     if schema_errors:
-        result.error_count += validator.error_count - len(schema_errors)  # the ones not listed
+        _sort_schema_errors(result, validator, schema_errors)
     if count == 0:
         result.error(_("The price list has no offers."))
     result.offers, result.available_offers = count, available
     result.size, result.sha256 = sink.size, sink.sha256.hexdigest()
-    result.offers_sha256 = sink.offers_sha256.hexdigest()
+    result.offers_sha256, result.offers_digest_from = sink.offers_sha256.hexdigest(), sink.offers_from
     return result
 
 
-def _sku_error(sku: str, article, seen: dict, result: WriteResult) -> None:
+def _sort_schema_errors(result: WriteResult, validator: WriterValidator, messages: list[str]) -> None:
+    """Errors only on the lines of single offers take those offers out (`schema_bad_lines`). Any
+    other error (in the head or the tail, a validating process lost) makes the document invalid:
+    then every schema error is reported and nothing is taken out."""
+    offer_lines = validator.offer_lines_with_errors()
+    elsewhere = len(validator.bad_lines) > len(offer_lines) or any(_line_of(m) not in offer_lines for m in messages)
+    if elsewhere or result.error_count:
+        for message in messages:
+            result.error(_("Schema: %(message)s") % {"message": message})
+        result.error_count += validator.error_count - len(messages)  # the ones not listed
+        return
+    described: dict[int, str] = {}
+    for message in messages:
+        described.setdefault(_line_of(message), message)
+    for line in sorted(offer_lines):
+        result.schema_bad_lines[line] = described.get(line) or _("line %(line)s: refused by the schema") % {
+            "line": line
+        }
+
+
+def _line_of(message: str) -> int | None:
+    head, _sep, _rest = message.partition(":")
+    number = head.removeprefix("line ")
+    return int(number) if number.isdigit() else None
+
+
+def drop_offer_lines(path: str, result: WriteResult) -> None:
+    """Take the offers on `result.schema_bad_lines` out of the file at `path` (one offer per line),
+    listing each as dropped with the schema's message; the hashes, size and counts follow."""
+    lines = result.schema_bad_lines
+    whole, offers_part = hashlib.sha256(), hashlib.sha256()
+    size = 0
+    temporary = f"{path}.part"
+    with open(path, "rb") as src, open(temporary, "wb") as dst:
+        for number, line in enumerate(src, start=1):
+            if number in lines:
+                sku = _SKU_ATTRIBUTE.search(line)
+                sku = sku.group(1).decode() if sku else ""
+                previous = result.snapshot.pop(sku, None)
+                result.offers -= 1
+                result.available_offers -= b'available="yes"' in line
+                result.drop(sku, None, lines[number])
+                if previous is None:
+                    result.error(_("Line %(line)s holds no offer of this build.") % {"line": number})
+                continue
+            dst.write(line)
+            whole.update(line)
+            if size + len(line) > result.offers_digest_from:
+                offers_part.update(line[max(result.offers_digest_from - size, 0) :])
+            size += len(line)
+    os.replace(temporary, path)
+    result.size, result.sha256, result.offers_sha256 = size, whole.hexdigest(), offers_part.hexdigest()
+    result.schema_bad_lines = {}
+    if result.offers == 0:
+        result.error(_("The price list has no offers."))
+
+
+_SKU_ATTRIBUTE = re.compile(rb'<offer sku="([^"]*)"')
+
+
+def _sku_problem(sku: str, article, seen: dict) -> str:
     if sku in seen:
-        result.error(
-            _("SKU %(sku)s of article %(article)s collides with article %(other)s.")
-            % {"sku": sku, "article": article, "other": seen[sku]}
-        )
-    else:
-        result.error(_('SKU "%(sku)s" is not 1–20 Latin letters and digits.') % {"sku": sku})
+        return _("SKU %(sku)s of article %(article)s collides with article %(other)s.") % {
+            "sku": sku,
+            "article": article,
+            "other": seen[sku],
+        }
+    return _('SKU "%(sku)s" is not 1–20 Latin letters and digits.') % {"sku": sku}
 
 
-def _tenge(sku: str, price, result: WriteResult, city_id: str = "") -> bytes:
-    """A price as written: whole tenge > 0, else an error (and the value as is, for the report)."""
-    if type(price) is int and price > 0:
-        return b"%d" % price
-    result.error(
-        _("SKU %(sku)s has price %(price)s %(city)s (whole tenge above zero expected).")
-        % {"sku": sku, "price": price, "city": city_id}
-    )
-    return str(price).encode()
+def _tenge_ok(price) -> bool:
+    return type(price) is int and 0 < price <= MAX_TENGE
 
 
-def _cityprices(sku: str, prices: tuple, result: WriteResult) -> bytes:
+def _price_problem(sku: str, price) -> str:
+    if type(price) is tuple:
+        price = ", ".join(f"{city}: {p}" for city, p in price) or "—"
+    return _("SKU %(sku)s has price %(price)s (whole tenge from 1 to %(max)s expected).") % {
+        "sku": sku,
+        "price": price,
+        "max": MAX_TENGE,
+    }
+
+
+def _stock_problem(sku: str, stocks) -> str:
+    return _("SKU %(sku)s has a stock count out of range: %(counts)s.") % {
+        "sku": sku,
+        "counts": ", ".join(map(str, stocks)),
+    }
+
+
+def _cityprices(prices: tuple) -> bytes:
     parts = [b"<cityprices>"]
     for city_id, price in prices:
-        parts.append(b'<cityprice cityId="%s">%s</cityprice>' % (city_id.encode(), _tenge(sku, price, result, city_id)))
+        parts.append(b'<cityprice cityId="%s">%d</cityprice>' % (city_id.encode(), price))
     parts.append(b"</cityprices></offer>\n")
     return b"".join(parts)

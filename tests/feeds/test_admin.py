@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import translation
 
 from catalog.models import Product
 from feeds.models import FeedFetch, FeedResult, FeedVersion
@@ -176,3 +177,16 @@ def test_the_diff_names_products_and_reads_old_to_new(admin_client, products, fe
     text = response.content.decode("utf-8-sig")
     assert response.content.startswith("\ufeff".encode()) and len(text.strip().splitlines()) == 1 + 1 + 1 + 120
     assert "Товар 119;" in text or ";Товар 119;" in text
+
+
+def test_the_version_page_lists_the_offers_left_out_in_russian(admin_client, products, feed):
+    items = products(10)
+    Product.objects.filter(pk=items[2].pk).update(name="\x01")
+    with translation.override("ru"):  # a worker builds in the site's language
+        version = build_feed()
+        assert version.dropped_offers == 1
+        page = admin_client.get(reverse("admin:feeds_feedversion_change", args=[version.pk])).content.decode()
+        listing = admin_client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
+    assert "Предложения, не попавшие в прайс-лист, и почему" in page
+    assert f"AS{items[2].article}" in page and f"У SKU AS{items[2].article} нет названия" in page
+    assert "Не попало в прайс-лист" in listing

@@ -13,6 +13,7 @@ from catalog.signals import catalog_changed
 from feeds import services, storage
 from feeds.models import FeedBuildState, FeedResult, FeedVersion
 from feeds.services import FeedError, build_feed, publish_anyway
+from feeds.validation import validate_file
 from kaspisync.models import RunStatus
 
 pytestmark = pytest.mark.django_db
@@ -89,9 +90,48 @@ def test_force_publishes_past_the_shrink_guard_but_not_past_errors(products, fee
     Product.objects.filter(pk__in=[p.pk for p in items[:3]]).update(is_active=False)
     forced = build_feed(force=True)
     assert forced.result == FeedResult.PUBLISHED and forced.forced
-    Product.objects.filter(pk=items[3].pk).update(name="\x01\x02")  # empty after cleaning
+    feed.company = "\x01\x02"  # empty after cleaning: the whole document is invalid
+    feed.save()
     invalid = build_feed(force=True)
-    assert invalid.result == FeedResult.INVALID and any("no name" in e for e in invalid.errors)
+    assert invalid.result == FeedResult.INVALID and any("company" in e for e in invalid.errors)
+
+
+def test_one_offer_that_fails_the_checks_is_left_out_and_the_rest_published(products, feed, tmp_path):
+    """Issue 9, item 2: a sale price beyond the schema made the whole candidate invalid, so no
+    price or stock reached Kaspi until someone found that product."""
+    items = products(10)
+    build_feed()
+    Product.objects.filter(pk=items[3].pk).update(sale_price=2_000_000_000)  # 10 digits: passes
+    Product.objects.filter(pk=items[4].pk).update(name="\x01\x02")  # no name after cleaning
+    Product.objects.filter(pk=items[5].pk).update(sale_price=13_990)  # a real change to publish
+    version = build_feed()
+    assert version.result == FeedResult.PUBLISHED and version.offers == 9 and version.dropped_offers == 1
+    (dropped,) = version.dropped
+    assert dropped["sku"] == f"AS{items[4].article}" and "no name" in dropped["reason"]
+    assert dropped["article"] == items[4].article
+    path = tmp_path / "published.xml"
+    with default_storage.open(version.file, "rb") as fh:
+        path.write_bytes(fh.read())
+    assert validate_file(path) == [] and f'sku="AS{items[4].article}"'.encode() not in path.read_bytes()
+    assert f'sku="AS{items[3].article}"'.encode() in path.read_bytes() and b">13990<" in path.read_bytes()
+
+
+def test_a_mass_drop_is_held_by_the_shrink_guard(products, feed):
+    items = products(10)
+    build_feed()
+    Product.objects.filter(pk__in=[p.pk for p in items[:4]]).update(name="\x01")
+    held = build_feed()
+    assert held.result == FeedResult.REJECTED and held.dropped_offers == 4
+    assert any("dropped from 10 to 6" in r for r in held.reasons)
+    assert any("4 of 10 offers failed the checks" in r for r in held.reasons)
+
+
+def test_a_first_build_that_drops_most_offers_is_held_too(products, feed):
+    items = products(5)
+    Product.objects.filter(pk__in=[p.pk for p in items[:3]]).update(name="\x01")
+    first = build_feed()
+    assert first.result == FeedResult.REJECTED and first.dropped_offers == 3
+    assert first.reasons == ["3 of 5 offers failed the checks and were left out (more than 20 %)."]
 
 
 def test_older_held_version_cannot_roll_back(products, feed):

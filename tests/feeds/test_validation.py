@@ -1,11 +1,11 @@
 """The writer's validator: head + batches of offers + tail, checked in worker processes."""
 
-import io
+import hashlib
 
 import pytest
 
-from feeds.validation import WriterValidator, validate_bytes
-from feeds.writer import FeedConfig, Offer, Store, write_feed
+from feeds.validation import WriterValidator, validate_bytes, validate_file
+from feeds.writer import FeedConfig, Offer, Store, drop_offer_lines, write_feed
 
 from .test_writer import GOOD, _doc
 
@@ -91,13 +91,64 @@ def test_a_worker_that_dies_fails_the_check():
     assert errors and "stopped unexpectedly" in errors[-1]
 
 
-def test_writer_reports_schema_errors_with_lines_and_counts_them_all(monkeypatch):
+def test_an_offer_only_the_schema_refuses_is_reported_by_line_and_taken_out(monkeypatch, tmp_path):
+    """The writer's own checks mirror the schema; should they ever let through what the schema
+    refuses (here: they are told a price may have 13 digits), that offer alone is taken out."""
     monkeypatch.setattr("feeds.writer.BATCH", 3)
+    monkeypatch.setattr("feeds.writer.MAX_TENGE", 10**13)
     offers = [Offer(f"AS{i}", f"Товар {i}", "", (1,), 100, i) for i in range(10)]
-    offers[7] = Offer("AS7", "x", "", (1,), 100, 7)._replace(stocks=(-1,))  # stockCount -1: schema only
-    out = io.BytesIO()
-    result = write_feed(out, offers, FeedConfig("S", "1", stores=(Store("PP1"),)))
-    assert not result.valid
-    schema = [e for e in result.errors if "line 10:" in e]
-    assert schema, result.errors  # offer 7 is on line 3 + 7
-    assert out.getvalue().count(b"\n") == 12  # declaration, root line, ten offers; the tail ends the last
+    offers[7] = offers[7]._replace(price=10**12)  # 13 digits: the schema's tengeType refuses it
+    path = tmp_path / "feed.xml"
+    with open(path, "wb") as fh:
+        result = write_feed(fh, offers, FeedConfig("S", "1", stores=(Store("PP1"),)))
+    assert result.valid and list(result.schema_bad_lines) == [10]  # offer 7 is on line 3 + 7
+    assert result.schema_bad_lines[10].startswith("line 10: ") and "price" in result.schema_bad_lines[10]
+    assert validate_file(path)  # still in the file ...
+    drop_offer_lines(str(path), result)
+    data = path.read_bytes()
+    assert not validate_file(path) and b'sku="AS7"' not in data  # ... and now out of it
+    assert (result.offers, result.available_offers, result.dropped_count) == (9, 9, 1)
+    assert result.dropped[0]["sku"] == "AS7" and result.dropped[0]["reason"].startswith("line 10:")
+    assert "AS7" not in result.snapshot and result.size == len(data)
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert result.offers_sha256 == hashlib.sha256(data[result.offers_digest_from :]).hexdigest()
+
+
+def test_validating_processes_are_started_once_and_reused_by_later_builds():
+    """A fresh interpreter with lxml inside every build made its time vary with the machine's
+    load (issue 10, item 4): the processes stay for the next build."""
+    first = WriterValidator(1)
+    (worker,) = first._workers
+    first.feed(HEAD)
+    first.begin_offers()
+    first.feed(offer(1))
+    first.end_offers()
+    first.feed(TAIL)
+    assert first.finish() == []
+    second = WriterValidator(1)
+    assert second._workers == [worker] and worker.poll() is None  # the same process, reused
+    second.finish()
+    worker.kill()
+    worker.wait()
+    third = WriterValidator(1)  # a dead one is replaced
+    assert third._workers[0] is not worker and third._workers[0].poll() is None
+    third.feed(HEAD)
+    third.begin_offers()
+    third.feed(offer(1).replace(b">100<", b">-1<"))
+    third.end_offers()
+    third.feed(TAIL)
+    assert len(third.finish()) == 1 and third.bad_lines == {3} and third.offer_lines_with_errors() == {3}
+
+
+def test_two_validators_at_once_do_not_share_processes():
+    first, second = WriterValidator(1), WriterValidator(1)
+    assert set(first._workers).isdisjoint(second._workers)
+    private = second._workers[0]
+    for validator in (first, second):
+        validator.feed(HEAD)
+        validator.begin_offers()
+        validator.feed(offer(1))
+        validator.end_offers()
+        validator.feed(TAIL)
+        assert validator.finish() == []
+    assert private.poll() is not None  # the private one is stopped when its validator finishes

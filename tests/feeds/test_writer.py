@@ -111,9 +111,11 @@ def test_schema_rejects_bad_documents():
 def test_sku_collision_is_reported_not_merged():
     offers = [Offer("AS1", "First", "", (1,), 100, 1), Offer("AS1", "Second", "", (1,), 200, 2)]
     result, data = write(offers)
-    assert not result.valid
-    assert any("AS1" in e and "collides" in e for e in result.errors)
-    assert data.count(b'sku="AS1"') == 2  # both written: nothing silently dropped
+    assert result.valid and (result.offers, result.dropped_count) == (1, 1)
+    assert result.dropped == [
+        {"sku": "AS1", "article": 2, "reason": "SKU AS1 of article 2 collides with article 1."}
+    ]  # said, never silent
+    assert data.count(b'sku="AS1"') == 1 and b"First" in data and b"Second" not in data
 
 
 def test_business_checks_catch_what_the_writer_is_given():
@@ -123,10 +125,13 @@ def test_business_checks_catch_what_the_writer_is_given():
         Offer("AS3", "ok", "", (1,), Decimal("99.5"), 3),
         Offer("AS4", "ok", "", (1,), 0, 4),
     ]
-    result, _ = write(offers)
-    text = " ".join(result.errors)
+    offers.append(Offer("AS5", "ok", "", (1,), 100, 5))
+    result, data = write(offers)
+    assert result.valid and result.offers == 1 and result.dropped_count == 4  # one bad offer fails no other
+    text = " ".join(d["reason"] for d in result.dropped)
     assert "AS 1" in text and "AS2 has no name" in text and "99.5" in text and "AS4 has price 0" in text
-    assert any(e.startswith("Schema:") for e in result.errors)
+    assert [d["sku"] for d in result.dropped] == ["AS 1", "AS2", "AS3", "AS4"]
+    assert not validate_bytes(data) and b'sku="AS5"' in data and b'sku="AS4"' not in data
 
 
 def test_sku_rule_is_latin_letters_and_digits_up_to_20():
@@ -221,3 +226,15 @@ def test_schema_is_our_own_file_loaded_once_and_says_so():
     assert schema() is schema()  # parsed once per process, from disk
     text = SCHEMA_PATH.read_text()
     assert "could not be obtained offline" in text and "NOT the official schema" in text
+
+
+def test_prices_and_stock_beyond_the_schema_leave_only_their_offer_out():
+    offers = [
+        Offer("AS1", "ok", "", (1,), 10**12, 1),  # 13 digits: the schema takes at most 12
+        Offer("AS2", "ok", "", (10**10,), 100, 2),  # stockCount: at most 10 digits
+        Offer("AS3", "ok", "", (1,), (("750000000", 0),), 3),  # a city price of 0
+        Offer("AS4", "ok", "", (1,), 999_999_999_999, 4),  # the largest price the schema takes
+    ]
+    result, data = write(offers)
+    assert result.valid and result.offers == 1 and [d["sku"] for d in result.dropped] == ["AS1", "AS2", "AS3"]
+    assert validate_bytes(data) == [] and b"<price>999999999999</price>" in data
