@@ -239,7 +239,7 @@ class ProductPricingMixin:
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("price_rule", "price_override")
+        return super().get_queryset(request).select_related("price_rule", "price_override", "brand")
 
     def get_list_filter(self, request):
         return tuple(dict.fromkeys((*super().get_list_filter(request), *self.pricing_list_filter)))
