@@ -62,3 +62,18 @@ def test_export_xlsx_downloads_a_workbook_that_opens(logged_in, shop, tmp_path):
     assert codes == set(Order.objects.values_list("code", flat=True))
     statuses = {row[header.index("Статус")] for row in rows[1:]}
     assert "ждёт принятия" in statuses and not any(s and s.isupper() for s in statuses), statuses
+
+
+def test_on_a_phone_cancelling_is_not_next_to_accepting(logged_in, shop, shot):
+    from .pages import PHONE, horizontal_overflow, set_viewport
+
+    browser = logged_in
+    set_viewport(browser, *PHONE)
+    browser.go(reverse("admin:orders_order_change", args=[shop.stored[shop.waiting["code"]].pk]))
+    shot(browser, "order-page-phone")
+    assert horizontal_overflow(browser) == 0, "the order page scrolls sideways on a phone"
+    accept = browser.find_element(By.LINK_TEXT, "ПРИНЯТЬ ЗАКАЗ").rect
+    cancel = browser.find_element(By.CSS_SELECTOR, "li.ks-danger-action a").rect
+    gap_x = max(cancel["x"] - (accept["x"] + accept["width"]), accept["x"] - (cancel["x"] + cancel["width"]))
+    gap_y = max(cancel["y"] - (accept["y"] + accept["height"]), accept["y"] - (cancel["y"] + cancel["height"]))
+    assert max(gap_x, gap_y) >= 24, f"a slip of the thumb could cancel: {accept} / {cancel}"
