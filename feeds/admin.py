@@ -15,7 +15,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import money, percent
@@ -318,7 +318,7 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
         writer = csv.writer(out, delimiter=";")
         writer.writerow(
             [
-                _("Change"),
+                pgettext("price list change", "Change"),
                 _("SKU"),
                 _("Article"),
                 _("Product"),
