@@ -43,10 +43,25 @@ def register_functions(sender, connection, **kwargs) -> None:
             connection.connection.create_function(name, 2, func, deterministic=True)
 
 
+def _cyrillic_hints(needle: str, most: int = 3) -> list[tuple[str, str]]:
+    """Up to `most` Cyrillic letters of the folded needle, as (lower, upper) pairs: a row can
+    contain the needle only if it holds each of them in one case or the other, which SQLite's own
+    `instr()` checks fast, before the Python comparison. (Cyrillic, Russian and Kazakh letters
+    alike, has one upper and one lower form per letter, so the check never drops a match.)"""
+    hints = []
+    for char in dict.fromkeys(needle):
+        if "\u0400" <= char <= "\u04ff" and len(char.upper()) == 1 and char.upper() != char:
+            hints.append((char, char.upper()))
+    frequent = "оеаинтсрвлкмдпуяызбгчйхжшюцщэфъё"  # Russian letters, most frequent first
+    hints.sort(key=lambda pair: -frequent.find(pair[0]) if pair[0] in frequent else -len(frequent))  # rarest first
+    return hints[:most]
+
+
 class _FoldingLookup:
     """On SQLite, a needle with non-ASCII letters is compared by `sql_function` on casefolded text,
     only in rows that hold non-ASCII text at all (SQLite's own `length()` of the text and of its
-    bytes differ): an ASCII-only value cannot contain it, and the Python call is skipped."""
+    bytes differ): an ASCII-only value cannot contain it, and the Python call is skipped; rows
+    missing one of the needle's Cyrillic letters in both cases are skipped the same way."""
 
     sql_function = ""
 
@@ -54,8 +69,15 @@ class _FoldingLookup:
         if not isinstance(self.rhs, str) or self.rhs.casefold().isascii():
             return super().as_sql(compiler, connection)
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
-        sql = f"(length({lhs_sql}) <> length(CAST({lhs_sql} AS BLOB)) AND {self.sql_function}({lhs_sql}, %s))"
-        return sql, (*lhs_params, *lhs_params, *lhs_params, self.rhs.casefold())
+        needle = self.rhs.casefold()
+        conditions = [f"length({lhs_sql}) <> length(CAST({lhs_sql} AS BLOB))"]
+        params = [*lhs_params, *lhs_params]
+        for lower, upper in _cyrillic_hints(needle):
+            conditions.append(f"(instr({lhs_sql}, %s) > 0 OR instr({lhs_sql}, %s) > 0)")
+            params += [*lhs_params, lower, *lhs_params, upper]
+        conditions.append(f"{self.sql_function}({lhs_sql}, %s)")
+        params += [*lhs_params, needle]
+        return "(" + " AND ".join(conditions) + ")", tuple(params)
 
 
 class IContains(_FoldingLookup, lookups.IContains):
