@@ -33,8 +33,10 @@ def wait_css(driver, selector: str, timeout: float = 20):
 
 
 def page_text(driver) -> str:
-
-    return driver.find_element(By.TAG_NAME, "body").text
+    """The page's visible text, read in one step (a page that refreshes itself cannot leave a
+    stale element behind), no-break spaces as plain spaces."""
+    text = driver.execute_script("return document.body ? document.body.innerText : ''")
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def horizontal_overflow(driver) -> int:
