@@ -547,3 +547,19 @@ def test_the_import_matches_waiting_entries_as_soon_as_it_ends(settings, kaspi, 
         assert entry.product is not None and entry.product.article == article, "the import did not match the entry"
     finally:
         supplier.server.stop()
+
+
+@pytest.mark.django_db
+def test_a_pull_writes_its_progress_to_its_row_while_it_runs(kaspi):
+    """Issue 13 item 10: the pull's current step is on its run row while it runs, gone after."""
+    kaspi(orders=30)
+    seen = []
+
+    def watch(message):
+        seen.append(PullRun.objects.get().stats.get("progress"))
+
+    run = pull_orders(days=3, progress=watch)
+    assert seen and seen[0] and seen[0]["step"], seen[:3]
+    assert "page 1 of" in seen[0]["step"] or "страница 1 из" in seen[0]["step"]
+    run.refresh_from_db()
+    assert run.status == "success" and "progress" not in run.stats
