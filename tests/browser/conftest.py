@@ -122,6 +122,7 @@ def logged_in(browser, boss):
 @pytest.fixture(scope="session")
 def screenshots_dir():
     folder = ARTIFACTS / connection.vendor
+    shutil.rmtree(folder, ignore_errors=True)  # this run's pictures only (no stale FAILED-*.png)
     folder.mkdir(parents=True, exist_ok=True)
     yield folder
     print(f"\n== browser screenshots: {folder}")
