@@ -7,9 +7,10 @@ worker heartbeat: no app is imported, every job an app registered is watched.
   intervals): one alert per last success it is late after;
 - no worker heartbeat for `kaspisync.heartbeat.STALE_AFTER`: one alert per last heartbeat seen.
 
-`run_checks()` runs them all (beat, every minute). A dead worker runs no task, so the web process
-also watches the heartbeat (`start_watchdog`, see kaspisync/wsgi.py) and then sends what waits
-itself: the alert that no worker answers must not wait for a worker.
+`run_checks()` runs the job checks (beat, every minute, in a worker). The heartbeat is watched by
+the web process (`start_watchdog`, see kaspisync/wsgi.py), which then also sends what waits
+itself: a dead worker runs no task, and a worker that runs the check is alive (its heartbeat may
+only be queued behind long jobs), so the alert that no worker answers must not come from one.
 """
 
 import logging
@@ -133,9 +134,9 @@ def check_worker(now: datetime | None = None, *, never_seen_counts: bool = True)
 
 
 def run_checks() -> int:
-    """Every job and worker check (beat, every minute); returns how many alerts were created."""
+    """The job checks (beat, every minute, in a worker); returns how many alerts were created."""
     with alert_language(), transaction.atomic():
-        return len(check_jobs()) + (1 if check_worker() else 0)
+        return len(check_jobs())
 
 
 # --- the web process's watchdog -----------------------------------------------------------------

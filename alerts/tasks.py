@@ -15,5 +15,5 @@ def send_alerts_task() -> int:
 
 @shared_task(name="alerts.tasks.run_checks", ignore_result=True, expires=120)
 def run_checks_task() -> int:
-    """Alerts about failed and late jobs and a silent worker; returns how many were created."""
+    """Alerts about failed and late jobs; returns how many were created."""
     return run_checks()

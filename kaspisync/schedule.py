@@ -45,7 +45,7 @@ def beat_schedule() -> dict:
             "task": "feeds.tasks.check_fetches",
             "schedule": 300.0,
         },
-        "alerts-check-jobs": {  # failed or late jobs (kaspisync.registry), a silent worker
+        "alerts-check-jobs": {  # failed or late jobs (kaspisync.registry); the web server watches the worker
             "task": "alerts.tasks.run_checks",
             "schedule": 60.0,
         },

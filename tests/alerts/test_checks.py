@@ -86,3 +86,12 @@ def test_the_web_process_starts_the_watchdog_and_other_processes_do_not():
     other += "from alerts import checks; print(checks._watchdog is None)"
     command = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True, env=env)
     assert command.stdout.strip() == "True", command.stderr[-2000:]
+
+
+def test_the_periodic_check_in_a_worker_never_calls_the_worker_silent():
+    """A worker running the check is alive, whatever the heartbeat says (it may be queued behind
+    long jobs, or not have run yet after a fresh start): only the web process raises that alert."""
+    assert run_checks() == 0
+    beat = record_heartbeat()
+    WorkerHeartbeat.objects.update(last_seen=beat.last_seen - timedelta(minutes=10))
+    assert run_checks() == 0 and not Alert.objects.filter(kind=Kind.WORKER_SILENT).exists()
