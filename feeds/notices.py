@@ -3,10 +3,14 @@
 - `announce_build(version)`: a candidate held by the shrink guard, or invalid — called in the
   transaction that stores the build; one alert per result and published version it was compared
   with (a build held again and again while nothing is published is announced once);
+- `announce_dropped(version)`: offers a build left out because they failed the checks (the rest
+  was built), once per set of offers left out (a build every half hour that leaves out the same
+  offers is announced once) — in the build's transaction;
 - `check_fetches(now)`: Kaspi has not fetched the published price list for FETCH_OVERDUE (2 hours),
   once per last fetch (beat).
 """
 
+import hashlib
 from datetime import datetime
 
 from django.urls import reverse
@@ -14,6 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from alerts.models import Kind
 from alerts.services import alert_language, notify
@@ -22,6 +27,7 @@ from . import selectors
 from .models import FeedResult, FeedVersion
 
 ERRORS_SHOWN = 5
+DROPPED_SHOWN = 20
 
 
 def announce_build(version: FeedVersion):
@@ -44,6 +50,33 @@ def announce_build(version: FeedVersion):
             Kind.FEED_HELD,
             f"{version.result}-against:{version.previous_id or 'none'}",
             title=title,
+            lines=lines,
+            link=reverse("admin:feeds_feedversion_change", args=[version.pk]),
+        )
+
+
+def announce_dropped(version: FeedVersion):
+    """Offers left out of a build (`dropped_offers`, `dropped`: sku, article, reason)."""
+    if not version.dropped_offers:
+        return None
+    listed = sorted(version.dropped, key=lambda d: str(d.get("sku", "")))
+    fingerprint = hashlib.sha256(
+        "\n".join(f"{d.get('sku')}:{d.get('reason')}" for d in listed).encode() + str(version.dropped_offers).encode()
+    ).hexdigest()[:32]
+    with alert_language():
+        lines = [f"{d.get('sku')} ({d.get('article')}): {d.get('reason')}" for d in listed[:DROPPED_SHOWN]]
+        if version.dropped_offers > len(lines):
+            left = version.dropped_offers - len(lines)
+            lines.append(ngettext("… and %(n)s more offer", "… and %(n)s more offers", left) % {"n": left})
+        return notify(
+            Kind.FEED_OFFERS_DROPPED,
+            f"dropped:{fingerprint}",
+            title=ngettext(
+                "%(n)s offer was left out of the price list: it failed the checks",
+                "%(n)s offers were left out of the price list: they failed the checks",
+                version.dropped_offers,
+            )
+            % {"n": version.dropped_offers},
             lines=lines,
             link=reverse("admin:feeds_feedversion_change", args=[version.pk]),
         )

@@ -123,6 +123,7 @@ def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
         with transaction.atomic():  # the build's row and its alert (held, invalid) together
             version.save()
             notices.announce_build(version)
+            notices.announce_dropped(version)
     finally:
         storage.discard(path)
 

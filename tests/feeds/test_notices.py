@@ -66,3 +66,21 @@ def test_kaspi_not_fetching_for_two_hours_is_announced_once_per_last_fetch(produ
 def test_no_alert_before_anything_is_published(feed):
     assert not FeedVersion.objects.exists()
     assert check_fetches(timezone.now() + timedelta(days=1)) is None
+
+
+def test_offers_left_out_of_a_build_are_announced_once_per_set_of_offers(products, feed):
+    items = products(10)
+    build_feed()
+    Product.objects.filter(pk=items[4].pk).update(name="\x01\x02")  # no name after cleaning: left out
+    version = build_feed()
+    assert version.result == FeedResult.PUBLISHED and version.dropped_offers == 1
+    [alert] = Alert.objects.filter(kind=Kind.FEED_OFFERS_DROPPED)
+    assert alert.title == "1 предложение не попало в прайс-лист: не прошло проверку"
+    assert alert.lines[0].startswith(f"AS{items[4].article} ({items[4].article}): ")
+    assert alert.link == f"/admin/feeds/feedversion/{version.pk}/change/"
+    Product.objects.filter(pk=items[5].pk).update(sale_price=13_990)  # another build, the same offer left out
+    build_feed()
+    assert Alert.objects.filter(kind=Kind.FEED_OFFERS_DROPPED).count() == 1
+    Product.objects.filter(pk=items[6].pk).update(name="\x01")  # a new one left out: announced
+    build_feed()
+    assert Alert.objects.filter(kind=Kind.FEED_OFFERS_DROPPED).count() == 2
