@@ -3,18 +3,22 @@ tables staff may need to see.
 
 - `ReadOnlyAdmin`: rows the portal writes itself (viewable, never edited by hand).
 - `RunNowMixin`: "run now" buttons on a run list (queue a job from the admin).
+- `PersonalDataMixin`: personal fields (kaspisync.registry.personal_data) are never shown,
+  filtered, searched or sorted on for users without their permission.
 """
 
 from dataclasses import dataclass, field
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import display, locks
+from . import display, locks, registry
 from .models import JobLock, RunStatus
 
 admin.site.site_header = _("kaspisync — merchant portal")
@@ -34,6 +38,66 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def personal_data_in(model, lookup: str) -> registry.PersonalData | None:
+    """The personal-data declaration a lookup (a filter, a search field, an ordering) touches,
+    following relations: `customer_phone__startswith`, `raw__customer__cellPhone`,
+    `order__customer_name` from an entry, `entries__raw` from an order. None: nothing personal."""
+    for part in lookup.lstrip("-=^@").split(LOOKUP_SEP):
+        declared = registry.personal_fields(model)
+        if declared is not None and part in declared.fields:
+            return declared
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None  # a transform, a lookup type or a JSON key: the path ends here
+        if not field.is_relation or field.related_model is None:
+            return None
+        model = field.related_model
+    return None
+
+
+class PersonalDataMixin:
+    """Personal fields stay with the users allowed to see them: for anyone else a filter or
+    lookup touching one (in the list and in every export built from the changelist) is refused
+    with 400 whatever its value, search and list columns leave them out, so nothing about them
+    can be learned by trying values (issue 9: a phone rebuilt digit by digit from 1-or-0 answers)."""
+
+    def _may_see(self, request, lookup: str) -> bool:
+        declared = personal_data_in(self.model, lookup)
+        return declared is None or (request is not None and request.user.has_perm(declared.permission))
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return self._may_see(request, lookup) and super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request):
+        return tuple(name for name in super().get_search_fields(request) if self._may_see(request, name))
+
+    def get_list_display(self, request):
+        return tuple(
+            name
+            for name in super().get_list_display(request)
+            if not isinstance(name, str) or self._may_see(request, name)
+        )
+
+    def get_changelist(self, request, **kwargs):
+        return PersonalDataChangeList
+
+
+class PersonalDataChangeList(ChangeList):
+    """`?o=` sorts by any column's `admin_order_field` (Django does not check `sortable_by`):
+    sorting on a personal field is skipped for users who may not see it."""
+
+    def __init__(self, request, *args, **kwargs):
+        self.request = request
+        super().__init__(request, *args, **kwargs)
+
+    def get_ordering_field(self, field_name):
+        order_field = super().get_ordering_field(field_name)
+        if isinstance(order_field, str) and not self.model_admin._may_see(self.request, order_field):
+            return None
+        return order_field
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync import display
-from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
+from kaspisync.admin import PersonalDataMixin, ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import loss_aware_money, money, when, whole
 
 from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
@@ -83,7 +83,7 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyWithPullButton):
+class OrderAdmin(PersonalDataMixin, ReadOnlyWithPullButton):
     run_now_buttons = (replace(PULL_NOW, route="pull-now/"),)
     # What a person decides by: the order (number, when), its status, money, then who and where.
     list_display = ("order_column", "status_column", "total_column", "margin", "delivery_column", "goods_bought")
@@ -100,8 +100,8 @@ class OrderAdmin(ReadOnlyWithPullButton):
         UnmatchedEntriesFilter,
         QualityFilter,
     )
-    search_fields = ("=code", "entries__sku")
-    customer_search_fields = ("customer_phone", "customer_name")
+    # Customer fields are searched only for users who may see them (PersonalDataMixin).
+    search_fields = ("=code", "entries__sku", "customer_phone", "customer_name")
     date_hierarchy = "created_at"
     list_per_page = 50
     actions = ["accept_selected"]
@@ -169,10 +169,6 @@ class OrderAdmin(ReadOnlyWithPullButton):
     def get_list_display(self, request):
         extra = self.customer_list_display if can_see_customer(request) else ()
         return (*self.list_display[:4], *extra, *self.list_display[4:])
-
-    def get_search_fields(self, request):
-        extra = self.customer_search_fields if can_see_customer(request) else ()
-        return (*self.search_fields, *extra)
 
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets_base + (self.fieldsets_customer if can_see_customer(request) else [])

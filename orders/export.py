@@ -1,5 +1,6 @@
 """Export of an order list (one row per entry) to CSV and XLSX. Rows come from
-`selectors.export_rows`; this module only formats them."""
+`selectors.export_rows`; this module only formats them (cells through kaspisync.export: any
+text downloads, none becomes a formula)."""
 
 import csv
 import io
@@ -8,6 +9,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from kaspisync.export import csv_text, xlsx_row
 
 from .models import DeliveryMode, OrderState, OrderStatus, PaymentMode
 
@@ -80,7 +83,7 @@ def to_csv(rows) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     for row in _rows(rows):
-        writer.writerow([_csv_value(v) for v in row])
+        writer.writerow([csv_text(_csv_value(v)) for v in row])
     return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel reads the file as UTF-8
 
 
@@ -90,7 +93,7 @@ def to_xlsx(rows) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Orders"))
     for row in _rows(rows):
-        sheet.append(row)  # openpyxl writes Decimal as a number
+        sheet.append(xlsx_row(sheet, row))  # openpyxl writes Decimal as a number
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

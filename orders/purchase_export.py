@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from kaspisync.export import clean_text, csv_text, xlsx_row
+
 from .purchase_list import DISCONTINUED, NOT_STATED, SHORT, PurchaseList
 
 SHORT_GROUP = None  # the group of units Al-Style does not have
@@ -102,12 +104,12 @@ def to_csv(result: PurchaseList) -> bytes:
     writer.writerow(_headers())
     for rows in grouped_rows(result).values():
         for row in rows:
-            writer.writerow([_csv_value(v) for v in row])
+            writer.writerow([csv_text(_csv_value(v)) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM: Excel reads UTF-8 Cyrillic
 
 
 def _sheet_title(label: str, used: set[str]) -> str:
-    title = _SHEET_FORBIDDEN.sub(" ", label).strip()[:31] or "-"
+    title = _SHEET_FORBIDDEN.sub(" ", clean_text(label)).strip()[:31] or "-"
     base, n = title, 2
     while title.lower() in used:
         suffix = f" ({n})"
@@ -133,7 +135,7 @@ def to_xlsx(result: PurchaseList) -> bytes:
         for cell in sheet[1]:
             cell.font = bold
         for row in rows:
-            sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row])
+            sheet.append(xlsx_row(sheet, [v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row]))
             sheet.cell(row=sheet.max_row, column=11).number_format = "DD.MM.YYYY HH:MM"
         costs = [row[7] for row in rows if row[7] is not None]
         weights = [row[8] for row in rows if row[8] is not None]
