@@ -14,6 +14,8 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from kaspisync import net
+
 from . import selectors, services
 
 CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -74,17 +76,8 @@ def price_list(request, token: str):
 
 
 def client_ip(request) -> str | None:
-    """The fetcher's address: REMOTE_ADDR, or behind our own reverse proxies (FEED_TRUSTED_PROXIES)
-    the right-most X-Forwarded-For address that is not one of them (left of it anyone can write)."""
-    remote = request.META.get("REMOTE_ADDR")
-    trusted = settings.FEED_TRUSTED_PROXIES
-    if remote not in trusted:
-        return remote
-    for address in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
-        address = address.strip()
-        if address and address not in trusted:
-            return address
-    return remote
+    """The fetcher's address (behind our own reverse proxies: FEED_TRUSTED_PROXIES)."""
+    return net.client_ip(request, settings.FEED_TRUSTED_PROXIES)
 
 
 def _log(request, response, sent: int, gzip: bool, version_id) -> None:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # login throttling (see "Security" below)
     "kaspisync.apps.KaspisyncConfig",
     "catalog.apps.CatalogConfig",
     "feeds.apps.FeedsConfig",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "kaspisync.search.LongSearchMiddleware",  # over-long admin searches answered in words
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "kaspisync.urls"
@@ -110,6 +112,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, time -------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user or address
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -124,6 +130,42 @@ FORMAT_MODULE_PATH = ["kaspisync.formats"]  # Russian day-and-month in the genit
 USE_I18N = True
 TIME_ZONE = "Asia/Almaty"
 USE_TZ = True
+
+# --- Security: login throttling and HTTPS ----------------------------------------------------
+# django-axes: after AXES_FAILURE_LIMIT wrong passwords for one user name, or from one address,
+# logins are refused for AXES_COOLOFF_MINUTES (HTTP 429, a page in Russian), the right password
+# included. Unlock at once: `manage.py axes_reset_username NAME`, `axes_reset_ip ADDRESS`,
+# `axes_reset` (everyone). Behind our own reverse proxies (TRUSTED_PROXIES) the client address is
+# taken from X-Forwarded-For.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per user and per address
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets that user's and address's failures
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (and shown in the admin); successes are not
+AXES_LOCKOUT_CALLABLE = "kaspisync.views.lockout"
+AXES_CLIENT_IP_CALLABLE = "kaspisync.net.request_client_ip"
+AXES_VERBOSE = False
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])  # our reverse proxies' addresses
+
+# HTTPS (production behind TLS: see .env.example). Off by default so `make run` works over
+# plain HTTP on loopback; `manage.py check --deploy` passes with the production values.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # monitors and load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# "HTTP_X_FORWARDED_PROTO,https": the proxy in front says the request came over HTTPS. Set it only
+# behind a proxy that always sets (or strips) that header.
+SECURE_PROXY_SSL_HEADER = tuple(env.list("SECURE_PROXY_SSL_HEADER", default=[])) or None
+if SECURE_PROXY_SSL_HEADER is not None and len(SECURE_PROXY_SSL_HEADER) != 2:
+    raise ImproperlyConfigured(
+        f"SECURE_PROXY_SSL_HEADER must be a header and a value, e.g. HTTP_X_FORWARDED_PROTO,https, "
+        f"not {','.join(SECURE_PROXY_SSL_HEADER)!r}"
+    )
+USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 
 # --- Static and media -------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -190,9 +232,8 @@ KASPI_COMPANY_NAME = env("KASPI_COMPANY_NAME", default="")
 FEED_TOKEN = env("FEED_TOKEN", default="")
 # Price list defaults (editable later in the admin: «Настройки прайс-листа»).
 FEED_SKU_PREFIX = env("FEED_SKU_PREFIX", default="AS")
-FEED_TRUSTED_PROXIES = env.list(
-    "FEED_TRUSTED_PROXIES", default=[]
-)  # our reverse proxies: fetcher IP from X-Forwarded-For
+# Our reverse proxies in front of the feed URL (default: TRUSTED_PROXIES): fetcher IP from X-Forwarded-For.
+FEED_TRUSTED_PROXIES = env.list("FEED_TRUSTED_PROXIES", default=TRUSTED_PROXIES)
 FEED_STORE_IDS = env.list("FEED_STORE_IDS", default=["PP1"])  # Kaspi points of sale, first use only
 if not all(re.fullmatch(r"[A-Za-z0-9_-]{1,50}", code) for code in FEED_STORE_IDS):
     raise ImproperlyConfigured(
