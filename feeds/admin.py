@@ -22,7 +22,16 @@ from kaspisync.display import money, percent
 from kaspisync.secrets import MASK
 
 from . import selectors, services
-from .models import FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedStore, FeedVersion
+from .models import (
+    FeedCity,
+    FeedCityPriceOverride,
+    FeedFetch,
+    FeedProbe,
+    FeedResult,
+    FeedSettings,
+    FeedStore,
+    FeedVersion,
+)
 
 BUILD_PERMISSION = "feeds.build_feed"
 PUBLISH_ANYWAY_PERMISSION = "feeds.publish_anyway"
@@ -388,3 +397,13 @@ class FeedFetchAdmin(ReadOnlyAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {**(extra_context or {}), **feed_panel(request)})
+
+
+@admin.register(FeedProbe)
+class FeedProbeAdmin(ReadOnlyAdmin):
+    """Requests with a wrong token, counted per day and address (feeds.fetchlog)."""
+
+    list_display = ("day", "ip", "count", "first_at", "last_at", "user_agent")
+    list_filter = ("day",)
+    search_fields = ("ip",)
+    date_hierarchy = "day"

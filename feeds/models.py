@@ -247,7 +247,8 @@ class FeedVersion(JobRun):
 
 
 class FeedFetch(models.Model):
-    """A request for the public price list URL (Kaspi's robot, or anyone holding the token)."""
+    """A request for the public price list URL with the right token (Kaspi's robot, or anyone
+    holding the token); kept FEED_FETCH_KEEP_DAYS. Wrong tokens are counted in FeedProbe."""
 
     fetched_at = models.DateTimeField(_("fetched at"), db_index=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
@@ -273,6 +274,28 @@ class FeedFetch(models.Model):
 
     def __str__(self):
         return f"{self.fetched_at:%Y-%m-%d %H:%M:%S} {self.ip} {self.status}"
+
+
+class FeedProbe(models.Model):
+    """Requests for the price list URL with a wrong token, counted per day and address (one row,
+    whatever their number): guessing is visible without a row per request. Kept
+    FEED_PROBE_KEEP_DAYS; past FEED_PROBE_MAX_ADDRESSES addresses a day, the rest share one row."""
+
+    day = models.DateField(_("day"), db_index=True)
+    ip = models.CharField(_("IP address"), max_length=45, blank=True)  # "": unknown, or beyond the cap
+    count = models.PositiveIntegerField(_("requests"), default=0)
+    first_at = models.DateTimeField(_("first request"))
+    last_at = models.DateTimeField(_("last request"))
+    user_agent = models.CharField(_("last user agent"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("wrong-token request")
+        verbose_name_plural = _("wrong-token requests")
+        ordering = ["-day", "-count"]
+        constraints = [models.UniqueConstraint(fields=["day", "ip"], name="feeds_probe_one_row_per_day_and_ip")]
+
+    def __str__(self):
+        return f"{self.day} {self.ip or '—'} × {self.count}"
 
 
 class FeedBuildState(models.Model):

@@ -9,16 +9,14 @@ a single offer that fails the checks is left out and listed on the version (`dro
 `dropped`), the rest published, unless so many are left out that the shrink guard holds it.
 """
 
-import atexit
 import logging
 import os
 import shutil
-import threading
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +28,7 @@ from kaspisync.runs import queue_after_commit, run_job
 from kaspisync.secrets import mask
 
 from . import notices, selectors, storage
-from .models import FeedBuildState, FeedFetch, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
+from .models import FeedBuildState, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
 from .validation import validate_file
 from .writer import drop_offer_lines, offers_from_products, write_feed
 
@@ -293,70 +291,3 @@ def _rebuild_after_change(reason: str) -> None:
         request_rebuild(reason)
     except Exception as exc:
         log.error("could not queue a price list rebuild after %s: %s", reason or "a change", mask(exc))
-
-
-# --- serving ----------------------------------------------------------------------------------
-class FetchLog:
-    """Fetch records of this process, written in one bulk INSERT at most every
-    FEED_FETCH_LOG_SECONDS (0: each at once) by a timer, so the 304 path never waits for a
-    database write lock. At worst the last second of records is lost with a killed process."""
-
-    def __init__(self):
-        self._rows: list[FeedFetch] = []
-        self._lock = threading.Lock()
-
-    def add(self, row: FeedFetch) -> None:
-        delay = settings.FEED_FETCH_LOG_SECONDS
-        if delay <= 0:
-            row.save(force_insert=True)
-            return
-        with self._lock:
-            self._rows.append(row)
-            if len(self._rows) > 1:
-                return  # a flush is already scheduled
-        timer = threading.Timer(delay, self.flush_in_thread)
-        timer.daemon = True
-        timer.start()
-
-    def flush(self) -> int:
-        with self._lock:
-            rows, self._rows = self._rows, []
-        if rows:
-            FeedFetch.objects.bulk_create(rows, batch_size=500)
-        return len(rows)
-
-    def flush_in_thread(self) -> None:
-        try:
-            self.flush()
-        except Exception as exc:  # never break the serving process for a log line
-            log.warning("could not write price list fetches: %s", exc)
-        finally:
-            connections.close_all()  # this timer thread's own connections
-
-
-fetch_log = FetchLog()
-atexit.register(fetch_log.flush)
-
-
-def record_fetch(
-    *,
-    ip: str | None,
-    user_agent: str,
-    method: str,
-    status: int,
-    bytes_sent: int,
-    gzip: bool = False,
-    version_id: int | None = None,
-) -> None:
-    fetch_log.add(
-        FeedFetch(
-            fetched_at=timezone.now(),
-            ip=ip or None,
-            user_agent=user_agent[:300],
-            method=method[:8],
-            status=status,
-            bytes_sent=bytes_sent,
-            gzip=gzip,
-            version_id=version_id,
-        )
-    )

@@ -31,3 +31,11 @@ def build_feed(self, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "")
 def check_fetches_task() -> bool:
     """Alert when Kaspi has not fetched the price list for two hours; returns whether it did."""
     return check_fetches() is not None
+
+
+@shared_task(name="feeds.tasks.prune_fetch_log", ignore_result=True)
+def prune_fetch_log() -> dict:
+    """Delete old fetch rows and wrong-token counts (feeds.fetchlog); returns how many."""
+    from .fetchlog import prune_fetch_log as prune
+
+    return prune()

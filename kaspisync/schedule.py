@@ -75,6 +75,10 @@ def beat_schedule() -> dict:
             "task": "orders.tasks.daily_summary",
             "schedule": crontab(hour=summary_hour, minute=summary_minute),
         },
+        "feeds-prune-fetch-log": {  # fetches kept 90 days, wrong-token counts 30
+            "task": "feeds.tasks.prune_fetch_log",
+            "schedule": 24 * 60 * 60.0,
+        },
         "orders-pull": {
             "task": "orders.tasks.pull_orders",
             "schedule": float(settings.ORDERS_PULL_INTERVAL),

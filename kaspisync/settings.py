@@ -245,6 +245,9 @@ FEED_KEEP_VERSIONS = env.int("FEED_KEEP_VERSIONS", default=10)
 FEED_REBUILD_DELAY = env.int("FEED_REBUILD_DELAY", default=60)  # seconds: a burst of changes gives one build
 FEED_BUILD_INTERVAL = env.int("FEED_BUILD_INTERVAL", default=30 * 60)  # scheduled rebuild
 FEED_FETCH_LOG_SECONDS = env.float("FEED_FETCH_LOG_SECONDS", default=1.0)  # fetch log batching; 0: at once
+FEED_FETCH_KEEP_DAYS = env.int("FEED_FETCH_KEEP_DAYS", default=90)  # fetches with the right token
+FEED_PROBE_KEEP_DAYS = env.int("FEED_PROBE_KEEP_DAYS", default=30)  # wrong-token counts (per day, address)
+FEED_PROBE_MAX_ADDRESSES = env.int("FEED_PROBE_MAX_ADDRESSES", default=1000)  # a day; beyond: one shared row
 FEED_SERVE_CACHE_SECONDS = env.float("FEED_SERVE_CACHE_SECONDS", default=2.0)  # published version, per process
 
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)
