@@ -8,6 +8,8 @@ Stable contracts (other apps rely on them; keep the signatures):
 - `lowest_publishable_price()`: the lowest sale price the feed would publish (None: none).
 - `commission_percent_for_products(product_ids)`: {product_id: Decimal percent} of the Kaspi
   commission that pricing applies to each product (used by orders for margins).
+- `last_stock_read_started()`: when the newest successful import started (a stock reservation for
+  goods bought before that is released: Al-Style's stock figure already shows them gone).
 - `margin_floors_for_products(product_ids)`: {product_id: (minimum margin ₸, minimum margin %)}
   of the rule pricing each product (used by the purchase list's warnings).
 """
@@ -15,8 +17,10 @@ Stable contracts (other apps rely on them; keep the signatures):
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Min, Prefetch, Q
+from django.db.models import Count, Max, Min, Prefetch, Q
 from django.utils import timezone
+
+from kaspisync.models import RunStatus
 
 from .models import (
     Category,
@@ -116,6 +120,12 @@ def dashboard_status() -> dict:
         "last_quick": runs.filter(kind=ImportKind.QUICK).first(),
         "has_global_rule": PriceRule.objects.filter(is_active=True, category=None, brand=None, product=None).exists(),
     }
+
+
+def last_stock_read_started():
+    """When the newest successful import (full or quick: both read every product's stock) started;
+    None before the first. Stock figures stored since then include what Al-Style sold until then."""
+    return ImportRun.objects.filter(status=RunStatus.SUCCESS).aggregate(at=Max("started_at"))["at"]
 
 
 def commission_percent_for_products(product_ids) -> dict:

@@ -9,10 +9,13 @@ class FeedsConfig(AppConfig):
 
     def ready(self):
         # feeds follows catalog; catalog never imports feeds.
+        from catalog.reservations import reservations_changed
         from catalog.signals import catalog_changed
 
         from . import wiring
         from .services import on_catalog_changed
 
         catalog_changed.connect(on_catalog_changed, dispatch_uid="feeds.rebuild_after_catalog_change")
+        # stock reserved for orders changes what stores offer, like a stock change
+        reservations_changed.connect(on_catalog_changed, dispatch_uid="feeds.rebuild_after_reservations_change")
         wiring.register()

@@ -1,11 +1,13 @@
 """What the price list adds to the shared plumbing (kaspisync.registry), registered in
-FeedsConfig.ready(): the feed URL configuration check, the dashboard panel and the build job."""
+FeedsConfig.ready(): the feed URL configuration check, the dashboard panel and the build job;
+and, to catalog, the stores the price list offers stock at (catalog.reservations)."""
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from kaspisync import registry
 
+from . import selectors
 from .services import LOCK_NAME as BUILD_LOCK
 
 
@@ -17,7 +19,19 @@ def check_feed() -> str:
     return "/feeds/<FEED_TOKEN>/kaspi.xml is served"
 
 
+def stores_for_reservations() -> tuple[dict[str, tuple[str, ...]], int]:
+    """The price list's stores ({store id: warehouse codes}) and publish minimum, for
+    catalog.reservations (what a product page says each store offers)."""
+    from .services import feed_settings
+
+    config = selectors.feed_config(feed_settings())
+    return {s.store_id: s.warehouses for s in config.stores}, config.stock_threshold
+
+
 def register() -> None:
+    from catalog import reservations
+
+    reservations.register_stores(stores_for_reservations)
     registry.connection_check("feed", check_feed)
     registry.dashboard_panel("admin/feeds/dashboard_panel.html")
     registry.job(

@@ -10,7 +10,7 @@ whole units (3). Needs are aggregated per Al-Style article into a `Line`:
 - Al-Style's stock as the price list promises it (`catalog.normalize.promised_stock`: ">50"
   counts 50, "<10" counts 1), per warehouse and in total, and where to take the units from:
   warehouses with the most stock first, so the buyer makes as few pick-ups as possible
-  (`allocate`);
+  (`catalog.reservations.allocate`, the rule the price list's stock reservation follows too);
 - the dealer price now and the line's cost; per order the dealer price when ordered
   (`OrderEntry.dealer_price_at_order`) and the margin then and now: unit price less Kaspi's
   commission (the rate when ordered) less the dealer price, times the units needed;
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,12 +37,17 @@ from django.utils.translation import gettext as _
 from catalog.models import Product, UnsellableReason
 from catalog.normalize import promised_stock
 from catalog.pricing.engine import floor_price
-from catalog.selectors import ID_CHUNK, commission_percent_for_products, margin_floors_for_products
+from catalog.reservations import NOT_STATED, Demand, allocate
+from catalog.selectors import (
+    ID_CHUNK,
+    commission_percent_for_products,
+    last_stock_read_started,
+    margin_floors_for_products,
+)
 
 from .models import DeliveryMode, Order, OrderEntry, OrderStatus, Purchase
 
 NEED_STATUSES = (OrderStatus.APPROVED_BY_BANK, OrderStatus.ACCEPTED_BY_MERCHANT)
-NOT_STATED = ""  # warehouse key of units Al-Style has without saying where
 HUNDRED = Decimal(100)
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.get_fixed_timezone(0))
 
@@ -193,31 +198,6 @@ def whole_tenge(value: Decimal | None) -> int | None:
 def units(quantity: Decimal) -> int:
     """Whole units to buy for an ordered quantity (2.5 m of cable: 3)."""
     return math.ceil(quantity)
-
-
-# --- allocation ---------------------------------------------------------------------------------
-def allocate(wanted: int, warehouses: dict[str, int], total: int, prefer=()) -> tuple[dict[str, int], int]:
-    """Take `wanted` units from Al-Style's stock: from the `prefer`red warehouses first, then
-    from the others, each time the one with the most stock first; units Al-Style has beyond its
-    warehouse figures (`total` above their sum) go under NOT_STATED. Returns ({warehouse: units},
-    units short). `warehouses` is not changed."""
-    taken: dict[str, int] = {}
-    left = wanted
-    preferred = [c for c in prefer if warehouses.get(c, 0) > 0]
-    others = [c for c in warehouses if c not in preferred and warehouses[c] > 0]
-    for group in (preferred, others):
-        for code in sorted(group, key=lambda c: (-warehouses[c], c)):
-            if left <= 0:
-                break
-            take = min(left, warehouses[code])
-            taken[code] = take
-            left -= take
-    unlisted = total - sum(v for v in warehouses.values() if v > 0)
-    if left > 0 and unlisted > 0:
-        take = min(left, unlisted)
-        taken[NOT_STATED] = take
-        left -= take
-    return taken, max(left, 0)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -595,6 +575,42 @@ def paid_costs(entry_ids) -> dict[int, tuple[int, int]]:
         for entry_id, quantity, price in rows.filter(entry_id__in=ids[start : start + ID_CHUNK]):
             done, cost = result.get(entry_id, (0, 0))
             result[entry_id] = (done + quantity, cost + quantity * price)
+    return result
+
+
+# --- the price list's stock reservation ---------------------------------------------------------
+ENTRY_POINT = "raw__relationships__deliveryPointOfService__data__id"
+
+
+def reservation_demands(product_ids=None) -> dict[int, list[Demand]]:
+    """What Kaspi orders hold of each product's stock (the `catalog.reservations` source this app
+    registers): first the units bought since the newest successful import started (Al-Style's
+    stock as we hold it still counts them: they stay reserved until an import that started after
+    the purchase was recorded), then the units open orders still need, earliest orders first.
+    Each demand names the point of service Kaspi gave for the entry (`deliveryPointOfService`),
+    else the order's pickup point. Only the products `product_ids` when given (a product page)."""
+    result: dict[int, list[Demand]] = {}
+    handover = last_stock_read_started()
+    purchases = Purchase.objects.filter(unmarked_at__isnull=True, product__isnull=False)
+    entries = OrderEntry.objects.filter(order__status__in=NEED_STATUSES, product__isnull=False)
+    if product_ids is not None:
+        purchases = purchases.filter(product_id__in=list(product_ids))
+        entries = entries.filter(product_id__in=list(product_ids))
+    if handover is not None:
+        purchases = purchases.filter(recorded_at__gte=handover)
+    rows = purchases.order_by("recorded_at", "pk").values_list(
+        "product_id", "quantity", F(f"entry__{ENTRY_POINT}"), "order__pickup_point_id"
+    )
+    for product_id, quantity, entry_point, pickup in rows:
+        result.setdefault(product_id, []).append(Demand(quantity, entry_point or pickup or ""))
+    bought = purchased_units() if product_ids is None else purchased_units(entries.values_list("pk", flat=True))
+    rows = entries.order_by(
+        F("order__planned_delivery_at").asc(nulls_last=True), "order__created_at", "order__code", "pk"
+    ).values_list("pk", "product_id", "quantity", KT(ENTRY_POINT), "order__pickup_point_id")
+    for pk, product_id, quantity, entry_point, pickup in rows:
+        left = units(quantity) - bought.get(pk, 0)
+        if left > 0:
+            result.setdefault(product_id, []).append(Demand(left, entry_point or pickup or ""))
     return result
 
 

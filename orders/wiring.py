@@ -1,7 +1,8 @@
 """What the orders app adds to the shared plumbing (kaspisync.registry), registered in
 OrdersConfig.ready(): the Kaspi connection check, the first pull, the dashboard panels (orders,
 "to buy today", Kaspi quality), the pull job (pages after three missed intervals) and its
-customer personal data."""
+customer personal data; and, to catalog, the stock that open orders and recent purchases hold
+(catalog.reservations)."""
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,11 @@ def no_orders() -> bool:
 
 
 def register() -> None:
+    from catalog import reservations
+
+    from .purchase_list import reservation_demands
+
+    reservations.register_source("orders", reservation_demands)
     registry.connection_check("kaspi", check_kaspi, external=True)
     registry.first_job("first order pull", "orders.tasks.pull_orders", needed=no_orders, kwargs={"trigger": "schedule"})
     registry.dashboard_panel("admin/orders/dashboard_panel.html")

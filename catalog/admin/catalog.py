@@ -16,7 +16,7 @@ from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import facts, money
 from kaspisync.models import RunStatus
 
-from .. import normalize
+from .. import normalize, reservations
 from ..models import Brand, Category, ImportKind, ImportRun, Product, ProductChange
 from ..services.importing import LOCK_NAME, SUPPLIER_FIELDS, queue_import
 from .pricing import ProductPricingMixin, unsellable_text
@@ -114,6 +114,7 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
             {
                 "fields": (
                     "stock_text",
+                    "stock_for_sale",
                     "markdown_text",
                     "sellable_text",
                     "is_active",
@@ -140,6 +141,7 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
             "retail_price_column",
             "rrp_column",
             "stock_text",
+            "stock_for_sale",  # Al-Style stock, reserved for orders, offered per Kaspi store
             "markdown_text",
             "sellable_text",
         )
@@ -198,6 +200,23 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("can be sold"))
     def sellable_text(self, obj):
         return _("yes") if obj.is_sellable else unsellable_text(obj)
+
+    @admin.display(description=gettext_lazy("stock for sale on Kaspi"))
+    def stock_for_sale(self, obj):
+        """Al-Style's stock, what Kaspi orders hold of it, and what each store offers."""
+        view = reservations.stock_view(obj)
+        not_stated, unavailable = _("warehouse not stated"), _("unavailable")
+
+        def counts(items):
+            return ", ".join(f"{code or not_stated} {n}" for code, n in items) or "—"
+
+        offered = ", ".join(f"{store} {n or unavailable}" for store, n in view.offered.items())
+        rows = [
+            (_("Al-Style stock"), f"{obj.stock_display} ({counts(sorted(view.warehouses.items()))})"),
+            (_("Reserved for orders"), f"{view.reserved.total} ({counts(sorted(view.reserved.by_warehouse.items()))})"),
+            (_("Offered"), offered or "—"),
+        ]
+        return format_html_join(mark_safe("<br>"), "{}: {}", rows)
 
     @admin.display(description=gettext_lazy("images"))
     def supplier_images(self, obj):

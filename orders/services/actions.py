@@ -35,6 +35,7 @@ from ..models import (
     cancellation_reason_label,
 )
 from .pull import status_changed, status_event, write_pulled
+from .purchases import reservations_may_have_changed
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def _store(order: Order, echo: StatusEcho, user, note: str, local: dict, source:
             to_status=echo.status,
             note=note,
         )
+        reservations_may_have_changed("order action")
     for name, value in values.items():
         setattr(order, name, value)
 
@@ -171,6 +173,7 @@ def _read_back(
                     user=user if mine else None,
                     note=_("%(note)s (confirmed by reading the order back)") % {"note": note} if mine else "",
                 ).save()
+                reservations_may_have_changed("order action")
     except DatabaseError:
         log.exception("order %s: read back from Kaspi, but not stored", order.code)
     order.refresh_from_db()

@@ -32,6 +32,7 @@ from .. import selectors
 from ..kaspi import KaspiClient, KaspiEntry, KaspiOrder, OrdersPage
 from ..models import EventSource, Order, OrderEntry, OrderEvent, OrderState, OrderStatus, PullRun
 from . import notices
+from .purchases import reservations_may_have_changed
 from .skus import SkuResolver, call_or_error
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,8 @@ def pull_orders(
             puller.pull(days)
         finally:
             job.run.requests_made = puller.client.requests_made
+            if job.run.created or job.run.updated or job.run.stats.get("rematched_entries"):
+                reservations_may_have_changed("order pull")  # orders hold stock the price list offers
     return job.run
 
 

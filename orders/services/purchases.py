@@ -15,11 +15,14 @@ bought" line. Unmarking keeps the row (who, when, why): nothing is ever deleted.
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from catalog.reservations import reservations_changed
 
 from .. import purchase_list as selectors
 from ..models import EventSource, Order, OrderEntry, OrderEvent, OrderStatus, Purchase
@@ -173,6 +176,7 @@ def _record(parts: list[tuple[OrderEntry, int]], unit_price: int, document: str,
             )
             % {"n": quantity, "article": purchase.article, "price": unit_price, "document": document},
         )
+    reservations_may_have_changed("purchase")
     progress = selectors.purchase_progress(orders)
     for order_id, order in orders.items():
         if selectors.is_bought(progress.get(order_id)):
@@ -211,8 +215,15 @@ def unmark_purchase(purchase_id: int, *, user, reason: str = "") -> Purchase:
         _event(purchase.order, user, now, note)
         if was_bought:
             _event(purchase.order, user, now, _("Goods no longer all bought."))
+        reservations_may_have_changed("purchase")
     log.info("purchase #%s unmarked by %s", purchase.pk, getattr(user, "username", "?"))
     return purchase
+
+
+def reservations_may_have_changed(reason: str) -> None:
+    """Once the caller's transaction commits, tell whoever follows stock reservations (the price
+    list: a debounced rebuild) that what orders hold may have changed. Outside a transaction: now."""
+    transaction.on_commit(partial(reservations_changed.send, sender=Purchase, reason=reason), robust=True)
 
 
 def _event(order: Order, user, at, note: str) -> None:

@@ -77,15 +77,6 @@ def test_stock_is_read_as_the_price_list_promises_it_and_taken_from_the_largest_
     assert few_line.stock == 1 and few_line.stock_display == "<10" and few_line.allocation == {pl.NOT_STATED: 1}
 
 
-def test_allocation_spreads_over_warehouses_prefers_given_ones_and_reports_what_is_missing():
-    stock = {"a": 2, "b": 5, "c": 0}
-    assert pl.allocate(6, stock, 7) == ({"b": 5, "a": 1}, 0)
-    assert pl.allocate(3, stock, 7, prefer=("a",)) == ({"a": 2, "b": 1}, 0)
-    assert pl.allocate(10, stock, 9) == ({"b": 5, "a": 2, pl.NOT_STATED: 2}, 1)
-    assert pl.allocate(4, {}, 0) == ({}, 4)
-    assert stock == {"a": 2, "b": 5, "c": 0}
-
-
 # --- warnings ----------------------------------------------------------------------------------------
 def test_more_needed_than_al_style_has_names_the_orders_at_risk():
     a = product(stock=3, warehouses={"panfilov": 3})
