@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from catalog.models import Product, UnsellableReason
 from catalog.normalize import promised_stock
 from catalog.pricing.engine import floor_price
-from catalog.reservations import NOT_STATED, Demand, allocate
+from catalog.reservations import NOT_STATED, Demand, allocate, reserve
 from catalog.selectors import (
     ID_CHUNK,
     commission_percent_for_products,
@@ -125,9 +125,11 @@ class Line:
     needed: int
     needed_all: int  # the article's needs over every open order (the stock warning compares these)
     orders: list[OrderNeed]
-    stock: int  # promised total
+    stock: int  # Al-Style's figure, promised total
     stock_display: str  # as Al-Style says it: "7", ">50", "<10"
-    warehouses: dict[str, int]  # promised per warehouse
+    warehouses: dict[str, int]  # Al-Style's figure, promised per warehouse
+    bought_pending: int  # units we bought that Al-Style's figure still counts (until the next import)
+    available: int  # what is left for us: the figure less `bought_pending`
     allocation: dict[str, int]  # units to take per warehouse (NOT_STATED: Al-Style did not say where)
     short: int  # units of `needed` Al-Style does not have
     dealer_price: int | None
@@ -276,6 +278,17 @@ def product_stock(product: dict) -> tuple[int, dict[str, int]]:
     return total, by_warehouse
 
 
+def available_stock(product: dict, bought: list[Demand]) -> tuple[int, dict[str, int], int]:
+    """(total, {warehouse: units}, units bought) of what Al-Style still has for us: its promised
+    stock less what we bought since the last import read it (`purchase_demands`)."""
+    total, warehouses = product_stock(product)
+    if not bought:
+        return total, warehouses, 0
+    held = reserve(total, warehouses, bought, {})
+    left = {code: count - held.by_warehouse.get(code, 0) for code, count in warehouses.items()}
+    return max(total - held.total, 0), {c: n for c, n in left.items() if n > 0}, held.total
+
+
 def stock_display(product: dict) -> str:
     qualifier = product["stock_qualifier"]
     return f"{'' if qualifier == '=' else qualifier}{product['stock']}"
@@ -343,15 +356,17 @@ def purchase_list(filters: Filters | None = None, *, with_customer: bool = False
     by_product, unmatched = needs(with_customer)
     products = products_by_id(by_product)
     floors = margin_floors_for_products(by_product)
+    bought = purchase_demands(by_product)
     lines = []
     for product_id, orders in by_product.items():
         product = products.get(product_id)
         if product is None:  # deleted meanwhile (products never are): nothing to show
             continue
-        _judge_orders(product, orders, floors.get(product_id, (0, Decimal(0))))
+        stock = available_stock(product, bought.get(product_id, []))
+        _judge_orders(product, stock[0], orders, floors.get(product_id, (0, Decimal(0))))
         kept = [o for o in orders if _order_kept(o, filters)]
         if kept:
-            lines.append(_line(product, kept, sum(o.needed for o in orders)))
+            lines.append(_line(product, stock, kept, sum(o.needed for o in orders)))
     warehouses = sorted({code for line in lines for code in line.allocation if code != NOT_STATED})
     if filters.warehouse is not None:
         lines = [line for line in lines if line.allocation.get(filters.warehouse)]
@@ -377,9 +392,9 @@ def _order_kept(order, filters: Filters) -> bool:
     return True
 
 
-def _judge_orders(product: dict, orders: list[OrderNeed], floor: tuple[int, Decimal]) -> None:
-    """Margins, "at risk" and price warnings of each order (earliest first) of one article."""
-    stock, _by_warehouse = product_stock(product)
+def _judge_orders(product: dict, stock: int, orders: list[OrderNeed], floor: tuple[int, Decimal]) -> None:
+    """Margins, "at risk" (beyond the `stock` left for us) and price warnings of each order
+    (earliest first) of one article."""
     dealer_now = product["dealer_price"]
     min_margin, min_percent = floor
     covered = 0
@@ -405,10 +420,10 @@ def _judge_orders(product: dict, orders: list[OrderNeed], floor: tuple[int, Deci
             o.warnings.append(Warning(BELOW_FLOOR, text % values, [(o.order_id, o.code)]))
 
 
-def _line(product: dict, orders: list[OrderNeed], needed_all: int) -> Line:
-    stock, by_warehouse = product_stock(product)
+def _line(product: dict, stock: tuple[int, dict, int], orders: list[OrderNeed], needed_all: int) -> Line:
+    available, by_warehouse, bought = stock
     needed = sum(o.needed for o in orders)
-    allocation, short = allocate(needed, by_warehouse, stock)
+    allocation, short = allocate(needed, by_warehouse, available)
     dealer = product["dealer_price"]
     warnings = []
     if not product["is_active"]:
@@ -420,15 +435,21 @@ def _line(product: dict, orders: list[OrderNeed], needed_all: int) -> Line:
         )
     at_risk = [o for o in orders if o.at_risk]
     if at_risk:
-        codes = ", ".join(o.code for o in at_risk)
-        warnings.append(
-            Warning(
-                SHORT,
-                _("%(needed)s needed, Al-Style has %(stock)s: orders at risk: %(codes)s.")
-                % {"needed": needed_all, "stock": stock_display(product), "codes": codes},
-                [(o.order_id, o.code) for o in at_risk],
+        values = {
+            "needed": needed_all,
+            "stock": stock_display(product),
+            "left": available,
+            "bought": bought,
+            "codes": ", ".join(o.code for o in at_risk),
+        }
+        if bought:
+            text = _(
+                "%(needed)s needed, Al-Style has %(left)s left for us (its stock %(stock)s still counts the "
+                "%(bought)s we bought): orders at risk: %(codes)s."
             )
-        )
+        else:
+            text = _("%(needed)s needed, Al-Style has %(stock)s: orders at risk: %(codes)s.")
+        warnings.append(Warning(SHORT, text % values, [(o.order_id, o.code) for o in at_risk]))
     for o in orders:
         warnings.extend(o.warnings)
     then = [o.margin_then for o in orders]
@@ -442,9 +463,11 @@ def _line(product: dict, orders: list[OrderNeed], needed_all: int) -> Line:
         needed=needed,
         needed_all=needed_all,
         orders=orders,
-        stock=stock,
+        stock=promised_stock(product["stock"], product["stock_qualifier"]),
         stock_display=stock_display(product),
-        warehouses=by_warehouse,
+        warehouses=product_stock(product)[1],
+        bought_pending=bought,
+        available=available,
         allocation=allocation,
         short=short,
         dealer_price=dealer,
@@ -493,6 +516,8 @@ def as_json(result: PurchaseList) -> dict:
                 "brand": line.brand,
                 "stock": line.stock,
                 "stock_display": line.stock_display,
+                "bought_pending": line.bought_pending,
+                "available": line.available,
                 "warehouses": line.warehouses,
                 "allocation": line.allocation,
                 "short": line.short,
@@ -582,20 +607,15 @@ def paid_costs(entry_ids) -> dict[int, tuple[int, int]]:
 ENTRY_POINT = "raw__relationships__deliveryPointOfService__data__id"
 
 
-def reservation_demands(product_ids=None) -> dict[int, list[Demand]]:
-    """What Kaspi orders hold of each product's stock (the `catalog.reservations` source this app
-    registers): first the units bought since the newest successful import started (Al-Style's
-    stock as we hold it still counts them: they stay reserved until an import that started after
-    the purchase was recorded), then the units open orders still need, earliest orders first.
-    Each demand names the point of service Kaspi gave for the entry (`deliveryPointOfService`),
-    else the order's pickup point. Only the products `product_ids` when given (a product page)."""
+def purchase_demands(product_ids=None) -> dict[int, list[Demand]]:
+    """Units bought since the newest successful import started, per product, in the order they
+    were recorded: Al-Style's stock figure we hold still counts them (until an import that
+    started after the purchase reads the new one)."""
     result: dict[int, list[Demand]] = {}
-    handover = last_stock_read_started()
     purchases = Purchase.objects.filter(unmarked_at__isnull=True, product__isnull=False)
-    entries = OrderEntry.objects.filter(order__status__in=NEED_STATUSES, product__isnull=False)
     if product_ids is not None:
         purchases = purchases.filter(product_id__in=list(product_ids))
-        entries = entries.filter(product_id__in=list(product_ids))
+    handover = last_stock_read_started()
     if handover is not None:
         purchases = purchases.filter(recorded_at__gte=handover)
     rows = purchases.order_by("recorded_at", "pk").values_list(
@@ -603,6 +623,19 @@ def reservation_demands(product_ids=None) -> dict[int, list[Demand]]:
     )
     for product_id, quantity, entry_point, pickup in rows:
         result.setdefault(product_id, []).append(Demand(quantity, entry_point or pickup or ""))
+    return result
+
+
+def reservation_demands(product_ids=None) -> dict[int, list[Demand]]:
+    """What Kaspi orders hold of each product's stock (the `catalog.reservations` source this app
+    registers): first the units bought but not yet seen gone by an import (`purchase_demands`),
+    then the units open orders still need, earliest orders first. Each demand names the point of
+    service Kaspi gave for the entry (`deliveryPointOfService`), else the order's pickup point.
+    Only the products `product_ids` when given (a product page)."""
+    result = purchase_demands(product_ids)
+    entries = OrderEntry.objects.filter(order__status__in=NEED_STATUSES, product__isnull=False)
+    if product_ids is not None:
+        entries = entries.filter(product_id__in=list(product_ids))
     bought = purchased_units() if product_ids is None else purchased_units(entries.values_list("pk", flat=True))
     rows = entries.order_by(
         F("order__planned_delivery_at").asc(nulls_last=True), "order__created_at", "order__code", "pk"

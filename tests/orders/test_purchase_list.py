@@ -315,3 +315,30 @@ def test_command_prints_a_readable_list_and_takes_filters():
 
     with pytest.raises(CommandError, match="ГГГГ-ММ-ДД"):
         call_command("purchase_list", "--until", "tomorrow")
+
+
+def test_units_we_bought_since_the_last_import_are_not_counted_again_as_al_styles_stock():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import ImportRun, Product
+
+    a = product(stock=3, warehouses={"panfilov": 3})
+    first = order((a, 2, 13_990), planned=days(1))
+    second = order((a, 2, 13_990), planned=days(2))
+    mark_entry_purchased(first.entries.get().pk, quantity=2, unit_price=10_000, document="АС-1", user=None)
+    line = line_of(pl.purchase_list(), a.article)
+    assert (line.stock, line.bought_pending, line.available, line.needed) == (3, 2, 1, 2)
+    assert line.allocation == {"panfilov": 1} and line.short == 1 and line.orders[0].at_risk
+    (short,) = line.warnings
+    assert short.text == (
+        f"Нужно 2, у Al-Style осталось для нас 1 (его остаток 3 ещё учитывает купленные нами 2): "
+        f"под угрозой заказы {second.code}."
+    )
+    # an import that started after the purchase reads Al-Style's new figure: nothing is pending
+    ImportRun.objects.create(kind="quick", status="success", started_at=timezone.now() + timedelta(seconds=1))
+    Product.objects.filter(pk=a.pk).update(stock=1, warehouse_stock={"panfilov": 1})
+    line = line_of(pl.purchase_list(), a.article)
+    assert (line.stock, line.bought_pending, line.available) == (1, 0, 1)
+    assert [w.text for w in line.warnings] == [f"Нужно 2, у Al-Style есть 1: под угрозой заказы {second.code}."]
