@@ -50,7 +50,7 @@ def change_text(kind: str, row) -> str:
         return _("new offer: %(price)s") % {"price": money(row["new_price"])}
     if kind == "removed":
         return _("no longer offered (was %(price)s)") % {"price": money(row["old_price"])}
-    if kind == "stock_changed":
+    if kind in ("stock_changed", "reserved_for_orders"):
         return _("%(old)s → %(new)s units") % {"old": row["old_stock"], "new": row["new_stock"]}
     old, new = row["old_price"], row["new_price"]
     arrow = "↑" if new > old else "↓"
@@ -69,6 +69,7 @@ DIFF_KINDS = (
     ("removed", gettext_lazy("removed")),
     ("price_changed", gettext_lazy("price changed")),
     ("stock_changed", gettext_lazy("stock changed")),
+    ("reserved_for_orders", gettext_lazy("of which: reserved for orders")),
 )
 
 
@@ -226,6 +227,8 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
             ngettext("%(n)s stock changed", "%(n)s stocks changed", counts["stock_changed"])
             % {"n": counts["stock_changed"]},
         ]
+        if counts.get("reserved_for_orders"):
+            parts[-1] += " " + _("(%(n)s by stock reserved for orders)") % {"n": counts["reserved_for_orders"]}
         return ", ".join(parts)
 
     @admin.display(description=gettext_lazy("file"))
@@ -275,7 +278,7 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
         parts = [format_html('<p><a href="{}">{}</a></p>', download, _("Download every change (CSV)"))]
         for kind, label in DIFF_KINDS:
             shown = rows[kind]
-            if not counts[kind]:
+            if not counts.get(kind):  # none, or a diff made before this kind was counted
                 continue
             head = format_html("<h3>{} ({})</h3>", label, counts[kind])
             body = format_html_join(
@@ -337,11 +340,19 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
                 _("New stock"),
             ]
         )
+        reserved = {r["sku"] for r in rows["reserved_for_orders"]}
         for kind, label in DIFF_KINDS:
+            if kind == "reserved_for_orders":
+                continue  # marked on their stock change rows
             for r in rows[kind]:
+                reason = (
+                    _("stock changed: reserved for orders")
+                    if kind == "stock_changed" and r["sku"] in reserved
+                    else label
+                )
                 writer.writerow(
                     [
-                        label,
+                        reason,
                         r["sku"],
                         r["article"],
                         r["name"],

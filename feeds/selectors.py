@@ -127,7 +127,7 @@ DIFF_PAGE = 100  # rows of each kind shown on the version page; the CSV has them
 
 
 def diff_rows(version: FeedVersion, limit: int | None = DIFF_PAGE) -> dict:
-    """{"added"|"removed"|"price_changed"|"stock_changed": [row]}, every row with the product's
+    """{"added"|"removed"|"price_changed"|"stock_changed"|"reserved_for_orders": [row]}, every row with the product's
     article and name: {sku, article, name, old_price, new_price, old_stock, new_stock}. Read in full
     from the two versions' offer snapshots while their files are kept (else from the version's
     stored diff, which holds the first entries of each kind); `limit` rows per kind (None: all)."""
@@ -148,6 +148,9 @@ def diff_rows(version: FeedVersion, limit: int | None = DIFF_PAGE) -> dict:
                 (sku, old[sku], v) for sku, v in new.items() if sku in old and list(old[sku][1]) != list(v[1])
             ],
         }
+        # of those, the changes reservations for orders alone made (the stocks without them, kept as
+        # a snapshot entry's third item, did not move: services.diff_snapshots)
+        kinds["reserved_for_orders"] = [(s, o, n) for s, o, n in kinds["stock_changed"] if list(o[-1]) == list(n[-1])]
     else:  # files pruned: what the version stored
         stored = version.diff or {}
         kinds = {
@@ -155,6 +158,7 @@ def diff_rows(version: FeedVersion, limit: int | None = DIFF_PAGE) -> dict:
             "removed": [(sku, None, None) for sku in stored.get("removed", [])],
             "price_changed": [(sku, [o, []], [n, []]) for sku, o, n in stored.get("price_changed", [])],
             "stock_changed": [(sku, [None, o], [None, n]) for sku, o, n in stored.get("stock_changed", [])],
+            "reserved_for_orders": [(sku, [None, o], [None, n]) for sku, o, n in stored.get("reserved_for_orders", [])],
         }
     if limit is not None:
         kinds = {kind: items[:limit] for kind, items in kinds.items()}

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import reservations
 from catalog.selectors import publishable_products
 from kaspisync import locks
 from kaspisync.models import RunTrigger
@@ -83,19 +84,29 @@ def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
     config = selectors.feed_config(feed)
     previous = selectors.published_version()
     path = storage.scratch_file()
+    held: dict = {}  # {sku: its stocks without the reservation} of the offers stock reserved for orders lowered
     try:
+        offers = offers_from_products(publishable_products(), config, reservations.demands(), held)
         with open(path, "wb") as fh:
-            written = write_feed(fh, offers_from_products(publishable_products(), config), config)
+            written = write_feed(fh, offers, config)
         if written.schema_bad_lines:  # offers the schema alone refused: out of the file, which is checked again
             drop_offer_lines(path, written)
             for message in validate_file(path):
                 written.error(_("Schema: %(message)s") % {"message": message})
+        for sku, unreserved in held.items():
+            if sku in written.snapshot:  # kept beside the offer: the next diff tells the cause
+                written.snapshot[sku] = (*written.snapshot[sku], unreserved)
         version.previous = previous
         version.offers, version.available_offers = written.offers, written.available_offers
         version.size, version.sha256, version.offers_sha256 = written.size, written.sha256, written.offers_sha256
         version.errors = written.errors
         version.dropped_offers, version.dropped = written.dropped_count, written.dropped
-        version.stats = {"errors": written.error_count, "stores": len(config.stores), "cities": len(config.cities)}
+        version.stats = {
+            "errors": written.error_count,
+            "stores": len(config.stores),
+            "cities": len(config.cities),
+            "reserved_offers": len(held),
+        }
         reasons = shrink_reasons(previous, written.offers, written.available_offers, feed.shrink_threshold)
         reasons += dropped_reasons(written.offers, written.dropped_count, feed.shrink_threshold)
         if not written.valid:
@@ -184,21 +195,33 @@ def _store(version: FeedVersion, path: str, snapshot: dict) -> None:
 
 
 def diff_snapshots(old: dict | None, new: dict, limit: int = DIFF_LIST_LIMIT) -> dict:
-    """Added, removed, price changed, stock changed: complete counts, lists up to `limit`."""
+    """Added, removed, price changed, stock changed — and of those, the stock changes caused by
+    stock reserved for orders alone (Al-Style's own figure did not move): complete counts, lists
+    up to `limit`. A snapshot entry is [price, stocks] or, for an offer stock reserved for orders
+    lowered, [price, stocks, stocks without the reservation]."""
     if old is None:
         return {}
     added = [sku for sku in new if sku not in old]
     removed = [sku for sku in old if sku not in new]
-    price, stock = [], []
-    for sku, (new_price, new_stocks) in new.items():
+    price, stock, reserved = [], [], []
+    for sku, entry in new.items():
         before = old.get(sku)
         if before is None:
             continue
-        if before[0] != new_price:
-            price.append([sku, before[0], new_price])
-        if list(before[1]) != list(new_stocks):
-            stock.append([sku, before[1], list(new_stocks)])
-    lists = {"added": added, "removed": removed, "price_changed": price, "stock_changed": stock}
+        if before[0] != entry[0]:
+            price.append([sku, before[0], entry[0]])
+        if list(before[1]) != list(entry[1]):
+            change = [sku, before[1], list(entry[1])]
+            stock.append(change)
+            if list(before[-1]) == list(entry[-1]):  # the same stocks before reservations: only they moved
+                reserved.append(change)
+    lists = {
+        "added": added,
+        "removed": removed,
+        "price_changed": price,
+        "stock_changed": stock,
+        "reserved_for_orders": reserved,
+    }
     return {"counts": {k: len(v) for k, v in lists.items()}, **{k: v[:limit] for k, v in lists.items()}}
 
 

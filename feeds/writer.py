@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from lxml import etree
 
+from catalog import reservations
 from catalog.models import StockQualifier
 from catalog.normalize import promised_stock
 from catalog.sku import is_valid_sku, merchant_sku
@@ -120,13 +121,21 @@ class Offer(NamedTuple):
     article: int | None = None
 
 
-def offers_from_products(products, config: FeedConfig):
-    """Publishable product dicts (catalog.selectors.publishable_products) -> Offers."""
+def offers_from_products(products, config: FeedConfig, demands=None, held=None):
+    """Publishable product dicts (catalog.selectors.publishable_products) -> Offers.
+
+    `demands`: {product id: [catalog.reservations.Demand]}, the stock Kaspi orders hold; a store
+    then offers what `catalog.reservations.offered` leaves (the same rule as the lines below,
+    which are its fast path for a product nothing holds). `held`: a dict that receives
+    {sku: stocks without the reservation} of every offer whose stocks the reservation lowered."""
     prefix, threshold = config.sku_prefix, max(config.stock_threshold, 1)
     cities = config.cities
     # Per store: the warehouse codes it sells from, or None for the total stock.
     sources = [s.warehouses or None for s in config.stores]
     mapped = any(sources)
+    store_warehouses = {s.store_id: s.warehouses for s in config.stores}
+    demands = demands or {}
+    prefer_of: dict = {}  # a point of service's warehouses, worked out once per build
     new_offer = tuple.__new__  # Offer(...) runs Python code for its defaults: 5x slower
     for p in products:
         minimum = p["publish_min_stock"]
@@ -149,12 +158,20 @@ def offers_from_products(products, config: FeedConfig):
             stocks = tuple(counts)
         else:
             stocks = (total if total >= minimum else 0,) * len(sources)
+        sku = merchant_sku(p["article"], prefix)
+        items = demands.get(p["id"])
+        if items:
+            warehouses = p["warehouse_stock"] or {}
+            reservation = reservations.reserve(total, warehouses, items, store_warehouses, prefer_of)
+            counts = reservations.offered(total, warehouses, reservation, store_warehouses, minimum)
+            reserved = tuple(counts[s.store_id] for s in config.stores)
+            if reserved != stocks:
+                if held is not None:
+                    held[sku] = stocks
+                stocks = reserved
         sale = p["sale_price"]
         price = tuple([(c.city_id, c.price(p["id"], sale)) for c in cities]) if cities else sale
-        article = p["article"]
-        yield new_offer(
-            Offer, (merchant_sku(article, prefix), p["name"], p["brand__name"] or "", stocks, price, article)
-        )
+        yield new_offer(Offer, (sku, p["name"], p["brand__name"] or "", stocks, price, p["article"]))
 
 
 # --- writing ----------------------------------------------------------------------------------

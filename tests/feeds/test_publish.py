@@ -46,7 +46,13 @@ def test_diff_counts_against_the_published_version(products, make_product, feed)
     make_product(name="Новый")
     version = build_feed()
     assert version.result == FeedResult.PUBLISHED
-    assert version.diff["counts"] == {"added": 1, "removed": 1, "price_changed": 1, "stock_changed": 1}
+    assert version.diff["counts"] == {
+        "added": 1,
+        "removed": 1,
+        "price_changed": 1,
+        "stock_changed": 1,
+        "reserved_for_orders": 0,
+    }
     sku = f"AS{items[0].article}"
     assert version.diff["price_changed"] == [[sku, 12990, 15000]]
     assert version.diff["removed"] == [f"AS{items[2].article}"]
