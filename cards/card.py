@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-import fastjsonschema
+import jsonschema_rs
 import orjson
 
 from feeds.writer import clean_text
@@ -40,7 +40,7 @@ MAX_DESCRIPTION = _ITEM["description"]["maxLength"]
 MAX_SKU = _ITEM["sku"]["maxLength"]
 MAX_URL = _ITEM["images"]["items"]["properties"]["url"]["maxLength"]
 MAX_ATTRIBUTES = _ITEM["attributes"]["maxItems"]
-_validate_card = fastjsonschema.compile(SCHEMA["items"])
+_CARD_SCHEMA = jsonschema_rs.Draft4Validator(SCHEMA["items"])  # compiled once; ~3 µs a card
 _TAG = re.compile(r"<[^>]*>")
 _HTTP = ("http://", "https://")
 
@@ -203,12 +203,13 @@ def build_card(row: ProductRow, sku: str, spec: CategorySpec, properties: dict |
 
 
 def schema_problem(card: dict) -> str:
-    """What Kaspi's schema says is wrong with one card ("" when it is valid)."""
-    try:
-        _validate_card(card)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        return exc.message.replace("data", "card", 1)[:500]
-    return ""
+    """What Kaspi's schema says is wrong with one card ("" when it is valid): the first error,
+    where it is ("card.images[0].url") and what."""
+    if _CARD_SCHEMA.is_valid(card):
+        return ""
+    error = next(_CARD_SCHEMA.iter_errors(card))
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.instance_path)
+    return f"card{where}: {error.message}"[:500]
 
 
 def card_hash(card: dict) -> str:

@@ -7,14 +7,25 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
-from cards.models import BatchStatus, CardOutcome, CardStatus, Outcome, ProductCard, UploadRun, UploadState
+from cards.models import (
+    BatchStatus,
+    CardOutcome,
+    CardStatus,
+    KaspiAttributeValue,
+    Outcome,
+    ProductCard,
+    UploadRun,
+    UploadState,
+)
+from cards.reasons import describe_all
 from cards.services.readiness import refresh_readiness
 from cards.services.upload import UploadFailed, check_pending, upload_cards
 from catalog.sku import merchant_sku
 from feeds.selectors import sku_prefix
 
-from .conftest import notebook_properties, set_properties
+from .conftest import NB, notebook_properties, set_properties
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +96,25 @@ def test_a_refused_card_is_resent_after_its_data_changes_and_not_before(mapped, 
     again = upload_cards()
     assert (again.sent, again.created) == (1, 1)
     assert list(product.card_outcomes.values_list("outcome", flat=True)) == [Outcome.CREATED, Outcome.ERROR]
+
+
+def test_a_card_that_breaks_kaspis_schema_is_not_ready_and_never_sent(mapped, ready):
+    good = ready(1)[0]
+    bad = ready(1, start=21100, **{"Процессор": "Intel Core i7"})[0]
+    # an allowed value as Kaspi lists it, but longer than its own schema lets a value be (256):
+    # only the schema check catches it
+    KaspiAttributeValue.objects.filter(attribute__code=f"{NB}*processor", code="Intel Core i7").update(
+        code="Intel Core i7 " + "x" * 300
+    )
+    run = upload_cards()
+    assert (run.sent, run.created, run.not_ready) == (1, 1, 1)
+    assert set(mapped.cards) == {merchant_sku(good.article, sku_prefix())}
+    row = ProductCard.objects.get(product=bad)
+    assert row.status == CardStatus.NOT_READY and [r["code"] for r in row.reasons] == ["schema"]
+    with translation.override("ru"):
+        (text,) = describe_all(row.reasons)
+    assert text.startswith("карточка не соответствует схеме Kaspi: card.attributes[1].value: ")
+    assert not CardOutcome.objects.filter(product=bad).exists()
 
 
 def test_batches_are_split_by_the_configured_size(mapped, ready, settings):
