@@ -15,8 +15,10 @@ properties and Kaspi attributes are refreshed, and at the start of every upload.
 import logging
 from functools import partial
 
+import orjson
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from catalog.services.upsert import bulk_upsert
@@ -25,13 +27,14 @@ from feeds.selectors import sku_prefix
 from kaspisync.secrets import mask
 
 from ..card import build_card, card_hash
-from ..models import AlstyleProperties, CardStatus, ProductCard, UploadState
-from ..selectors import mapped_specs, product_rows
+from ..models import CardStatus, ProductCard, UploadState
+from ..selectors import category_product_rows, mapped_specs, product_ids_in, product_rows
 
 log = logging.getLogger(__name__)
 
-WRITE_BATCH = 5000
+BATCH = 2000  # products read, built and written at a time: memory stays flat at any catalog size
 UPDATE_FIELDS = ("status", "reasons", "card_hash", "sku", "kaspi_category", "checked_at")
+_EXISTING = ("product_id", "status", "reasons_json", "card_hash", "sku", "kaspi_category", "upload_state", "sent_hash")
 
 
 def derive_status(mapped: bool, reasons: list, upload_state: str, current_hash: str, sent_hash: str) -> str:
@@ -48,91 +51,108 @@ def derive_status(mapped: bool, reasons: list, upload_state: str, current_hash: 
     return CardStatus.READY
 
 
-def _properties(product_ids=None) -> dict[int, dict]:
-    qs = AlstyleProperties.objects.values_list("product_id", "values")
-    if product_ids is None:
-        return dict(qs.iterator(chunk_size=5000))
-    ids = sorted(set(product_ids))
-    result = {}
-    for start in range(0, len(ids), WRITE_BATCH):
-        result.update(qs.filter(product_id__in=ids[start : start + WRITE_BATCH]))
-    return result
+def _spans(product_ids, specs):
+    """(products with their properties, ids of the products whose card rows they cover), by
+    ascending id, at most BATCH at a time. A full refresh (product_ids None) reads the products
+    of mapped categories, then the card rows of products outside every mapped category."""
+    if product_ids is not None:
+        ids = sorted(set(product_ids))
+        for start in range(0, len(ids), BATCH):
+            part = ids[start : start + BATCH]
+            yield product_rows(part), part
+        return
+    ids, categories = product_ids_in(specs), list(specs)
+    for start in range(0, len(ids), BATCH):
+        part = ids[start : start + BATCH]
+        yield category_product_rows(categories, part[0], part[-1]), part
+    orphans = ProductCard.objects.exclude(product__category_id__in=list(specs)).order_by("product_id")
+    last = 0
+    while ids := list(orphans.filter(product_id__gt=last).values_list("product_id", flat=True)[:BATCH]):
+        yield [], ids
+        last = ids[-1]
 
 
-def _existing(product_ids=None) -> dict[int, tuple]:
-    fields = ("product_id", "status", "reasons", "card_hash", "sku", "kaspi_category", "upload_state", "sent_hash")
-    qs = ProductCard.objects.values_list(*fields)
-    if product_ids is None:
-        return {row[0]: row[1:] for row in qs.iterator(chunk_size=5000)}
-    ids = sorted(set(product_ids))
-    result = {}
-    for start in range(0, len(ids), WRITE_BATCH):
-        result.update((row[0], row[1:]) for row in qs.filter(product_id__in=ids[start : start + WRITE_BATCH]))
-    return result
+def _existing(ids: list[int], rows) -> dict[int, tuple]:
+    """{product id: stored card row} of these products (ascending ids) and of these rows."""
+    wanted = {*ids, *(row.id for row, _properties in rows)}
+    first, last = min(wanted), max(wanted)
+    if last - first < 2 * len(wanted):  # dense (a full refresh): a range is cheaper than thousands of ids
+        cards = ProductCard.objects.filter(product_id__gte=first, product_id__lte=last)
+    else:
+        cards = ProductCard.objects.filter(product_id__in=wanted)
+    reasons = Cast("reasons", TextField())  # decoded by orjson, not Django's json
+    return {
+        row[0]: (row[1], orjson.loads(row[2]), *row[3:])
+        for row in cards.annotate(reasons_json=reasons).values_list(*_EXISTING)
+        if row[0] in wanted
+    }
 
 
-def evaluate(product_ids=None, *, specs=None):
-    """Yield (row, mapping id, card, reasons, hash) for the products of mapped categories."""
-    specs = mapped_specs() if specs is None else specs
-    prefix = sku_prefix()  # the price list's: a card's SKU is exactly the offer's
-    properties = _properties(product_ids)
-    rows = product_rows(product_ids=product_ids) if product_ids is not None else product_rows(category_ids=list(specs))
-    for row in rows:
+def _built(rows, specs, prefix):
+    for row, properties in rows:
         covered = specs.get(row.category_id)
         if covered is None:
             yield row, None, None, None, ""
             continue
         mapping_id, spec = covered
-        card, reasons = build_card(row, merchant_sku(row.article, prefix), spec, properties.get(row.id))
+        card, reasons = build_card(row, merchant_sku(row.article, prefix), spec, properties)
         yield row, mapping_id, card, reasons, card_hash(card)
+
+
+def evaluate(product_ids=None, *, specs=None):
+    """Yield (row, mapping id, card, reasons, hash) for the products of mapped categories (or
+    these products: those outside every mapped category come with mapping id None)."""
+    specs = mapped_specs() if specs is None else specs
+    prefix = sku_prefix()  # the price list's: a card's SKU is exactly the offer's
+    for rows, _ids in _spans(product_ids, specs):
+        yield from _built(rows, specs, prefix)
 
 
 def refresh_readiness(product_ids=None) -> dict[str, int]:
     """Recompute and store the card status of these products (None: all); {status: count} of
     the products looked at."""
     now = timezone.now()
-    existing = _existing(product_ids)
-    writes: list[dict] = []
+    specs, prefix = mapped_specs(), sku_prefix()
     counts: dict[str, int] = {}
-
-    def keep(product_id, status, reasons, current_hash, sku, category):
-        counts[status] = counts.get(status, 0) + 1
-        old = existing.pop(product_id, None)
-        new = (status, reasons, current_hash, sku, category)
-        if old is not None and old[:5] == new:
-            return
-        writes.append(
-            {
-                "product_id": product_id,
-                "status": status,
-                "reasons": reasons,
-                "card_hash": current_hash,
-                "sku": sku,
-                "kaspi_category": category,
-                "checked_at": now,
-            }
-        )
-
-    for row, mapping_id, card, reasons, current_hash in evaluate(product_ids):
-        old = existing.get(row.id)
-        upload_state, sent_hash = (old[5], old[6]) if old else ("", "")
-        if mapping_id is None:
-            if old is not None:
-                keep(row.id, derive_status(False, [], upload_state, old[2], sent_hash), [], old[2], old[3], "")
-            continue
-        status = derive_status(True, reasons, upload_state, current_hash, sent_hash)
-        keep(row.id, status, reasons, current_hash, card["sku"], card["category"])
-    # Cards of products no longer in a mapped category (a full refresh visits mapped ones only).
-    for product_id, old in list(existing.items()):
-        status = derive_status(False, [], old[5], old[2], old[6])
-        keep(product_id, status, [], old[2], old[3], "")
-    for start in range(0, len(writes), WRITE_BATCH):
+    for rows, ids in _spans(product_ids, specs):
+        existing = _existing(ids, rows)
+        states = []  # (product id, (status, reasons, card hash, sku, Kaspi category), old row)
+        for row, mapping_id, card, reasons, current_hash in _built(rows, specs, prefix):
+            old = existing.pop(row.id, None)
+            if mapping_id is not None:
+                upload_state, sent_hash = (old[5], old[6]) if old else ("", "")
+                status = derive_status(True, reasons, upload_state, current_hash, sent_hash)
+                states.append((row.id, (status, reasons, current_hash, card["sku"], card["category"]), old))
+            elif old is not None:
+                states.append((row.id, _unmapped(old), old))
+        # Cards of products no longer in a mapped category (a full refresh visits mapped ones only).
+        states.extend((product_id, _unmapped(old), old) for product_id, old in existing.items())
+        writes = []
+        for product_id, new, old in states:
+            counts[new[0]] = counts.get(new[0], 0) + 1
+            if old is None or old[:5] != new:
+                status, reasons, current_hash, sku, category = new
+                writes.append(
+                    {
+                        "product_id": product_id,
+                        "status": status,
+                        "reasons": reasons,
+                        "card_hash": current_hash,
+                        "sku": sku,
+                        "kaspi_category": category,
+                        "checked_at": now,
+                    }
+                )
         with transaction.atomic():
-            bulk_upsert(
-                ProductCard, writes[start : start + WRITE_BATCH], unique_field="product", update_fields=UPDATE_FIELDS
-            )
+            bulk_upsert(ProductCard, writes, unique_field="product", update_fields=UPDATE_FIELDS)
     _settle_upload_states()
     return counts
+
+
+def _unmapped(old: tuple) -> tuple:
+    """The stored state of a card whose product is outside every mapped category."""
+    _status, _reasons, current_hash, sku, _category, upload_state, sent_hash = old
+    return derive_status(False, [], upload_state, current_hash, sent_hash), [], current_hash, sku, ""
 
 
 def _settle_upload_states() -> None:
