@@ -26,7 +26,7 @@ from typing import NamedTuple
 import jsonschema_rs
 import orjson
 
-from feeds.writer import clean_text
+from catalog.text import clean_text
 
 from .convert import ConversionError, convert
 

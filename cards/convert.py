@@ -17,7 +17,7 @@ A failure raises `ConversionError(kind, value, allowed)`; the caller turns it in
 import re
 from decimal import Decimal, InvalidOperation
 
-from feeds.writer import clean_text
+from catalog.text import clean_text
 
 MAX_TEXT = 256
 MAX_VALUES = 32

@@ -40,6 +40,7 @@ from catalog import reservations
 from catalog.models import StockQualifier
 from catalog.normalize import promised_stock
 from catalog.sku import is_valid_sku, merchant_sku
+from catalog.text import clean_text
 
 from .validation import WriterValidator
 
@@ -53,20 +54,6 @@ MAX_TENGE = 999_999_999_999  # the schema's price: 1-12 digits
 MAX_COUNT = 9_999_999_999  # the schema's stockCount: 1-10 digits
 LESS_THAN = StockQualifier.LESS_THAN.value
 BATCH = 500  # offers per flush to the file, the hashes and the validator (about 150 KB)
-
-# XML 1.0 forbids C0 controls but tab/newline/CR; DEL and C1 controls are legal but break
-# parsers in the wild; surrogates and U+FFFE/U+FFFF are not characters. Whitespace is collapsed.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_SPACES = re.compile(r"\s+")
-
-
-def clean_text(value) -> str:
-    """Text safe for XML: control characters removed, whitespace collapsed, trimmed."""
-    if not value:
-        return ""
-    if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
-        return value  # the common case, checked in C (isprintable is False for every control)
-    return _SPACES.sub(" ", _CONTROL.sub("", str(value))).strip()
 
 
 def feed_date(now: datetime | None = None) -> str:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from lxml import etree
 
 from feeds.validation import validate_bytes
-from feeds.writer import City, FeedConfig, Offer, Store, clean_text, offers_from_products, write_feed
+from feeds.writer import City, FeedConfig, Offer, Store, offers_from_products, write_feed
 
 NS = {"k": "kaspiShopping"}
 CONFIG = FeedConfig(company='Shop & <Co> "KZ"', merchant_id="30001234", stores=(Store("PP1"),))
@@ -48,11 +48,6 @@ def test_output_validates_and_round_trips_awkward_names():
     assert {b.text for b in root.iterfind("k:offers/k:offer/k:brand", NS)} == {"Brand & Sons"}
     assert b"&amp;" in data and b"&lt;Lightning&gt;" in data
     assert (result.offers, result.available_offers) == (4, 4)
-
-
-def test_clean_text_removes_controls_and_surrogates():
-    assert clean_text("a\x01b\x1fc\ud800d\ufffee \u00a0 f") == "abcde f"
-    assert clean_text(None) == ""
 
 
 def _doc(offer_xml: str) -> bytes:

@@ -45,6 +45,17 @@ def test_the_plumbing_imports_no_app():
     assert offenders == {}
 
 
+def test_catalog_imports_none_of_the_apps_that_read_it():
+    offenders = {}
+    for path in (ROOT / "catalog").rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        apps = {name for name in imported_modules(path) if name.split(".")[0] in {"feeds", "orders", "cards"}}
+        if apps:
+            offenders[str(path.relative_to(ROOT))] = sorted(apps)
+    assert offenders == {}
+
+
 def test_each_app_registers_its_pieces():
     assert [c.name for c in registry.connection_checks()] == [
         "database",

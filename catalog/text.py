@@ -1,0 +1,26 @@
+"""Supplier text made safe to publish, one rule for everyone who sends it on (the price list's
+XML, Kaspi's product cards):
+
+    clean_text("  Ноутбук\x0b Lenovo   X1 ")  -> "Ноутбук Lenovo X1"
+
+Removed: C0 controls (XML 1.0 forbids all but tab, newline and CR), DEL and C1 controls (legal
+in XML but they break parsers in the wild), surrogates and U+FFFE/U+FFFF (not characters).
+Whitespace runs become one space; the ends are trimmed. The catalog stores supplier text
+faithfully (catalog.normalize); this is applied where the text leaves for Kaspi.
+
+Pure: nothing here needs Django settings.
+"""
+
+import re
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value) -> str:
+    """Control characters removed, whitespace collapsed, trimmed ("" for None or "")."""
+    if not value:
+        return ""
+    if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
+        return value  # the common case, checked in C (isprintable is False for every control)
+    return _SPACES.sub(" ", _CONTROL.sub("", str(value))).strip()
