@@ -20,6 +20,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
@@ -80,10 +81,11 @@ class CategorySpec:
     listed: bool = True  # Kaspi listed the category in its last refresh
     attributes_loaded: bool = True
     rules: tuple = ()
-    # {(attribute code, supplier text): converted value or ConversionError}: products share values
+    # {(attribute code, supplier text): (True, value) or (False, reason or None)}: products share
+    # values, so each is converted once per spec (one readiness run or upload)
     conversions: dict = field(default_factory=dict, compare=False, repr=False)
 
-    @property
+    @cached_property
     def needs_properties(self) -> bool:
         return any(rule.source == "property" for rule in self.rules)
 
@@ -96,7 +98,8 @@ def plain_description(value) -> str:
     """HTML tags removed, entities decoded, whitespace collapsed, cut at a word to ≤ 1024."""
     if not value:
         return ""
-    text = clean_text(html.unescape(_TAG.sub(" ", value)) if "<" in value or "&" in value else value)
+    text = _TAG.sub(" ", value) if "<" in value else value
+    text = clean_text(html.unescape(text) if "&" in text else text)
     if len(text) <= MAX_DESCRIPTION:
         return text
     cut = text[: MAX_DESCRIPTION - 1]
@@ -105,7 +108,11 @@ def plain_description(value) -> str:
 
 
 def image_urls(images) -> list[str]:
-    return list(dict.fromkeys(u for u in images or () if type(u) is str and u.startswith(_HTTP) and len(u) <= MAX_URL))
+    urls: list[str] = []
+    for url in images or ():
+        if type(url) is str and url.startswith(_HTTP) and len(url) <= MAX_URL and url not in urls:
+            urls.append(url)
+    return urls
 
 
 def weight_text(weight: Decimal | None) -> str:
@@ -114,45 +121,47 @@ def weight_text(weight: Decimal | None) -> str:
     return format(weight.normalize(), "f")
 
 
+def _converted(rule: AttributeRule, raw) -> tuple[bool, object]:
+    """(True, the value in Kaspi's type) or (False, the reason it has none, or None when an
+    optional attribute is left empty)."""
+    try:
+        return True, convert(rule.kind, rule.multi_valued, raw, rule.allowed, rule.names)
+    except ConversionError as exc:
+        if exc.kind == "empty":  # None, blank text, an empty list
+            if rule.mandatory:
+                return False, reason("mandatory_missing", attribute=rule.name, property=rule.property_name)
+            return False, None
+        details = {"attribute": rule.name, "value": str(exc.value)[:200]}
+        if exc.kind == "enum":
+            details["allowed"] = list(exc.allowed[:20])
+            details["more"] = max(0, len(exc.allowed) - 20)
+        return False, reason(exc.kind, **details)
+
+
 def attribute_values(spec: CategorySpec, properties: dict | None, reasons: list) -> list[dict]:
     values = []
-    if spec.needs_properties and properties is None:
+    if properties is None and spec.needs_properties:
         reasons.append(reason("properties_not_loaded"))
+    conversions = spec.conversions
     for rule in spec.rules:
         if rule.source == "property":
             if properties is None:
                 continue
             raw = properties.get(rule.property_name)
-        elif rule.source == "value":
-            raw = rule.fixed
         else:
-            raw = None
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if rule.mandatory:
-                reasons.append(reason("mandatory_missing", attribute=rule.name, property=rule.property_name))
-            continue
-        key = (rule.code, raw) if type(raw) is str else None
-        value = spec.conversions.get(key) if key else None
-        if value is None:
-            try:
-                value = convert(rule.kind, rule.multi_valued, raw, rule.allowed, rule.names)
-            except ConversionError as exc:
-                value = exc
-            if key:
-                spec.conversions[key] = value
-        if isinstance(value, ConversionError):
-            exc = value
-            if exc.kind == "empty":
-                if rule.mandatory:
-                    reasons.append(reason("mandatory_missing", attribute=rule.name, property=rule.property_name))
-                continue
-            details = {"attribute": rule.name, "value": str(exc.value)[:200]}
-            if exc.kind == "enum":
-                details["allowed"] = list(exc.allowed[:20])
-                details["more"] = max(0, len(exc.allowed) - 20)
-            reasons.append(reason(exc.kind, **details))
-            continue
-        values.append({"code": rule.code, "value": value})
+            raw = rule.fixed if rule.source == "value" else None
+        if type(raw) is str:  # supplier text: converted once per spec
+            key = (rule.code, raw)
+            outcome = conversions.get(key)
+            if outcome is None:
+                outcome = conversions[key] = _converted(rule, raw)
+        else:
+            outcome = _converted(rule, raw)
+        ok, value = outcome
+        if ok:
+            values.append({"code": rule.code, "value": value})
+        elif value is not None:
+            reasons.append(dict(value))
     return values
 
 

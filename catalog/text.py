@@ -21,6 +21,8 @@ def clean_text(value) -> str:
     """Control characters removed, whitespace collapsed, trimmed ("" for None or "")."""
     if not value:
         return ""
-    if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
-        return value  # the common case, checked in C (isprintable is False for every control)
+    if value.isprintable():  # no control and no whitespace but " " (checked in C)
+        if "  " not in value and value[0] != " " != value[-1]:
+            return value  # the common case
+        return " ".join(value.split())
     return _SPACES.sub(" ", _CONTROL.sub("", str(value))).strip()
