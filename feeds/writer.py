@@ -22,11 +22,9 @@ written file. Only what concerns the whole document (no store configured, no off
 the head or the tail) makes it invalid.
 """
 
-import gc
 import hashlib
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -41,6 +39,7 @@ from catalog.models import StockQualifier
 from catalog.normalize import promised_stock
 from catalog.sku import is_valid_sku, merchant_sku
 from catalog.text import clean_text
+from kaspisync.gcpause import gc_paused
 
 from .validation import WriterValidator
 
@@ -262,19 +261,6 @@ def _brand(name: str) -> bytes:
     return etree.tostring(element, encoding="utf-8")
 
 
-@contextmanager
-def _gc_paused():
-    """The writer makes only acyclic objects (tuples, bytes, strings); a collection would walk
-    every row and snapshot entry for nothing (about 15 % of the writing time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def write_feed(
     fh,
     offers,
@@ -288,7 +274,7 @@ def write_feed(
     (`validator`: a WriterValidator of one's own, e.g. with workers=0)."""
     if validate and validator is None:
         validator = WriterValidator()
-    with _gc_paused():
+    with gc_paused():
         return _write_feed(fh, offers, config, now, validator if validate else None)
 
 

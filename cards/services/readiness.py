@@ -24,6 +24,7 @@ from django.utils import timezone
 from catalog.services.upsert import bulk_upsert
 from catalog.sku import merchant_sku
 from feeds.selectors import sku_prefix
+from kaspisync.gcpause import gc_paused
 from kaspisync.secrets import mask
 
 from ..card import build_card, card_hash
@@ -108,9 +109,29 @@ def evaluate(product_ids=None, *, specs=None):
         yield from _built(rows, specs, prefix)
 
 
+def ready_cards(product_ids) -> tuple[dict[int, tuple[dict, str]], int]:
+    """({product id: (card, hash)} of these products whose card is ready to send, how many of
+    them are not: outside every mapped category, or with reasons)."""
+    cards, not_ready = {}, 0
+    with gc_paused():
+        for row, mapping_id, card, reasons, current_hash in evaluate(product_ids):
+            if mapping_id is None or reasons:
+                not_ready += 1
+            else:
+                cards[row.id] = (card, current_hash)
+    return cards, not_ready
+
+
 def refresh_readiness(product_ids=None) -> dict[str, int]:
     """Recompute and store the card status of these products (None: all); {status: count} of
     the products looked at."""
+    with gc_paused():
+        counts = _refresh(product_ids)
+    _settle_upload_states()
+    return counts
+
+
+def _refresh(product_ids) -> dict[str, int]:
     now = timezone.now()
     specs, prefix = mapped_specs(), sku_prefix()
     counts: dict[str, int] = {}
@@ -145,7 +166,6 @@ def refresh_readiness(product_ids=None) -> dict[str, int]:
                 )
         with transaction.atomic():
             bulk_upsert(ProductCard, writes, unique_field="product", update_fields=UPDATE_FIELDS)
-    _settle_upload_states()
     return counts
 
 

@@ -55,7 +55,7 @@ from ..models import (
     UploadState,
 )
 from . import notices
-from .readiness import evaluate, refresh_readiness
+from .readiness import ready_cards, refresh_readiness
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +150,8 @@ def _send_all(run: UploadRun, client: KaspiContentClient, chosen: list[int], loc
     size, batches = batch_size(), []
     for number, start in enumerate(range(0, len(chosen), size), start=1):
         progress(_("sending cards"), start, len(chosen))
-        cards = {}
-        for row, mapping_id, card, reasons, current_hash in evaluate(chosen[start : start + size]):
-            if mapping_id is None or reasons:
-                run.not_ready += 1  # changed since the readiness refresh a moment ago
-                continue
-            cards[row.id] = (card, current_hash)
+        cards, not_ready = ready_cards(chosen[start : start + size])
+        run.not_ready += not_ready  # changed since the readiness refresh a moment ago
         if not cards:
             continue
         batch = _send(run, client, number, cards)
