@@ -34,7 +34,7 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,6 +63,7 @@ LOCK_NAME = "cards.upload"
 MAX_POLL_INTERVAL = 300.0
 PENDING = (BatchStatus.UPLOADED, BatchStatus.TIMED_OUT)
 RESENDABLE = (CardStatus.READY, CardStatus.ERROR, CardStatus.CREATED)
+UPDATE_BATCH = 500  # rows per bulk UPDATE (one CASE per field and row)
 
 
 class UploadFailed(Exception):
@@ -164,12 +165,12 @@ def _send_all(run: UploadRun, client: KaspiContentClient, chosen: list[int], loc
 
 def _send(run: UploadRun, client: KaspiContentClient, number: int, cards: dict[int, tuple[dict, str]]) -> UploadBatch:
     now = timezone.now()
-    previous = {
-        pid: (state, sent_hash, status)
-        for pid, state, sent_hash, status in ProductCard.objects.filter(product_id__in=list(cards)).values_list(
-            "product_id", "upload_state", "sent_hash", "status"
+    previous = [  # what _refused puts back
+        ProductCard(pk=pk, product_id=pid, upload_state=state, sent_hash=sent_hash, status=status)
+        for pk, pid, state, sent_hash, status in ProductCard.objects.filter(product_id__in=list(cards)).values_list(
+            "pk", "product_id", "upload_state", "sent_hash", "status"
         )
-    }
+    ]
     with transaction.atomic():
         batch = UploadBatch.objects.create(run=run, number=number, sent=len(cards), sent_at=now)
         CardOutcome.objects.bulk_create(
@@ -179,10 +180,20 @@ def _send(run: UploadRun, client: KaspiContentClient, number: int, cards: dict[i
             ],
             batch_size=2000,
         )
-        for pid, (_card, h) in cards.items():
-            ProductCard.objects.filter(product_id=pid).update(
-                upload_state=UploadState.SENT, status=CardStatus.SENT, sent_hash=h, sent_at=now, message=""
+        sending = [
+            ProductCard(
+                pk=row.pk,
+                upload_state=UploadState.SENT,
+                status=CardStatus.SENT,
+                sent_hash=cards[row.product_id][1],
+                sent_at=now,
+                message="",
             )
+            for row in previous
+        ]
+        ProductCard.objects.bulk_update(
+            sending, ["upload_state", "status", "sent_hash", "sent_at", "message"], batch_size=UPDATE_BATCH
+        )
     try:
         answer = client.upload([card for card, _h in cards.values()])
     except AnswerLost as lost:
@@ -215,14 +226,13 @@ def _lost(batch: UploadBatch, message: str) -> None:
         )
 
 
-def _refused(batch: UploadBatch, previous: dict, message: str) -> None:
+def _refused(batch: UploadBatch, previous: list[ProductCard], message: str) -> None:
     """Nothing reached Kaspi (or it refused before processing): the cards are as before."""
     with transaction.atomic():
         batch.status, batch.description, batch.finished_at = BatchStatus.REFUSED, message, timezone.now()
         batch.save(update_fields=["status", "description", "finished_at"])
         batch.outcomes.update(outcome=Outcome.ERROR, message=message)
-        for pid, (state, sent_hash, status) in previous.items():
-            ProductCard.objects.filter(product_id=pid).update(upload_state=state, sent_hash=sent_hash, status=status)
+        ProductCard.objects.bulk_update(previous, ["upload_state", "sent_hash", "status"], batch_size=UPDATE_BATCH)
 
 
 # --- following an import ---------------------------------------------------------------------------
@@ -260,43 +270,52 @@ def _check(client: KaspiContentClient, batch: UploadBatch) -> bool:
 
 def _apply_result(batch: UploadBatch, result: ImportResult) -> None:
     now = timezone.now()
-    created = errors = 0
     missing = _("Kaspi's result does not mention this card")
     with transaction.atomic():
-        for outcome in batch.outcomes.all():
+        outcomes = list(batch.outcomes.all())
+        sent = {  # {product id: (card row id, hash of the card as last sent)}
+            pid: (pk, sent_hash)
+            for pid, pk, sent_hash in ProductCard.objects.filter(product__card_outcomes__batch=batch).values_list(
+                "product_id", "pk", "sent_hash"
+            )
+        }
+        cards = []
+        for outcome in outcomes:
             entry = result.by_sku.get(outcome.sku)
             if entry is not None and entry.created:
                 outcome.outcome, outcome.message = Outcome.CREATED, entry.message
                 state, status = UploadState.CREATED, CardStatus.CREATED
-                created += 1
             else:
                 outcome.outcome = Outcome.ERROR
                 outcome.message = entry.message if entry is not None else missing
                 state, status = UploadState.ERROR, CardStatus.ERROR
-                errors += 1
             outcome.at = now
-            outcome.save(update_fields=["outcome", "message", "at"])
+            pk, sent_hash = sent.get(outcome.product_id, (None, None))
             # Only the card as it was sent: a later upload of the same product decides for itself.
-            ProductCard.objects.filter(product_id=outcome.product_id, sent_hash=outcome.card_hash).update(
-                upload_state=state, status=status, message=outcome.message
-            )
+            if pk is not None and sent_hash == outcome.card_hash:
+                cards.append(ProductCard(pk=pk, upload_state=state, status=status, message=outcome.message))
+        created = sum(1 for outcome in outcomes if outcome.outcome == Outcome.CREATED)
+        CardOutcome.objects.bulk_update(outcomes, ["outcome", "message", "at"], batch_size=UPDATE_BATCH)
+        ProductCard.objects.bulk_update(cards, ["upload_state", "status", "message"], batch_size=UPDATE_BATCH)
         batch.status, batch.finished_at = BatchStatus.FINISHED, now
-        batch.created, batch.errors, batch.summary = created, errors, result.summary()
+        batch.created, batch.errors, batch.summary = created, len(outcomes) - created, result.summary()
         batch.save(update_fields=["status", "finished_at", "created", "errors", "summary"])
         _total(batch.run)
     # A refused card whose data changed while Kaspi was working is ready again at once.
-    refresh_readiness(list(batch.outcomes.filter(outcome=Outcome.ERROR).values_list("product_id", flat=True)))
+    refresh_readiness([outcome.product_id for outcome in outcomes if outcome.outcome == Outcome.ERROR])
 
 
 def _apply_aborted(batch: UploadBatch, description: str) -> None:
     now = timezone.now()
     message = _("Kaspi aborted the import: %(reason)s") % {"reason": description or _("no reason given")}
+    as_sent = CardOutcome.objects.filter(
+        batch=batch, product_id=OuterRef("product_id"), card_hash=OuterRef("sent_hash")
+    )
     with transaction.atomic():
         batch.outcomes.update(outcome=Outcome.ERROR, message=message, at=now)
-        for pid, h in batch.outcomes.values_list("product_id", "card_hash"):
-            ProductCard.objects.filter(product_id=pid, sent_hash=h).update(
-                upload_state=UploadState.ERROR, status=CardStatus.ERROR, message=message
-            )
+        ProductCard.objects.filter(Exists(as_sent)).update(
+            upload_state=UploadState.ERROR, status=CardStatus.ERROR, message=message
+        )
         batch.status, batch.finished_at, batch.errors = BatchStatus.ABORTED, now, batch.sent
         batch.save(update_fields=["status", "finished_at", "errors"])
         _total(batch.run)

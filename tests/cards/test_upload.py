@@ -7,6 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from cards.models import (
@@ -115,6 +117,31 @@ def test_a_card_that_breaks_kaspis_schema_is_not_ready_and_never_sent(mapped, re
         (text,) = describe_all(row.reasons)
     assert text.startswith("карточка не соответствует схеме Kaspi: card.attributes[1].value: ")
     assert not CardOutcome.objects.filter(product=bad).exists()
+
+
+def test_an_upload_and_its_result_make_no_query_per_card(mapped, ready, django_assert_max_num_queries):
+    def queries(call) -> int:
+        with CaptureQueriesContext(connection) as context:
+            call()
+        return len(context)
+
+    def upload(n: int, start: int) -> tuple[int, int]:
+        ready(n, start=start)
+        sending = queries(lambda: upload_cards(wait=False))
+        mapped.advance(7200)
+        finishing = queries(lambda: check_pending())
+        return sending, finishing
+
+    sending, finishing = upload(2, start=21000)
+    ready(40, start=21100)
+    with django_assert_max_num_queries(sending):
+        run = upload_cards(wait=False)
+    mapped.advance(7200)
+    with django_assert_max_num_queries(finishing):
+        assert check_pending() == 1
+    run.refresh_from_db()
+    assert (run.sent, run.created) == (40, 40)
+    assert ProductCard.objects.filter(status=CardStatus.CREATED).count() == 42
 
 
 def test_batches_are_split_by_the_configured_size(mapped, ready, settings):
