@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from catalog import normalize
 from catalog.sku import article_for_sku, is_valid_sku, merchant_sku
+from catalog.text import clean_text
 from feeds.validation import WriterValidator, validate_bytes
-from feeds.writer import City, FeedConfig, Offer, Store, clean_text, write_feed
+from feeds.writer import City, FeedConfig, Offer, Store, write_feed
 
 PROPERTIES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
