@@ -1,6 +1,8 @@
 """Readiness: each product of a mapped category is ready, or not ready with reasons in words."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from cards.card import ProductRow, build_card
@@ -146,3 +148,18 @@ def test_a_title_longer_than_kaspi_allows_is_a_reason(mapped, catalog):
     with translation.override("ru"):
         (title_reason,) = describe_all(reasons)
     assert "название слишком длинное" in title_reason and "1024" in title_reason
+
+
+def test_readiness_makes_no_query_per_product(mapped, catalog, django_assert_max_num_queries):
+    def add(start: int, n: int) -> None:
+        for article in range(start, start + n):
+            set_properties(catalog["product"](article), notebook_properties())
+
+    add(20930, 3)
+    with CaptureQueriesContext(connection) as few:
+        assert refresh_readiness() == {"ready": 3}
+    add(20940, 40)
+    ProductCard.objects.all().delete()  # the first computation again: every row written
+    with django_assert_max_num_queries(len(few)):
+        assert refresh_readiness() == {"ready": 43}
+    assert ProductCard.objects.filter(status=CardStatus.READY).count() == 43
