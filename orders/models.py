@@ -4,7 +4,7 @@ Enumerations are stored as plain strings: Kaspi adds values without notice, and 
 value is data to show, not a reason to crash (the choices only give known values a label).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -139,6 +139,12 @@ class Order(models.Model):
     changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
     # When a completed order was last re-read by its code to see whether it was returned.
     return_checked_at = models.DateTimeField(_("last checked for a return"), null=True, blank=True)
+    # When the order was seen going from waiting for acceptance to accepted (accepted here by
+    # staff or auto-accept, or elsewhere and seen by a pull), and how long it had waited since the
+    # bank approved it: set once where that happens (`acceptance_values`), never rewritten; empty
+    # for an order first seen already accepted. The quality figures read them (orders/quality.py).
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    acceptance_time = models.DurationField(_("waited for acceptance"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")
@@ -154,9 +160,9 @@ class Order(models.Model):
         ]
         indexes = [
             # quality figures (orders/quality.py): cancelled and returned orders by creation date
-            # and reason, and acceptance times, read from the index alone
+            # and reason, and acceptance times by creation date, read from the index alone
             models.Index(fields=["status", "created_at", "cancellation_reason"], name="orders_quality_status_idx"),
-            models.Index(fields=["created_at", "approved_by_bank_at"], name="orders_quality_created_idx"),
+            models.Index(fields=["created_at", "acceptance_time"], name="orders_quality_accept_idx"),
         ]
 
     def __str__(self):
@@ -179,6 +185,19 @@ class Order(models.Model):
             for action in ACTIONS_BY_STATUS.get(self.status, ())
             if self.is_kaspi_delivery or action not in KASPI_DELIVERY_ACTIONS
         ]
+
+
+def acceptance_values(
+    from_status: str, accepted_at: datetime | None, to_status: str, at: datetime, waiting_since: datetime
+) -> dict:
+    """The Order values a status change at `at` stores about acceptance: `accepted_at` and
+    `acceptance_time` (since `waiting_since`: approved by the bank, else created) when an order
+    waiting for acceptance becomes accepted and has no acceptance stored yet; else nothing. The
+    pull, the actions (manual and auto-accept) and the backfill migration 0011 follow this rule."""
+    accepted = from_status == OrderStatus.APPROVED_BY_BANK and to_status == OrderStatus.ACCEPTED_BY_MERCHANT
+    if not accepted or accepted_at is not None:
+        return {}
+    return {"accepted_at": at, "acceptance_time": at - waiting_since}
 
 
 class QualityReport(Order):

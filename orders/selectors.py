@@ -37,11 +37,11 @@ AUTOACCEPT_COUNTED = (AutoAcceptOutcome.ACCEPTED, AutoAcceptOutcome.SENDING, Aut
 
 
 # --- for the pull ---------------------------------------------------------------------------
-FINGERPRINT = ("pk", "kaspi_id", "attributes_hash", "version", "state", "status")
+FINGERPRINT = ("pk", "kaspi_id", "attributes_hash", "version", "state", "status", "accepted_at")
 
 
 def order_fingerprints(kaspi_ids: list[str]) -> dict[str, dict]:
-    """{kaspi_id: {pk, attributes_hash, version, state, status}} of the orders already stored."""
+    """{kaspi_id: {pk, attributes_hash, version, state, status, accepted_at}} of the orders already stored."""
     rows = Order.objects.filter(kaspi_id__in=kaspi_ids).values(*FINGERPRINT)
     return {row["kaspi_id"]: row for row in rows}
 

@@ -32,6 +32,7 @@ from ..models import (
     OrderAction,
     OrderEvent,
     OrderStatus,
+    acceptance_values,
     cancellation_reason_label,
 )
 from .pull import status_changed, status_event, write_pulled
@@ -117,7 +118,18 @@ def _store(order: Order, echo: StatusEcho, user, note: str, local: dict, source:
     values = {"status": echo.status, **({"state": echo.state} if echo.state else {}), **local}
     values["changed_at"] = timezone.now()
     with transaction.atomic():
-        before = Order.objects.select_for_update().values("state", "status").get(pk=order.pk)
+        before = (
+            Order.objects.select_for_update()
+            .values("state", "status", "accepted_at", "approved_by_bank_at", "created_at")
+            .get(pk=order.pk)
+        )
+        values |= acceptance_values(
+            before["status"],
+            before["accepted_at"],
+            echo.status,
+            values["changed_at"],
+            before["approved_by_bank_at"] or before["created_at"],
+        )
         # the version moves: a pull that read the order before this change will not overwrite it
         Order.objects.filter(pk=order.pk).update(**values, version=F("version") + 1)
         OrderEvent.objects.create(
@@ -158,9 +170,10 @@ def _read_back(
     if found is None:
         return _("Kaspi did not find the order by its number: check it in the Kaspi merchant cabinet.")
     before = selectors.order_fingerprint(order.pk)
+    now = timezone.now()
     try:
         with transaction.atomic():
-            if write_pulled(before, found, timezone.now()) and status_changed(before, found):
+            if write_pulled(before, found, now) and status_changed(before, found):
                 mine = found.status == expected
                 if mine and local:
                     Order.objects.filter(pk=order.pk).update(**local)
@@ -168,7 +181,7 @@ def _read_back(
                     order.pk,
                     before,
                     found,
-                    timezone.now(),
+                    now,
                     source=source if mine else EventSource.PULL,
                     user=user if mine else None,
                     note=_("%(note)s (confirmed by reading the order back)") % {"note": note} if mine else "",

@@ -30,7 +30,16 @@ from kaspisync.secrets import mask
 
 from .. import selectors
 from ..kaspi import KaspiClient, KaspiEntry, KaspiOrder, OrdersPage
-from ..models import EventSource, Order, OrderEntry, OrderEvent, OrderState, OrderStatus, PullRun
+from ..models import (
+    EventSource,
+    Order,
+    OrderEntry,
+    OrderEvent,
+    OrderState,
+    OrderStatus,
+    PullRun,
+    acceptance_values,
+)
 from . import notices
 from .purchases import reservations_may_have_changed
 from .skus import SkuResolver, call_or_error
@@ -109,9 +118,18 @@ def update_values(kaspi_order: KaspiOrder) -> dict:
 def write_pulled(before: dict, kaspi_order: KaspiOrder, now: datetime) -> bool:
     """Write a pulled order over its stored row only if nobody wrote the row since `before` (its
     fingerprint) was read: an action taken meanwhile is newer than this payload. Returns whether
-    it was written; a skipped order is read again by the next pull (its stored hash is older)."""
+    it was written; a skipped order is read again by the next pull (its stored hash is older).
+    An order seen accepted that was stored waiting gets its acceptance time (`at` = `now`, the
+    time of its timeline event)."""
+    accepted = acceptance_values(
+        before["status"],
+        before["accepted_at"],
+        kaspi_order.status,
+        now,
+        kaspi_order.approved_by_bank_at or kaspi_order.created_at,
+    )
     updated = Order.objects.filter(pk=before["pk"], version=before["version"]).update(
-        **update_values(kaspi_order), version=F("version") + 1, changed_at=now
+        **update_values(kaspi_order), **accepted, version=F("version") + 1, changed_at=now
     )
     return updated == 1
 

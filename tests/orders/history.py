@@ -1,11 +1,12 @@
 """Hand-made order histories for the quality tests: orders with a creation time, a status, a
-cancellation reason and the timeline events the pull and the actions would have written."""
+cancellation reason and the timeline events the pull and the actions would have written (with
+the acceptance times they store on the order)."""
 
 import itertools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from orders.models import EventSource, Order, OrderEvent
+from orders.models import EventSource, Order, OrderEvent, acceptance_values
 
 ALMATY = ZoneInfo("Asia/Almaty")
 NOW = datetime(2026, 12, 15, 12, 0, tzinfo=ALMATY)  # a fixed "now" for the figures
@@ -32,6 +33,15 @@ def order(created: datetime, status: str = "COMPLETED", reason: str = "", *, app
 
 
 def event(order_: Order, at: datetime, from_status: str, to_status: str, *, user=None, source=None) -> OrderEvent:
+    """A timeline event, with what the pull and the actions store on the order with it (an
+    acceptance's time: `acceptance_values`)."""
+    stored = acceptance_values(
+        from_status, order_.accepted_at, to_status, at, order_.approved_by_bank_at or order_.created_at
+    )
+    if stored:
+        Order.objects.filter(pk=order_.pk).update(**stored)
+        for name, value in stored.items():
+            setattr(order_, name, value)
     return OrderEvent.objects.create(
         order=order_,
         at=at,
