@@ -17,14 +17,18 @@ The rules, stated once:
   cancelled), else staff if a person cancelled it in kaspisync, else Kaspi, the buyer or someone
   in the Kaspi cabinet (the cancellation was only seen by a pull).
 - **Acceptance time** runs from "approved by bank" (Kaspi's approvedByBankDate, else the order's
-  creation) to the first timeline event APPROVED_BY_BANK → ACCEPTED_BY_MERCHANT: exact for
-  acceptances made here, up to one pull interval late for those seen by a pull; orders first
-  seen already accepted are not measured. Median and 90th percentile are nearest-rank values,
-  to the minute.
+  creation) to the moment the order was seen going from APPROVED_BY_BANK to ACCEPTED_BY_MERCHANT
+  (its first such timeline event): exact for acceptances made here, up to one pull interval late
+  for those seen by a pull; orders first seen already accepted are not measured. It is stored on
+  the order where that happens (Order.accepted_at, Order.acceptance_time). Median and 90th
+  percentile are nearest-rank values, to the minute.
 - Counting happens in the database: each figure is a grouped query (totals over an index, the
-  details over cancelled and returned orders only); Python adds up a few hundred result rows.
+  details over cancelled and returned orders only, acceptance times as counts per minute);
+  Python adds up a few hundred result rows. Rows are counted with COUNT(*), not of a column
+  outside the index, so that PostgreSQL can answer from the index alone.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -35,13 +39,11 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    FloatField,
     Func,
     IntegerField,
     Min,
     OuterRef,
     Q,
-    Subquery,
     Value,
     When,
 )
@@ -158,8 +160,10 @@ def reason_side(code: str) -> str:
 
 # --- database expressions --------------------------------------------------------------------------
 class _EpochBucket(Func):
-    """Index of the `step`-second period since `origin` (epoch seconds) a datetime falls in:
-    exact integer arithmetic in SQL (SQLite stores UTC text, PostgreSQL timestamptz)."""
+    """Index of the `step`-second period since `origin` (epoch seconds) a datetime falls in
+    (SQLite stores UTC text: integer seconds; PostgreSQL timestamptz: the interval since origin in
+    double precision seconds, exact at these magnitudes and several times cheaper than EXTRACT's
+    numeric)."""
 
     output_field = IntegerField()
 
@@ -172,34 +176,25 @@ class _EpochBucket(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_postgresql(self, compiler, connection, **extra):
-        template = f"CAST(FLOOR((EXTRACT(EPOCH FROM %(expressions)s) - {self.origin}) / {self.step}) AS INTEGER)"
+        template = (
+            f"CAST(FLOOR(DATE_PART('epoch', %(expressions)s - TO_TIMESTAMP({self.origin})) / {self.step}) AS INTEGER)"
+        )
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-class _Seconds(Func):
-    """`a − b` in seconds (float, to the millisecond), computed natively by the database."""
-
-    output_field = FloatField()
-    arity = 2
-
-    def as_sqlite(self, compiler, connection, **extra):
-        template = "ROUND((julianday(%(expressions)s)) * 86400.0, 3)"  # julianday is exact to ~0.1 ms
-        return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
-
-    def as_sql(self, compiler, connection, **extra):
-        extra.setdefault("template", "EXTRACT(EPOCH FROM (%(expressions)s))")
-        extra.setdefault("arg_joiner", " - ")
-        return super().as_sql(compiler, connection, **extra)
-
-
-class _Minutes(Func):
-    """Whole minutes (rounded down) of a number of seconds."""
+class _WholeMinutes(Func):
+    """Whole minutes (rounded down) of a stored duration (a column): SQLite stores microseconds
+    (integer division truncates, hence the case for negative values), PostgreSQL an interval
+    (its seconds in double precision: exact to the microsecond for waits of years)."""
 
     output_field = IntegerField()
-    template = "CAST(FLOOR(%(expressions)s / 60.0) AS INTEGER)"
+    template = "CAST(FLOOR(DATE_PART('epoch', %(expressions)s) / 60) AS INTEGER)"
 
-    def as_sqlite(self, compiler, connection, **extra):  # no FLOOR in SQLite 3.40; CAST truncates
-        template = "(CAST(%(expressions)s / 60.0 + 1000000000 AS INTEGER) - 1000000000)"
+    def as_sqlite(self, compiler, connection, **extra):
+        template = (
+            "(CASE WHEN %(expressions)s >= 0 THEN %(expressions)s / 60000000 "
+            "ELSE -((59999999 - %(expressions)s) / 60000000) END)"
+        )
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
@@ -233,7 +228,7 @@ def _counts(queryset, bounds: list[datetime]) -> list[int]:
     if _epoch_step(bounds):
         counts = [0] * (len(bounds) - 1)
         rows = queryset.filter(created_at__gte=bounds[0], created_at__lt=bounds[-1]).annotate(bucket=_bucket(bounds))
-        for row in rows.values("bucket").annotate(n=Count("pk")).order_by():
+        for row in rows.values("bucket").annotate(n=Count("*")).order_by():
             counts[row["bucket"]] = row["n"]
         return counts
     return [queryset.filter(created_at__gte=a, created_at__lt=b).count() for a, b in zip(bounds, bounds[1:])]
@@ -390,7 +385,7 @@ def period_figures(bounds: list[datetime], *, reasons: bool = True, actors: bool
         Order.objects.filter(in_range, status__in=(*CANCELLED_STATUSES, *RETURN_STATUSES))
         .annotate(**columns)
         .values(*columns)
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     for row in rows:
@@ -549,21 +544,21 @@ class Acceptance:
         }
 
 
-def _waited(start: datetime, end: datetime):
-    """Orders created in [start, end) with `seconds`: how long each waited between approved by
-    bank and its first acceptance event (NULL if it was never seen waiting and then accepted)."""
-    accepted_at = (
-        OrderEvent.objects.filter(
-            order=OuterRef("pk"),
-            to_status=OrderStatus.ACCEPTED_BY_MERCHANT,
-            from_status=OrderStatus.APPROVED_BY_BANK,
-        )
-        .order_by("at")
-        .values("at")[:1]
-    )
-    return Order.objects.filter(created_at__gte=start, created_at__lt=end).annotate(
-        seconds=_Seconds(Subquery(accepted_at), Coalesce(F("approved_by_bank_at"), F("created_at")))
-    )
+def _measured(start: datetime, end: datetime):
+    """Orders created in [start, end) whose acceptance time is stored (Order.acceptance_time)."""
+    return Order.objects.filter(created_at__gte=start, created_at__lt=end, acceptance_time__isnull=False)
+
+
+def _minute_histograms(pieces: list[tuple[datetime, datetime]]) -> list[dict[int, int]]:
+    """{whole minutes waited: orders} of each piece: one query per piece over the index on
+    (created_at, acceptance_time), grouped by minute (a few hundred rows each)."""
+    return [
+        {
+            row["minute"]: row["n"]
+            for row in _measured(start, end).values(minute=_WholeMinutes("acceptance_time")).annotate(n=Count("*"))
+        }
+        for start, end in pieces
+    ]
 
 
 def _nearest_rank(histogram: list[tuple[int, int]], fraction: float) -> int | None:
@@ -579,50 +574,57 @@ def _nearest_rank(histogram: list[tuple[int, int]], fraction: float) -> int | No
     return histogram[-1][0]
 
 
-def acceptance_windows(
-    starts: list[datetime], end: datetime, *, slowest: int = 10, now: datetime | None = None
+def _slowest(start: datetime, end: datetime, n: int) -> list[SlowOrder]:
+    """The `n` longest acceptance times of the period, longest first: the n-th longest read from
+    the index alone, then the few orders at or above it."""
+    measured = _measured(start, end)
+    longest = list(measured.order_by(F("acceptance_time").desc()).values_list("acceptance_time", flat=True)[:n])
+    if not longest:
+        return []
+    worst = (
+        measured.filter(acceptance_time__gte=longest[-1])
+        .order_by(F("acceptance_time").desc(), "pk")
+        .values_list("pk", "code", "acceptance_time")[:n]
+    )
+    return [SlowOrder(pk, code, waited) for pk, code, waited in worst]
+
+
+def acceptance_periods(
+    periods: list[tuple[datetime, datetime]], *, slowest: int = 10, now: datetime | None = None
 ) -> list[Acceptance]:
-    """Acceptance times of several windows ending at `end`: a histogram by minute per window
-    (one query; median and 90th percentile read from it), the `slowest` orders of the first
-    window, and the orders still waiting (one query each)."""
+    """Acceptance times of the orders created in each period [start, end) (periods may nest or
+    follow each other: rolling windows, calendar months). Time is cut at every start and end
+    into pieces; each piece's measured orders are counted by whole minute (`_minute_histograms`)
+    and a period's median and 90th percentile are read from the sum of its pieces' counts.
+    Also the `slowest` orders of the first period, and the orders of each period still waiting
+    (one query for all periods)."""
     now = now or timezone.now()
-    bounds = sorted(set(starts)) + [end]
-    rows = [
-        (row["bucket"], row["minute"], row["n"])
-        for row in _waited(bounds[0], end)
-        .annotate(bucket=_bucket(bounds), minute=_Minutes(F("seconds")))
-        .values("bucket", "minute")
-        .annotate(n=Count("pk"))
-        .order_by()
-        if row["minute"] is not None
-    ]
+    bounds = sorted({moment for period in periods for moment in period})
+    pieces = [(a, b) for a, b in zip(bounds, bounds[1:]) if any(start <= a and b <= end for start, end in periods)]
+    histograms = dict(zip(pieces, _minute_histograms(pieces), strict=True))
     result = []
-    for start in starts:
-        first = bounds.index(start)
-        merged: dict[int, int] = {}
-        for bucket, minute, n in rows:
-            if bucket >= first:
-                merged[minute] = merged.get(minute, 0) + n
-        histogram = sorted(merged.items())
-        acc = Acceptance(start, end, measured=sum(merged.values()))
+    for start, end in periods:
+        merged: Counter[int] = Counter()
+        for (a, b), histogram in histograms.items():
+            if start <= a and b <= end:
+                merged.update(histogram)
+        sorted_minutes = sorted(merged.items())
+        acc = Acceptance(start, end, measured=merged.total())
         if acc.measured:
-            acc.median = timedelta(minutes=_nearest_rank(histogram, 0.5))
-            acc.p90 = timedelta(minutes=_nearest_rank(histogram, 0.9))
+            acc.median = timedelta(minutes=_nearest_rank(sorted_minutes, 0.5))
+            acc.p90 = timedelta(minutes=_nearest_rank(sorted_minutes, 0.9))
         result.append(acc)
     if result and slowest and result[0].measured:
-        worst = (
-            _waited(starts[0], end)
-            .filter(seconds__isnull=False)
-            .order_by(F("seconds").desc(), "pk")
-            .values_list("pk", "code", "seconds")[:slowest]
-        )
-        result[0].slowest = [SlowOrder(pk, code, timedelta(seconds=round(seconds, 3))) for pk, code, seconds in worst]
+        result[0].slowest = _slowest(result[0].start, result[0].end, slowest)
+    if not result:
+        return result
     waiting_since = Coalesce("approved_by_bank_at", "created_at")
+    in_period = [Q(created_at__gte=start, created_at__lt=end) for start, end in periods]
     waiting = Order.objects.filter(
-        created_at__gte=bounds[0], created_at__lt=end, status=OrderStatus.APPROVED_BY_BANK
+        created_at__gte=bounds[0], created_at__lt=bounds[-1], status=OrderStatus.APPROVED_BY_BANK
     ).aggregate(
-        **{f"n{i}": Count("pk", filter=Q(created_at__gte=start)) for i, start in enumerate(starts)},
-        **{f"since{i}": Min(waiting_since, filter=Q(created_at__gte=start)) for i, start in enumerate(starts)},
+        **{f"n{i}": Count("pk", filter=condition) for i, condition in enumerate(in_period)},
+        **{f"since{i}": Min(waiting_since, filter=condition) for i, condition in enumerate(in_period)},
     )
     for i, acc in enumerate(result):
         acc.waiting_now = waiting[f"n{i}"]
@@ -631,8 +633,15 @@ def acceptance_windows(
     return result
 
 
+def acceptance_windows(
+    starts: list[datetime], end: datetime, *, slowest: int = 10, now: datetime | None = None
+) -> list[Acceptance]:
+    """Acceptance times of several windows ending at `end` (the slowest orders of the first)."""
+    return acceptance_periods([(start, end) for start in starts], slowest=slowest, now=now)
+
+
 def acceptance(start: datetime, end: datetime, *, slowest: int = 10, now: datetime | None = None) -> Acceptance:
-    return acceptance_windows([start], end, slowest=slowest, now=now)[0]
+    return acceptance_periods([(start, end)], slowest=slowest, now=now)[0]
 
 
 # --- prevention: the share before and after one more cancellation --------------------------------
@@ -703,9 +712,6 @@ def orders_behind(kind: str) -> Q | None:
     """The condition selecting the orders behind one figure (a QUALITY_FILTERS key), else None."""
     cancelled = _is_cancelled()
     staff, auto = Q(_cancelled_by_staff()), Q(_auto_accepted())
-    accepted = OrderEvent.objects.filter(
-        order=OuterRef("pk"), to_status=OrderStatus.ACCEPTED_BY_MERCHANT, from_status=OrderStatus.APPROVED_BY_BANK
-    )
     conditions = {
         "cancelled": cancelled,
         "merchant": cancelled & Q(cancellation_reason__in=MERCHANT_REASONS),
@@ -713,7 +719,7 @@ def orders_behind(kind: str) -> Q | None:
         Actor.STAFF: cancelled & staff & ~auto,
         Actor.KASPI: cancelled & ~staff & ~auto,
         "returned": Q(status__in=RETURN_STATUSES),
-        "accepted": Q(Exists(accepted)),
+        "accepted": Q(acceptance_time__isnull=False),
     }
     return conditions.get(kind)
 
@@ -742,6 +748,7 @@ class Page:
     overview: Overview
     trend: list[TrendPoint]
     acceptance: dict[int, Acceptance]  # per rolling window; the slowest orders for the watched one
+    month_acceptance: list[Acceptance]  # per calendar month, as overview.months
 
     @property
     def windows(self) -> list[tuple[int, Figures]]:
@@ -756,8 +763,9 @@ class Page:
         return [(days, self.acceptance[days]) for days in WINDOWS]
 
     @property
-    def months_newest_first(self) -> list[Figures]:
-        return self.overview.months[::-1]
+    def month_rows(self) -> list[tuple[Figures, Acceptance]]:
+        """Each calendar month's figures and acceptance times, newest first."""
+        return list(zip(self.overview.months, self.month_acceptance, strict=True))[::-1]
 
     @property
     def reason_table(self) -> list[ReasonLine]:
@@ -785,6 +793,7 @@ class Page:
 def page(now: datetime | None = None) -> Page:
     now = now or timezone.now()
     result = overview(now)
-    starts = [result.windows[days].start for days in WINDOWS]
-    times = acceptance_windows(starts, _end(now), now=now)
-    return Page(result, trend(now=now), dict(zip(WINDOWS, times, strict=True)))
+    windows = [(result.windows[days].start, result.windows[days].end) for days in WINDOWS]
+    times = acceptance_periods([*windows, *((m.start, m.end) for m in result.months)], now=now)
+    by_window = dict(zip(WINDOWS, times[: len(WINDOWS)], strict=True))
+    return Page(result, trend(now=now), by_window, times[len(WINDOWS) :])

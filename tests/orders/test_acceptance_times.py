@@ -1,7 +1,9 @@
 """Acceptance times stored on the order (Order.accepted_at, Order.acceptance_time) where the
 acceptance happens — the pull, the manual accept, auto-accept, an unknown outcome read back —
-never rewritten by later pulls; backfilled from the timeline by migration 0011."""
+never rewritten by later pulls; backfilled from the timeline by migration 0011; and the quality
+figures read from them, per rolling window and per calendar month."""
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -9,6 +11,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Product, StockQualifier
 from catalog.sku import merchant_sku
@@ -18,7 +22,7 @@ from orders.services import ActionUnconfirmed, accept_order, cancel_order, pull_
 from orders.services.autoaccept import auto_accept_waiting, switch
 from tests.orders.conftest import ARTICLES
 
-from .history import ALMATY, NOW
+from .history import ALMATY, NOW, accepted, event, order
 
 ACCEPTED, WAITING = "ACCEPTED_BY_MERCHANT", "APPROVED_BY_BANK"
 
@@ -203,3 +207,66 @@ def test_migration_backfills_acceptances_from_the_timeline():
         "4": (None, None),
         "5": (None, None),
     }
+
+
+# --- the figures per calendar month -----------------------------------------------------------------
+@pytest.mark.django_db
+def test_acceptance_times_per_calendar_month_follow_almaty_midnight():
+    def measured(created, *waits_minutes):
+        for minutes in waits_minutes:
+            accepted(order(created, approved_after=timedelta(seconds=10)), timedelta(minutes=minutes, seconds=20))
+
+    measured(datetime(2026, 11, 30, 23, 30, tzinfo=ALMATY), 2, 4, 6, 8, 100)  # November, just
+    measured(datetime(2026, 12, 1, 0, 10, tzinfo=ALMATY), 1, 3)  # December, just
+    measured(NOW - timedelta(days=1), 30)  # December, in the watched window
+    measured(datetime(2026, 9, 15, 12, 0, tzinfo=ALMATY), 7)  # outside both windows
+    waiting = order(datetime(2026, 12, 2, 9, 0, tzinfo=ALMATY), "APPROVED_BY_BANK")
+    first_seen = order(datetime(2026, 11, 10, 9, 0, tzinfo=ALMATY), ACCEPTED)
+    event(first_seen, first_seen.created_at, "", ACCEPTED)  # not measured
+
+    result = quality.page(NOW)
+    months = {m.start.strftime("%Y-%m"): (m, a) for m, a in result.month_rows}
+    assert len(result.month_rows) == 12 and [m for m, _a in result.month_rows] == result.overview.months[::-1]
+    november, december, september, october = (months[k][1] for k in ("2026-11", "2026-12", "2026-09", "2026-10"))
+    assert (november.measured, november.median, november.p90) == (5, timedelta(minutes=6), timedelta(minutes=100))
+    assert (december.measured, december.median, december.p90) == (3, timedelta(minutes=3), timedelta(minutes=30))
+    assert (september.measured, september.median) == (1, timedelta(minutes=7))
+    assert (october.measured, october.median, october.p90) == (0, None, None)
+    assert december.waiting_now == 1 and december.oldest_waiting == NOW - waiting.created_at
+    assert november.waiting_now == 0 and november.slowest == []
+    assert (december.start, december.end) == (months["2026-12"][0].start, months["2026-12"][0].end)
+    # the rolling windows, from the same pieces of time
+    watched, ninety = result.acceptance[30], result.acceptance[90]
+    assert (watched.measured, watched.median, watched.p90) == (8, timedelta(minutes=4), timedelta(minutes=100))
+    slowest = [s.waited for s in watched.slowest][:2]
+    assert slowest == [timedelta(minutes=100, seconds=20), timedelta(minutes=30, seconds=20)]
+    assert ninety.measured == 8 and ninety.slowest == []  # 15 September is before its start
+
+
+@pytest.mark.django_db
+def test_the_quality_page_shows_acceptance_per_month(admin_client):
+    measured = order(timezone.now() - timedelta(minutes=1), approved_after=timedelta(0))
+    accepted(measured, timedelta(hours=2, minutes=5))
+    html = admin_client.get(reverse("admin:orders_qualityreport_changelist")).content.decode()
+    assert "Время до принятия: медиана" in html
+    # the month's median links to the orders measured; its 90th percentile beside it
+    assert re.search(r'title="измерен 1 заказ">2 ч 05 мин</a></td>\s*<td>2 ч 05 мин</td>', html)
+
+
+@pytest.mark.django_db
+def test_whole_minutes_are_rounded_down_for_waits_kaspi_dates_before_its_approval():
+    """Kaspi's approval time and our clock may disagree by seconds: a wait of −30 s is minute −1
+    (rounded down, as every other wait), 59.999999 s is minute 0, 60 s minute 1."""
+    waits = [timedelta(seconds=-30), timedelta(seconds=60) - timedelta(microseconds=1), timedelta(seconds=60)]
+    days = []
+    for i, wait in enumerate(waits):
+        created = NOW - timedelta(days=i + 1)
+        accepted(order(created), wait)
+        days.append((created - timedelta(hours=1), created + timedelta(hours=1)))
+    result = quality.acceptance_periods(days, now=NOW)
+    assert [(a.measured, a.median, a.p90) for a in result] == [
+        (1, timedelta(minutes=-1), timedelta(minutes=-1)),
+        (1, timedelta(0), timedelta(0)),
+        (1, timedelta(minutes=1), timedelta(minutes=1)),
+    ]
+    assert result[0].slowest[0].waited == timedelta(seconds=-30)
