@@ -23,7 +23,7 @@ from kaspisync import display
 from kaspisync.admin import PersonalDataMixin, ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import loss_aware_money, money, when, whole
 
-from . import export, purchase_admin, selectors, services  # noqa: F401  (purchase_admin registers its pages)
+from . import export, purchase_admin, quality, selectors, services  # noqa: F401  (purchase_admin registers its pages)
 from . import purchase_list as purchases
 from .admin_quality import QualityFilter, quality_preview
 from .forms import AssembleForm, CancelForm, CompleteForm, ConfirmForm
@@ -89,7 +89,13 @@ class OrderAdmin(PersonalDataMixin, ReadOnlyWithPullButton):
     list_display = ("order_column", "status_column", "total_column", "margin", "delivery_column", "goods_bought")
     list_display_links = ("order_column",)
     customer_list_display = ("customer_column",)
-    readonly_fields = ("total", "delivery_cost_text", "delivery_cost_for_seller_text", "cancellation_reason_text")
+    readonly_fields = (
+        "total",
+        "acceptance_time_text",
+        "delivery_cost_text",
+        "delivery_cost_for_seller_text",
+        "cancellation_reason_text",
+    )
     list_filter = (
         "state",
         "status",
@@ -119,6 +125,8 @@ class OrderAdmin(PersonalDataMixin, ReadOnlyWithPullButton):
                     "credit_term",
                     "created_at",
                     "approved_by_bank_at",
+                    "accepted_at",
+                    "acceptance_time_text",
                     "reservation_at",
                     "changed_at",
                 )
@@ -218,6 +226,10 @@ class OrderAdmin(PersonalDataMixin, ReadOnlyWithPullButton):
     @admin.display(description=gettext_lazy("delivery cost for seller"))
     def delivery_cost_for_seller_text(self, obj):
         return money(obj.delivery_cost_for_seller)
+
+    @admin.display(description=gettext_lazy("waited for acceptance"))
+    def acceptance_time_text(self, obj):
+        return quality.format_wait(obj.acceptance_time)
 
     @admin.display(description=gettext_lazy("cancellation reason"))
     def cancellation_reason_text(self, obj):

@@ -244,11 +244,14 @@ def test_acceptance_times_per_calendar_month_follow_almaty_midnight():
 
 
 @pytest.mark.django_db
-def test_the_quality_page_shows_acceptance_per_month(admin_client):
+def test_the_quality_page_shows_acceptance_per_month_and_the_order_page_its_own(admin_client):
     measured = order(timezone.now() - timedelta(minutes=1), approved_after=timedelta(0))
     accepted(measured, timedelta(hours=2, minutes=5))
     html = admin_client.get(reverse("admin:orders_qualityreport_changelist")).content.decode()
     assert "Время до принятия: медиана" in html
+    # the order's page says when it was accepted and how long it waited
+    page = admin_client.get(reverse("admin:orders_order_change", args=[measured.pk])).content.decode()
+    assert "Принят:" in page and "Ждал принятия:" in page and "2 ч 05 мин" in page
     # the month's median links to the orders measured; its 90th percentile beside it
     assert re.search(r'title="измерен 1 заказ">2 ч 05 мин</a></td>\s*<td>2 ч 05 мин</td>', html)
 
