@@ -143,6 +143,9 @@ class Launcher:
         self.env_overrides: dict[str, str] = {}
         self.stopping = False
         self.exit_code = 0
+        # Who started us, read before the slow start (migrations, services): make killed while
+        # the portal starts must stop it too, and an orphan's parent is already someone else.
+        self.parent = os.getppid()
 
     # --- configuration ------------------------------------------------------------------------
     def configure(self, settings) -> None:
@@ -324,9 +327,8 @@ class Launcher:
             service.process.wait()
 
     def supervise(self) -> None:
-        parent = os.getppid()
         while not self.stopping:
-            if os.getppid() != parent:  # make (or whatever started us) is gone: so are we
+            if os.getppid() != self.parent:  # make (or whatever started us) is gone: so are we
                 print("the parent process exited: stopping", flush=True)
                 return
             for service in self.services:
@@ -390,6 +392,7 @@ def _banner(launcher: Launcher, login, first_jobs: list[str]) -> str:
 
 
 def main() -> int:
+    launcher = Launcher()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaspisync.settings")
     import django
 
@@ -399,7 +402,6 @@ def main() -> int:
 
     from kaspisync.accounts import ensure_admin
 
-    launcher = Launcher()
     try:
         launcher.configure(settings)
     except LaunchError as exc:

@@ -151,12 +151,19 @@ def test_every_setting_read_from_the_environment_is_documented():
 
 
 def test_the_launcher_stops_when_its_parent_is_gone(tmp_path):
-    """`make` killed (not Ctrl-C): the launcher notices it was orphaned and stops its services."""
+    """`make` killed (not Ctrl-C), even while the portal is still starting: the launcher notices
+    it was orphaned and stops its services."""
     out = tmp_path / "out.txt"
-    code = "from kaspisync.launcher import Launcher; Launcher().supervise(); print('stopped', flush=True)"
-    shell = f'{sys.executable} -c "{code}" > {out} 2>&1 & sleep 1; exit 0'
-    subprocess.run(["sh", "-c", shell], cwd=Path(__file__).resolve().parents[2], timeout=30, check=True)
-    deadline = time.monotonic() + 10
+    code = (
+        "import time; from kaspisync.launcher import Launcher; launcher = Launcher(); "
+        "print('created', flush=True); time.sleep(2); launcher.supervise(); print('stopped', flush=True)"
+    )
+    # The shell (the launcher's parent) exits once the launcher exists, before it supervises.
+    shell = f'{sys.executable} -c "{code}" > {out} 2>&1 & until grep -q created {out}; do sleep 0.1; done; exit 0'
+    subprocess.run(["sh", "-c", shell], cwd=Path(__file__).resolve().parents[2], timeout=60, check=True)
+    deadline = time.monotonic() + 15
     while time.monotonic() < deadline and "stopped" not in out.read_text():
         time.sleep(0.2)
-    assert "the parent process exited: stopping" in out.read_text() and "stopped" in out.read_text()
+    text = out.read_text()
+    assert "the parent process exited: stopping" in text, text
+    assert "stopped" in text, text
