@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test bench venv test-deps lint format
+.PHONY: run test bench venv test-deps lint format messages
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -44,3 +44,9 @@ format: test-deps
 # Every bench/bench_*.py in turn; never part of `make test`.
 bench: venv
 	$(PY) bench/run_all.py
+
+# Russian catalogs after a change of wording: every app's and locale/ (templates) at once, without
+# losing a translation when a string moves (kaspisync/management/commands/makemessages.py).
+messages: venv
+	$(PY) manage.py makemessages -l ru
+	$(PY) manage.py compilemessages -l ru --ignore=.venv --ignore=var

@@ -134,8 +134,8 @@ class PriceRule(models.Model):
     min_margin = models.PositiveIntegerField(
         _("minimum net margin, ₸"), default=0, help_text=_("After the marketplace commission.")
     )
-    # xgettext:no-python-format
     min_margin_percent = models.DecimalField(
+        # xgettext:no-python-format
         _("minimum net margin, % of price"),
         max_digits=5,
         decimal_places=2,

@@ -1,0 +1,66 @@
+"""`manage.py makemessages`, run from the project root for every catalog at once (`make messages`).
+
+Django's command, plus what this project's layout needs so that a run loses no translation:
+- the virtualenv, runtime state, tests and benchmarks are never scanned;
+- a string found in a template under `templates/` belongs to the project catalog (`locale/`), one
+  found in an app to that app's catalog; when a string moves between catalogs, its translation is
+  taken from whichever catalog had it (a compendium of every catalog's translated entries, then
+  Django's own for the admin templates we override), never guessed by fuzzy matching;
+- entries no code uses any more are dropped.
+"""
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import django
+from django.conf import settings
+from django.core.management.commands import makemessages
+
+NEVER_SCANNED = [".venv", ".venv/*", "var", "var/*", "tests", "tests/*", "bench", "bench/*", "node_modules"]
+DJANGO_CATALOGS = ["contrib/admin/locale/{locale}/LC_MESSAGES/django.po", "conf/locale/{locale}/LC_MESSAGES/django.po"]
+
+
+class Command(makemessages.Command):
+    help = makemessages.Command.help + " Run from the project root: every app's catalog and locale/ at once."
+    msgmerge_options = [*makemessages.Command.msgmerge_options, "--no-fuzzy-matching"]
+
+    def handle(self, *args, **options):
+        options["ignore_patterns"] = [*options.get("ignore_patterns", []), *NEVER_SCANNED]
+        domain = options.get("domain") or "django"
+        with tempfile.TemporaryDirectory(prefix="makemessages-") as tmp:
+            tmp = Path(tmp)
+            before = {po: translated(po, tmp / f"before-{i}.po") for i, po in enumerate(all_catalogs(domain))}
+            super().handle(*args, **options)
+            for i, po in enumerate(all_catalogs(domain)):
+                # A catalog's own translation first, then any other catalog's, then Django's.
+                locale = po.parent.parent.name
+                sources = [before.get(po)] + [
+                    t for other, t in before.items() if other != po and other.parent.parent.name == locale
+                ]
+                sources += [translated(d, tmp / f"django-{i}-{n}.po") for n, d in enumerate(django_catalogs(locale))]
+                compendium = tmp / f"compendium-{i}.po"
+                tool("msgcat", "--use-first", "-o", compendium, *[s for s in sources if s is not None])
+                # msgmerge fills plural entries from a compendium only with an empty definition file.
+                tool("msgmerge", "-q", "--no-fuzzy-matching", "--compendium", compendium, "-o", po, "/dev/null", po)
+                tool("msgattrib", "--no-obsolete", "-o", po, po)
+
+
+def all_catalogs(domain: str) -> list[Path]:
+    root = Path(settings.BASE_DIR)
+    return sorted(po for po in root.glob(f"**/locale/*/LC_MESSAGES/{domain}.po") if ".venv" not in po.parts)
+
+
+def django_catalogs(locale: str) -> list[Path]:
+    root = Path(django.__file__).parent
+    return [p for p in (root / c.format(locale=locale) for c in DJANGO_CATALOGS) if p.exists()]
+
+
+def translated(po: Path, out: Path) -> Path | None:
+    """The translated, non-fuzzy entries of `po` (None when it has none)."""
+    tool("msgattrib", "--translated", "--no-fuzzy", "--no-obsolete", "-o", out, po)
+    return out if out.exists() else None
+
+
+def tool(*args) -> None:
+    subprocess.run([str(a) for a in args], check=True, capture_output=True)
