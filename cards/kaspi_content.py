@@ -9,8 +9,11 @@
     client.import_status(answer.code)      # ImportStatus (still working unless FINISHED/ABORTED)
     client.import_result(answer.code)      # ImportResult with a SkuResult per SKU
 
-Every call sends `X-Auth-Token`, `Accept: application/json` and a User-Agent (kaspisync.http).
-GETs are retried with backoff on 5xx, timeouts and broken connections. The upload is never
+Every call sends `X-Auth-Token`, `Accept: application/json` and a User-Agent (kaspisync.http);
+the upload's `Content-Type` is exactly `text/plain`, as Kaspi's guide and every working client
+send it. Query values (category and attribute codes hold spaces and `*`) are percent-encoded
+(`%20`, never `+`, which a server decoding only percent escapes would keep). GETs are retried
+with backoff on 429, 5xx, timeouts and broken connections (a `Retry-After` is honoured). The upload is never
 repeated blindly: it is retried only when it provably never reached Kaspi (the connection was
 refused or never made); once sent, a timeout, a dropped connection, a 5xx or a broken answer
 raise `AnswerLost` (Kaspi may have accepted it, and no endpoint finds an import without its
@@ -19,7 +22,7 @@ code). 401/403 are answered in words (`TokenRefused`).
 
 import logging
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 import requests
@@ -27,7 +30,7 @@ import urllib3
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from kaspisync.http import ExternalServiceError, RetryPolicy, make_session, timeouts
+from kaspisync.http import ExternalServiceError, RetryPolicy, make_session, retry_after, timeouts
 from kaspisync.secrets import register_secret
 
 log = logging.getLogger(__name__)
@@ -167,6 +170,13 @@ class KaspiContentClient:
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
+    @staticmethod
+    def _query(params: dict | None) -> str | None:
+        """`c=Master%20-%20Notebooks&a=...%2A...`: every value percent-encoded, spaces as %20."""
+        if not params:
+            return None
+        return "&".join(f"{quote(str(k), safe='')}={quote(str(v), safe='')}" for k, v in params.items())
+
     def get(self, path: str, params: dict | None = None):
         """GET with bounded retries on 5xx/429, timeouts and broken connections or answers (the
         shared `RetryPolicy`)."""
@@ -181,7 +191,7 @@ class KaspiContentClient:
         self.requests_made += 1
         try:
             response = self.session.request(
-                method, self._url(path), params=params, data=body, headers=headers, timeout=self.timeout
+                method, self._url(path), params=self._query(params), data=body, headers=headers, timeout=self.timeout
             )
         except requests.ConnectTimeout:
             error = ContentApiError(
@@ -221,8 +231,11 @@ class KaspiContentClient:
                 % {"where": where, "status": status, "detail": f" ({detail})" if detail else ""},
                 retryable=status in RETRYABLE_STATUSES,
                 status=status,
+                retry_after=retry_after(response) if status in (429, 503) else None,
                 diagnosis=_("Kaspi had a server error; it is usually temporary.")
                 if status >= 500
+                else _("Kaspi asks to send fewer requests; they are sent again after a wait.")
+                if status == 429
                 else _("Kaspi refused the request; check KASPI_CONTENT_API_URL (…/shop/api/products)."),
             )
         try:
@@ -287,7 +300,7 @@ class KaspiContentClient:
         provably never reached Kaspi; see the module docstring."""
         where = "POST /import"
         body = orjson.dumps(cards)
-        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        headers = {"Content-Type": "text/plain"}  # exactly as documented; the body is UTF-8 JSON
 
         def attempt():
             try:

@@ -41,6 +41,7 @@ class Request:
     body: bytes
     base: str  # "http://host:port<prefix>", for links in answers
     params: dict[str, str] = field(default_factory=dict)  # the route's {placeholders}
+    raw_query: str = ""  # the query string as sent (still percent-encoded)
 
     def arg(self, name: str, default=None):
         """The first value of a query parameter."""

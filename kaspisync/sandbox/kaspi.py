@@ -920,7 +920,8 @@ class KaspiHandler(SandboxHandler):
 
     def _request(self, api: Api, method: str, path: str, query: dict, body: bytes) -> Request:
         base = f"http://{self.headers.get('Host')}{api.prefix}"
-        return Request(method, path[len(api.prefix) :] or "/", query, self.headers, body, base)
+        raw_query = urlsplit(self.path).query
+        return Request(method, path[len(api.prefix) :] or "/", query, self.headers, body, base, raw_query=raw_query)
 
     def _fault(self, fault, api: Api, response: Response | None) -> None:
         """Answer with the fault; `response` is the real answer when the request took effect (or

@@ -9,6 +9,7 @@
         content.abort_next()                           # the next import ends ABORTED
         content.advance(10)                            # imports move on: UPLOADED → PROCESSING → FINISHED
         content.request_count("/import", "POST")
+        content.seen[-1]                               # the last request as sent: method, path, raw query, headers
 
 Endpoints (reference: shared/reference/kaspi-content-api.md), each with a User-Agent (without
 one it hangs, then drops the connection, as the orders API), `Accept: application/json` (406 for
@@ -148,6 +149,7 @@ class KaspiContentSandbox:
         self.imports: dict[str, dict] = {}
         self.cards: dict[str, dict] = {}  # sku -> the card Kaspi holds
         self.aborts = 0  # imports still to abort
+        self.seen: list[dict] = []  # every content request as it came over the wire
         self.offset = 0.0
 
     # --- clock, aborts, log ------------------------------------------------------------------------
@@ -326,8 +328,14 @@ class KaspiContentSandbox:
         return problems
 
 
+RETRY_AFTER = 1  # seconds a 429 asks the client to wait
+
+
 def content_error(status: int, title: str) -> Response:
-    return Response(status, json.dumps({"status": status, "message": title}, ensure_ascii=False).encode())
+    headers = {"Retry-After": str(RETRY_AFTER)} if status == 429 else {}
+    return Response(
+        status, json.dumps({"status": status, "message": title}, ensure_ascii=False).encode(), headers=headers
+    )
 
 
 def json_accepted(request: Request) -> Response | None:
@@ -341,10 +349,19 @@ def json_accepted(request: Request) -> Response | None:
 def content_api(kaspi, content: KaspiContentSandbox) -> Api:
     from .kaspi import token_required, user_agent_required
 
+    def record(request: Request) -> None:
+        """Keep what the request carried (tests check the client against the reference)."""
+        headers = {name: request.headers.get(name) for name in ("Content-Type", "Accept", "User-Agent")}
+        headers["X-Auth-Token"] = request.headers.get("X-Auth-Token")
+        with content.lock:
+            content.seen.append(
+                {"method": request.method, "path": request.path, "raw_query": request.raw_query, "headers": headers}
+            )
+
     api = Api(
         API_PREFIX,
         error=content_error,
-        guards=[user_agent_required(kaspi), json_accepted, token_required(kaspi, content_error)],
+        guards=[record, user_agent_required(kaspi), json_accepted, token_required(kaspi, content_error)],
     )
     api.add("GET", "/classification/categories", lambda r: content.list_categories())
     api.add("GET", "/classification/attributes", lambda r: content.list_attributes(r.arg("c")))
