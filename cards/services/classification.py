@@ -4,7 +4,8 @@
     load_attributes(kaspi_category)                     # one category, now (the admin on save)
 
 Categories Kaspi stops listing are kept (mappings point at them) but marked not listed, which
-makes their products not ready. An empty category list is refused (it would unlist everything).
+makes their products not ready; their attributes are not asked for. A category whose attributes
+cannot be read keeps its cached ones and is named in the run's error; the others are refreshed. An empty category list is refused (it would unlist everything).
 Attributes Kaspi no longer declares are deleted with their mapping rows; enum values are
 replaced by Kaspi's current list. Runs daily (beat) and on demand (mapping page button).
 """
@@ -13,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kaspisync.models import RunTrigger
-from kaspisync.runs import run_job
+from kaspisync.models import RunStatus, RunTrigger
+from kaspisync.runs import finish, run_job
 
-from ..kaspi_content import ContentApiError, KaspiContentClient
+from ..kaspi_content import ContentApiError, KaspiContentClient, TokenRefused
 from ..models import (
     AttributeMapping,
     AttributeType,
@@ -121,18 +122,36 @@ def refresh_classification(
         if job.skipped:
             return job.run
         client = client or KaspiContentClient()
+        failed: list[str] = []
         try:
             stats = refresh_categories(client)
-            mapped = KaspiCategory.objects.filter(pk__in=CategoryMapping.objects.values("kaspi_category_id"))
+            mapped = KaspiCategory.objects.filter(
+                is_active=True, pk__in=CategoryMapping.objects.values("kaspi_category_id")
+            ).order_by("code")
             stats["categories_with_attributes"] = 0
             for category in mapped:
-                load_attributes(category, client)
-                stats["categories_with_attributes"] += 1
+                try:
+                    load_attributes(category, client)
+                except TokenRefused:
+                    raise  # every other call would be refused too
+                except ContentApiError as exc:  # one category's trouble never stops the others
+                    failed.append(f"{category.code}: {exc}")
+                else:
+                    stats["categories_with_attributes"] += 1
                 job.lock.refresh()
+            if failed:
+                stats["categories_failed"] = len(failed)
             job.run.stats = stats
         finally:
             job.run.requests_made = client.requests_made
             job.run.save(update_fields=["requests_made", "stats"])
+        if failed:  # the cached attributes of these categories are kept
+            finish(
+                job.run,
+                RunStatus.FAILED,
+                _("The attributes of these Kaspi categories could not be read (the cached ones are kept): %(list)s")
+                % {"list": "; ".join(failed)},
+            )
     from .readiness import queue_refresh
 
     queue_refresh()

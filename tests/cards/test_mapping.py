@@ -143,3 +143,44 @@ def test_import_refuses_an_unknown_alstyle_category_and_malformed_files(content,
         import_mapping({"categories": [{**NOTEBOOK_MAPPING, "attributes": [{"code": f"{NB}*ram"}]}]})
     assert not CategoryMapping.objects.exists()
     assert KaspiAttributeValue.objects.exists()  # the classification was read to check the file
+
+
+MONITOR_MAPPING = {"alstyle_category": 3521, "kaspi_category": "Master - Monitors", "attributes": []}
+
+
+def test_a_mapped_category_kaspi_stops_listing_does_not_stop_the_daily_refresh(content, catalog):
+    sandbox = content()
+    import_mapping({"categories": [NOTEBOOK_MAPPING, MONITOR_MAPPING]})
+    del sandbox.categories["Master - Notebooks"]  # Kaspi answers 400 "Unknown category" for it now
+    monitors = sandbox.categories["Master - Monitors"]["attributes"]
+    monitors.append({**monitors[0], "code": monitors[0]["code"] + " new", "values": []})
+    sandbox.seen.clear()
+    run = refresh_classification()
+    assert run.status == "success", run.error
+    assert KaspiCategory.objects.get(code="Master - Notebooks").is_active is False
+    assert KaspiAttribute.objects.filter(code=monitors[-1]["code"]).exists(), "the other mapping was refreshed"
+    asked = [r["raw_query"] for r in sandbox.seen if r["path"] == "/classification/attributes"]
+    assert asked == ["c=Master%20-%20Monitors"], asked
+
+
+def test_one_category_kaspi_fails_to_describe_leaves_the_others_refreshed(content, catalog, monkeypatch):
+    from kaspisync.sandbox.base import ApiError
+
+    sandbox = content()
+    import_mapping({"categories": [NOTEBOOK_MAPPING, MONITOR_MAPPING]})
+    monitors = sandbox.categories["Master - Monitors"]["attributes"]
+    monitors.append({**monitors[0], "code": monitors[0]["code"] + " new", "values": []})
+    listed = sandbox.list_attributes
+
+    def failing(code):
+        if code == "Master - Notebooks":
+            raise ApiError(500, "Internal Server Error")
+        return listed(code)
+
+    monkeypatch.setattr(sandbox, "list_attributes", failing)
+    run = refresh_classification()
+    assert KaspiAttribute.objects.filter(code=monitors[-1]["code"]).exists(), "the other mapping was refreshed"
+    assert KaspiAttribute.objects.filter(code=f"{NB}*processor").exists(), "the cached attributes are kept"
+    assert run.status == "failed", "staff and the alerts learn that a category could not be refreshed"
+    assert "Master - Notebooks" in run.error and "HTTP 500" in run.error, run.error
+    assert run.stats["categories_with_attributes"] == 1, run.stats
