@@ -7,7 +7,14 @@ and every error text is masked, so it never reaches a log, an exception or a sto
 Failures raise `SendError` (kaspisync-wide meaning of its flags in `alerts.services.sending`):
 `retry_after` on 429, `permanent` when trying again cannot help this message, `uncertain` when
 the request may have reached Telegram but its answer was lost (not repeated: nobody gets it twice).
+
+`chat_id` goes out as the Bot API types it: a JSON integer for a numeric id (a group's is
+negative), a string for `@channelname`. A group that became a supergroup is answered 400 with
+`parameters.migrate_to_chat_id`: Telegram refused the message, so it is sent once to the new id,
+and `migrated` remembers the move so that staff are told to update the id.
 """
+
+import re
 
 import requests
 from django.conf import settings
@@ -16,6 +23,14 @@ from urllib3.exceptions import NewConnectionError
 
 from kaspisync.http import make_session, timeouts
 from kaspisync.secrets import mask, register_secret
+
+NUMERIC_CHAT = re.compile(r"-?\d+")
+
+
+def chat_value(chat_id: str) -> int | str:
+    """The chat id as the Bot API types it: Integer for a numeric id, String for @channelname."""
+    chat_id = str(chat_id).strip()
+    return int(chat_id) if NUMERIC_CHAT.fullmatch(chat_id) else chat_id
 
 
 class SendError(Exception):
@@ -26,6 +41,14 @@ class SendError(Exception):
         self.retry_after = retry_after
         self.permanent = permanent
         self.uncertain = uncertain
+
+
+class ChatMigrated(SendError):
+    """The group became a supergroup with another id: Telegram refused the message."""
+
+    def __init__(self, message: str, new_chat_id: int):
+        super().__init__(message, permanent=True)
+        self.new_chat_id = new_chat_id
 
 
 def _not_sent(exc: requests.RequestException) -> bool:
@@ -42,15 +65,22 @@ class TelegramClient:
         self.api_url = (api_url or settings.TELEGRAM_API_URL).rstrip("/")
         register_secret(self.token)
         self.session = session or make_session()
+        self.migrated: dict[str, int] = {}  # old group id -> the supergroup's id, as Telegram said
 
     def send_message(self, chat_id: str, text: str) -> int | None:
         payload = {
-            "chat_id": chat_id,
+            "chat_id": chat_value(chat_id),
             "text": text,
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": True},
         }
-        return (self._call("sendMessage", payload, chat_id) or {}).get("message_id")
+        try:
+            result = self._call("sendMessage", payload, chat_id)
+        except ChatMigrated as moved:  # refused, so nothing arrived yet: once to the new id
+            payload["chat_id"] = moved.new_chat_id
+            result = self._call("sendMessage", payload, str(moved.new_chat_id))
+            self.migrated[str(chat_id).strip()] = moved.new_chat_id
+        return (result or {}).get("message_id")
 
     def get_me(self) -> dict:
         """The bot's own record: a cheap check that the token is accepted."""
@@ -117,6 +147,13 @@ class TelegramClient:
                 )
                 % {"chat": chat_id, "description": description},
                 permanent=True,
+            )
+        new_chat = (data.get("parameters") or {}).get("migrate_to_chat_id") if status == 400 else None
+        if isinstance(new_chat, int) and not isinstance(new_chat, bool):
+            raise ChatMigrated(
+                _("Telegram group %(chat)s became a supergroup with the id %(new)s.")
+                % {"chat": chat_id, "new": new_chat},
+                new_chat,
             )
         if status == 400 and "chat not found" in description.lower():
             raise SendError(

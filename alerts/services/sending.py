@@ -100,16 +100,25 @@ def _record(delivery: Delivery, token: str, **values) -> None:
     Delivery.objects.filter(pk=delivery.pk, claimed_by=token).update(**values)
 
 
-def deliver(delivery: Delivery, telegram: TelegramClient | None = None) -> None:
-    """Send one claimed row on its channel; raises SendError."""
+def deliver(delivery: Delivery, telegram: TelegramClient | None = None) -> str:
+    """Send one claimed row on its channel; raises SendError. Returns a note for staff about a
+    delivery that went through but needs their attention ("" when none)."""
     alert = delivery.alert
     if delivery.channel == Channel.TELEGRAM:
         text = render.telegram_text(alert.title, alert.lines, alert.link)
-        (telegram or TelegramClient()).send_message(delivery.address, text)
+        telegram = telegram or TelegramClient()
+        telegram.send_message(delivery.address, text)
+        moved = telegram.migrated.get(delivery.address.strip())
+        if moved is not None:
+            return _(
+                "Delivered to %(new)s: Telegram says the group %(chat)s became a supergroup with that id. "
+                "Put %(new)s in place of %(chat)s in TELEGRAM_CHAT_IDS or the subscription."
+            ) % {"new": moved, "chat": delivery.address}
     elif delivery.channel == Channel.EMAIL:
         _send_email(delivery.address, alert)
     else:
         raise SendError(_("Unknown channel %(channel)s.") % {"channel": delivery.channel}, permanent=True)
+    return ""
 
 
 def _send_email(address: str, alert) -> None:
@@ -211,7 +220,7 @@ def send_pending(*, wait: float = 0, sleep=time.sleep) -> SendReport:
                 continue
             delivery, token = claimed
             try:
-                deliver(delivery, telegram)
+                note = deliver(delivery, telegram)
             except SendError as exc:
                 _after_failure(delivery, token, exc, now, report)
                 if exc.retry_after is not None:
@@ -226,7 +235,9 @@ def send_pending(*, wait: float = 0, sleep=time.sleep) -> SendReport:
                     report,
                 )
             else:
-                _record(delivery, token, status=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
+                _record(delivery, token, status=DeliveryStatus.SENT, sent_at=timezone.now(), error=note)
+                if note:
+                    log.warning("alert %s to %s: %s", delivery.alert_id, delivery, note)
                 report.sent += 1
     return report
 

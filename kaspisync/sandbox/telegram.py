@@ -12,7 +12,8 @@ its page (`/`) to see every message it received. Tests use it over sockets:
 It answers as the Bot API documents: `{"ok": true, "result": ...}` or `{"ok": false,
 "error_code": N, "description": "..."}`. It checks the token in the path (`/bot<token>/<method>`:
 404 for a malformed token, 401 for a wrong one), `chat_id` (400 "chat_id is empty", 400 "chat
-not found" for a chat it does not know, 403 for a chat that blocked the bot), the text (400 when
+not found" for a chat it does not know, 403 for a chat that blocked the bot, 400 with
+`parameters.migrate_to_chat_id` for a group that became a supergroup), the text (400 when
 empty or longer than 4096 characters after entity parsing, in UTF-16 code units), and
 `parse_mode=HTML` (only Telegram's tags, balanced; a bare `<` or `&` is refused as Telegram does).
 Faults (`inject`): "429" (with `retry_after`, also as a Retry-After header), "500", "502",
@@ -121,11 +122,13 @@ class TelegramSandbox:
         *,
         chats: set[str] | None = None,
         blocked: set[str] | None = None,
+        migrated: dict[str, int] | None = None,
         keep: int = 1000,
     ):
         self.token = token
         self.chats = {str(c) for c in chats} if chats is not None else None
         self.blocked = {str(c) for c in (blocked or ())}
+        self.migrated = {str(old): int(new) for old, new in (migrated or {}).items()}  # group -> supergroup id
         self.keep = keep
         self.bot_id = int(token.split(":", 1)[0]) if TOKEN_FORMAT.fullmatch(token) else 1
         self.lock = threading.Lock()
@@ -178,6 +181,12 @@ class TelegramSandbox:
             raise BotApiError(400, "Bad Request: chat not found")
         if chat_id in self.blocked:
             raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.migrated:
+            raise BotApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat_id]},
+            )
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise BotApiError(400, "Bad Request: message text is empty")
@@ -195,6 +204,7 @@ class TelegramSandbox:
             message = {
                 "message_id": message_id,
                 "chat_id": chat_id,
+                "chat_id_sent": params.get("chat_id"),  # as it came: a JSON number or a string
                 "text": text,
                 "plain": plain,
                 "parse_mode": parse_mode,

@@ -288,3 +288,28 @@ def test_check_connections_reaches_the_mail_server(smtp_server, settings, capsys
     with pytest.raises(SystemExit):
         call_command("check_connections")
     assert "FAIL mail" in capsys.readouterr().out
+
+
+def test_chat_ids_go_out_as_the_bot_api_types_them(telegram, settings):
+    settings.TELEGRAM_CHAT_IDS = [TELEGRAM_CHAT, "-1001234567890", "@kaspisync_shop"]
+    notify(Kind.ORDER_WAITING, "order:77", title="Заказ 77")
+    assert send_pending().sent == 3
+    sent = {m["chat_id"]: m["chat_id_sent"] for m in telegram.messages}
+    assert sent == {
+        TELEGRAM_CHAT: int(TELEGRAM_CHAT),  # Integer, as sendMessage documents it
+        "-1001234567890": -1001234567890,
+        "@kaspisync_shop": "@kaspisync_shop",
+    }, sent
+
+
+def test_a_group_that_became_a_supergroup_gets_the_message_at_its_new_id_and_staff_are_told(telegram, settings):
+    telegram.migrated = {"-4001": -1009876543210}
+    settings.TELEGRAM_CHAT_IDS = ["-4001"]
+    notify(Kind.ORDER_WAITING, "order:78", title="Заказ 78")
+    report = send_pending()
+    assert report.sent == 1 and report.failed == 0, report
+    assert [m["chat_id"] for m in telegram.messages] == ["-1009876543210"], "delivered once, to the new id"
+    delivery = only_delivery()
+    assert delivery.status == DeliveryStatus.SENT
+    assert "-1009876543210" in delivery.error and "TELEGRAM_CHAT_IDS" in delivery.error, delivery.error
+    assert "супергрупп" in delivery.error, "in Russian"
