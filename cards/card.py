@@ -14,6 +14,7 @@ schema itself last; what the schema refuses becomes a reason, so nothing invalid
 A reason is a dict {"code": ..., **details}; `cards.reasons.describe()` says it in words.
 """
 
+import functools
 import hashlib
 import html
 import json
@@ -24,7 +25,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
-import jsonschema_rs
 import orjson
 
 from catalog.text import clean_text
@@ -41,7 +41,6 @@ MAX_DESCRIPTION = _ITEM["description"]["maxLength"]
 MAX_SKU = _ITEM["sku"]["maxLength"]
 MAX_URL = _ITEM["images"]["items"]["properties"]["url"]["maxLength"]
 MAX_ATTRIBUTES = _ITEM["attributes"]["maxItems"]
-_CARD_SCHEMA = jsonschema_rs.Draft4Validator(SCHEMA["items"])  # compiled once; ~3 µs a card
 _TAG = re.compile(r"<[^>]*>")
 _HTTP = ("http://", "https://")
 
@@ -211,12 +210,22 @@ def build_card(row: ProductRow, sku: str, spec: CategorySpec, properties: dict |
     return card, reasons
 
 
+@functools.cache
+def _card_validator():
+    """Kaspi's schema compiled once, on first use (~3 µs a card): not by every process that loads
+    the cards app."""
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft4Validator(SCHEMA["items"])
+
+
 def schema_problem(card: dict) -> str:
     """What Kaspi's schema says is wrong with one card ("" when it is valid): the first error,
     where it is ("card.images[0].url") and what."""
-    if _CARD_SCHEMA.is_valid(card):
+    validator = _card_validator()
+    if validator.is_valid(card):
         return ""
-    error = next(_CARD_SCHEMA.iter_errors(card))
+    error = next(validator.iter_errors(card))
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.instance_path)
     return f"card{where}: {error.message}"[:500]
 

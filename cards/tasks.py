@@ -2,8 +2,7 @@
 
 import logging
 
-from celery import shared_task
-
+from kaspisync.celery import app
 from kaspisync.models import RunTrigger
 from kaspisync.secrets import mask
 
@@ -11,28 +10,28 @@ log = logging.getLogger(__name__)
 UPLOAD_TIME_LIMIT = 2 * 60 * 60
 
 
-@shared_task(name="cards.tasks.refresh_classification", ignore_result=True, time_limit=30 * 60, soft_time_limit=29 * 60)
+@app.task(name="cards.tasks.refresh_classification", ignore_result=True, time_limit=30 * 60, soft_time_limit=29 * 60)
 def refresh_classification(trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "") -> int:
     from .services.classification import refresh_classification as refresh
 
     return refresh(trigger=trigger, triggered_by=triggered_by).pk
 
 
-@shared_task(name="cards.tasks.refresh_properties", ignore_result=True, time_limit=60 * 60, soft_time_limit=59 * 60)
+@app.task(name="cards.tasks.refresh_properties", ignore_result=True, time_limit=60 * 60, soft_time_limit=59 * 60)
 def refresh_properties(category_ids=None, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "") -> int:
     from .services.properties import refresh_properties as refresh
 
     return refresh(category_ids, trigger=trigger, triggered_by=triggered_by).pk
 
 
-@shared_task(name="cards.tasks.refresh_readiness", ignore_result=True, time_limit=15 * 60, soft_time_limit=14 * 60)
+@app.task(name="cards.tasks.refresh_readiness", ignore_result=True, time_limit=15 * 60, soft_time_limit=14 * 60)
 def refresh_readiness(product_ids=None) -> dict:
     from .services.readiness import refresh_readiness as refresh
 
     return refresh(product_ids)
 
 
-@shared_task(
+@app.task(
     name="cards.tasks.upload_cards",
     ignore_result=True,
     time_limit=UPLOAD_TIME_LIMIT,
@@ -55,7 +54,7 @@ def upload_cards(product_ids=None, resend: bool = False, user_id=None, triggered
         return None
 
 
-@shared_task(name="cards.tasks.check_uploads", ignore_result=True, time_limit=30 * 60, soft_time_limit=29 * 60)
+@app.task(name="cards.tasks.check_uploads", ignore_result=True, time_limit=30 * 60, soft_time_limit=29 * 60)
 def check_uploads() -> int | None:
     """Look up uploads Kaspi had not finished when their run stopped waiting."""
     from .services.upload import check_pending

@@ -1,7 +1,6 @@
 """Celery tasks of the catalog: thin doors that take primitive arguments and call a service."""
 
-from celery import shared_task
-
+from kaspisync.celery import app
 from kaspisync.models import RunStatus, RunTrigger
 
 from .services.importing import import_catalog as run_import
@@ -10,7 +9,7 @@ from .services.importing import import_catalog as run_import
 IMPORT_TIME_LIMIT = 2 * 60 * 60
 
 
-@shared_task(
+@app.task(
     name="catalog.tasks.import_catalog",
     ignore_result=True,
     time_limit=IMPORT_TIME_LIMIT,
@@ -24,7 +23,7 @@ def import_catalog(quick: bool = False, trigger: str = RunTrigger.SCHEDULE, trig
 # --- pricing ----------------------------------------------------------------------------------
 # max_retries=None: retried until the lock is free, which at worst is when a dead holder's lock is
 # taken over (JOB_LOCK_LEASE, a minute); giving up earlier would lose a rule change's recompute.
-@shared_task(
+@app.task(
     bind=True,
     name="catalog.tasks.recompute_prices",
     ignore_result=True,
@@ -44,7 +43,7 @@ def recompute_prices(
     return run.pk
 
 
-@shared_task(name="catalog.tasks.expire_price_overrides", ignore_result=True)
+@app.task(name="catalog.tasks.expire_price_overrides", ignore_result=True)
 def expire_price_overrides() -> int | None:
     """Revert manual prices whose expiry has passed (history cause "expiry")."""
     from .services.pricing import expire_overrides

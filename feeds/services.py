@@ -30,7 +30,6 @@ from kaspisync.secrets import mask
 
 from . import notices, selectors, storage
 from .models import FeedBuildState, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
-from .validation import validate_file
 from .writer import drop_offer_lines, offers_from_products, write_feed
 
 log = logging.getLogger(__name__)
@@ -90,6 +89,8 @@ def _build(version: FeedVersion, *, force: bool, output: str | None) -> None:
         with open(path, "wb") as fh:
             written = write_feed(fh, offers, config)
         if written.schema_bad_lines:  # offers the schema alone refused: out of the file, which is checked again
+            from .validation import validate_file  # lxml: loaded by builds only (see feeds.writer)
+
             drop_offer_lines(path, written)
             for message in validate_file(path):
                 written.error(_("Schema: %(message)s") % {"message": message})

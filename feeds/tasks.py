@@ -1,7 +1,6 @@
 """Celery tasks of the price list: thin doors that take primitive arguments and call a service."""
 
-from celery import shared_task
-
+from kaspisync.celery import app
 from kaspisync.models import RunStatus, RunTrigger
 
 from .notices import check_fetches
@@ -10,7 +9,7 @@ from .services import build_feed as build
 BUILD_TIME_LIMIT = 15 * 60
 
 
-@shared_task(
+@app.task(
     bind=True,
     name="feeds.tasks.build_feed",
     ignore_result=True,
@@ -27,13 +26,13 @@ def build_feed(self, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "")
     return version.pk
 
 
-@shared_task(name="feeds.tasks.check_fetches", ignore_result=True, expires=600)
+@app.task(name="feeds.tasks.check_fetches", ignore_result=True, expires=600)
 def check_fetches_task() -> bool:
     """Alert when Kaspi has not fetched the price list for two hours; returns whether it did."""
     return check_fetches() is not None
 
 
-@shared_task(name="feeds.tasks.prune_fetch_log", ignore_result=True)
+@app.task(name="feeds.tasks.prune_fetch_log", ignore_result=True)
 def prune_fetch_log() -> dict:
     """Delete old fetch rows and wrong-token counts (feeds.fetchlog); returns how many."""
     from .fetchlog import prune_fetch_log as prune

@@ -28,11 +28,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from lxml import etree
 
 from catalog import reservations
 from catalog.models import StockQualifier
@@ -41,7 +40,11 @@ from catalog.sku import is_valid_sku, merchant_sku
 from catalog.text import clean_text
 from kaspisync.gcpause import gc_paused
 
-from .validation import WriterValidator
+if TYPE_CHECKING:
+    from .validation import WriterValidator
+
+# lxml (with the validator, some 4 MB a process) is imported by the functions that write: not by
+# every process that loads the feeds app (its signal receivers) or `clean_text` (the cards).
 
 NS = "kaspiShopping"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -165,7 +168,7 @@ class Sink:
     """File-like target of the writer: buffers, hashes, feeds the validator, writes the file.
     `write` is the buffer's own `append` (the hot path is a C call); the writer calls `flush()`."""
 
-    def __init__(self, fh, validator: WriterValidator | None):
+    def __init__(self, fh, validator: "WriterValidator | None"):
         self._fh, self._validator = fh, validator
         self._buf: list[bytes] = []
         self.write = self._buf.append
@@ -256,6 +259,8 @@ def _brand(name: str) -> bytes:
     name = clean_text(name)
     if not name:
         return b""
+    from lxml import etree
+
     element = etree.Element("brand")
     element.text = name
     return etree.tostring(element, encoding="utf-8")
@@ -268,17 +273,21 @@ def write_feed(
     *,
     now: datetime | None = None,
     validate: bool = True,
-    validator: WriterValidator | None = None,
+    validator: "WriterValidator | None" = None,
 ) -> WriteResult:
     """Write the price list for `offers` to the binary file `fh`; validate while writing
     (`validator`: a WriterValidator of one's own, e.g. with workers=0)."""
     if validate and validator is None:
+        from .validation import WriterValidator
+
         validator = WriterValidator()
     with gc_paused():
         return _write_feed(fh, offers, config, now, validator if validate else None)
 
 
-def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator: WriterValidator | None):
+def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator: "WriterValidator | None"):
+    from lxml import etree
+
     result = WriteResult()
     sink = Sink(fh, validator)
     raw = sink.write
@@ -364,7 +373,7 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
     return result
 
 
-def _sort_schema_errors(result: WriteResult, validator: WriterValidator, messages: list[str]) -> None:
+def _sort_schema_errors(result: WriteResult, validator: "WriterValidator", messages: list[str]) -> None:
     """Errors only on the lines of single offers take those offers out (`schema_bad_lines`). Any
     other error (in the head or the tail, a validating process lost) makes the document invalid:
     then every schema error is reported and nothing is taken out."""

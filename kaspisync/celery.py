@@ -1,4 +1,6 @@
-"""The Celery application: configured from Django settings (CELERY_* names)."""
+"""The Celery application: configured from Django settings (CELERY_* names). Every task is declared
+on it (`from kaspisync.celery import app`, `@app.task`): whatever imports a task has this app
+configured, and nothing else needs to import it first."""
 
 import os
 

@@ -12,8 +12,6 @@ and opens as plain data.
 
 import re
 
-from openpyxl.cell import WriteOnlyCell
-
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 FORMULA_START = ("=", "+", "-", "@")
 PLAIN_NUMBER = re.compile(r"[+-]?[\d\s().,]*\d[\d\s().,]*")  # -1500, +7 701 123 45 67
@@ -35,6 +33,8 @@ def csv_text(value):
 
 def xlsx_row(sheet, values) -> list:
     """Values for `sheet.append`: text as cleaned, text-typed cells; other values as they are."""
+    from openpyxl.cell import WriteOnlyCell  # here, like the callers' Workbook: openpyxl is ~6 MB a process
+
     row = []
     for value in values:
         if isinstance(value, str):

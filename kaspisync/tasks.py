@@ -2,8 +2,7 @@
 
 import logging
 
-from celery import shared_task
-
+from .celery import app
 from .heartbeat import record_heartbeat
 from .runs import recover_abandoned_runs
 from .secrets import mask
@@ -11,7 +10,7 @@ from .secrets import mask
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="kaspisync.tasks.heartbeat", ignore_result=True, expires=60)
+@app.task(name="kaspisync.tasks.heartbeat", ignore_result=True, expires=60)
 def heartbeat() -> int:
     """Record that a worker is alive, then close the runs of dead workers and queue their jobs
     again (kaspisync.runs.recover_abandoned_runs); returns the worker's process id."""

@@ -18,8 +18,6 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from kaspisync.export import clean_text, csv_text, xlsx_row
 
@@ -119,6 +117,9 @@ def _sheet_title(label: str, used: set[str]) -> str:
 
 
 def to_xlsx(result: PurchaseList) -> bytes:
+    from openpyxl import Workbook  # here, not at the top: ~6 MB every process importing the admin would carry
+    from openpyxl.styles import Font
+
     book = Workbook()
     book.remove(book.active)
     headers = _headers()

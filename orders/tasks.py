@@ -1,7 +1,6 @@
 """Celery tasks: thin doors into the services."""
 
-from celery import shared_task
-
+from kaspisync.celery import app
 from kaspisync.models import RunTrigger
 
 from .services import pull_orders
@@ -10,7 +9,7 @@ from .services.notices import daily_summary, remind_waiting
 from .services.quality import check_cancellation_share
 
 
-@shared_task(name="orders.tasks.pull_orders", ignore_result=True)
+@app.task(name="orders.tasks.pull_orders", ignore_result=True)
 def pull_orders_task(days: int | None = None, trigger: str = RunTrigger.SCHEDULE, triggered_by: str = "") -> int:
     """Pull orders from Kaspi, then let auto-accept (when it is on) decide the orders that wait;
     returns the PullRun id (the run row is the result)."""
@@ -19,19 +18,19 @@ def pull_orders_task(days: int | None = None, trigger: str = RunTrigger.SCHEDULE
     return run.pk
 
 
-@shared_task(name="orders.tasks.check_quality", ignore_result=True)
+@app.task(name="orders.tasks.check_quality", ignore_result=True)
 def check_quality_task() -> str:
     """Alert when the 30-day share of cancelled orders crosses 3 % or 4 % (once per crossing)."""
     return check_cancellation_share().level
 
 
-@shared_task(name="orders.tasks.remind_waiting_orders", ignore_result=True, expires=120)
+@app.task(name="orders.tasks.remind_waiting_orders", ignore_result=True, expires=120)
 def remind_waiting_orders_task() -> int:
     """Remind staff of orders still waiting for acceptance; returns how many were reminded."""
     return remind_waiting()
 
 
-@shared_task(name="orders.tasks.daily_summary", ignore_result=True)
+@app.task(name="orders.tasks.daily_summary", ignore_result=True)
 def daily_summary_task() -> bool:
     """Yesterday's orders and what waits now, as an alert (once per day)."""
     return daily_summary() is not None
