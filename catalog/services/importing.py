@@ -9,7 +9,8 @@ second trigger meanwhile leaves a SKIPPED run row. Products are upserted by arti
 only rows whose supplier data changed are written (a fingerprint of the supplier's values is kept
 in `Product.supplier_hash`). Pages are streamed: one page is worked on while the next is read,
 changed products are written every WRITE_BATCH, and what the run remembers of the stored catalog
-(article, id, fingerprint, active) lives in compact arrays (`KnownProducts`), not Python objects.
+(article, id, fingerprint, active) lives in compact arrays (`KnownProducts`), the articles read and
+the ids of the products changed in bit sets (`IntBits`), not Python objects.
 
 A product missing from a *complete* full run is marked inactive, never deleted. Complete means:
 every page was read, the supplier's total stayed the same on every page, and that total is
@@ -104,7 +105,7 @@ def import_catalog(
 
     `progress(done, total)` is called after every page (the management command draws a bar)."""
     kind = ImportKind.QUICK if quick else ImportKind.FULL
-    changed = array("q")  # product ids to reprice (compact: 8 bytes each)
+    changed = IntBits()  # product ids to reprice (a bit each; in order, each once)
     try:
         with run_job(ImportRun, LOCK_NAME, trigger=trigger, triggered_by=triggered_by, kind=kind) as job:
             if job.skipped:
@@ -133,7 +134,7 @@ def import_catalog(
         # Batches written stay written, a failed run's too: reprice them and tell the feed, or the
         # next run would find them unchanged and never reprice them.
         if changed:
-            transaction.on_commit(partial(_after_commit, job.run, sorted(set(changed))))
+            transaction.on_commit(partial(_after_commit, job.run, array("q", changed)))
     return job.run
 
 
@@ -144,7 +145,7 @@ def queue_import(*, quick: bool = False, triggered_by: str = "") -> None:
     queue_after_commit(task, quick=quick, trigger=RunTrigger.ADMIN, triggered_by=triggered_by)
 
 
-def _after_commit(run: ImportRun, changed_ids: list[int]) -> None:
+def _after_commit(run: ImportRun, changed_ids: array) -> None:
     if not changed_ids:
         return
     try:
@@ -213,24 +214,44 @@ class Records:
         return {"read": self.read, "duplicates": self.duplicates, "unusable": self.unusable, "total": total}
 
 
-class ArticleBits:
-    """A set of articles as bits: {article // 64: a 64-bit mask}. Supplier articles run close
-    together, so 50,000 of them take some 800 small ints (a Python set of them: about 3 MB); far
-    apart, it is no bigger than a set."""
+class IntBits:
+    """A set of non-negative integers (articles, product ids) as bits: {n // 64: a 64-bit mask}.
+    Articles and ids run close together, so 50,000 of them take some 800 small ints (a Python set
+    of them: about 3 MB, and 4 MB more to sort it); far apart, it is no bigger than a set.
+    Iterating yields them in ascending order."""
 
     __slots__ = ("_masks",)
 
     def __init__(self):
         self._masks: dict[int, int] = {}
 
-    def add(self, article: int) -> bool:
-        """Add the article; False when it was there already."""
-        key, bit = article >> 6, 1 << (article & 63)
+    def __bool__(self) -> bool:
+        return bool(self._masks)
+
+    def __len__(self) -> int:
+        return sum(mask.bit_count() for mask in self._masks.values())
+
+    def __iter__(self):
+        for key in sorted(self._masks):
+            mask, base = self._masks[key], key << 6
+            while mask:
+                lowest = mask & -mask
+                yield base + lowest.bit_length() - 1
+                mask ^= lowest
+
+    def add(self, number: int) -> bool:
+        """Add the number; False when it was there already."""
+        key, bit = number >> 6, 1 << (number & 63)
         mask = self._masks.get(key, 0)
         if mask & bit:
             return False
         self._masks[key] = mask | bit
         return True
+
+    def extend(self, numbers) -> None:
+        add = self.add
+        for number in numbers:
+            add(number)
 
     def clear(self) -> None:
         self._masks.clear()
@@ -240,7 +261,7 @@ class KnownProducts:
     """The stored catalog as a full run needs it: article -> id, fingerprint, active, and whether
     this run read it. Compact arrays sorted by article (about 35 bytes a product; a dict of tuples
     and hex strings took about 250) searched by bisection; articles not stored yet are noted in
-    `ArticleBits`."""
+    `IntBits`."""
 
     DIGEST = 16  # bytes of an MD5 fingerprint
 
@@ -257,7 +278,7 @@ class KnownProducts:
             self.digests += bytes.fromhex(digest) if len(digest) == 2 * self.DIGEST else empty
             self.active.append(active)
         self.seen = bytearray(len(self.articles))
-        self.new_seen = ArticleBits()
+        self.new_seen = IntBits()
 
     def find(self, article: int) -> int:
         """The article's position, or -1 when it is not stored."""
@@ -293,7 +314,7 @@ class _Importer:
         self.now = timezone.now()
         self.skipped: Counter = Counter()
         self.problems = ValueProblems()
-        self.changed_ids = array("q")
+        self.changed_ids = IntBits()  # products written (to reprice)
         self._refreshed = time.monotonic()
 
     def keep_lock(self) -> None:
@@ -444,7 +465,7 @@ class FullImport(_Importer):
                 continue
             pk = known.ids[index]
             self.run.updated += 1
-            self.changed_ids.append(pk)
+            self.changed_ids.add(pk)
             changes += self.history(pk, before[pk], (item.dealer_price, item.retail_price, item.stock))
             if not known.active[index]:
                 changes.append(self.active_change(pk, True))

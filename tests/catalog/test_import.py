@@ -183,6 +183,47 @@ def test_after_commit_the_signal_reports_the_changed_products(raw, django_captur
     assert received == [("import", 600), ("quick", 1)]
 
 
+def test_pricing_gets_each_product_written_once_in_id_order(raw, monkeypatch, django_capture_on_commit_callbacks):
+    """The ids of an import's changes (written rows, deactivated ones, a run that died before) reach
+    pricing once each and in order, whatever order and how many times the run met them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.services import hooks
+
+    received = []
+    monkeypatch.setattr(hooks, "after_import", lambda run, ids: received.append(list(ids)))
+    with django_capture_on_commit_callbacks(execute=True):
+        import_catalog()
+    every = sorted(Product.objects.values_list("pk", flat=True))
+    assert received == [every]
+
+    changed, removed = raw.products[300], raw.products[5]
+    raw.update_product(changed["article"], price1=55_555)
+    raw.remove_products([removed["article"]])
+    # The run before this one was left RUNNING by a worker that died: every product is repriced.
+    ImportRun.objects.create(kind="full", status="running", started_at=timezone.now() - timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        run = import_catalog()
+    assert (run.updated, run.deactivated) == (1, 1)
+    assert received[1] == every  # the two changed ones are among them, once each
+
+
+def test_int_bits_hold_a_set_of_numbers_in_order():
+    from catalog.services.importing import IntBits
+
+    bits = IntBits()
+    assert not bits and len(bits) == 0 and list(bits) == []
+    numbers = [2**40 + 1, 64, 0, 63, 65, 10_000, 64, 2**40 + 1, 127, 128]
+    added = [bits.add(n) for n in numbers]
+    assert added == [True, True, True, True, True, True, False, False, True, True]
+    bits.extend([5, 0, 10_000])
+    assert list(bits) == sorted(set(numbers) | {5}) and len(bits) == 9 and bits
+    bits.clear()
+    assert not bits and list(bits) == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_triggers_run_once(alstyle, in_threads):
     sandbox = alstyle(products=300, latency=0.05)
