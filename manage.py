@@ -1,4 +1,6 @@
 #!/usr/bin/env python
+"""Django's command-line utility: `python manage.py <command>` (settings: kaspisync.settings)."""
+
 import os
 import sys
 

@@ -1,3 +1,6 @@
+"""The alerts app's configuration: registers its pieces and, in the web process only, the heartbeat
+watchdog (which must work when no Celery worker does)."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

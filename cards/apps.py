@@ -1,3 +1,6 @@
+"""The cards app's configuration: follows catalog changes (readiness), adds the cards columns to the
+product admin and registers its pieces."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,6 @@
+"""The feeds app's configuration: rebuilds the price list after catalog or reservation changes and
+registers its pieces."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,5 @@
+"""/feeds/<FEED_TOKEN>/kaspi.xml: the published price list."""
+
 from django.urls import path
 
 from . import views

@@ -1,3 +1,6 @@
+"""The plumbing app's configuration: secret masking in every log handler, the admin search, and the
+database and broker connection checks."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,5 @@
+"""The site's URLs: the admin, the price list Kaspi polls, /healthz and the language switch."""
+
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView

@@ -1,3 +1,5 @@
+"""WSGI entry point of the web server (gunicorn): marks this process as the web one."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -1,3 +1,6 @@
+"""The orders app's configuration: matches waiting entries to products after a catalog change and
+registers its pieces."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,5 @@
+"""`manage.py recompute_prices [--article N ...]`: recompute and store sale prices now."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 

@@ -1,3 +1,5 @@
+"""`manage.py build_feed [--output PATH] [--force]`: build, validate and publish the price list now."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 

@@ -1,3 +1,5 @@
+"""`manage.py pull_orders [--days N]`: pull Kaspi orders now, with progress and a summary."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 

@@ -1,3 +1,5 @@
+"""`manage.py purchase_list [--json] [filters]`: what to buy from Al-Style for open Kaspi orders."""
+
 import json
 from datetime import date
 
