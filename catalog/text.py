@@ -3,17 +3,18 @@ XML, Kaspi's product cards):
 
     clean_text("  Ноутбук\x0b Lenovo   X1 ")  -> "Ноутбук Lenovo X1"
 
-Removed: C0 controls (XML 1.0 forbids all but tab, newline and CR), DEL and C1 controls (legal
-in XML but they break parsers in the wild), surrogates and U+FFFE/U+FFFF (not characters).
-Whitespace runs become one space; the ends are trimmed. The catalog stores supplier text
-faithfully (catalog.normalize); this is applied where the text leaves for Kaspi.
+Removed: the characters no text we send on may carry (`kaspisync.text.CONTROL`: C0 controls but
+tab, newline and CR, DEL, C1, surrogates, U+FFFE/U+FFFF). Whitespace runs become one space; the
+ends are trimmed. The catalog stores supplier text faithfully (catalog.normalize); this is applied
+where the text leaves for Kaspi.
 
 Pure: nothing here needs Django settings.
 """
 
 import re
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+from kaspisync.text import CONTROL as _CONTROL
+
 _SPACES = re.compile(r"\s+")
 
 

@@ -1,9 +1,12 @@
 """Cells of every spreadsheet export (CSV and XLSX): whatever the data holds, the file downloads
 and opens as plain data.
 
-- `clean_text`: control characters (C0 but tab, newline and carriage return; DEL; C1) and lone
-  surrogates are removed — openpyxl refuses them (the XLSX answered 500), and they have no
-  business in a cell.
+- every text cell goes through `kaspisync.text.strip_controls`: the characters no text we send
+  on may carry are removed (C0 controls but tab, newline and carriage return, DEL, C1,
+  surrogates, U+FFFE/U+FFFF) — openpyxl refuses them (the XLSX answered 500), and they have no
+  business in a cell. Line breaks, tabs and spacing stay (an address or a comment keeps its
+  lines), unlike `catalog.text.clean_text`, which folds them for the one-line texts of the price
+  list and cards.
 - `csv_text`: and text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first,
   not a plain number or phone) gets a leading apostrophe (the OWASP advice against CSV injection).
 - `xlsx_row`: cells for `Worksheet.append` with text typed as text: openpyxl would otherwise store
@@ -12,20 +15,17 @@ and opens as plain data.
 
 import re
 
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+from .text import strip_controls
+
 FORMULA_START = ("=", "+", "-", "@")
 PLAIN_NUMBER = re.compile(r"[+-]?[\d\s().,]*\d[\d\s().,]*")  # -1500, +7 701 123 45 67
-
-
-def clean_text(text: str) -> str:
-    return CONTROL.sub("", text)
 
 
 def csv_text(value):
     """A CSV cell: text cleaned and never a formula; other values as they are."""
     if not isinstance(value, str):
         return value
-    text = clean_text(value)
+    text = strip_controls(value)
     if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
@@ -38,7 +38,7 @@ def xlsx_row(sheet, values) -> list:
     row = []
     for value in values:
         if isinstance(value, str):
-            cell = WriteOnlyCell(sheet, value=clean_text(value))
+            cell = WriteOnlyCell(sheet, value=strip_controls(value))
             cell.data_type = "s"  # text, even when it starts with "="
             row.append(cell)
         else:

@@ -19,7 +19,8 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kaspisync.export import clean_text, csv_text, xlsx_row
+from kaspisync.export import csv_text, xlsx_row
+from kaspisync.text import strip_controls
 
 from .purchase_list import DISCONTINUED, NOT_STATED, SHORT, PurchaseList
 
@@ -107,7 +108,7 @@ def to_csv(result: PurchaseList) -> bytes:
 
 
 def _sheet_title(label: str, used: set[str]) -> str:
-    title = _SHEET_FORBIDDEN.sub(" ", clean_text(label)).strip()[:31] or "-"
+    title = _SHEET_FORBIDDEN.sub(" ", strip_controls(label)).strip()[:31] or "-"
     base, n = title, 2
     while title.lower() in used:
         suffix = f" ({n})"

