@@ -5,12 +5,9 @@ Buttons: "Upload all ready cards" (cards.upload_cards), "Refresh Kaspi categorie
 Al-Style properties" (cards.change_categorymapping); each queues a task once the request commits.
 """
 
-from functools import partial
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -20,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from kaspisync.admin import ReadOnlyAdmin, RunAdmin
 from kaspisync.models import RunTrigger
+from kaspisync.runs import queue_after_commit
 
 from . import selectors
 from .kaspi_content import ContentApiError
@@ -281,9 +279,7 @@ class CategoryMappingAdmin(admin.ModelAdmin):
             return refused
         from .tasks import refresh_classification
 
-        transaction.on_commit(
-            partial(refresh_classification.delay, trigger=RunTrigger.ADMIN, triggered_by=request.user.get_username())
-        )
+        queue_after_commit(refresh_classification, trigger=RunTrigger.ADMIN, triggered_by=request.user.get_username())
         messages.success(request, _("Kaspi's categories and attributes will be refreshed in a moment."))
         return redirect(reverse("admin:cards_categorymapping_changelist"))
 
@@ -302,14 +298,12 @@ def queue_upload(request, product_ids=None, resend: bool = False) -> None:
     """Queue an upload once the request commits; the run appears under "Card uploads"."""
     from .tasks import upload_cards
 
-    transaction.on_commit(
-        partial(
-            upload_cards.delay,
-            product_ids=product_ids,
-            resend=resend,
-            user_id=request.user.pk,
-            triggered_by=request.user.get_username(),
-        )
+    queue_after_commit(
+        upload_cards,
+        product_ids=product_ids,
+        resend=resend,
+        user_id=request.user.pk,
+        triggered_by=request.user.get_username(),
     )
     messages.success(request, _("The upload was queued; its run and every card's outcome appear under “Card uploads”."))
 

@@ -29,7 +29,6 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from functools import partial
 
 from django.apps import apps
 from django.db import transaction
@@ -203,14 +202,27 @@ def recover_abandoned_runs() -> list[str]:
     return queued
 
 
-def queue_after_commit(task, *args, countdown: float | None = None, **kwargs) -> None:
+def queue_after_commit(
+    task, *args, countdown: float | None = None, once: bool = False, robust: bool = False, **kwargs
+) -> None:
     """Queue a Celery task (the task object, or its registered name) once the current transaction
-    commits; at once outside a transaction. Nothing is queued if the transaction rolls back."""
+    commits; at once outside a transaction. Nothing is queued if the transaction rolls back.
+    `once`: queued once per transaction however often it is asked for with the same arguments
+    (e.g. one send for many alerts). `robust`: a failure to queue (the broker is down) is logged,
+    not raised into the caller, whose data is committed: for work a schedule also picks up."""
     from .celery import app
 
     options = {"countdown": countdown} if countdown is not None else {}
-    if isinstance(task, str):
-        send = partial(app.send_task, task, args=args, kwargs=kwargs, **options)
-    else:
-        send = partial(task.apply_async, args=args, kwargs=kwargs, **options)
-    transaction.on_commit(send)
+
+    def send() -> None:
+        if isinstance(task, str):
+            app.send_task(task, args=args, kwargs=kwargs, **options)
+        else:
+            task.apply_async(args=args, kwargs=kwargs, **options)
+
+    send.queued = (getattr(task, "name", task), args, kwargs, options)
+    if once:
+        pending = transaction.get_connection().run_on_commit
+        if any(getattr(func, "queued", None) == send.queued for _sids, func, *_rest in pending):
+            return
+    transaction.on_commit(send, robust=robust)

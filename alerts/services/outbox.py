@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from kaspisync.runs import queue_after_commit
+
 from ..models import KINDS, Alert, Channel, Delivery, Kind, Subscription
 from ..render import TITLE_LIMIT, clip
 
@@ -126,17 +128,8 @@ def send_test(subscription: Subscription) -> Alert:
 
 
 def _send_after_commit() -> None:
-    """Queue one sending task when the outermost transaction commits (not one per alert)."""
-    connection = transaction.get_connection()
-    if any(getattr(func, "_alerts_send", False) for _sids, func, *_rest in connection.run_on_commit):
-        return
-    transaction.on_commit(_queue_sending, robust=True)
-
-
-def _queue_sending() -> None:
+    """Queue one sending task when the outermost transaction commits (not one per alert); if the
+    broker is down, beat's next send picks the rows up."""
     from ..tasks import send_alerts_task  # the task module imports the services
 
-    send_alerts_task.delay()  # robust: if the broker is down, beat's next send picks the rows up
-
-
-_queue_sending._alerts_send = True
+    queue_after_commit(send_alerts_task, once=True, robust=True)

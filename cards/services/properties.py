@@ -19,7 +19,7 @@ from catalog.alstyle import AlstyleClient
 from catalog.models import Product
 from catalog.services.upsert import bulk_upsert
 from kaspisync.models import RunTrigger
-from kaspisync.runs import run_job
+from kaspisync.runs import queue_after_commit, run_job
 
 from ..models import AlstyleProperties, RefreshKind, RefreshRun
 from ..selectors import categories_needing_properties
@@ -71,10 +71,6 @@ def refresh_properties(
 
 
 def queue_properties(category_ids=None, *, triggered_by: str = "") -> None:
-    from functools import partial
-
     from ..tasks import refresh_properties as task
 
-    transaction.on_commit(
-        partial(task.delay, category_ids=category_ids, trigger=RunTrigger.ADMIN, triggered_by=triggered_by)
-    )
+    queue_after_commit(task, category_ids=category_ids, trigger=RunTrigger.ADMIN, triggered_by=triggered_by)

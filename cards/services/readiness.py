@@ -13,7 +13,6 @@ properties and Kaspi attributes are refreshed, and at the start of every upload.
 """
 
 import logging
-from functools import partial
 
 import orjson
 from django.db import transaction
@@ -25,6 +24,7 @@ from catalog.services.upsert import bulk_upsert
 from catalog.sku import merchant_sku
 from feeds.selectors import sku_prefix
 from kaspisync.gcpause import gc_paused
+from kaspisync.runs import queue_after_commit
 from kaspisync.secrets import mask
 
 from ..card import build_card, card_hash
@@ -193,7 +193,7 @@ def queue_refresh(product_ids=None) -> None:
     """Recompute readiness on the workers once the caller's transaction commits."""
     from ..tasks import refresh_readiness as task
 
-    transaction.on_commit(partial(task.delay, product_ids=product_ids))
+    queue_after_commit(task, product_ids=product_ids)
 
 
 def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:

@@ -71,7 +71,7 @@ def test_the_same_key_never_makes_a_second_alert_and_leaves_the_callers_transact
 
 def test_one_sending_task_is_queued_per_transaction(channels, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
-    monkeypatch.setattr("alerts.tasks.send_alerts_task.delay", lambda: queued.append(1))
+    monkeypatch.setattr("alerts.tasks.send_alerts_task.apply_async", lambda *args, **options: queued.append(1))
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         for n in range(3):
             notify(Kind.ORDER_WAITING, f"order:{n}", title=f"Заказ {n}")

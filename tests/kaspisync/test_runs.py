@@ -121,6 +121,35 @@ def test_queue_after_commit_sends_nothing_for_a_rolled_back_change(django_captur
     assert callbacks == [] and sent == []
 
 
+def test_queue_after_commit_once_queues_one_task_per_transaction_and_arguments(
+    django_capture_on_commit_callbacks, sent
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for _ in range(3):
+            queue_after_commit("alerts.tasks.send_alerts", once=True)
+        queue_after_commit("orders.tasks.pull_orders", once=True, trigger="admin")
+        queue_after_commit("orders.tasks.pull_orders", once=True, trigger="schedule")  # other arguments
+    assert sent == [
+        ("alerts.tasks.send_alerts", {}),
+        ("orders.tasks.pull_orders", {"trigger": "admin"}),
+        ("orders.tasks.pull_orders", {"trigger": "schedule"}),
+    ]
+
+
+def test_queue_after_commit_robust_logs_a_broker_failure_instead_of_raising(
+    monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        queue_after_commit("alerts.tasks.send_alerts", robust=True)
+    assert "broker down" in caplog.text  # logged by Django's on_commit, the commit stands
+    with pytest.raises(ConnectionError), django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        queue_after_commit("alerts.tasks.send_alerts")
+
+
 def test_a_run_table_shared_by_two_locks_closes_only_runs_no_live_lock_covers(sent):
     """One run table may serve several locks (cards' refresh runs: one lock per kind): a run under
     another live lock is in progress, not abandoned."""
