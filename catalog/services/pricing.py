@@ -5,11 +5,13 @@ A recompute loads every rule once (`selectors.pricing_book`), reads the products
 prices each with the pure `engine.price_product`, and writes only the rows whose stored results
 differ (`Plan.changes`: `Change(product_id, old, new)` of `Stored` columns), with a
 `SalePriceChange` for every changed price. The preview runs the very same plan without writing;
-`preview_save` / `preview_delete` measure a change of a rule, commission or exclusion by making
-it in a transaction that is rolled back (the admin only shows the result). After a recompute has
+`preview_override` (a manual price) and `preview_save` / `preview_delete` (a rule, commission or
+exclusion) measure a change by making it in a transaction that is rolled back (the admin only
+shows the result). After a recompute has
 committed, `catalog_changed(reason="pricing")` is sent.
 """
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -474,15 +476,22 @@ class OverridePreview:
         return bool(self.below_dealer or self.below_floor)
 
 
+@contextlib.contextmanager
+def _rolled_back():
+    """The one way a preview measures a change: the block makes it for real (the same code as the
+    save, audit included) in a transaction that is then rolled back, so nothing is kept."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
 def preview_override(product_ids, price: int, *, user, expires_at=None, limit: int = 50) -> OverridePreview:
-    """`set_override` done for real inside a transaction that is rolled back: the same code and
-    the same numbers as the save, nothing kept."""
+    """`set_override` done for real and rolled back: the same numbers as the save, nothing kept."""
     ids = sorted(set(product_ids))
     before = dict(Product.objects.filter(pk__in=ids).values_list("pk", "sale_price"))
-    with transaction.atomic():
+    with _rolled_back():
         set_override(ids, price, user=user, expires_at=expires_at)
         products = list(Product.objects.filter(pk__in=ids).order_by("net_margin", "pk"))
-        transaction.set_rollback(True)
     rows = [
         {
             "product": p,
@@ -508,11 +517,10 @@ def preview_delete(obj, *, user) -> Preview:
     """What deleting this rule, commission or exclusion would do to prices: the delete is made
     (audit included), measured with the recompute's own plan, and rolled back."""
     obj = type(obj)._default_manager.get(pk=obj.pk)  # a copy: deleting clears the caller's pk
-    with transaction.atomic():
+    with _rolled_back():
         before = snapshot(obj)
         delete_pricing_object(obj, user=user)
         preview = preview_prices(affected_products(before))
-        transaction.set_rollback(True)
     return preview
 
 
@@ -522,8 +530,7 @@ def preview_save(save: Callable[[], tuple]) -> tuple:
     returns (its outcome, the object saved or None when nothing was saved, `snapshot()` of the
     object before the change or None for a new one). Everything it wrote is rolled back.
     Returns (the outcome, the Preview or None when nothing was saved)."""
-    with transaction.atomic():
+    with _rolled_back():
         outcome, saved, before = save()
         preview = None if saved is None else preview_prices(affected_products(before, snapshot(saved)))
-        transaction.set_rollback(True)
     return outcome, preview
