@@ -12,6 +12,10 @@ the request may have reached Telegram but its answer was lost (not repeated: nob
 negative), a string for `@channelname`. A group that became a supergroup is answered 400 with
 `parameters.migrate_to_chat_id`: Telegram refused the message, so it is sent once to the new id,
 and `migrated` remembers the move so that staff are told to update the id.
+
+No retry loop here: retries are the outbox's (`alerts.services.sending`: each try recorded on
+its row, backoff across runs, bounded), not an in-process loop like the API clients'
+`kaspisync.http.RetryPolicy`, so a message is never sent twice by a retry nobody recorded.
 """
 
 import re
@@ -21,7 +25,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from urllib3.exceptions import NewConnectionError
 
-from kaspisync.http import make_session, timeouts
+from kaspisync.http import make_session, retry_after, timeouts
 from kaspisync.secrets import mask, register_secret
 
 NUMERIC_CHAT = re.compile(r"-?\d+")
@@ -120,9 +124,9 @@ class TelegramClient:
         description = mask(str(data.get("description") or response.reason or ""))[:300]
         status = response.status_code
         if status == 429:
-            retry_after = (data.get("parameters") or {}).get("retry_after") or response.headers.get("Retry-After")
+            stated = (data.get("parameters") or {}).get("retry_after") or retry_after(response)
             try:
-                seconds = max(1.0, float(retry_after))
+                seconds = max(1.0, float(stated))
             except (TypeError, ValueError):
                 seconds = 30.0
             raise SendError(

@@ -158,10 +158,7 @@ class KaspiContentClient:
         self.base_url = (base_url or settings.KASPI_CONTENT_API_URL).rstrip("/")
         self.token = settings.KASPI_TOKEN if token is None else token
         register_secret(self.token)
-        self.retry = RetryPolicy(
-            attempts=max(1, max_attempts or settings.KASPI_MAX_ATTEMPTS),
-            backoff_base=settings.KASPI_BACKOFF_BASE if backoff_base is None else backoff_base,
-        )
+        self.retry = RetryPolicy.configured("KASPI", max_attempts, backoff_base)
         self.timeout = timeout or timeouts()
         self.session = make_session({"X-Auth-Token": self.token, "Accept": "application/json"})
         self.requests_made = 0

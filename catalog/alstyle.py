@@ -118,10 +118,7 @@ class AlstyleClient:
         self.token = settings.ALSTYLE_TOKEN if token is None else token
         register_secret(self.token)
         self.min_interval = settings.ALSTYLE_MIN_INTERVAL if min_interval is None else min_interval
-        self.retry = RetryPolicy(
-            attempts=max(1, max_attempts or settings.ALSTYLE_MAX_ATTEMPTS),
-            backoff_base=settings.ALSTYLE_BACKOFF_BASE if backoff_base is None else backoff_base,
-        )
+        self.retry = RetryPolicy.configured("ALSTYLE", max_attempts, backoff_base)
         self.session = session or _frozen_environment(make_session(), self.base_url)
         self.requests_made = 0
         self._queue_key = key_for(self.token, "alstyle")

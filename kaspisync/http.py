@@ -90,6 +90,15 @@ class RetryPolicy:
     attempts: int
     backoff_base: float
 
+    @classmethod
+    def configured(cls, service: str, attempts: int | None = None, backoff_base: float | None = None) -> "RetryPolicy":
+        """The policy of one service from its settings (`<SERVICE>_MAX_ATTEMPTS`,
+        `<SERVICE>_BACKOFF_BASE`, e.g. service="KASPI"); a client's own arguments win."""
+        return cls(
+            attempts=max(1, attempts or getattr(settings, f"{service}_MAX_ATTEMPTS")),
+            backoff_base=getattr(settings, f"{service}_BACKOFF_BASE") if backoff_base is None else backoff_base,
+        )
+
     def call(self, send: Callable[[], T], *, before_attempt: Callable[[], None] | None = None, log=None) -> T:
         """`send()` until it returns or raises something not to retry; the last failure is raised.
         `before_attempt` runs before every attempt (e.g. taking a turn in a shared rate slot)."""

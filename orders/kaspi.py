@@ -311,10 +311,7 @@ class KaspiClient:
         self.base_url = (base_url or settings.KASPI_API_URL).rstrip("/")
         self.token = settings.KASPI_TOKEN if token is None else token
         register_secret(self.token)
-        self.retry = RetryPolicy(
-            attempts=max_attempts or settings.KASPI_MAX_ATTEMPTS,
-            backoff_base=settings.KASPI_BACKOFF_BASE if backoff_base is None else backoff_base,
-        )
+        self.retry = RetryPolicy.configured("KASPI", max_attempts, backoff_base)
         self.timeout = timeout or timeouts()
         self._local = threading.local()  # one session per thread (entries are fetched concurrently)
         self._count_lock = threading.Lock()

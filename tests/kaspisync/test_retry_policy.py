@@ -69,3 +69,18 @@ def test_something_runs_before_every_attempt(sleeps):
     send = failing(ExternalServiceError("503", retryable=True))
     RetryPolicy(attempts=3, backoff_base=0).call(send, before_attempt=lambda: turns.append(send.calls))
     assert turns == [0, 1]  # e.g. the Al-Style rate slot, taken again for the retry
+
+
+def test_every_client_takes_its_policy_from_its_own_settings(settings):
+    from cards.kaspi_content import KaspiContentClient
+    from catalog.alstyle import AlstyleClient
+    from orders.kaspi import KaspiClient
+
+    settings.ALSTYLE_MAX_ATTEMPTS, settings.ALSTYLE_BACKOFF_BASE = 7, 3
+    settings.KASPI_MAX_ATTEMPTS, settings.KASPI_BACKOFF_BASE = 4, 0.5
+    assert AlstyleClient(token="t").retry == RetryPolicy(attempts=7, backoff_base=3)
+    assert KaspiClient(token="t").retry == RetryPolicy(attempts=4, backoff_base=0.5)
+    assert KaspiContentClient(token="t").retry == RetryPolicy(attempts=4, backoff_base=0.5)
+    assert KaspiClient(token="t", max_attempts=2, backoff_base=0).retry == RetryPolicy(attempts=2, backoff_base=0)
+    settings.KASPI_MAX_ATTEMPTS = 0
+    assert RetryPolicy.configured("KASPI").attempts == 1  # always one attempt at least
