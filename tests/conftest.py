@@ -1,5 +1,8 @@
 """Shared fixtures. App-specific fixtures live in tests/<app>/conftest.py.
 
+Test data: `make_staff(...)` and `make_product(...)` (tests/factories.py) as fixtures that bring
+the database; `wait_until(predicate)` polls until something is true.
+
 Broker isolation (automatic): every test session sends Celery messages to its own broker — a
 temporary folder for the embedded `filesystem://` broker, or a dedicated Redis database
 (KASPISYNC_TEST_REDIS_DB, default 15, flushed at start) when CELERY_BROKER_URL is Redis — so a
@@ -43,6 +46,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from kaspisync.celery import app as celery_app
+from tests import factories
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 WORKER_READY_TIMEOUT = 60
@@ -64,6 +68,18 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.1, message: str
 def wait_until():
     """`wait_until(predicate, timeout=30)`: poll until the predicate returns something truthy."""
     return wait_for
+
+
+@pytest.fixture
+def make_staff(db):
+    """`make_staff(username, *perms, superuser=False, password=None)`: see tests/factories.py."""
+    return factories.make_staff
+
+
+@pytest.fixture
+def make_product(db):
+    """`make_product(article=None, **fields)`: a sellable supplier product; see tests/factories.py."""
+    return factories.make_product
 
 
 @pytest.fixture(autouse=True)

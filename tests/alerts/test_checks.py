@@ -28,12 +28,14 @@ def test_a_failed_job_is_announced_once_per_failure_streak(settings):
     alert = Alert.objects.get(kind=Kind.JOB_FAILED)
     assert alert.title == "Фоновая задача «полный импорт каталога» завершилась ошибкой"
     assert "Ошибка: Al-Style answered 503 three times" in alert.lines
-    assert alert.link == f"/admin/catalog/importrun/{run.pk}/change/" and alert.permission == "catalog.view_importrun"
+    assert alert.link == f"/admin/catalog/importrun/{run.pk}/change/"
+    assert alert.permission == "catalog.view_importrun"
     import_run(RunStatus.FAILED, timedelta(minutes=1))  # it keeps failing: no second alert
     assert run_checks() == 0
     import_run(RunStatus.SUCCESS, timedelta(seconds=30))
     import_run(RunStatus.FAILED, timedelta(seconds=10))  # a new streak after a success
-    assert len(check_jobs()) == 1 and Alert.objects.filter(kind=Kind.JOB_FAILED).count() == 2
+    assert len(check_jobs()) == 1
+    assert Alert.objects.filter(kind=Kind.JOB_FAILED).count() == 2
 
 
 def test_a_job_without_a_success_for_longer_than_its_threshold_is_announced(settings):
@@ -52,14 +54,16 @@ def test_a_silent_worker_is_announced_once_per_last_heartbeat():
     assert check_worker() is None
     WorkerHeartbeat.objects.update(last_seen=beat.last_seen - timedelta(minutes=4))
     alert = check_worker()
-    assert alert.kind == Kind.WORKER_SILENT and alert.title == "Фоновый обработчик не отвечает 4\xa0минуты"
+    assert alert.kind == Kind.WORKER_SILENT
+    assert alert.title == "Фоновый обработчик не отвечает 4\xa0минуты"
     assert check_worker() is None
 
 
 def test_the_web_watchdog_raises_and_sends_the_silent_worker_alert_itself(telegram):
     beat = record_heartbeat()
     started = 0.0  # the web process has been up long enough
-    assert watch_once(started) is False and telegram.messages == []
+    assert watch_once(started) is False
+    assert telegram.messages == []
     WorkerHeartbeat.objects.update(last_seen=beat.last_seen - timedelta(minutes=10))
     assert watch_once(started) is True
     [text] = telegram.texts()
@@ -94,4 +98,5 @@ def test_the_periodic_check_in_a_worker_never_calls_the_worker_silent():
     assert run_checks() == 0
     beat = record_heartbeat()
     WorkerHeartbeat.objects.update(last_seen=beat.last_seen - timedelta(minutes=10))
-    assert run_checks() == 0 and not Alert.objects.filter(kind=Kind.WORKER_SILENT).exists()
+    assert run_checks() == 0
+    assert not Alert.objects.filter(kind=Kind.WORKER_SILENT).exists()

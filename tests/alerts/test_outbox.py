@@ -6,8 +6,8 @@ from django.db import transaction
 from alerts.models import Alert, Channel, Delivery, DeliveryStatus, Kind, Subscription
 from alerts.services import notify, recipients
 from orders.models import Order
-from tests.alerts.conftest import make_staff as staff
 from tests.conftest import TELEGRAM_CHAT
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,8 @@ def test_the_alert_is_rolled_back_with_its_event(channels):
         notify(Kind.ORDER_WAITING, "order:100", title="Заказ 100 ждёт")
         raise Boom
     assert not Order.objects.exists()
-    assert not Alert.objects.exists() and not Delivery.objects.exists()
+    assert not Alert.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 def test_the_same_key_never_makes_a_second_alert_and_leaves_the_callers_transaction_usable(channels):
@@ -64,7 +65,8 @@ def test_the_same_key_never_makes_a_second_alert_and_leaves_the_callers_transact
             created_at="2026-01-01T10:00+05:00",
         )
     assert list(Alert.objects.values_list("title", flat=True)) == ["first"]
-    assert Delivery.objects.count() == 2 and Order.objects.count() == 1
+    assert Delivery.objects.count() == 2
+    assert Order.objects.count() == 1
     # another kind may use the same key
     assert notify(Kind.ORDER_REMINDER, "order:7", title="reminder") is not None
 
@@ -75,7 +77,8 @@ def test_one_sending_task_is_queued_per_transaction(channels, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         for n in range(3):
             notify(Kind.ORDER_WAITING, f"order:{n}", title=f"Заказ {n}")
-    assert len(callbacks) == 1 and queued == [1]
+    assert len(callbacks) == 1
+    assert queued == [1]
 
 
 def test_unknown_kinds_are_refused():
@@ -84,9 +87,9 @@ def test_unknown_kinds_are_refused():
 
 
 def test_subscribers_get_the_kinds_they_chose_and_their_permissions_allow(channels):
-    seller = staff("seller", "orders.view_order")
-    nosy = staff("nosy")  # subscribed to orders without the permission to see them
-    boss = staff("boss", superuser=True)
+    seller = make_staff("seller", "orders.view_order")
+    nosy = make_staff("nosy")  # subscribed to orders without the permission to see them
+    boss = make_staff("boss", superuser=True)
     Subscription.objects.create(
         user=seller,
         telegram_chat_id="555",
@@ -128,7 +131,8 @@ def test_channels_that_are_not_set_up_get_no_deliveries(settings):
     settings.EMAIL_URL = ""
     settings.ALERT_EMAILS = ["owner@example.kz"]
     alert = notify(Kind.JOB_FAILED, "job:1", title="x")
-    assert alert is not None and not alert.deliveries.exists()
+    assert alert is not None
+    assert not alert.deliveries.exists()
 
 
 def test_alerts_import_no_other_app():

@@ -33,16 +33,21 @@ def test_an_alert_arrives_in_telegram_whatever_the_product_name_holds(telegram):
         link="/admin/orders/order/1/change/",
     )
     report = send_pending()
-    assert report.sent == 1 and report.failed == 0
+    assert report.sent == 1
+    assert report.failed == 0
     [message] = telegram.messages
-    assert message["chat_id"] == TELEGRAM_CHAT and message["parse_mode"] == "HTML"
+    assert message["chat_id"] == TELEGRAM_CHAT
+    assert message["parse_mode"] == "HTML"
     # the emulator parsed the HTML as Telegram does: the name comes out exactly as written
     assert message["plain"].splitlines()[:2] == ["Заказ 501 ждёт принятия", f"{name} × 2"]
     assert 'href="http://127.0.0.1:8000/admin/orders/order/1/change/"' in message["text"]
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.SENT and delivery.sent_at and delivery.attempts == 1
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.sent_at
+    assert delivery.attempts == 1
     # sent rows are never sent again
-    assert send_pending().sent == 0 and len(telegram.messages) == 1
+    assert send_pending().sent == 0
+    assert len(telegram.messages) == 1
 
 
 def test_a_very_long_alert_is_cut_to_telegrams_limit_with_a_count_of_what_was_left_out(telegram):
@@ -51,7 +56,9 @@ def test_a_very_long_alert_is_cut_to_telegrams_limit_with_a_count_of_what_was_le
     assert send_pending().sent == 1
     plain = telegram.messages[0]["plain"]
     assert len(plain.encode("utf-16-le")) // 2 <= 4096
-    assert "ещё" in plain and "Позиция 0:" in plain and "Позиция 39:" not in plain
+    assert "ещё" in plain
+    assert "Позиция 0:" in plain
+    assert "Позиция 39:" not in plain
 
 
 def test_429_waits_for_retry_after_and_then_sends(telegram):
@@ -59,11 +66,14 @@ def test_429_waits_for_retry_after_and_then_sends(telegram):
     notify(Kind.ORDER_WAITING, "order:2", title="Заказ 2")
     started = time.monotonic()
     report = send_pending(wait=10)
-    assert report.sent == 1 and report.retrying == 1
+    assert report.sent == 1
+    assert report.retrying == 1
     assert time.monotonic() - started >= 1.0  # Telegram's retry_after was honoured
-    assert telegram.stats()["requests"] == 2 and len(telegram.messages) == 1
+    assert telegram.stats()["requests"] == 2
+    assert len(telegram.messages) == 1
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 1  # a 429 is not a failed try
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.attempts == 1  # a 429 is not a failed try
 
 
 def test_429_without_waiting_leaves_the_row_for_after_retry_after(telegram):
@@ -72,9 +82,11 @@ def test_429_without_waiting_leaves_the_row_for_after_retry_after(telegram):
     before = timezone.now()
     assert send_pending().retrying == 1
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 0
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.attempts == 0
     assert delivery.next_attempt_at >= before + timedelta(seconds=29)
-    assert "429" in delivery.error and "30" in delivery.error
+    assert "429" in delivery.error
+    assert "30" in delivery.error
     assert send_pending().sent == 0  # not yet
 
 
@@ -84,7 +96,8 @@ def test_a_chat_that_does_not_exist_fails_at_once_with_the_reason_in_words(teleg
     report = send_pending()
     assert report.failed == 1
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 1
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts == 1
     assert delivery.error.startswith(f"Telegram не знает чат {TELEGRAM_CHAT}")
 
 
@@ -95,18 +108,22 @@ def test_a_failure_that_may_pass_is_retried_with_backoff_then_marked_failed(tele
     before = timezone.now()
     assert send_pending().retrying == 1
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.attempts == 1
     assert delivery.next_attempt_at >= before + timedelta(seconds=29)  # backoff: 30 s first
     Delivery.objects.update(next_attempt_at=timezone.now())  # the backoff has passed
     assert send_pending().failed == 1
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 2
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts == 2
     assert delivery.error.startswith("Не доставлено за 2 попытки. Последняя ошибка: Telegram ответил 500")
     Delivery.objects.update(next_attempt_at=timezone.now())
-    assert send_pending().sent == 0 and telegram.messages == []  # failed rows stay failed...
+    assert send_pending().sent == 0
+    assert telegram.messages == []  # failed rows stay failed...
     assert resend(Delivery.objects.all()) == 1  # ...until staff send them again
     telegram.clear()
-    assert send_pending().sent == 1 and len(telegram.messages) == 1
+    assert send_pending().sent == 1
+    assert len(telegram.messages) == 1
 
 
 def test_a_bad_bot_token_is_reported_in_words_without_the_token(telegram, settings, caplog):
@@ -129,8 +146,10 @@ def test_an_unreachable_telegram_is_retried_and_the_token_in_the_url_is_masked(t
         report = send_pending()
     assert report.retrying == 1
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.PENDING and delivery.error.startswith("Telegram недоступен")
-    assert TELEGRAM_TOKEN not in delivery.error and TELEGRAM_TOKEN not in caplog.text
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.error.startswith("Telegram недоступен")
+    assert TELEGRAM_TOKEN not in delivery.error
+    assert TELEGRAM_TOKEN not in caplog.text
     assert "/bot***/sendMessage" in delivery.error  # the URL is there, its token is not
 
 
@@ -139,7 +158,8 @@ def test_a_lost_answer_is_never_sent_twice(telegram):
     notify(Kind.ORDER_WAITING, "order:9", title="Заказ 9")
     assert send_pending().uncertain == 1
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.UNCERTAIN and "не отправляется повторно" in delivery.error
+    assert delivery.status == DeliveryStatus.UNCERTAIN
+    assert "не отправляется повторно" in delivery.error
     Delivery.objects.update(next_attempt_at=timezone.now())
     assert send_pending().sent == 0
     assert len(telegram.messages) == 1
@@ -151,14 +171,16 @@ def test_a_sender_that_died_between_send_and_mark_leaves_the_row_uncertain_not_r
     Delivery.objects.filter(pk=delivery.pk).update(claimed_at=timezone.now() - timedelta(minutes=11))
     assert send_pending().sent == 0
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.UNCERTAIN and "процесс" in delivery.error
+    assert delivery.status == DeliveryStatus.UNCERTAIN
+    assert "процесс" in delivery.error
     assert telegram.messages == []
 
 
 def test_a_claimed_row_cannot_be_claimed_again(telegram):
     notify(Kind.ORDER_WAITING, "order:11", title="Заказ 11")
     first = claim_next()
-    assert first is not None and claim_next() is None
+    assert first is not None
+    assert claim_next() is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -202,7 +224,8 @@ def test_email_goes_through_a_real_smtp_server(smtp_server, settings):
     assert message["To"] == "owner@example.kz"
     assert message["Subject"].strip() == "kaspisync: Сводка за 1 января"  # (an encoded header, unfolded)
     body = message.get_content()
-    assert "Выручка: 45 000 ₸" in body and 'Товар <"Ёж"> & Co 🦔' in body
+    assert "Выручка: 45 000 ₸" in body
+    assert 'Товар <"Ёж"> & Co 🦔' in body
     assert "http://127.0.0.1:8000/admin/" in body
     assert only_delivery().status == DeliveryStatus.SENT
 
@@ -214,7 +237,8 @@ def test_an_address_the_mail_server_refuses_fails_with_the_reason(smtp_server, s
     notify(Kind.JOB_FAILED, "job:1", title="Импорт не удался")
     assert send_pending().failed == 1
     delivery = only_delivery()
-    assert delivery.channel == Channel.EMAIL and delivery.status == DeliveryStatus.FAILED
+    assert delivery.channel == Channel.EMAIL
+    assert delivery.status == DeliveryStatus.FAILED
     assert delivery.error.startswith("Сервер почты отклонил адрес nobody@example.kz (550")
 
 
@@ -225,13 +249,15 @@ def test_an_unreachable_mail_server_is_retried(smtp_server, settings):
     notify(Kind.JOB_FAILED, "job:2", title="Импорт не удался")
     assert send_pending().retrying == 1
     delivery = only_delivery()
-    assert delivery.status == DeliveryStatus.PENDING and delivery.error.startswith("Сервер почты недоступен")
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.error.startswith("Сервер почты недоступен")
 
 
 def test_send_alerts_command_sends_in_the_foreground_and_fails_loudly(telegram, capsys):
     notify(Kind.ORDER_WAITING, "order:20", title="Заказ 20")
     call_command("send_alerts", "--wait", "0")
-    assert "отправлено: 1" in capsys.readouterr().out and len(telegram.messages) == 1
+    assert "отправлено: 1" in capsys.readouterr().out
+    assert len(telegram.messages) == 1
     telegram.chats = set()
     notify(Kind.ORDER_WAITING, "order:21", title="Заказ 21")
     with pytest.raises(CommandError, match="не удалось: 1"):
@@ -273,12 +299,15 @@ def test_check_connections_says_in_words_whether_telegram_takes_the_token(
     assert "telegram" not in capsys.readouterr().out
     call_command("check_connections")
     out = capsys.readouterr().out
-    assert "ok   telegram" in out and "@kaspisync_sandbox_bot" in out
+    assert "ok   telegram" in out
+    assert "@kaspisync_sandbox_bot" in out
     settings.TELEGRAM_BOT_TOKEN = "777000:ThisTokenIsWrong"
     with pytest.raises(SystemExit):
         call_command("check_connections")
     out = capsys.readouterr().out
-    assert "FAIL telegram" in out and "TELEGRAM_BOT_TOKEN" in out and "ThisTokenIsWrong" not in out
+    assert "FAIL telegram" in out
+    assert "TELEGRAM_BOT_TOKEN" in out
+    assert "ThisTokenIsWrong" not in out
 
 
 def test_check_connections_reaches_the_mail_server(smtp_server, settings, capsys, alert_checks_only):

@@ -29,14 +29,17 @@ def test_a_message_is_delivered_and_shown_on_the_page(bot):
     answer = send(bot, chat_id=42, text="<b>Заказ</b> &lt;1&gt; &amp; 🚚", parse_mode="HTML")
     assert answer.status_code == 200
     result = answer.json()["result"]
-    assert answer.json()["ok"] is True and result["chat"]["id"] == 42 and result["text"] == "Заказ <1> & 🚚"
+    assert answer.json()["ok"] is True
+    assert result["chat"]["id"] == 42
+    assert result["text"] == "Заказ <1> & 🚚"
     page = urllib.request.urlopen(bot.url + "/", timeout=5).read().decode()
     assert "Заказ &lt;1&gt; &amp; 🚚" in page  # shown escaped, as text
 
 
 def test_form_encoded_parameters_are_read_too(bot):
     answer = requests.post(f"{bot.url}/bot{TOKEN}/sendMessage", data={"chat_id": "42", "text": "hi"}, timeout=5)
-    assert answer.json()["ok"] is True and bot.texts("42") == ["hi"]
+    assert answer.json()["ok"] is True
+    assert bot.texts("42") == ["hi"]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +70,8 @@ def test_the_token_in_the_path_is_checked(bot, token, status, description):
 )
 def test_requests_telegram_refuses_are_refused(bot, params, status, description):
     answer = send(bot, **params)
-    assert answer.status_code == status and answer.json()["description"].startswith(description)
+    assert answer.status_code == status
+    assert answer.json()["description"].startswith(description)
     assert bot.messages == []
 
 
@@ -79,7 +83,8 @@ def test_4096_characters_after_entity_parsing_are_accepted(bot):
 def test_429_carries_retry_after(bot):
     bot.inject("429", retry_after=7)
     answer = send(bot, chat_id=42, text="x")
-    assert answer.status_code == 429 and answer.headers["Retry-After"] == "7"
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "7"
     assert answer.json() == {
         "ok": False,
         "error_code": 429,
@@ -110,4 +115,5 @@ def test_the_command_line_lists_the_telegram_emulator():
     done = subprocess.run(
         [sys.executable, "-m", "kaspisync.sandbox", "telegram", "--help"], capture_output=True, text=True
     )
-    assert done.returncode == 0 and "--chats" in done.stdout
+    assert done.returncode == 0
+    assert "--chats" in done.stdout
