@@ -49,7 +49,8 @@ def test_retries_are_bounded_and_the_error_is_masked(raw):
     raw.inject("502", times=10, method="categories")
     with pytest.raises(AlstyleError) as caught:
         AlstyleClient().categories()
-    assert caught.value.retryable and caught.value.status == 502
+    assert caught.value.retryable
+    assert caught.value.status == 502
     assert raw.request_count("categories") == 3
     assert TOKEN not in str(caught.value)
 
@@ -58,8 +59,10 @@ def test_wrong_token_is_a_clear_error_and_not_retried(raw):
     client = AlstyleClient(token="wrong-token-123456")
     with pytest.raises(AlstyleError) as caught:
         client.categories()
-    assert caught.value.status == 401 and not caught.value.retryable
-    assert "token" in str(caught.value).lower() and "wrong-token-123456" not in str(caught.value)
+    assert caught.value.status == 401
+    assert not caught.value.retryable
+    assert "token" in str(caught.value).lower()
+    assert "wrong-token-123456" not in str(caught.value)
     assert client.requests_made == 1 == raw.request_count()
 
 
@@ -75,9 +78,11 @@ def test_the_sandbox_refuses_a_request_that_comes_too_early(alstyle):
     url = sandbox.server.url
     assert requests.get(url + "categories", params={"access-token": TOKEN}, timeout=2).status_code == 200
     early = requests.get(url + "categories", params={"access-token": TOKEN}, timeout=2)
-    assert early.status_code == 403 and 0 < early.json()["interval"] <= 0.5
+    assert early.status_code == 403
+    assert 0 < early.json()["interval"] <= 0.5
     body = requests.get(url + "quantity", params={"access-token": TOKEN}, timeout=2).json()
-    assert body["success"] is False and body["interval"] > 0
+    assert body["success"] is False
+    assert body["interval"] > 0
     assert sandbox.stats()["refused_too_early"] == 2
 
 
@@ -94,7 +99,8 @@ def test_the_interval_holds_across_threads_measured_at_the_server(alstyle, in_th
     in_threads(three_requests, 2)
     arrivals = sorted(sandbox.arrivals())
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-    assert len(arrivals) == 6 and sandbox.stats()["refused_too_early"] == 0, gaps
+    assert len(arrivals) == 6, gaps
+    assert sandbox.stats()["refused_too_early"] == 0, gaps
     assert min(gaps) >= interval, gaps
 
 
@@ -117,10 +123,13 @@ def test_token_never_appears_in_logs_or_errors(raw, settings, caplog):
     assert "access-token" in caplog.text  # ... and urllib3 logged the URLs, masked
     assert TOKEN not in caplog.text
     for record in caplog.records:
-        assert TOKEN not in record.getMessage() and TOKEN not in (record.exc_text or "")
+        assert TOKEN not in record.getMessage()
+        assert TOKEN not in (record.exc_text or "")
     for error in errors:
-        assert TOKEN not in str(error) and TOKEN not in repr(error.args)
-        assert error.__cause__ is None and error.__suppress_context__  # no requests exception (with the URL) chained
+        assert TOKEN not in str(error)
+        assert TOKEN not in repr(error.args)
+        assert error.__cause__ is None
+        assert error.__suppress_context__  # no requests exception (with the URL) chained
 
 
 def test_reading_ahead_stops_when_the_caller_stops(alstyle):

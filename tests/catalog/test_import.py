@@ -34,21 +34,26 @@ def _writes_to(queries, table: str) -> list[str]:
 
 def test_full_import_stores_the_catalog_and_every_quirk(raw):
     run = import_catalog()
-    assert run.status == "success" and run.kind == "full"
+    assert run.status == "success"
+    assert run.kind == "full"
     assert (run.created, run.updated, run.unchanged, run.deactivated) == (600, 0, 0, 0)
     assert run.requests_made == 2 + 3  # categories, brands, three pages of 250
     assert Product.objects.filter(is_active=True).count() == 600
 
     videocards = Category.objects.get(name="Видеокарты")
-    assert videocards.parent.name == "Комплектующие" and videocards.level == 2
+    assert videocards.parent.name == "Комплектующие"
+    assert videocards.level == 2
     assert Category.objects.get(name="SSD накопители").parent.parent == videocards.parent
     assert Brand.objects.filter(alstyle_guid__isnull=False).count() == Brand.objects.count()
 
     on_request = raw.find(lambda p: p["price1"] == 1)
     product = Product.objects.get(article=on_request["article"])
-    assert product.dealer_price is None and product.unsellable_reason == "price_on_request" and not product.is_sellable
+    assert product.dealer_price is None
+    assert product.unsellable_reason == "price_on_request"
+    assert not product.is_sellable
     placeholder = Product.objects.get(article=raw.find(lambda p: p["price1"] == 9_999_999)["article"])
-    assert placeholder.dealer_price is None and placeholder.unsellable_reason == "placeholder_price"
+    assert placeholder.dealer_price is None
+    assert placeholder.unsellable_reason == "placeholder_price"
     as_string = raw.find(lambda p: isinstance(p["price1"], str))
     assert Product.objects.get(article=as_string["article"]).dealer_price == int(as_string["price1"])
 
@@ -64,9 +69,12 @@ def test_full_import_stores_the_catalog_and_every_quirk(raw):
 
     source = raw.find(lambda p: len(p["images"]) > 1 and p["warehouses"])
     product = Product.objects.select_related("brand", "category").get(article=source["article"])
-    assert product.images == source["images"] and product.brand.name == source["brand"]
-    assert product.category_id == source["category"] and set(product.warehouse_stock) == set(source["warehouses"])
-    assert product.url == source["url"] and product.barcode == source["barcode"]
+    assert product.images == source["images"]
+    assert product.brand.name == source["brand"]
+    assert product.category_id == source["category"]
+    assert set(product.warehouse_stock) == set(source["warehouses"])
+    assert product.url == source["url"]
+    assert product.barcode == source["barcode"]
 
 
 def test_progress_is_reported_page_by_page(raw):
@@ -79,7 +87,8 @@ def test_a_second_identical_import_writes_nothing(raw):
     import_catalog()
     with CaptureQueriesContext(connection) as queries:
         run = import_catalog()
-    assert run.status == "success" and (run.created, run.updated, run.unchanged) == (0, 0, 600)
+    assert run.status == "success"
+    assert (run.created, run.updated, run.unchanged) == (0, 0, 600)
     for table in ("catalog_product", "catalog_productchange", "catalog_category", "catalog_brand"):
         assert _writes_to(queries.captured_queries, table) == [], table
 
@@ -96,7 +105,8 @@ def test_changes_are_written_with_history_and_missing_products_deactivated(raw):
     product = Product.objects.get(article=changed["article"])
     assert (product.dealer_price, product.retail_price, product.stock) == (123_450, 140_000, old_stock + 7)
     history = {c.field: (c.old_value, c.new_value) for c in product.changes.filter(run=run)}
-    assert history["stock"] == (old_stock, old_stock + 7) and history["dealer_price"][1] == 123_450
+    assert history["stock"] == (old_stock, old_stock + 7)
+    assert history["dealer_price"][1] == 123_450
     gone = Product.objects.get(article=removed["article"])
     assert not gone.is_active
     assert gone.changes.get(run=run).field == "is_active"
@@ -105,7 +115,8 @@ def test_changes_are_written_with_history_and_missing_products_deactivated(raw):
     raw.products.append(removed)  # it comes back
     raw.update_product(removed["article"])
     run = import_catalog()
-    assert run.updated == 1 and Product.objects.get(article=removed["article"]).is_active
+    assert run.updated == 1
+    assert Product.objects.get(article=removed["article"]).is_active
 
 
 def test_a_run_failing_midway_leaves_the_catalog_consistent(raw):
@@ -117,14 +128,17 @@ def test_a_run_failing_midway_leaves_the_catalog_consistent(raw):
     with pytest.raises(AlstyleError):
         import_catalog()
     run = ImportRun.objects.latest("started_at")
-    assert run.status == "failed" and run.deactivated == 0 and "HTTP 500" in run.error
+    assert run.status == "failed"
+    assert run.deactivated == 0
+    assert "HTTP 500" in run.error
     assert TOKEN not in run.error
     assert Product.objects.get(article=removed["article"]).is_active  # not half-deactivated
     assert not locks.is_locked("catalog.import")
 
     raw.reset()
     run = import_catalog()  # the next complete run finishes the job
-    assert run.status == "success" and run.deactivated == 1
+    assert run.status == "success"
+    assert run.deactivated == 1
 
 
 def test_offset_drift_is_detected_and_nothing_is_deactivated(raw):
@@ -134,7 +148,8 @@ def test_offset_drift_is_detected_and_nothing_is_deactivated(raw):
     run = import_catalog()
     assert run.status == "success"
     assert run.skipped["duplicate_across_pages"] >= 1
-    assert run.deactivated == 0 and "deactivation_skipped" in run.stats
+    assert run.deactivated == 0
+    assert "deactivation_skipped" in run.stats
     assert Product.objects.filter(is_active=False).count() == 0
 
 
@@ -146,9 +161,12 @@ def test_quick_refresh_updates_prices_and_stock_with_history(raw):
     raw.reset()
 
     run = import_catalog(quick=True)
-    assert run.status == "success" and run.kind == "quick"
+    assert run.status == "success"
+    assert run.kind == "quick"
     assert run.requests_made == 1 == raw.request_count("quantity-price")
-    assert run.updated == 1 and run.unchanged == 600 - 1 and run.skipped == {"unknown_article": 2}
+    assert run.updated == 1
+    assert run.unchanged == 600 - 1
+    assert run.skipped == {"unknown_article": 2}
     product = Product.objects.get(article=target["article"])
     assert (product.dealer_price, product.unsellable_reason, product.stock_display) == (
         None,
@@ -159,7 +177,8 @@ def test_quick_refresh_updates_prices_and_stock_with_history(raw):
     assert product.changes.filter(run=run, field="dealer_price", new_value=None).exists()
     # The next full import rewrites the row (its fingerprint was dropped) but records no second change.
     full = import_catalog()
-    assert full.updated == 1 and full.created == 2
+    assert full.updated == 1
+    assert full.created == 2
     assert not product.changes.filter(run=full).exists()
 
 
@@ -251,7 +270,8 @@ def test_a_run_whose_worker_died_does_not_block_the_next(raw):
     run = import_catalog(quick=True)
     assert run.status == "success"
     dead.refresh_from_db()
-    assert dead.status == "failed" and dead.error
+    assert dead.status == "failed"
+    assert dead.error
 
 
 def test_pages_without_a_total_are_read_to_the_end_and_nothing_is_deactivated(raw):
@@ -261,9 +281,11 @@ def test_pages_without_a_total_are_read_to_the_end_and_nothing_is_deactivated(ra
     raw.remove_products([raw.products[0]["article"]])
     raw.omit_pagination = True
     run = import_catalog()
-    assert run.status == "success" and run.requests_made == 2 + 4  # read on until an empty page
+    assert run.status == "success"
+    assert run.requests_made == 2 + 4  # read on until an empty page
     assert Product.objects.get(article=last["article"]).dealer_price == 123_456
-    assert run.deactivated == 0 and "no pagination total" in run.stats["deactivation_skipped"]
+    assert run.deactivated == 0
+    assert "no pagination total" in run.stats["deactivation_skipped"]
     assert not Product.objects.filter(is_active=False).exists()
 
 
@@ -316,14 +338,17 @@ def test_unreadable_stock_is_stored_as_zero_and_counted(raw):
     raw.update_product(target["article"], quantity="уточняйте")
     run = import_catalog()
     product = Product.objects.get(article=target["article"])
-    assert product.stock == 0 and product.is_active and product.unsellable_reason == ""
+    assert product.stock == 0
+    assert product.is_active
+    assert product.unsellable_reason == ""
     assert run.stats["value_problems"] == [
         {"field": "quantity", "kind": "unreadable", "count": 1, "examples": [[target["article"], "уточняйте"]]}
     ]
     assert ProductChange.objects.filter(product=product, field="stock", new_value=0).exists()
     raw.update_product(target["article"], quantity=7)
     run = import_catalog(quick=True)
-    assert Product.objects.get(article=target["article"]).stock == 7 and "value_problems" not in run.stats
+    assert Product.objects.get(article=target["article"]).stock == 7
+    assert "value_problems" not in run.stats
 
 
 def test_unreadable_values_are_counted_per_kind_with_examples(raw):
@@ -338,17 +363,20 @@ def test_unreadable_values_are_counted_per_kind_with_examples(raw):
     problems = {(p["field"], p["kind"]): p for p in run.stats["value_problems"]}
     assert set(problems) == {("quantity", "unreadable"), ("price1", "unreadable"), ("price2", "unreadable")}
     stock = problems[("quantity", "unreadable")]
-    assert stock["count"] == 6 and len(stock["examples"]) == 5  # all counted, a few shown
+    assert stock["count"] == 6
+    assert len(stock["examples"]) == 5  # all counted, a few shown
     assert stock["examples"][0] == [targets[0]["article"], "много"]
     assert problems[("price1", "unreadable")]["examples"] == [[targets[6]["article"], "по запросу"]]
     assert problems[("price2", "unreadable")]["examples"] == [[targets[7]["article"], "12 345,50"]]
     product = Product.objects.get(article=targets[6]["article"])
-    assert product.dealer_price is None and product.unsellable_reason == "no_price"
+    assert product.dealer_price is None
+    assert product.unsellable_reason == "no_price"
 
     raw.update_product(targets[0]["article"], quantity=">много")
     quick = import_catalog(quick=True)  # the quick refresh counts them too
     counted = {(p["field"], p["kind"]): p["count"] for p in quick.stats["value_problems"]}
-    assert counted[("quantity", "unreadable")] == 6 and counted[("price1", "unreadable")] == 1
+    assert counted[("quantity", "unreadable")] == 6
+    assert counted[("price1", "unreadable")] == 1
 
 
 @pytest.mark.parametrize(
@@ -369,11 +397,14 @@ def test_an_absurd_supplier_number_makes_one_product_unsellable_and_the_import_c
     target = _sellable(raw)
     raw.update_product(target["article"], **fields)
     run = import_catalog()
-    assert run.status == "success" and run.created == 600
+    assert run.status == "success"
+    assert run.created == 600
     product = Product.objects.get(article=target["article"])
-    assert product.is_active and not product.is_sellable
+    assert product.is_active
+    assert not product.is_sellable
     assert (product.unsellable_reason, product.unsellable_value) == (reason, shown)
-    assert product.stock <= 1_000_000 and (product.dealer_price or 0) <= 100_000_000
+    assert product.stock <= 1_000_000
+    assert (product.dealer_price or 0) <= 100_000_000
     assert all(n <= 1_000_000 for n in product.warehouse_stock.values())
     assert [(p["kind"], p["count"], p["examples"]) for p in run.stats["value_problems"]] == [
         ("out_of_bounds", 1, [[target["article"], shown]])
@@ -410,7 +441,8 @@ def test_products_the_supplier_dropped_are_deactivated_despite_duplicate_and_unu
     assert run.status == "success"
     assert run.stats["records"] == {"read": 599, "duplicates": 1, "unusable": 1, "total": 601}
     assert run.skipped == {"duplicate_across_pages": 1, "bad_article": 1}
-    assert run.deactivated == 1 and "deactivation_skipped" not in run.stats
+    assert run.deactivated == 1
+    assert "deactivation_skipped" not in run.stats
     assert not Product.objects.get(article=dropped).is_active
     assert Product.objects.filter(is_active=True).count() == 599
 
@@ -428,7 +460,8 @@ def test_when_the_total_is_not_explained_nothing_is_deactivated_and_the_run_says
 
     raw.page = short_pages
     run = import_catalog()
-    assert run.status == "success" and run.deactivated == 0
+    assert run.status == "success"
+    assert run.deactivated == 0
     assert run.stats["deactivation_skipped"] == (
         "the supplier's total (599) is not explained by its pages: distinct products 598, repeated records 0, "
         "records without a usable article 0 (598 in all)"

@@ -126,10 +126,14 @@ def _raw(**overrides):
 
 def test_product_is_typed():
     item = normalize.product(_raw())
-    assert item.article == 20908 and item.category_id == 3600 and item.brand == "HP"
+    assert item.article == 20908
+    assert item.category_id == 3600
+    assert item.brand == "HP"
     assert (item.dealer_price, item.retail_price, item.rrp, item.unsellable_reason) == (5600, 6490, None, "")
     assert (item.stock, item.stock_qualifier) == (50, ">")
-    assert item.is_new is True and item.weight == Decimal("0.800") and item.warehouse_stock == {"panfilov": 1}
+    assert item.is_new is True
+    assert item.weight == Decimal("0.800")
+    assert item.warehouse_stock == {"panfilov": 1}
 
 
 @pytest.mark.parametrize(
@@ -143,7 +147,8 @@ def test_product_is_typed():
 def test_product_with_garbage_is_skipped_with_a_reason(overrides, reason, article):
     with pytest.raises(SkipProduct) as caught:
         normalize.product(_raw(**overrides))
-    assert caught.value.reason == reason and caught.value.article == article
+    assert caught.value.reason == reason
+    assert caught.value.article == article
 
 
 def test_unreadable_stock_is_no_stock_never_the_last_known_one():
@@ -160,7 +165,8 @@ def test_unreadable_values_are_flagged_field_by_field_and_become_none():
         _raw(price1="по запросу", price2="дорого", rrp=[1], quantityMarkdown="пара", warehouses={"astana": "?"})
     )
     assert (item.dealer_price, item.retail_price, item.rrp, item.markdown_stock) == (None, None, None, 0)
-    assert item.unsellable_reason == "no_price" and item.warehouse_stock == {}
+    assert item.unsellable_reason == "no_price"
+    assert item.warehouse_stock == {}
     assert {(p.field, p.kind, p.value) for p in item.problems} == {
         ("price1", "unreadable", "по запросу"),
         ("price2", "unreadable", "дорого"),
@@ -188,9 +194,8 @@ def test_unreadable_values_are_flagged_field_by_field_and_become_none():
 def test_a_number_out_of_bounds_makes_the_product_unsellable_and_is_never_stored(overrides, reason, value):
     item = normalize.product(_raw(**overrides))
     assert (item.unsellable_reason, item.unsellable_value) == (reason, value)
-    assert 0 <= item.stock <= normalize.MAX_STOCK and all(
-        0 <= n <= normalize.MAX_STOCK for n in item.warehouse_stock.values()
-    )
+    assert 0 <= item.stock <= normalize.MAX_STOCK
+    assert all(0 <= n <= normalize.MAX_STOCK for n in item.warehouse_stock.values())
     for price in (item.dealer_price, item.retail_price):
         assert price is None or 0 < price <= normalize.MAX_PRICE
     assert [p.kind for p in item.problems] == ["out_of_bounds"]

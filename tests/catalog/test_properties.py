@@ -78,7 +78,8 @@ def test_normalising_any_supplier_product_never_crashes_and_stores_only_sane_val
         assert skip.reason in (normalize.BAD_ARTICLE, normalize.NOT_AN_OBJECT, normalize.NO_NAME)
         return
     assert 0 < item.article <= normalize.MAX_ID
-    assert 0 <= item.stock <= normalize.MAX_STOCK and 0 <= item.markdown_stock <= normalize.MAX_STOCK
+    assert 0 <= item.stock <= normalize.MAX_STOCK
+    assert 0 <= item.markdown_stock <= normalize.MAX_STOCK
     assert all(0 <= n <= normalize.MAX_STOCK for n in item.warehouse_stock.values())
     for price in (item.dealer_price, item.retail_price, item.rrp, item.markdown_price):
         assert price is None or 0 < price <= normalize.MAX_PRICE
@@ -86,9 +87,11 @@ def test_normalising_any_supplier_product_never_crashes_and_stores_only_sane_val
     for text in (item.name, item.article_pn, item.full_name, item.brand, item.description, item.unsellable_value):
         assert storable(text)
     if item.unsellable_reason.endswith("_out_of_bounds"):
-        assert item.unsellable_value and any(p.kind == normalize.OUT_OF_BOUNDS for p in item.problems)
+        assert item.unsellable_value
+        assert any(p.kind == normalize.OUT_OF_BOUNDS for p in item.problems)
     for problem in item.problems:
-        assert len(problem.value) <= normalize.SHOWN_LENGTH and storable(problem.value)
+        assert len(problem.value) <= normalize.SHOWN_LENGTH
+        assert storable(problem.value)
 
 
 @PROPERTIES
@@ -109,7 +112,8 @@ prefixes = st.text(alphabet=string.ascii_letters + string.digits, max_size=8)
 @given(st.integers(min_value=1, max_value=normalize.MAX_ID), prefixes)
 def test_the_sku_of_any_article_is_valid_and_reads_back(article, prefix):
     sku = merchant_sku(article, prefix)
-    assert is_valid_sku(sku) and len(sku) <= 18
+    assert is_valid_sku(sku)
+    assert len(sku) <= 18
     assert article_for_sku(sku, prefix) == article
 
 
@@ -160,7 +164,8 @@ def test_whatever_the_offers_the_written_price_list_is_valid_or_says_why(items, 
     assert all(d["reason"] for d in result.dropped)
     assert not result.schema_bad_lines  # the writer's own checks caught everything the schema would
     if result.valid:
-        assert validate_bytes(data) == [] and result.offers > 0
+        assert validate_bytes(data) == []
+        assert result.offers > 0
         assert data.count(b"<offer ") == result.offers == len(result.snapshot)
     else:  # only the whole document can be wrong: no offers at all, or an empty company name
         assert result.offers == 0 or (with_cities and not clean_text(company or "Shop"))

@@ -33,7 +33,9 @@ def test_demands_take_from_the_store_the_order_leaves_from_else_from_the_largest
 
 def test_a_store_whose_warehouses_ran_out_takes_from_the_others_and_shortage_is_counted():
     held = reserve(3, {"panfilov": 0, "karaganda": 3}, [Demand(2, "PP1"), Demand(4, "PP2")], STORES)
-    assert held.by_warehouse == {"karaganda": 3} and held.total == 6 and held.short == 3
+    assert held.by_warehouse == {"karaganda": 3}
+    assert held.total == 6
+    assert held.short == 3
 
 
 def test_a_store_without_warehouses_sells_the_total_less_everything_held():

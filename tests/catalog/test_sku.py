@@ -30,7 +30,8 @@ def test_a_sku_this_rule_did_not_make_names_no_article(sku):
 
 def test_the_longest_prefix_and_article_fit_kaspis_limit():
     sku = merchant_sku(4_294_967_295, "ABCDEFGH")  # the settings allow 8 letters; articles are 32-bit
-    assert is_valid_sku(sku) and len(sku) == 18
+    assert is_valid_sku(sku)
+    assert len(sku) == 18
 
 
 def test_importable_without_django_settings():
@@ -55,7 +56,9 @@ def test_the_kaspi_sandbox_makes_its_demo_skus_with_the_prefix_given_and_no_djan
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     skus, configured = json.loads(done.stdout)
-    assert not configured and len(skus) == 5 and all(s.startswith("KZ") and article_for_sku(s, "KZ") for s in skus)
+    assert not configured
+    assert len(skus) == 5
+    assert all(s.startswith("KZ") and article_for_sku(s, "KZ") for s in skus)
 
 
 def test_the_rule_is_written_once():

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.models import Brand, Category, CommissionRate, PriceRule, Product
+from catalog.models import Brand, Category, CommissionRate, PriceRule
 from kaspisync.celery import app as celery_app
 
 
@@ -26,18 +26,13 @@ def brands(db):
 
 
 @pytest.fixture
-def make_product(db):
-    counter = iter(range(1000, 100000))
+def make_product(make_product):
+    """Products as an import leaves them before any pricing: `make_product(category, brand,
+    dealer_price=100_000, **fields)`, no sale price and no stock yet (tests/factories.py)."""
 
     def make(category=None, brand=None, dealer_price=100_000, **fields):
-        article = next(counter)
-        return Product.objects.create(
-            article=article,
-            name=f"Product {article}",
-            category=category,
-            brand=brand,
-            dealer_price=dealer_price,
-            **fields,
+        return make_product(
+            category=category, brand=brand, dealer_price=dealer_price, **{"sale_price": None, "stock": 0, **fields}
         )
 
     return make
@@ -54,8 +49,8 @@ def global_rule(db):
 
 
 @pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_superuser("manager", "manager@example.com", "pw-123-secret")
+def staff(make_staff):
+    return make_staff("manager", superuser=True)
 
 
 @pytest.fixture

@@ -107,7 +107,8 @@ def test_preview_saves_nothing_then_confirm_saves_audits_and_reprices(
     response = staff_client.post(ADD_URL, {**data, "_preview": "1"}, **EN)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "pricing-preview-summary" in page and "Confirm and save" in page
+    assert "pricing-preview-summary" in page
+    assert "Confirm and save" in page
     assert not PriceRule.objects.filter(category=tree["computers"]).exists()
     assert not PricingAudit.objects.exists()
     assert response.context["preview"].changed == 1
@@ -123,7 +124,8 @@ def test_preview_saves_nothing_then_confirm_saves_audits_and_reprices(
     assert (audit.user, audit.action, audit.object_id) == (staff, "created", rule.pk)
     assert audit.changes["markup_percent"] == [None, "25"]
     laptop = Product.objects.get(pk=priced["laptop"].pk)
-    assert laptop.sale_price == 125_000 and laptop.price_rule == rule  # the preview's figure
+    assert laptop.sale_price == 125_000
+    assert laptop.price_rule == rule  # the preview's figure
     change = SalePriceChange.objects.filter(product=laptop).first()
     assert (change.cause, change.user, change.new_price) == (PriceChangeCause.RULE, staff, 125_000)
     assert Product.objects.get(pk=priced["hose"].pk).sale_price == 11_000
@@ -139,7 +141,8 @@ def test_editing_a_rule_records_what_changed(
         )
     assert response.status_code == 302
     audit = PricingAudit.objects.get()
-    assert audit.action == "changed" and audit.user == staff
+    assert audit.action == "changed"
+    assert audit.user == staff
     assert audit.changes["markup_percent"] == ["10", "12"]
     assert "min_margin_percent" not in audit.changes  # 0.00 and 0 are the same
     assert audit.changes["bands"][0] == []
@@ -148,7 +151,8 @@ def test_editing_a_rule_records_what_changed(
     audit_page = staff_client.get("/admin/catalog/pricingaudit/", **EN)
     assert "Everything" in audit_page.content.decode()
     rule_page = staff_client.get(url, **EN).content.decode()
-    assert "markup, %: 10 → 12" in rule_page and "manager" in rule_page  # the rule's own audit trail
+    assert "markup, %: 10 → 12" in rule_page
+    assert "manager" in rule_page  # the rule's own audit trail
 
 
 def test_recompute_action_reprices_the_rules_products(
@@ -170,9 +174,11 @@ def test_recompute_action_reprices_the_rules_products(
 def test_save_without_confirmation_only_previews(staff_client, priced, global_rule):
     url = f"/admin/catalog/pricerule/{global_rule.pk}/change/"
     response = staff_client.post(url, rule_form(name="Everything", markup_percent="25", _save="Save"), **EN)
-    assert response.status_code == 200 and "Confirm and save" in response.content.decode()
+    assert response.status_code == 200
+    assert "Confirm and save" in response.content.decode()
     global_rule.refresh_from_db()
-    assert global_rule.markup_percent == Decimal("10") and not PricingAudit.objects.exists()
+    assert global_rule.markup_percent == Decimal("10")
+    assert not PricingAudit.objects.exists()
     assert ("_confirmed", "1") in response.context["posted"]
 
 
@@ -185,7 +191,8 @@ def test_the_preview_lists_products_that_fall_below_the_floor(staff_client, pric
     Product.objects.filter(pk=priced["hose"].pk).update(retail_price=10_100)
     response = staff_client.post(ADD_URL, {**data, "_preview": "1"}, **EN)
     preview = response.context["preview"]
-    assert preview.below_floor == 1 and [row["product"].pk for row in preview.below_floor_sample] == [priced["hose"].pk]
+    assert preview.below_floor == 1
+    assert [row["product"].pk for row in preview.below_floor_sample] == [priced["hose"].pk]
     assert "pricing-preview-below-floor" in response.content.decode()
 
 
@@ -193,10 +200,13 @@ def test_deleting_a_rule_is_previewed_then_audited(staff_client, staff, priced, 
     rule = PriceRule.objects.create(category=tree["garden"], markup_percent=Decimal("50"))
     pricing.recompute_prices()
     confirm = staff_client.get(f"/admin/catalog/pricerule/{rule.pk}/delete/", **EN)
-    assert confirm.status_code == 200 and "What deleting it does to prices" in confirm.content.decode()
+    assert confirm.status_code == 200
+    assert "What deleting it does to prices" in confirm.content.decode()
     preview = confirm.context["preview"]
-    assert preview.changed == 1 and preview.new_prices == {priced["hose"].pk: 11_000}  # back to the global 10 %
-    assert PriceRule.objects.filter(pk=rule.pk).exists() and not PricingAudit.objects.exists()
+    assert preview.changed == 1
+    assert preview.new_prices == {priced["hose"].pk: 11_000}  # back to the global 10 %
+    assert PriceRule.objects.filter(pk=rule.pk).exists()
+    assert not PricingAudit.objects.exists()
     actions = staff_client.get("/admin/catalog/pricerule/", **EN).context["action_form"].fields["action"].choices
     assert "delete_selected" not in [name for name, _label in actions]
     response = staff_client.post(f"/admin/catalog/pricerule/{rule.pk}/delete/", {"post": "yes"}, **EN)
@@ -220,7 +230,8 @@ def test_product_list_shows_pricing_columns_and_filters(staff_client, priced, gl
     manual = staff_client.get("/admin/catalog/product/?manual_price=yes", **EN)
     assert [p.pk for p in manual.context["cl"].result_list] == [priced["hose"].pk]
     detail = staff_client.get(f"/admin/catalog/product/{priced['hose'].pk}/change/", **EN)
-    assert detail.status_code == 200 and "sale price history" in detail.content.decode().lower()
+    assert detail.status_code == 200
+    assert "sale price history" in detail.content.decode().lower()
     assert reverse("admin:catalog_pricerule_change", args=[global_rule.pk]) in detail.content.decode()
 
 
@@ -228,10 +239,12 @@ def test_set_override_action_asks_then_applies(staff_client, staff, priced):
     ids = [priced["laptop"].pk, priced["hose"].pk]
     base = {"action": "set_override", "_selected_action": ids}
     form = staff_client.post("/admin/catalog/product/", base, **EN)
-    assert form.status_code == 200 and "Show what it changes" in form.content.decode()
+    assert form.status_code == 200
+    assert "Show what it changes" in form.content.decode()
     assert not PriceOverride.objects.exists()
     preview = staff_client.post("/admin/catalog/product/", {**base, "apply": "1", "price": "50000"}, **EN)
-    assert preview.status_code == 200 and "override-preview" in preview.content.decode()
+    assert preview.status_code == 200
+    assert "override-preview" in preview.content.decode()
     assert not PriceOverride.objects.exists(), "the preview saved the manual price"
     done = staff_client.post(
         "/admin/catalog/product/",
@@ -261,11 +274,15 @@ def test_a_manual_price_below_the_dealer_price_needs_an_explicit_confirmation(st
     laptop = priced["laptop"]
     base = {"action": "set_override", "_selected_action": [laptop.pk], "apply": "1", "price": "1"}
     preview = staff_client.post("/admin/catalog/product/", base).content.decode()
-    assert 'id="override-warning"' in preview and "ниже дилерской цены" in preview
-    assert "100\u00a0000\u00a0₸" in preview and "1\u00a0₸" in preview
+    assert 'id="override-warning"' in preview
+    assert "ниже дилерской цены" in preview
+    assert "100\u00a0000\u00a0₸" in preview
+    assert "1\u00a0₸" in preview
     refused = staff_client.post("/admin/catalog/product/", {**base, "confirmed": "1"})
-    assert refused.status_code == 200 and "Отметьте" in refused.content.decode()
-    assert not PriceOverride.objects.exists() and Product.objects.get(pk=laptop.pk).sale_price == 110_000
+    assert refused.status_code == 200
+    assert "Отметьте" in refused.content.decode()
+    assert not PriceOverride.objects.exists()
+    assert Product.objects.get(pk=laptop.pk).sale_price == 110_000
     staff_client.post("/admin/catalog/product/", {**base, "confirmed": "1", "accept_loss": "1"})
     assert Product.objects.get(pk=laptop.pk).sale_price == 1
 
@@ -289,7 +306,8 @@ def test_set_override_refuses_a_past_expiry_and_warns_about_unsellable_products(
     base = {"action": "set_override", "_selected_action": [priced["laptop"].pk, on_request.pk], "apply": "1"}
     past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     refused = staff_client.post("/admin/catalog/product/", {**base, "price": "50000", "expires_at": past}, **EN)
-    assert refused.status_code == 200 and "already passed" in refused.content.decode()
+    assert refused.status_code == 200
+    assert "already passed" in refused.content.decode()
     assert not PriceOverride.objects.exists()
     with pytest.raises(ValueError):
         pricing.set_override([priced["laptop"].pk], 50_000, user=staff, expires_at=timezone.now())
@@ -297,7 +315,8 @@ def test_set_override_refuses_a_past_expiry_and_warns_about_unsellable_products(
         "/admin/catalog/product/", {**base, "price": "50000", "confirmed": "1", "accept_loss": "1"}, follow=True, **EN
     )
     page = done.content.decode()
-    assert "1 sale price changed" in page and "1 of the selected products cannot be sold" in page
+    assert "1 sale price changed" in page
+    assert "1 of the selected products cannot be sold" in page
 
 
 def test_exclude_and_include_actions(staff_client, priced):
@@ -313,7 +332,8 @@ def test_commission_change_is_previewed_with_the_same_mechanism(staff_client, pr
     response = staff_client.post("/admin/catalog/commissionrate/add/", {**data, "_preview": "1"}, **EN)
     assert response.status_code == 200
     preview = response.context["preview"]
-    assert preview.changed == 1 and preview.new_prices == {priced["hose"].pk: 12_223}  # 11 000 / 0.9 → up
+    assert preview.changed == 1
+    assert preview.new_prices == {priced["hose"].pk: 12_223}  # 11 000 / 0.9 → up
     assert preview.delta_percent == {"min": Decimal("11.1"), "median": Decimal("11.1"), "max": Decimal("11.1")}
     assert not PricingAudit.objects.exists()
     bad = staff_client.post("/admin/catalog/commissionrate/add/", {**data, "percent": "75", "_preview": "1"}, **EN)

@@ -77,7 +77,8 @@ def test_most_specific_rule_wins():
 
 def test_no_rule_means_no_price():
     result = price_product(product(), book())
-    assert result.sale_price is None and result.rule_id is None
+    assert result.sale_price is None
+    assert result.rule_id is None
 
 
 def test_markup_percent_fixed_and_commission_gross_up():
@@ -128,7 +129,8 @@ def test_cap_at_retail_price_or_rrp():
     under = price_product(
         product(retail_price=120_000), book(global_rule=rule(1, "30", cap="retail", min_margin=25_000))
     )
-    assert under.sale_price == 120_000 and under.below_floor is True
+    assert under.sale_price == 120_000
+    assert under.below_floor is True
 
 
 def test_override_replaces_the_rule_until_it_expires():
@@ -158,7 +160,8 @@ def test_unsellable_or_inactive_products_get_no_price(fields):
     item = product(**{"dealer": fields.pop("dealer_price", 100_000)}, **fields)
     with translation.override("en"):
         result = price_product(item, book(global_rule=rule(1)))
-    assert result.sale_price is None and result.net_margin is None
+    assert result.sale_price is None
+    assert result.net_margin is None
     if item.unsellable_reason == "stock_out_of_bounds":  # a dealer price, but the stock is nonsense
         assert result.explanation == "not priced: the supplier's data makes it unsellable"
 

@@ -36,7 +36,8 @@ def test_products_falling_below_the_margin_floor_after_an_import_make_one_digest
     assert fell == {p.article for p in priced}
     assert Alert.objects.filter(kind=Kind.MARGIN_FLOOR).count() == first + 1
     alert = Alert.objects.filter(kind=Kind.MARGIN_FLOOR).latest("created_at")
-    assert alert.title.endswith("после импорта") and str(len(fell)) in alert.title
+    assert alert.title.endswith("после импорта")
+    assert str(len(fell)) in alert.title
     assert all(any(line.startswith(f"{article} ") for line in alert.lines) for article in fell)
     assert alert.link == "/admin/catalog/product/?below_margin_floor__exact=1"
     with django_capture_on_commit_callbacks(execute=True):

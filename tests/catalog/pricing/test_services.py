@@ -44,7 +44,8 @@ def test_recompute_stores_price_rule_margin_and_history(priced, global_rule):
     laptop = priced["laptop"]
     assert laptop.sale_price == 110_000
     assert laptop.price_rule == global_rule
-    assert laptop.net_margin == 10_000 and laptop.net_margin_percent == Decimal("9.09")
+    assert laptop.net_margin == 10_000
+    assert laptop.net_margin_percent == Decimal("9.09")
     assert "10" in laptop.price_explanation
     assert priced["no_price"].sale_price is None
     history = SalePriceChange.objects.get(product=laptop)
@@ -63,7 +64,8 @@ def test_rule_change_rewrites_only_affected_products(priced, tree, staff):
     ids = pricing.affected_products(pricing.snapshot(rule))
     assert sorted(ids) == sorted([priced["laptop"].pk, priced["phone"].pk])
     run = pricing.recompute_prices(ids, cause=PriceChangeCause.RULE, user_id=staff.pk)
-    assert run.changed == 2 and run.triggered_by == "manager"
+    assert run.changed == 2
+    assert run.triggered_by == "manager"
     assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 120_000
     assert Product.objects.get(pk=priced["hose"].pk).sale_price == 11_000
     changes = SalePriceChange.objects.filter(cause=PriceChangeCause.RULE)
@@ -82,7 +84,8 @@ def test_preview_equals_the_applied_result(priced, tree):
     CommissionRate.objects.create(category=tree["computers"], percent=Decimal("9"))
     preview = pricing.preview_prices()
     assert Product.objects.get(pk=priced["hose"].pk).sale_price == 11_000  # nothing written by the preview
-    assert preview.changed == 2 and preview.examined == 4
+    assert preview.changed == 2
+    assert preview.examined == 4
     pricing.recompute_prices()
     applied = {p.pk: p.sale_price for p in Product.objects.filter(pk__in=preview.new_prices)}
     assert applied == preview.new_prices
@@ -96,14 +99,16 @@ def test_preview_counts_products_falling_below_the_floor(priced, global_rule):
     Product.objects.filter(pk=priced["laptop"].pk).update(retail_price=120_000)
     preview = pricing.preview_prices()
     assert preview.below_floor == 1
-    assert preview.sample[0]["product"].pk == priced["laptop"].pk and preview.sample[0]["below_floor"]
+    assert preview.sample[0]["product"].pk == priced["laptop"].pk
+    assert preview.sample[0]["below_floor"]
 
 
 def test_override_set_and_cleared_with_user_attribution(priced, staff):
     laptop = priced["laptop"]
     pricing.set_override([laptop.pk], 105_000, user=staff)
     laptop.refresh_from_db()
-    assert laptop.sale_price == 105_000 and laptop.net_margin == 5_000
+    assert laptop.sale_price == 105_000
+    assert laptop.net_margin == 5_000
     pricing.clear_override([laptop.pk], user=staff)
     laptop.refresh_from_db()
     assert laptop.sale_price == 110_000
@@ -125,7 +130,8 @@ def test_expired_overrides_revert_with_cause_expiry(priced, staff):
     pricing.set_override([phone.pk], 250_000, user=staff)
     assert pricing.expire_overrides() is None  # nothing expired yet
     run = pricing.expire_overrides(now=soon + timedelta(seconds=1))
-    assert run.cause == PriceChangeCause.EXPIRY and run.changed == 1
+    assert run.cause == PriceChangeCause.EXPIRY
+    assert run.changed == 1
     laptop.refresh_from_db()
     assert laptop.sale_price == 110_000
     assert not PriceOverride.objects.filter(product=laptop).exists()
@@ -164,7 +170,8 @@ def test_catalog_changed_is_sent_after_commit(priced, django_capture_on_commit_c
             assert received == []  # not before the commit
     finally:
         catalog_changed.disconnect(receiver)
-    assert received[0]["reason"] == "pricing" and received[0]["product_count"] == 3
+    assert received[0]["reason"] == "pricing"
+    assert received[0]["product_count"] == 3
 
 
 def test_exclusions_commission_and_min_stock_reach_the_selectors(priced, tree, brands, staff):
@@ -207,7 +214,8 @@ def test_a_lapsed_manual_price_is_recorded_as_an_expiry_whichever_recompute_reve
     last = SalePriceChange.objects.filter(product=laptop).first()
     assert (last.cause, last.old_price, last.new_price, last.user) == (PriceChangeCause.EXPIRY, 99_000, 110_000, None)
     run = pricing.expire_overrides()
-    assert run.changed == 0 and not PriceOverride.objects.filter(product=laptop).exists()
+    assert run.changed == 0
+    assert not PriceOverride.objects.filter(product=laptop).exists()
     assert SalePriceChange.objects.filter(product=laptop).count() == 3  # priced, override, expiry: once
 
 
@@ -216,7 +224,8 @@ def test_a_manual_price_far_below_cost_is_stored_listed_and_recomputed(priced, s
     pricing.set_override([laptop.pk], 1, user=staff)
     laptop.refresh_from_db()
     assert (laptop.sale_price, laptop.net_margin) == (1, -99_999)
-    assert laptop.net_margin_percent == Decimal("-99999.99") and laptop.below_margin_floor  # clamped to the column
+    assert laptop.net_margin_percent == Decimal("-99999.99")
+    assert laptop.below_margin_floor  # clamped to the column
     assert staff_client.get("/admin/catalog/product/").status_code == 200
     assert pricing.recompute_prices().status == RunStatus.SUCCESS
 
@@ -237,7 +246,8 @@ def test_a_daily_full_recompute_is_scheduled_and_repairs_stale_prices(priced, ea
     from kaspisync.schedule import beat_schedule
 
     entry = beat_schedule()["catalog-recompute-prices"]
-    assert entry["task"] == task.name and entry["schedule"] == 24 * 60 * 60
+    assert entry["task"] == task.name
+    assert entry["schedule"] == 24 * 60 * 60
     Product.objects.filter(pk=priced["phone"].pk).update(sale_price=1)  # e.g. a recompute that was lost
     run = PricingRun.objects.get(pk=task.apply(kwargs=entry["kwargs"]).get())
     assert (run.trigger, run.changed) == ("schedule", 1)
@@ -251,7 +261,9 @@ def test_the_plan_names_its_values(priced, global_rule):
     (change,) = plan.changes
     assert change.product_id == priced["laptop"].pk
     assert (change.old.sale_price, change.new.sale_price) == (110_000, 120_000)
-    assert change.new.rule_id == global_rule.pk and not change.new.below_floor and change.new.min_stock == 1
+    assert change.new.rule_id == global_rule.pk
+    assert not change.new.below_floor
+    assert change.new.min_stock == 1
     assert plan.price_changes == [(priced["laptop"].pk, 110_000, 120_000)]
     assert plan.price_changes[0].new == 120_000
 
@@ -259,9 +271,11 @@ def test_the_plan_names_its_values(priced, global_rule):
 def test_preview_delete_measures_and_rolls_back(priced, global_rule, staff, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         preview = pricing.preview_delete(global_rule, user=staff)
-    assert preview.changed == 3 and preview.unpriced == 3  # without the only rule nothing is priced
+    assert preview.changed == 3
+    assert preview.unpriced == 3  # without the only rule nothing is priced
     assert PriceRule.objects.filter(pk=global_rule.pk).exists()  # nothing deleted
-    assert not PricingAudit.objects.exists() and callbacks == []  # no audit row, no recompute queued
+    assert not PricingAudit.objects.exists()
+    assert callbacks == []  # no audit row, no recompute queued
     assert Product.objects.get(pk=priced["laptop"].pk).sale_price == 110_000
 
 
@@ -275,7 +289,8 @@ def test_preview_save_measures_the_callers_save_and_rolls_it_back(priced, global
 
     outcome, preview = pricing.preview_save(save)
     assert outcome == "the admin's response"
-    assert preview.changed == 3 and preview.new_prices[priced["laptop"].pk] == 130_000
+    assert preview.changed == 3
+    assert preview.new_prices[priced["laptop"].pk] == 130_000
     assert PriceRule.objects.get(pk=global_rule.pk).markup_percent == Decimal("10")  # rolled back
     assert not PricingAudit.objects.exists()
 
