@@ -50,11 +50,11 @@ def make_product(
     **fields,
 ):
     """A supplier product, sellable by default (dealer price, sale price, stock). `brand`: a name
-    (found or created), a Brand, or None; any other Product field by keyword."""
+    (found or created), a Brand, or None ("" too); any other Product field by keyword."""
     from catalog.models import Brand, Product
 
     if isinstance(brand, str):
-        brand = Brand.objects.get_or_create(name=brand)[0]
+        brand = Brand.objects.get_or_create(name=brand)[0] if brand else None
     return Product.objects.create(
         article=article or next(_articles),
         name=name,

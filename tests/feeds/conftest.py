@@ -1,13 +1,9 @@
-import itertools
-
 import pytest
 from django.utils import translation
 
-from catalog.models import Brand, Product
 from feeds.models import FeedSettings, FeedStore
 
 FEED_TOKEN = "feed-test-token-4f9a2c71"
-_articles = itertools.count(10000)
 
 
 @pytest.fixture(autouse=True)
@@ -29,26 +25,7 @@ def feed_env(settings, tmp_path):
 
 
 @pytest.fixture
-def make_product(db):
-    """make_product(name=..., sale_price=..., stock=..., warehouse_stock=..., brand=...) -> Product."""
-
-    def make(name="Колонки Mi Speaker", sale_price=12990, stock=10, brand="Xiaomi", **fields):
-        brand_obj = Brand.objects.get_or_create(name=brand)[0] if brand else None
-        return Product.objects.create(
-            article=fields.pop("article", next(_articles)),
-            name=name,
-            brand=brand_obj,
-            dealer_price=fields.pop("dealer_price", 10000),
-            sale_price=sale_price,
-            stock=stock,
-            **fields,
-        )
-
-    return make
-
-
-@pytest.fixture
-def products(make_product):
+def products(make_product):  # make_product: tests/conftest.py
     """make many: products(n, **fields) -> list."""
 
     def make_many(n, **fields):

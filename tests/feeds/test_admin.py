@@ -1,8 +1,6 @@
 """Admin: settings, versions (build now, publish anyway, download, report), fetches, the URL."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import translation
 
@@ -10,16 +8,11 @@ from catalog.models import Product
 from feeds.models import FeedFetch, FeedResult, FeedVersion
 from feeds.services import build_feed
 from kaspisync.celery import app as celery_app
+from tests.factories import make_staff
 
 from .conftest import FEED_TOKEN
 
 pytestmark = pytest.mark.django_db
-
-
-def staff(username, *perms):
-    user = get_user_model().objects.create_user(username, password="x", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="feeds", codename__in=perms))
-    return user
 
 
 @pytest.fixture
@@ -37,33 +30,39 @@ def test_pages_render_with_report_diff_and_url(admin_client, held, client):
     listing = admin_client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
     assert "/feeds/***/kaspi.xml" in listing  # masked on the page ...
     assert f'data-url="http://testserver/feeds/{FEED_TOKEN}/kaspi.xml"' in listing  # ... whole in the copy button
-    assert "KaspiBot/2" in listing and "build-now/" in listing
-    assert "Собрать сейчас" in listing and "Последняя загрузка Kaspi" in listing  # Russian by default
+    assert "KaspiBot/2" in listing
+    assert "build-now/" in listing
+    assert "Собрать сейчас" in listing
+    assert "Последняя загрузка Kaspi" in listing  # Russian by default
     detail = admin_client.get(reverse("admin:feeds_feedversion_change", args=[held.pk])).content.decode()
-    assert "publish-anyway" in detail and "10" in detail
+    assert "publish-anyway" in detail
+    assert "10" in detail
     fetches = admin_client.get(reverse("admin:feeds_feedfetch_changelist")).content.decode()
     assert "KaspiBot/2" in fetches
     settings_page = admin_client.get(reverse("admin:feeds_feedsettings_changelist"), follow=True)
-    assert settings_page.status_code == 200 and "PP1" in settings_page.content.decode()
+    assert settings_page.status_code == 200
+    assert "PP1" in settings_page.content.decode()
 
 
 def test_copy_url_needs_the_build_permission(client, held):
-    client.force_login(staff("viewer", "view_feedversion"))
+    client.force_login(make_staff("viewer", "feeds.view_feedversion"))
     page = client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
-    assert FEED_TOKEN not in page and "/feeds/***/kaspi.xml" in page
+    assert FEED_TOKEN not in page
+    assert "/feeds/***/kaspi.xml" in page
 
 
 def test_download_any_kept_version(admin_client, held):
     response = admin_client.get(reverse("admin:feeds_feedversion_download", args=[held.pk]))
-    assert response.status_code == 200 and b"kaspi_catalog" in b"".join(response.streaming_content)
+    assert response.status_code == 200
+    assert b"kaspi_catalog" in b"".join(response.streaming_content)
     assert "attachment" in response["Content-Disposition"]
 
 
 def test_publish_anyway_is_permission_gated_and_recorded(client, held):
     url = reverse("admin:feeds_feedversion_publish_anyway", args=[held.pk])
-    client.force_login(staff("viewer", "view_feedversion"))
+    client.force_login(make_staff("viewer", "feeds.view_feedversion"))
     assert client.post(url).status_code == 403
-    client.force_login(staff("boss", "view_feedversion", "publish_anyway"))
+    client.force_login(make_staff("boss", "feeds.view_feedversion", "feeds.publish_anyway"))
     assert client.get(url).status_code == 405
     assert client.post(url).status_code == 302
     held.refresh_from_db()
@@ -73,14 +72,15 @@ def test_publish_anyway_is_permission_gated_and_recorded(client, held):
 def test_build_now_queues_on_commit(client, products, feed, django_capture_on_commit_callbacks):
     products(2)
     url = reverse("admin:feeds_feedversion_build_now")
-    client.force_login(staff("viewer", "view_feedversion"))
+    client.force_login(make_staff("viewer", "feeds.view_feedversion"))
     assert client.post(url).status_code == 403
-    client.force_login(staff("ops", "view_feedversion", "build_feed"))
+    client.force_login(make_staff("ops", "feeds.view_feedversion", "feeds.build_feed"))
     celery_app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             assert client.post(url).status_code == 302
-        assert len(callbacks) == 1 and not FeedVersion.objects.exists()  # nothing built in the request
+        assert len(callbacks) == 1
+        assert not FeedVersion.objects.exists()  # nothing built in the request
         callbacks[0]()
     finally:
         celery_app.conf.task_always_eager = False
@@ -117,7 +117,8 @@ def test_saving_settings_changes_the_sku_rule_and_queues_a_rebuild(
         response = admin_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert len(callbacks) == 1
-    assert sku_prefix() == "KZ" and merchant_sku(20908, sku_prefix()) == "KZ20908"
+    assert sku_prefix() == "KZ"
+    assert merchant_sku(20908, sku_prefix()) == "KZ20908"
     assert article_for_sku("KZ20908", sku_prefix()) == 20908
 
 
@@ -130,11 +131,13 @@ def test_a_city_price_override_queues_a_rebuild(admin_client, feed, make_product
         response = admin_client.post(
             reverse("admin:feeds_feedcitypriceoverride_add"), {"product": product.pk, "city": city.pk, "price": 9990}
         )
-    assert response.status_code == 302 and len(callbacks) == 1
+    assert response.status_code == 302
+    assert len(callbacks) == 1
     override = FeedCityPriceOverride.objects.get()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         admin_client.post(reverse("admin:feeds_feedcitypriceoverride_delete", args=[override.pk]), {"post": "yes"})
-    assert len(callbacks) == 1 and not FeedCityPriceOverride.objects.exists()
+    assert len(callbacks) == 1
+    assert not FeedCityPriceOverride.objects.exists()
 
 
 def test_fetch_log_is_read_only(admin_client):
@@ -167,15 +170,20 @@ def test_the_diff_names_products_and_reads_old_to_new(admin_client, products, fe
     version = build_feed(force=True)
     assert version.diff["counts"]["price_changed"] == 1, version.diff["counts"]
     page = admin_client.get(reverse("admin:feeds_feedversion_change", args=[version.pk])).content.decode()
-    assert "Товар 0" in page and "12\u00a0990\u00a0₸ → 14\u00a0289\u00a0₸" in page and "↑ +10,0\u00a0%" in page
+    assert "Товар 0" in page
+    assert "12\u00a0990\u00a0₸ → 14\u00a0289\u00a0₸" in page
+    assert "↑ +10,0\u00a0%" in page
     assert "Товар 149" in page, version.diff["counts"]
-    assert "Товар 100<" in page and "Товар 101<" not in page  # the first 100 stock changes
+    assert "Товар 100<" in page
+    assert "Товар 101<" not in page  # the first 100 stock changes
     assert "… и ещё 20 — в CSV" in page  # 120 stock changes, 100 shown
     listing = admin_client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
-    assert "1 цена изменена" in listing and "120 остатков изменено" in listing
+    assert "1 цена изменена" in listing
+    assert "120 остатков изменено" in listing
     response = admin_client.get(reverse("admin:feeds_feedversion_diff", args=[version.pk]))
     text = response.content.decode("utf-8-sig")
-    assert response.content.startswith("\ufeff".encode()) and len(text.strip().splitlines()) == 1 + 1 + 1 + 120
+    assert response.content.startswith("\ufeff".encode())
+    assert len(text.strip().splitlines()) == 1 + 1 + 1 + 120
     assert "Товар 119;" in text or ";Товар 119;" in text
 
 
@@ -188,5 +196,6 @@ def test_the_version_page_lists_the_offers_left_out_in_russian(admin_client, pro
         page = admin_client.get(reverse("admin:feeds_feedversion_change", args=[version.pk])).content.decode()
         listing = admin_client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
     assert "Предложения, не попавшие в прайс-лист, и почему" in page
-    assert f"AS{items[2].article}" in page and f"У SKU AS{items[2].article} нет названия" in page
+    assert f"AS{items[2].article}" in page
+    assert f"У SKU AS{items[2].article} нет названия" in page
     assert "Не попало в прайс-лист" in listing

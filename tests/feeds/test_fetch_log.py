@@ -27,20 +27,24 @@ def published(products, feed):
 def test_wrong_token_requests_are_counted_not_stored_one_by_one(client, published):
     for n in range(300):
         response = client.get(f"/feeds/guess-{n}/kaspi.xml", HTTP_USER_AGENT="x" * 300, REMOTE_ADDR="203.0.113.7")
-        assert response.status_code == 404 and response.content == b"Not Found"
+        assert response.status_code == 404
+        assert response.content == b"Not Found"
     client.get("/feeds/guess/kaspi.xml", REMOTE_ADDR="203.0.113.8")
     assert FeedFetch.objects.count() == 0
     probes = {p.ip: p for p in FeedProbe.objects.all()}
     assert set(probes) == {"203.0.113.7", "203.0.113.8"}
-    assert probes["203.0.113.7"].count == 300 and len(probes["203.0.113.7"].user_agent) <= 100
+    assert probes["203.0.113.7"].count == 300
+    assert len(probes["203.0.113.7"].user_agent) <= 100
     assert client.get(URL, REMOTE_ADDR="195.210.46.10").status_code == 200
     fetch = FeedFetch.objects.get()
-    assert fetch.ip == "195.210.46.10" and fetch.status == 200
+    assert fetch.ip == "195.210.46.10"
+    assert fetch.status == 200
 
 
 def test_the_right_token_with_nothing_published_is_a_fetch(client, products, feed):
     assert client.get(URL).status_code == 404
-    assert FeedFetch.objects.get().status == 404 and not FeedProbe.objects.exists()
+    assert FeedFetch.objects.get().status == 404
+    assert not FeedProbe.objects.exists()
 
 
 def test_addresses_beyond_the_daily_cap_share_one_row(client, published, settings):
@@ -83,4 +87,5 @@ def test_prune_keeps_real_fetches_ninety_days_and_wrong_token_counts_thirty(publ
 
 def test_the_prune_is_scheduled_daily():
     entry = beat_schedule()["feeds-prune-fetch-log"]
-    assert entry["task"] == "feeds.tasks.prune_fetch_log" and entry["schedule"] == 24 * 60 * 60
+    assert entry["task"] == "feeds.tasks.prune_fetch_log"
+    assert entry["schedule"] == 24 * 60 * 60

@@ -42,7 +42,8 @@ def test_an_invalid_build_is_announced_with_its_errors(products, feed):
     feed.company = "\x01\x02"  # empty after cleaning: the whole document is invalid (one bad offer is left out)
     feed.save()
     invalid = build_feed(force=True)
-    assert invalid.result == FeedResult.INVALID and items
+    assert invalid.result == FeedResult.INVALID
+    assert items
     alert = Alert.objects.get(kind=Kind.FEED_HELD)
     assert alert.title == "Новый прайс-лист не прошёл проверку: остаётся действующий"
     assert any("company" in line for line in alert.lines), alert.lines
@@ -73,7 +74,8 @@ def test_offers_left_out_of_a_build_are_announced_once_per_set_of_offers(product
     build_feed()
     Product.objects.filter(pk=items[4].pk).update(name="\x01\x02")  # no name after cleaning: left out
     version = build_feed()
-    assert version.result == FeedResult.PUBLISHED and version.dropped_offers == 1
+    assert version.result == FeedResult.PUBLISHED
+    assert version.dropped_offers == 1
     [alert] = Alert.objects.filter(kind=Kind.FEED_OFFERS_DROPPED)
     assert alert.title == "1 предложение не попало в прайс-лист: не прошло проверку"
     assert alert.lines[0].startswith(f"AS{items[4].article} ({items[4].article}): ")

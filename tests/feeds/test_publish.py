@@ -28,11 +28,14 @@ def test_first_build_publishes_and_an_unchanged_one_does_not(products, feed):
     products(3)
     first = build_feed()
     assert (first.result, first.status, first.offers, first.available_offers) == ("published", "success", 3, 3)
-    assert first.published_at and len(first.sha256) == 64 and first.size == len(read(first.file))
+    assert first.published_at
+    assert len(first.sha256) == 64
+    assert first.size == len(read(first.file))
     assert read(storage.CURRENT_NAME) == read(first.file)
     assert read(first.gzip_file)[:2] == b"\x1f\x8b"
     second = build_feed()
-    assert second.result == FeedResult.UNCHANGED and second.file == ""
+    assert second.result == FeedResult.UNCHANGED
+    assert second.file == ""
     assert second.offers_sha256 == first.offers_sha256
     assert FeedVersion.objects.filter(result=FeedResult.PUBLISHED).count() == 1
 
@@ -60,7 +63,8 @@ def test_diff_counts_against_the_published_version(products, make_product, feed)
 
 def test_empty_feed_is_never_published_even_forced(feed):
     version = build_feed(force=True)
-    assert version.result == FeedResult.INVALID and not version.published_at
+    assert version.result == FeedResult.INVALID
+    assert not version.published_at
     assert any("no offers" in r.lower() for r in version.reasons)
     assert not default_storage.exists(storage.CURRENT_NAME)
 
@@ -70,7 +74,8 @@ def test_shrink_guard_holds_then_publish_anyway_records_who(products, feed):
     good = build_feed()
     Product.objects.filter(pk__in=[p.pk for p in items[:3]]).update(is_active=False)  # -30 %
     held = build_feed()
-    assert held.result == FeedResult.REJECTED and held.published_at is None
+    assert held.result == FeedResult.REJECTED
+    assert held.published_at is None
     assert any("10" in r and "7" in r for r in held.reasons)
     assert read(storage.CURRENT_NAME) == read(good.file)  # the last good one stays live
     assert services.selectors.published_version().pk == good.pk
@@ -87,7 +92,9 @@ def test_supplier_glitch_with_zero_stock_everywhere_is_held(products, feed):
     build_feed()
     Product.objects.update(stock=0)
     held = build_feed()
-    assert held.result == FeedResult.REJECTED and held.available_offers == 0 and held.offers == 5
+    assert held.result == FeedResult.REJECTED
+    assert held.available_offers == 0
+    assert held.offers == 5
 
 
 def test_force_publishes_past_the_shrink_guard_but_not_past_errors(products, feed):
@@ -95,11 +102,13 @@ def test_force_publishes_past_the_shrink_guard_but_not_past_errors(products, fee
     build_feed()
     Product.objects.filter(pk__in=[p.pk for p in items[:3]]).update(is_active=False)
     forced = build_feed(force=True)
-    assert forced.result == FeedResult.PUBLISHED and forced.forced
+    assert forced.result == FeedResult.PUBLISHED
+    assert forced.forced
     feed.company = "\x01\x02"  # empty after cleaning: the whole document is invalid
     feed.save()
     invalid = build_feed(force=True)
-    assert invalid.result == FeedResult.INVALID and any("company" in e for e in invalid.errors)
+    assert invalid.result == FeedResult.INVALID
+    assert any("company" in e for e in invalid.errors)
 
 
 def test_one_offer_that_fails_the_checks_is_left_out_and_the_rest_published(products, feed, tmp_path):
@@ -111,15 +120,20 @@ def test_one_offer_that_fails_the_checks_is_left_out_and_the_rest_published(prod
     Product.objects.filter(pk=items[4].pk).update(name="\x01\x02")  # no name after cleaning
     Product.objects.filter(pk=items[5].pk).update(sale_price=13_990)  # a real change to publish
     version = build_feed()
-    assert version.result == FeedResult.PUBLISHED and version.offers == 9 and version.dropped_offers == 1
+    assert version.result == FeedResult.PUBLISHED
+    assert version.offers == 9
+    assert version.dropped_offers == 1
     (dropped,) = version.dropped
-    assert dropped["sku"] == f"AS{items[4].article}" and "no name" in dropped["reason"]
+    assert dropped["sku"] == f"AS{items[4].article}"
+    assert "no name" in dropped["reason"]
     assert dropped["article"] == items[4].article
     path = tmp_path / "published.xml"
     with default_storage.open(version.file, "rb") as fh:
         path.write_bytes(fh.read())
-    assert validate_file(path) == [] and f'sku="AS{items[4].article}"'.encode() not in path.read_bytes()
-    assert f'sku="AS{items[3].article}"'.encode() in path.read_bytes() and b">13990<" in path.read_bytes()
+    assert validate_file(path) == []
+    assert f'sku="AS{items[4].article}"'.encode() not in path.read_bytes()
+    assert f'sku="AS{items[3].article}"'.encode() in path.read_bytes()
+    assert b">13990<" in path.read_bytes()
 
 
 def test_a_mass_drop_is_held_by_the_shrink_guard(products, feed):
@@ -127,7 +141,8 @@ def test_a_mass_drop_is_held_by_the_shrink_guard(products, feed):
     build_feed()
     Product.objects.filter(pk__in=[p.pk for p in items[:4]]).update(name="\x01")
     held = build_feed()
-    assert held.result == FeedResult.REJECTED and held.dropped_offers == 4
+    assert held.result == FeedResult.REJECTED
+    assert held.dropped_offers == 4
     assert any("dropped from 10 to 6" in r for r in held.reasons)
     assert any("4 of 10 offers failed the checks" in r for r in held.reasons)
 
@@ -136,7 +151,8 @@ def test_a_first_build_that_drops_most_offers_is_held_too(products, feed):
     items = products(5)
     Product.objects.filter(pk__in=[p.pk for p in items[:3]]).update(name="\x01")
     first = build_feed()
-    assert first.result == FeedResult.REJECTED and first.dropped_offers == 3
+    assert first.result == FeedResult.REJECTED
+    assert first.dropped_offers == 3
     assert first.reasons == ["3 of 5 offers failed the checks and were left out (more than 20 %)."]
 
 
@@ -172,7 +188,8 @@ def test_a_changed_sku_rule_that_renames_every_sku_is_held(products, feed):
     services.settings_changed()  # what saving the settings does
     held = build_feed()
     assert held.result == FeedResult.REJECTED
-    assert held.offers == 10 and held.diff["counts"]["removed"] == 10
+    assert held.offers == 10
+    assert held.diff["counts"]["removed"] == 10
     assert any("10 of the 10 SKUs published now would disappear" in r for r in held.reasons)
 
 
@@ -185,7 +202,8 @@ def test_only_one_build_at_a_time(products, feed):
         skipped = build_feed()
     finally:
         lock.release()
-    assert skipped.status == RunStatus.SKIPPED and skipped.result == FeedResult.SKIPPED
+    assert skipped.status == RunStatus.SKIPPED
+    assert skipped.result == FeedResult.SKIPPED
 
 
 def test_versions_beyond_keep_lose_their_files_but_not_the_published_one(products, feed):
@@ -231,7 +249,8 @@ def test_pruning_spares_the_held_version_staff_may_still_publish(products, feed)
     assert invalid_or_held_again.result == FeedResult.REJECTED
     published.refresh_from_db()
     invalid_or_held_again.refresh_from_db()
-    assert default_storage.exists(published.file) and default_storage.exists(invalid_or_held_again.file)
+    assert default_storage.exists(published.file)
+    assert default_storage.exists(invalid_or_held_again.file)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -265,7 +284,8 @@ def test_publishing_is_atomic_for_concurrent_readers(products, feed):
         stop.set()
         thread.join()
     assert not broken
-    assert seen <= payloads and len(seen) >= 2
+    assert seen <= payloads
+    assert len(seen) >= 2
 
 
 def test_burst_of_catalog_changes_queues_one_build(products, feed, settings, django_capture_on_commit_callbacks):

@@ -87,7 +87,8 @@ def test_bought_units_stay_reserved_until_an_import_that_started_later_shows_the
     sandbox.update_product(raw["article"], quantity=5, warehouses={})
     imported(quick=True)
     item = Product.objects.get(article=raw["article"])
-    assert item.sale_price and item.stock == 5
+    assert item.sale_price
+    assert item.stock == 5
     order((item, 2, item.sale_price))
     assert published_stock(build_feed(force=True), item.article) == {"PP1": "3"}
 

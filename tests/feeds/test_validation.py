@@ -39,7 +39,8 @@ def test_errors_carry_the_line_of_the_whole_file(workers):
     batches[2] = batches[2].replace(b'sku="AS23"><model>M</model>', b'sku="AS23"><model> </model>')
     batches[4] = batches[4].replace(b">100<", b">-5<", 2)  # offers 40 and 41
     errors, count = check(batches, workers)
-    assert count == 3 and len(errors) == 3, errors
+    assert count == 3, errors
+    assert len(errors) == 3, errors
     assert [e.split(":")[0] for e in errors] == ["line 26", "line 43", "line 44"]
     assert validate_bytes(HEAD + b"".join(batches) + TAIL)  # the file validated in one piece agrees
 
@@ -48,9 +49,12 @@ def test_errors_carry_the_line_of_the_whole_file(workers):
 def test_head_and_tail_are_checked_once(workers):
     head = HEAD.replace(b"<company>S</company>", b"<company></company>")
     errors, count = check([offer(1), offer(2)], workers, head=head)
-    assert count == 1 and errors[0].startswith("line 2:") and "company" in errors[0]
+    assert count == 1
+    assert errors[0].startswith("line 2:")
+    assert "company" in errors[0]
     errors, _ = check([offer(1)], workers, tail=b"</offers><extra/></kaspi_catalog>")
-    assert errors and errors[0].startswith("line 4:")
+    assert errors
+    assert errors[0].startswith("line 4:")
 
 
 @pytest.mark.parametrize("workers", [0, 1])
@@ -88,7 +92,8 @@ def test_a_worker_that_dies_fails_the_check():
     validator.end_offers()
     validator.feed(TAIL)
     errors = validator.finish()
-    assert errors and "stopped unexpectedly" in errors[-1]
+    assert errors
+    assert "stopped unexpectedly" in errors[-1]
 
 
 def test_an_offer_only_the_schema_refuses_is_reported_by_line_and_taken_out(monkeypatch, tmp_path):
@@ -101,15 +106,20 @@ def test_an_offer_only_the_schema_refuses_is_reported_by_line_and_taken_out(monk
     path = tmp_path / "feed.xml"
     with open(path, "wb") as fh:
         result = write_feed(fh, offers, FeedConfig("S", "1", stores=(Store("PP1"),)))
-    assert result.valid and list(result.schema_bad_lines) == [10]  # offer 7 is on line 3 + 7
-    assert result.schema_bad_lines[10].startswith("line 10: ") and "price" in result.schema_bad_lines[10]
+    assert result.valid
+    assert list(result.schema_bad_lines) == [10]  # offer 7 is on line 3 + 7
+    assert result.schema_bad_lines[10].startswith("line 10: ")
+    assert "price" in result.schema_bad_lines[10]
     assert validate_file(path)  # still in the file ...
     drop_offer_lines(str(path), result)
     data = path.read_bytes()
-    assert not validate_file(path) and b'sku="AS7"' not in data  # ... and now out of it
+    assert not validate_file(path)
+    assert b'sku="AS7"' not in data  # ... and now out of it
     assert (result.offers, result.available_offers, result.dropped_count) == (9, 9, 1)
-    assert result.dropped[0]["sku"] == "AS7" and result.dropped[0]["reason"].startswith("line 10:")
-    assert "AS7" not in result.snapshot and result.size == len(data)
+    assert result.dropped[0]["sku"] == "AS7"
+    assert result.dropped[0]["reason"].startswith("line 10:")
+    assert "AS7" not in result.snapshot
+    assert result.size == len(data)
     assert result.sha256 == hashlib.sha256(data).hexdigest()
     assert result.offers_sha256 == hashlib.sha256(data[result.offers_digest_from :]).hexdigest()
 
@@ -126,18 +136,22 @@ def test_validating_processes_are_started_once_and_reused_by_later_builds():
     first.feed(TAIL)
     assert first.finish() == []
     second = WriterValidator(1)
-    assert second._workers == [worker] and worker.poll() is None  # the same process, reused
+    assert second._workers == [worker]
+    assert worker.poll() is None  # the same process, reused
     second.finish()
     worker.kill()
     worker.wait()
     third = WriterValidator(1)  # a dead one is replaced
-    assert third._workers[0] is not worker and third._workers[0].poll() is None
+    assert third._workers[0] is not worker
+    assert third._workers[0].poll() is None
     third.feed(HEAD)
     third.begin_offers()
     third.feed(offer(1).replace(b">100<", b">-1<"))
     third.end_offers()
     third.feed(TAIL)
-    assert len(third.finish()) == 1 and third.bad_lines == {3} and third.offer_lines_with_errors() == {3}
+    assert len(third.finish()) == 1
+    assert third.bad_lines == {3}
+    assert third.offer_lines_with_errors() == {3}
 
 
 def test_two_validators_at_once_do_not_share_processes():

@@ -41,12 +41,14 @@ def test_output_validates_and_round_trips_awkward_names():
     assert result.valid, result.errors
     assert validate_bytes(data) == []
     root = etree.fromstring(data)
-    assert root.tag == "{kaspiShopping}kaspi_catalog" and root.get("date")
+    assert root.tag == "{kaspiShopping}kaspi_catalog"
+    assert root.get("date")
     assert root.findtext("k:company", namespaces=NS) == 'Shop & <Co> "KZ"'
     models = [m.text for m in root.iterfind("k:offers/k:offer/k:model", NS)]
     assert models == ['Кабель "USB-C" & <Lightning>', "Tab here newline", "Bell null del end", "O'Reilly > 5"]
     assert {b.text for b in root.iterfind("k:offers/k:offer/k:brand", NS)} == {"Brand & Sons"}
-    assert b"&amp;" in data and b"&lt;Lightning&gt;" in data
+    assert b"&amp;" in data
+    assert b"&lt;Lightning&gt;" in data
     assert (result.offers, result.available_offers) == (4, 4)
 
 
@@ -106,11 +108,14 @@ def test_schema_rejects_bad_documents():
 def test_sku_collision_is_reported_not_merged():
     offers = [Offer("AS1", "First", "", (1,), 100, 1), Offer("AS1", "Second", "", (1,), 200, 2)]
     result, data = write(offers)
-    assert result.valid and (result.offers, result.dropped_count) == (1, 1)
+    assert result.valid
+    assert (result.offers, result.dropped_count) == (1, 1)
     assert result.dropped == [
         {"sku": "AS1", "article": 2, "reason": "SKU AS1 of article 2 collides with article 1."}
     ]  # said, never silent
-    assert data.count(b'sku="AS1"') == 1 and b"First" in data and b"Second" not in data
+    assert data.count(b'sku="AS1"') == 1
+    assert b"First" in data
+    assert b"Second" not in data
 
 
 def test_business_checks_catch_what_the_writer_is_given():
@@ -122,23 +127,33 @@ def test_business_checks_catch_what_the_writer_is_given():
     ]
     offers.append(Offer("AS5", "ok", "", (1,), 100, 5))
     result, data = write(offers)
-    assert result.valid and result.offers == 1 and result.dropped_count == 4  # one bad offer fails no other
+    assert result.valid
+    assert result.offers == 1
+    assert result.dropped_count == 4  # one bad offer fails no other
     text = " ".join(d["reason"] for d in result.dropped)
-    assert "AS 1" in text and "AS2 has no name" in text and "99.5" in text and "AS4 has price 0" in text
+    assert "AS 1" in text
+    assert "AS2 has no name" in text
+    assert "99.5" in text
+    assert "AS4 has price 0" in text
     assert [d["sku"] for d in result.dropped] == ["AS 1", "AS2", "AS3", "AS4"]
-    assert not validate_bytes(data) and b'sku="AS5"' in data and b'sku="AS4"' not in data
+    assert not validate_bytes(data)
+    assert b'sku="AS5"' in data
+    assert b'sku="AS4"' not in data
 
 
 def test_sku_rule_is_latin_letters_and_digits_up_to_20():
     from catalog.sku import is_valid_sku
 
-    assert is_valid_sku("AS20908") and is_valid_sku("A" * 20)
+    assert is_valid_sku("AS20908")
+    assert is_valid_sku("A" * 20)
     assert not any(is_valid_sku(s) for s in ("", "A" * 21, "АС1", "AS-1", "AS 1", "AS²", "AS١"))
 
 
 def test_empty_offers_and_no_stores_are_errors():
     result, data = write([])
-    assert not result.valid and result.offers == 0 and validate_bytes(data) == []
+    assert not result.valid
+    assert result.offers == 0
+    assert validate_bytes(data) == []
     result, _ = write([Offer("AS1", "x", "", (), 100, 1)], FeedConfig("S", "1", stores=()))
     assert not result.valid
 
@@ -212,7 +227,8 @@ def test_offers_digest_ignores_the_date():
     a, b = io.BytesIO(), io.BytesIO()
     ra = write_feed(a, offers, CONFIG, now=datetime(2026, 1, 1, tzinfo=UTC))
     rb = write_feed(b, offers, CONFIG, now=datetime(2026, 1, 2, tzinfo=UTC))
-    assert ra.sha256 != rb.sha256 and ra.offers_sha256 == rb.offers_sha256
+    assert ra.sha256 != rb.sha256
+    assert ra.offers_sha256 == rb.offers_sha256
 
 
 def test_schema_is_our_own_file_loaded_once_and_says_so():
@@ -220,7 +236,8 @@ def test_schema_is_our_own_file_loaded_once_and_says_so():
 
     assert schema() is schema()  # parsed once per process, from disk
     text = SCHEMA_PATH.read_text()
-    assert "could not be obtained offline" in text and "NOT the official schema" in text
+    assert "could not be obtained offline" in text
+    assert "NOT the official schema" in text
 
 
 def test_prices_and_stock_beyond_the_schema_leave_only_their_offer_out():
@@ -231,5 +248,8 @@ def test_prices_and_stock_beyond_the_schema_leave_only_their_offer_out():
         Offer("AS4", "ok", "", (1,), 999_999_999_999, 4),  # the largest price the schema takes
     ]
     result, data = write(offers)
-    assert result.valid and result.offers == 1 and [d["sku"] for d in result.dropped] == ["AS1", "AS2", "AS3"]
-    assert validate_bytes(data) == [] and b"<price>999999999999</price>" in data
+    assert result.valid
+    assert result.offers == 1
+    assert [d["sku"] for d in result.dropped] == ["AS1", "AS2", "AS3"]
+    assert validate_bytes(data) == []
+    assert b"<price>999999999999</price>" in data
