@@ -8,30 +8,25 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-
-from catalog.models import Brand, Product
+from catalog.models import Product
 from orders.models import Order, OrderEntry
+from tests.factories import make_product
 
 ALMATY = ZoneInfo("Asia/Almaty")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=ALMATY)
 _codes = itertools.count(500_000_001)
-_articles = itertools.count(30_001)
 
 
 def product(article=None, *, dealer_price=10_000, stock=20, qualifier="=", warehouses=None, **fields) -> Product:
-    brand = fields.pop("brand", "Xiaomi")
-    return Product.objects.create(
-        article=article or next(_articles),
-        name=fields.pop("name", "Колонки Mi Speaker"),
-        brand=Brand.objects.get_or_create(name=brand)[0] if brand else None,
+    """tests.factories.make_product with the stock an Al-Style answer states: its qualifier and
+    the units per warehouse."""
+    return make_product(
+        article,
         dealer_price=dealer_price,
-        sale_price=fields.pop("sale_price", 13_990),
         stock=stock,
         stock_qualifier=qualifier,
         warehouse_stock=warehouses or {},
-        **fields,
+        **{"sale_price": 13_990, **fields},
     )
 
 
@@ -85,9 +80,3 @@ def order(
 
 def days(n: float) -> datetime:
     return T0 + timedelta(days=n)
-
-
-def staff(username, *perms):
-    user = get_user_model().objects.create_user(username, is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders", codename__in=perms))
-    return user

@@ -56,9 +56,11 @@ def later_pulls_keep(order_: Order, sandbox, raw: dict, accepted_at: datetime) -
     assert pull_orders(days=1).updated == 1
     sandbox.set_status(raw["code"], "COMPLETED")
     run = pull_orders(days=1)
-    assert run.updated == 1 and run.events == 1
+    assert run.updated == 1
+    assert run.events == 1
     order_.refresh_from_db()
-    assert order_.status == "COMPLETED" and order_.accepted_at == accepted_at
+    assert order_.status == "COMPLETED"
+    assert order_.accepted_at == accepted_at
     assert order_.acceptance_time == accepted_at - order_.approved_by_bank_at
 
 
@@ -69,17 +71,20 @@ def test_a_pull_that_sees_a_waiting_order_accepted_stores_when(kaspi):
     raw, waiting = pulled(sandbox)
     already = pulled(sandbox, status=ACCEPTED)[1]
     cancelled_waiting = pulled(sandbox)[0]
-    assert waiting.accepted_at is None and waiting.acceptance_time is None
+    assert waiting.accepted_at is None
+    assert waiting.acceptance_time is None
     sandbox.set_status(raw["code"], ACCEPTED)  # accepted in the Kaspi cabinet
     sandbox.set_status(cancelled_waiting["code"], "CANCELLED")  # never accepted
     pull_orders(days=1)
     accepted_at = assert_accepted_at_its_event(waiting, EventSource.PULL)
     already.refresh_from_db()
-    assert already.accepted_at is None and already.acceptance_time is None  # first seen accepted: not measured
+    assert already.accepted_at is None
+    assert already.acceptance_time is None  # first seen accepted: not measured
     assert Order.objects.get(code=cancelled_waiting["code"]).accepted_at is None
     later_pulls_keep(waiting, sandbox, raw, accepted_at)
     window = quality.acceptance(*quality.window(1))
-    assert window.measured == 1 and window.median == timedelta(minutes=waiting.acceptance_time // timedelta(minutes=1))
+    assert window.measured == 1
+    assert window.median == timedelta(minutes=waiting.acceptance_time // timedelta(minutes=1))
 
 
 @pytest.mark.django_db
@@ -98,7 +103,9 @@ def test_a_cancellation_by_staff_stores_no_acceptance(kaspi, manager):
     _raw, order_ = pulled(sandbox)
     cancel_order(order_, manager, "MERCHANT_OUT_OF_STOCK")
     order_.refresh_from_db()
-    assert order_.status == "CANCELLED" and order_.accepted_at is None and order_.acceptance_time is None
+    assert order_.status == "CANCELLED"
+    assert order_.accepted_at is None
+    assert order_.acceptance_time is None
 
 
 @pytest.mark.django_db
@@ -226,21 +233,25 @@ def test_acceptance_times_per_calendar_month_follow_almaty_midnight():
 
     result = quality.page(NOW)
     months = {m.start.strftime("%Y-%m"): (m, a) for m, a in result.month_rows}
-    assert len(result.month_rows) == 12 and [m for m, _a in result.month_rows] == result.overview.months[::-1]
+    assert len(result.month_rows) == 12
+    assert [m for m, _a in result.month_rows] == result.overview.months[::-1]
     november, december, september, october = (months[k][1] for k in ("2026-11", "2026-12", "2026-09", "2026-10"))
     assert (november.measured, november.median, november.p90) == (5, timedelta(minutes=6), timedelta(minutes=100))
     assert (december.measured, december.median, december.p90) == (3, timedelta(minutes=3), timedelta(minutes=30))
     assert (september.measured, september.median) == (1, timedelta(minutes=7))
     assert (october.measured, october.median, october.p90) == (0, None, None)
-    assert december.waiting_now == 1 and december.oldest_waiting == NOW - waiting.created_at
-    assert november.waiting_now == 0 and november.slowest == []
+    assert december.waiting_now == 1
+    assert december.oldest_waiting == NOW - waiting.created_at
+    assert november.waiting_now == 0
+    assert november.slowest == []
     assert (december.start, december.end) == (months["2026-12"][0].start, months["2026-12"][0].end)
     # the rolling windows, from the same pieces of time
     watched, ninety = result.acceptance[30], result.acceptance[90]
     assert (watched.measured, watched.median, watched.p90) == (8, timedelta(minutes=4), timedelta(minutes=100))
     slowest = [s.waited for s in watched.slowest][:2]
     assert slowest == [timedelta(minutes=100, seconds=20), timedelta(minutes=30, seconds=20)]
-    assert ninety.measured == 8 and ninety.slowest == []  # 15 September is before its start
+    assert ninety.measured == 8
+    assert ninety.slowest == []  # 15 September is before its start
 
 
 @pytest.mark.django_db
@@ -251,7 +262,9 @@ def test_the_quality_page_shows_acceptance_per_month_and_the_order_page_its_own(
     assert "Время до принятия: медиана" in html
     # the order's page says when it was accepted and how long it waited
     page = admin_client.get(reverse("admin:orders_order_change", args=[measured.pk])).content.decode()
-    assert "Принят:" in page and "Ждал принятия:" in page and "2 ч 05 мин" in page
+    assert "Принят:" in page
+    assert "Ждал принятия:" in page
+    assert "2 ч 05 мин" in page
     # the month's median links to the orders measured; its 90th percentile beside it
     assert re.search(r'title="измерен 1 заказ">2 ч 05 мин</a></td>\s*<td>2 ч 05 мин</td>', html)
 

@@ -39,13 +39,16 @@ def test_accept_changes_kaspi_and_records_the_user(sandbox, manager):
     accept_order(order, manager)
     assert raw["status"] == "ACCEPTED_BY_MERCHANT"
     order.refresh_from_db()
-    assert order.status == "ACCEPTED_BY_MERCHANT" and order.state != "NEW"
+    assert order.status == "ACCEPTED_BY_MERCHANT"
+    assert order.state != "NEW"
     event = order.events.latest("at")
-    assert event.source == EventSource.USER and event.user == manager
+    assert event.source == EventSource.USER
+    assert event.user == manager
     assert (event.from_status, event.to_status) == ("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT")
     # the next pull brings the rest of the order as Kaspi has it now, with no second event
     run = pull_orders(days=1)
-    assert run.updated == 1 and run.events == 0
+    assert run.updated == 1
+    assert run.events == 0
     assert pull_orders(days=1).unchanged == 1
 
 
@@ -55,10 +58,13 @@ def test_accepting_an_order_the_buyer_cancelled_is_refused_and_changes_nothing(s
     events = OrderEvent.objects.count()
     with pytest.raises(ActionError) as exc:
         accept_order(order, manager)
-    assert "CANCELLED" in str(exc.value) and "not allowed" in str(exc.value)
-    assert "Nothing was changed" in str(exc.value) and not isinstance(exc.value, ActionUnconfirmed)
+    assert "CANCELLED" in str(exc.value)
+    assert "not allowed" in str(exc.value)
+    assert "Nothing was changed" in str(exc.value)
+    assert not isinstance(exc.value, ActionUnconfirmed)
     order.refresh_from_db()
-    assert order.status == "APPROVED_BY_BANK" and OrderEvent.objects.count() == events
+    assert order.status == "APPROVED_BY_BANK"
+    assert OrderEvent.objects.count() == events
 
 
 def test_bulk_accept_reports_each_order(sandbox, manager):
@@ -81,9 +87,11 @@ def test_bulk_accept_sends_only_orders_waiting_for_acceptance_here(sandbox, mana
     sandbox.clear_log()
     orders = Order.objects.filter(code__in=[waiting["code"], accepted["code"], cancelled["code"]])
     result = accept_orders(orders, manager)
-    assert [o.code for o in result.done] == [waiting["code"]] and result.failed == []
+    assert [o.code for o in result.done] == [waiting["code"]]
+    assert result.failed == []
     assert sorted(o.code for o in result.skipped) == sorted([accepted["code"], cancelled["code"]])
-    assert sandbox.request_count("/orders", "POST") == 1 and accepted["status"] == "APPROVED_BY_BANK"
+    assert sandbox.request_count("/orders", "POST") == 1
+    assert accepted["status"] == "APPROVED_BY_BANK"
 
 
 def test_cancel_needs_a_valid_reason_and_a_short_comment(sandbox, manager):
@@ -94,7 +102,8 @@ def test_cancel_needs_a_valid_reason_and_a_short_comment(sandbox, manager):
         cancel_order(order, manager, "MERCHANT_OUT_OF_STOCK", "x" * 1001)
     assert sandbox.request_count("/orders", "POST") == 0
     cancel_order(order, manager, "MERCHANT_OUT_OF_STOCK", "нет на складе")
-    assert raw["status"] == "CANCELLED" and raw["cancellation_reason"] == "MERCHANT_OUT_OF_STOCK"
+    assert raw["status"] == "CANCELLED"
+    assert raw["cancellation_reason"] == "MERCHANT_OUT_OF_STOCK"
     order.refresh_from_db()
     assert (order.status, order.state) == ("CANCELLED", "ARCHIVE")
     assert order.cancellation_comment == "нет на складе"
@@ -130,12 +139,15 @@ def test_assemble_kaspi_delivery_order(kaspi, manager, echo):
     raw, order = pulled(sandbox, status="ACCEPTED_BY_MERCHANT", kaspi_delivery=True, mode="DELIVERY_LOCAL")
     assemble_order(order, manager, 2)
     order.refresh_from_db()
-    assert order.number_of_space == 2 and raw["number_of_space"] == 2
-    assert order.status == "ACCEPTED_BY_MERCHANT" and sandbox.request_count("/orders", "POST") == 1
+    assert order.number_of_space == 2
+    assert raw["number_of_space"] == 2
+    assert order.status == "ACCEPTED_BY_MERCHANT"
+    assert sandbox.request_count("/orders", "POST") == 1
     assert order.events.latest("at").user == manager
     pull_orders(days=1)  # the waybill Kaspi made comes with the next pull
     order.refresh_from_db()
-    assert order.waybill and order.number_of_space == 2
+    assert order.waybill
+    assert order.number_of_space == 2
 
 
 def test_assemble_is_only_for_kaspi_delivery(sandbox, manager):
@@ -156,14 +168,16 @@ def test_a_partial_echo_stores_the_status_and_the_next_pull_the_rest(kaspi, mana
     created, total = order.created_at, order.total_price
     accept_order(order, manager)
     order.refresh_from_db()
-    assert order.status == "ACCEPTED_BY_MERCHANT" and order.state == "NEW"  # the echo has no state
+    assert order.status == "ACCEPTED_BY_MERCHANT"
+    assert order.state == "NEW"  # the echo has no state
     assert (order.created_at, order.total_price) == (created, total)  # nothing else taken from the echo
     assert order.events.latest("at").to_status == "ACCEPTED_BY_MERCHANT"
     run = pull_orders(days=1)
     order.refresh_from_db()
     assert order.state == raw["state"] != "NEW"
     event = order.events.latest("at")  # only the state moved: the status change is not repeated
-    assert run.events == 1 and (event.from_status, event.to_status) == ("ACCEPTED_BY_MERCHANT",) * 2
+    assert run.events == 1
+    assert (event.from_status, event.to_status) == ("ACCEPTED_BY_MERCHANT",) * 2
 
 
 def test_an_answer_without_the_status_is_read_back(kaspi, manager):
@@ -171,7 +185,8 @@ def test_an_answer_without_the_status_is_read_back(kaspi, manager):
     raw, order = pulled(sandbox)
     with pytest.raises(ActionUnconfirmed) as exc:
         accept_order(order, manager)
-    assert "does not show the new status" in str(exc.value) and "Kaspi has made the change" in str(exc.value)
+    assert "does not show the new status" in str(exc.value)
+    assert "Kaspi has made the change" in str(exc.value)
     order.refresh_from_db()
     assert (order.status, order.state) == ("ACCEPTED_BY_MERCHANT", raw["state"])
     assert order.events.latest("at").user == manager
@@ -188,10 +203,12 @@ def test_a_change_made_at_kaspi_but_not_stored_here_is_reported_as_made(sandbox,
     with connection.execute_wrapper(locked), pytest.raises(ActionUnconfirmed) as exc:
         accept_order(order, manager)
     assert raw["status"] == "ACCEPTED_BY_MERCHANT"
-    assert "made at Kaspi" in str(exc.value) and "ACCEPTED_BY_MERCHANT" in str(exc.value)
+    assert "made at Kaspi" in str(exc.value)
+    assert "ACCEPTED_BY_MERCHANT" in str(exc.value)
     assert "Do not repeat" in str(exc.value)
     order.refresh_from_db()
-    assert order.status == "APPROVED_BY_BANK" and not order.events.filter(source=EventSource.USER).exists()
+    assert order.status == "APPROVED_BY_BANK"
+    assert not order.events.filter(source=EventSource.USER).exists()
     pull_orders(days=1)  # the next pull catches up
     order.refresh_from_db()
     assert order.status == "ACCEPTED_BY_MERCHANT"
@@ -206,8 +223,10 @@ def test_a_timeout_after_kaspi_made_the_change_is_read_back_not_repeated(kaspi, 
     with pytest.raises(ActionUnconfirmed) as exc:
         accept_order(order, manager)
     message = str(exc.value)
-    assert "result is unknown" in message and "may have made the change" in message
-    assert "Kaspi has made the change" in message and "refused" not in message
+    assert "result is unknown" in message
+    assert "may have made the change" in message
+    assert "Kaspi has made the change" in message
+    assert "refused" not in message
     assert sandbox.request_count("/orders", "POST") == 1  # not repeated
     assert [q.get("filter[orders][code]") for m, p, q in sandbox.log if m == "GET"] == [raw["code"]]
     order.refresh_from_db()
@@ -229,7 +248,8 @@ def test_a_cancellation_whose_answer_was_lost_keeps_the_reason_and_comment(kaspi
         "MERCHANT_OUT_OF_STOCK",
         "нет на складе",
     )
-    assert order.events.latest("at").user == manager and raw["status"] == "CANCELLED"
+    assert order.events.latest("at").user == manager
+    assert raw["status"] == "CANCELLED"
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])
@@ -240,10 +260,13 @@ def test_a_server_error_leaves_the_result_unknown_and_the_read_back_tells(kaspi,
     sandbox.inject(kind, path="/orders")  # failed before the change
     with pytest.raises(ActionUnconfirmed) as exc:
         accept_order(order, manager)
-    assert "result is unknown" in str(exc.value) and "probably not been made" in str(exc.value)
-    assert sandbox.request_count("/orders", "POST") == 1 and raw["status"] == "APPROVED_BY_BANK"
+    assert "result is unknown" in str(exc.value)
+    assert "probably not been made" in str(exc.value)
+    assert sandbox.request_count("/orders", "POST") == 1
+    assert raw["status"] == "APPROVED_BY_BANK"
     order.refresh_from_db()
-    assert order.status == "APPROVED_BY_BANK" and OrderEvent.objects.count() == events
+    assert order.status == "APPROVED_BY_BANK"
+    assert OrderEvent.objects.count() == events
     # the buyer cancelled meanwhile: the read-back records it as Kaspi's change, not the user's
     sandbox.set_status(raw["code"], "CANCELLED")
     sandbox.inject(kind, path="/orders")
@@ -251,7 +274,8 @@ def test_a_server_error_leaves_the_result_unknown_and_the_read_back_tells(kaspi,
         accept_order(order, manager)
     order.refresh_from_db()
     event = order.events.latest("at")
-    assert order.status == "CANCELLED" and (event.source, event.user) == (EventSource.PULL, None)
+    assert order.status == "CANCELLED"
+    assert (event.source, event.user) == (EventSource.PULL, None)
 
 
 def test_when_the_read_back_fails_too_the_user_is_sent_to_the_cabinet(sandbox, manager):
@@ -259,5 +283,6 @@ def test_when_the_read_back_fails_too_the_user_is_sent_to_the_cabinet(sandbox, m
     sandbox.inject("502", times=10, path="/orders")
     with pytest.raises(ActionUnconfirmed) as exc:
         accept_order(order, manager)
-    assert "Reading it back failed too" in str(exc.value) and "cabinet" in str(exc.value)
+    assert "Reading it back failed too" in str(exc.value)
+    assert "cabinet" in str(exc.value)
     assert sandbox.request_count("/orders", "POST") == 1

@@ -72,7 +72,8 @@ def test_auto_accept_is_off_until_staff_turn_it_on(sandbox, rule):
     assert AutoAcceptSettings.load().enabled is False
     raw, order = arrive(sandbox)
     assert auto_accept_waiting().skipped == "off"
-    assert raw["status"] == "APPROVED_BY_BANK" and not AutoAcceptCheck.objects.exists()
+    assert raw["status"] == "APPROVED_BY_BANK"
+    assert not AutoAcceptCheck.objects.exists()
     assert sandbox.request_count("/orders", "POST") == 0
 
 
@@ -84,7 +85,8 @@ def test_a_matching_order_is_accepted_by_the_rule_recorded_and_announced(sandbox
     order.refresh_from_db()
     assert order.status == OrderStatus.ACCEPTED_BY_MERCHANT
     event = order.events.latest("at")
-    assert event.source == EventSource.AUTO and event.user is None
+    assert event.source == EventSource.AUTO
+    assert event.user is None
     assert event.note == "принят автоматически по правилу «Самовывоз до 500 000»"
     check = decision(order)
     assert (check.outcome, check.rule, check.reasons) == (AutoAcceptOutcome.ACCEPTED, on, [])
@@ -94,10 +96,13 @@ def test_a_matching_order_is_accepted_by_the_rule_recorded_and_announced(sandbox
     assert alert.link == f"/admin/orders/order/{order.pk}/change/"
     send_pending()
     [text] = [t for t in telegram.texts() if "принят автоматически" in t]  # (the waiting alert came first)
-    assert "340\xa0000\xa0₸" in text and "× 2" in text
-    assert order.customer_phone not in text and raw["customer"]["lastName"] not in text
+    assert "340\xa0000\xa0₸" in text
+    assert "× 2" in text
+    assert order.customer_phone not in text
+    assert raw["customer"]["lastName"] not in text
     # decided once: a second run sends nothing
-    assert auto_accept_waiting().accepted == [] and sandbox.request_count("/orders", "POST") == 1
+    assert auto_accept_waiting().accepted == []
+    assert sandbox.request_count("/orders", "POST") == 1
 
 
 def test_the_pull_task_runs_auto_accept(sandbox, on):
@@ -134,7 +139,8 @@ def test_an_order_failing_a_condition_stays_for_staff_with_the_condition_named(
         Product.objects.filter(article=A).update(**setup)
     raw, order = arrive(sandbox, **order_kwargs)
     report = auto_accept_waiting()
-    assert report.held == [order.code] and raw["status"] == "APPROVED_BY_BANK"
+    assert report.held == [order.code]
+    assert raw["status"] == "APPROVED_BY_BANK"
     assert sandbox.request_count("/orders", "POST") == 0
     check = decision(order)
     assert check.outcome == AutoAcceptOutcome.HELD
@@ -142,9 +148,8 @@ def test_an_order_failing_a_condition_stays_for_staff_with_the_condition_named(
     # named on the order page
     client.force_login(get_user_model().objects.create_superuser("boss", password="pw"))
     page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
-    assert "оставлен персоналу: условие не выполнено" in page and reason.replace("\xa0", "&nbsp;")[:20] in page.replace(
-        "\xa0", "&nbsp;"
-    )
+    assert "оставлен персоналу: условие не выполнено" in page
+    assert reason.replace("\xa0", "&nbsp;")[:20] in page.replace("\xa0", "&nbsp;")
 
 
 def test_more_than_50_counts_as_50(sandbox, on):
@@ -184,7 +189,8 @@ def test_the_daily_cap(sandbox, on):
     raw1, first = arrive(sandbox)
     raw2, second = arrive(sandbox)
     report = auto_accept_waiting()
-    assert report.accepted == [first.code] and report.held == [second.code]
+    assert report.accepted == [first.code]
+    assert report.held == [second.code]
     assert (raw1["status"], raw2["status"]) == ("ACCEPTED_BY_MERCHANT", "APPROVED_BY_BANK")
     assert decision(second).outcome == AutoAcceptOutcome.CAPPED
     assert decision(second).reasons == ["достигнут дневной предел автопринятия: 1 заказ"]
@@ -195,21 +201,25 @@ def test_only_orders_that_arrive_while_it_is_on_are_accepted(sandbox, rule):
     switch(True)
     raw_after, after = arrive(sandbox)
     assert auto_accept_waiting().accepted == [after.code]
-    assert raw_before["status"] == "APPROVED_BY_BANK" and not AutoAcceptCheck.objects.filter(order=before).exists()
+    assert raw_before["status"] == "APPROVED_BY_BANK"
+    assert not AutoAcceptCheck.objects.filter(order=before).exists()
 
 
 def test_the_kill_switch_on_the_dashboard(sandbox, rule, client):
     boss = get_user_model().objects.create_superuser("boss", password="pw")
     client.force_login(boss)
     page = client.get(reverse("admin:index")).content.decode()
-    assert "Автопринятие выключено" in page and "Включить автопринятие" in page
+    assert "Автопринятие выключено" in page
+    assert "Включить автопринятие" in page
     client.post(reverse("admin:orders_autoaccept_switch"), {"on": "1"})
     page = client.get(reverse("admin:index")).content.decode()
-    assert "Автопринятие включено" in page and "Остановить автопринятие" in page
+    assert "Автопринятие включено" in page
+    assert "Остановить автопринятие" in page
     assert AutoAcceptSettings.load().changed_by == "boss"
     client.post(reverse("admin:orders_autoaccept_switch"), {"on": "0"})
     raw, _order = arrive(sandbox)
-    assert auto_accept_waiting().skipped == "off" and raw["status"] == "APPROVED_BY_BANK"
+    assert auto_accept_waiting().skipped == "off"
+    assert raw["status"] == "APPROVED_BY_BANK"
 
 
 def test_the_switch_needs_an_active_rule_and_the_permission(client, db):
@@ -227,9 +237,11 @@ def test_an_unknown_outcome_is_read_back_and_never_repeated(sandbox, on, setting
     raw, order = arrive(sandbox)
     sandbox.inject("500", path="/orders")  # fails before the change: Kaspi still shows it waiting
     report = auto_accept_waiting()
-    assert report.unknown == [order.code] and raw["status"] == "APPROVED_BY_BANK"
+    assert report.unknown == [order.code]
+    assert raw["status"] == "APPROVED_BY_BANK"
     check = decision(order)
-    assert check.outcome == AutoAcceptOutcome.UNKNOWN and "изменение, вероятно, не внесено" in check.reasons[0]
+    assert check.outcome == AutoAcceptOutcome.UNKNOWN
+    assert "изменение, вероятно, не внесено" in check.reasons[0]
     assert sandbox.request_count("/orders", "POST") == 1
     alert = Alert.objects.get(kind=Kind.ORDER_AUTO_ACCEPTED)
     assert alert.title.startswith(f"Заказ {order.code}: автопринятие не знает, принял ли его Kaspi")
@@ -243,11 +255,13 @@ def test_a_lost_answer_after_kaspi_accepted_is_confirmed_by_reading_back(sandbox
     settings.HTTP_READ_TIMEOUT = 0.3
     sandbox.inject("timeout", path="/orders", delay=0.6, applied=True)  # made at Kaspi, the answer lost
     report = auto_accept_waiting()
-    assert report.accepted == [order.code] and raw["status"] == "ACCEPTED_BY_MERCHANT"
+    assert report.accepted == [order.code]
+    assert raw["status"] == "ACCEPTED_BY_MERCHANT"
     assert sandbox.request_count("/orders", "POST") == 1
     order.refresh_from_db()
     event = order.events.latest("at")
-    assert order.status == OrderStatus.ACCEPTED_BY_MERCHANT and event.source == EventSource.AUTO
+    assert order.status == OrderStatus.ACCEPTED_BY_MERCHANT
+    assert event.source == EventSource.AUTO
     assert "подтверждено повторным чтением заказа" in event.note
 
 
@@ -272,7 +286,8 @@ def test_rules_need_a_delivery_and_a_payment_mode(client, db):
     answer = client.post(
         reverse("admin:orders_autoacceptrule_add"), {"name": "x", "is_active": "on", "max_total": "1000", "position": 0}
     )
-    assert answer.status_code == 200 and not AutoAcceptRule.objects.exists()
+    assert answer.status_code == 200
+    assert not AutoAcceptRule.objects.exists()
     answer = client.post(
         reverse("admin:orders_autoacceptrule_add"),
         {

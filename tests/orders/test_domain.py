@@ -40,7 +40,8 @@ def test_an_orders_margin_is_its_lines_less_what_kaspi_charges():
     )
     money = financials(order, [entry], {})
     assert (money.dealer_cost, money.commission, money.lines[0].margin) == (14000, Decimal("2500.00"), 3500)
-    assert money.margin == 3500 - 990 and money.revenue == 20000
+    assert money.margin == 3500 - 990
+    assert money.revenue == 20000
     order.status = OrderStatus.CANCELLED
     assert financials(order, [entry], {}).margin is None
     unknown = OrderEntry(quantity=Decimal(1), total_price=Decimal("5000"))  # no product, no dealer price

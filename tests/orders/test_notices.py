@@ -34,7 +34,8 @@ def test_a_pulled_order_waiting_for_acceptance_is_announced_once(sandbox, telegr
     pull_orders(days=1)
     order = Order.objects.get(code=raw["code"])
     [alert] = waiting_alerts()
-    assert alert.key == f"order:{order.pk}" and alert.link == f"/admin/orders/order/{order.pk}/change/"
+    assert alert.key == f"order:{order.pk}"
+    assert alert.link == f"/admin/orders/order/{order.pk}/change/"
     assert alert.title == f"Заказ {order.code} ждёт принятия — 300\xa0000\xa0₸"
     assert "Ноутбук 20901 × 2 — 300\xa0000\xa0₸" in alert.lines
     # no personal data in any alert
@@ -45,7 +46,8 @@ def test_a_pulled_order_waiting_for_acceptance_is_announced_once(sandbox, telegr
         raw["customer"]["cellPhone"],
         raw["address"]["streetName"],
     ):
-        assert private and private not in text
+        assert private
+        assert private not in text
     # re-pulled, changed or not: never announced again
     pull_orders(days=1)
     sandbox.add_order(status="ACCEPTED_BY_MERCHANT")
@@ -66,10 +68,12 @@ def test_the_alert_is_rolled_back_with_the_pull_that_failed_to_store_the_order(s
     sandbox.add_order()
     with pytest.raises(RuntimeError):
         pull_orders(days=1)
-    assert not Order.objects.exists() and not Alert.objects.exists()
+    assert not Order.objects.exists()
+    assert not Alert.objects.exists()
     monkeypatch.setattr(notices_module, "announce_waiting", original)
     pull_orders(days=1)  # the next pull stores the order and its alert, together
-    assert Order.objects.count() == 1 and waiting_alerts().count() == 1
+    assert Order.objects.count() == 1
+    assert waiting_alerts().count() == 1
 
 
 def test_an_order_that_starts_waiting_later_is_announced_then(sandbox):

@@ -27,7 +27,8 @@ def test_windows_split_long_ranges_into_fourteen_days_at_most():
     spans = windows(end - timedelta(days=17), end)
     assert len(spans) == 2
     assert all(le - ge <= timedelta(days=14) for ge, le in spans)
-    assert spans[0][0] == end - timedelta(days=17) and spans[-1][1] == end
+    assert spans[0][0] == end - timedelta(days=17)
+    assert spans[-1][1] == end
     assert spans[1][0] > spans[0][1]  # bounds are inclusive: no order is read twice
 
 
@@ -66,7 +67,8 @@ def test_250_orders_are_read_in_three_pages_from_zero(kaspi, sandbox_products):
     run = pull_orders(days=1)
     new_pages = [int(q["page[number]"]) for q in list_requests(sandbox) if q["filter[orders][state]"] == "NEW"]
     assert new_pages == [0, 1, 2]
-    assert Order.objects.count() == 250 and run.created == 250
+    assert Order.objects.count() == 250
+    assert run.created == 250
     assert OrderEntry.objects.count() == sum(len(o["entries"]) for o in sandbox.orders.values())
     # list pages (entries included) and one SKU lookup for the one product (its hint is not ours)
     assert run.requests_made == sandbox.request_count() == 6 + 2 + 1
@@ -76,7 +78,8 @@ def test_250_orders_are_read_in_three_pages_from_zero(kaspi, sandbox_products):
 def test_unchanged_repull_writes_nothing_and_fetches_no_entries(kaspi, catalog_products):
     sandbox = kaspi(orders=120)
     first = pull_orders()
-    assert first.created == 120 and Order.objects.count() == 120
+    assert first.created == 120
+    assert Order.objects.count() == 120
     sandbox.clear_log()
     with CaptureQueriesContext(connection) as queries:
         second = pull_orders()
@@ -87,7 +90,8 @@ def test_unchanged_repull_writes_nothing_and_fetches_no_entries(kaspi, catalog_p
         and any(t in q["sql"] for t in ('"orders_order"', '"orders_orderentry"', '"orders_orderevent"'))
     ]
     assert writes == []
-    assert second.unchanged == 120 and second.created == second.updated == second.events == 0
+    assert second.unchanged == 120
+    assert second.created == second.updated == second.events == 0
     assert sandbox.request_count("/orders/", "GET") == 0  # no /orders/{id}/entries
     assert sandbox.request_count("/orderentries") == sandbox.request_count("/masterproducts") == 0
     assert second.requests_made == len(list_requests(sandbox))
@@ -100,7 +104,8 @@ def test_forced_rewrite_upserts_without_duplicates(kaspi):
     counts = (Order.objects.count(), OrderEntry.objects.count())
     Order.objects.update(attributes_hash="")  # as if every order had changed
     run = pull_orders()
-    assert run.updated == 40 and run.created == 0
+    assert run.updated == 40
+    assert run.created == 0
     assert (Order.objects.count(), OrderEntry.objects.count()) == counts
     assert OrderEvent.objects.count() == 40  # only the "first seen" events: no state changed
 
@@ -122,8 +127,10 @@ def test_status_change_at_kaspi_becomes_a_timeline_event(kaspi):
         "ARCHIVE",
         "CANCELLED",
     )
-    assert event.source == EventSource.PULL and event.user is None
-    assert run.updated == 1 and run.events == 1
+    assert event.source == EventSource.PULL
+    assert event.user is None
+    assert run.updated == 1
+    assert run.events == 1
     assert sandbox.request_count() == len(list_requests(sandbox))  # the entries came with the list
 
 
@@ -137,10 +144,16 @@ def test_entries_are_matched_to_catalog_products_by_sku(kaspi, sandbox_products,
     ]
     run = pull_orders(days=1)
     matched, unmatched = OrderEntry.objects.order_by("entry_number")
-    assert matched.sku == "AS20904" and matched.product == catalog_products[20904]
-    assert matched.quantity == 2 and matched.base_price == 104_000 and matched.total_price == 208_000
-    assert unmatched.sku == "FOREIGN77" and unmatched.product is None and not unmatched.is_matched
-    assert run.unmatched_entries == 1 and run.entries_written == 2
+    assert matched.sku == "AS20904"
+    assert matched.product == catalog_products[20904]
+    assert matched.quantity == 2
+    assert matched.base_price == 104_000
+    assert matched.total_price == 208_000
+    assert unmatched.sku == "FOREIGN77"
+    assert unmatched.product is None
+    assert not unmatched.is_matched
+    assert run.unmatched_entries == 1
+    assert run.entries_written == 2
 
 
 def test_an_entry_is_matched_once_its_product_is_imported(kaspi, sandbox_products, catalog_products):
@@ -157,7 +170,8 @@ def test_an_entry_is_matched_once_its_product_is_imported(kaspi, sandbox_product
     assert not [q for q in queries if q["sql"].startswith("UPDATE") and "orders_orderentry" in q["sql"]]
     product = Product.objects.create(article=20904, name="Ноутбук", dealer_price=80_000)  # the next import
     run = pull_orders(days=1)
-    assert OrderEntry.objects.get().product == product and run.stats["rematched_entries"] == 1
+    assert OrderEntry.objects.get().product == product
+    assert run.stats["rematched_entries"] == 1
     assert "rematched_entries" not in again.stats
 
 
@@ -196,12 +210,15 @@ def test_an_entry_whose_sku_kaspi_refuses_is_stored_unmatched_and_flagged(
     ]
     sandbox.inject("400", path=f"/masterproducts/{sandbox.master_id('AS20904')}/")
     run = pull_orders(days=1)
-    assert run.errors == 0 and Order.objects.filter(code=order["code"]).exists()
+    assert run.errors == 0
+    assert Order.objects.filter(code=order["code"]).exists()
     refused, gone, foreign = OrderEntry.objects.order_by("entry_number")
     assert (refused.sku, refused.product, gone.sku, gone.product) == ("", None, "", None)
-    assert "HTTP 400" in refused.sku_error and "HTTP 404" in gone.sku_error
+    assert "HTTP 400" in refused.sku_error
+    assert "HTTP 404" in gone.sku_error
     assert (foreign.sku, foreign.sku_error) == ("FOREIGN77", "")
-    assert run.unmatched_entries == 3 and run.entries_written == 3
+    assert run.unmatched_entries == 3
+    assert run.entries_written == 3
     page = admin_client.get("/admin/orders/order/", {"unmatched": "sku_unknown"}).content.decode()
     assert order["code"] in page
 
@@ -212,7 +229,8 @@ def test_a_failing_entry_lookup_leaves_the_order_for_the_next_pull(kaspi):
     order = sandbox.add_order()
     sandbox.inject("503", times=3, path="/merchantProduct")
     run = pull_orders(days=1)
-    assert run.errors == 1 and not Order.objects.filter(code=order["code"]).exists()
+    assert run.errors == 1
+    assert not Order.objects.filter(code=order["code"]).exists()
     assert pull_orders(days=1).created == 1
     assert not OrderEntry.objects.exclude(sku_error="").exists()
 
@@ -243,10 +261,12 @@ def test_a_completed_order_returned_later_is_picked_up(kaspi):
         sandbox.advance(days * 24 * 3600)
         run = pull_orders(days=2)  # the order is far older than the lists' window
         stored.refresh_from_db()
-        assert stored.status == old["status"] and run.refreshed_by_code == 1
+        assert stored.status == old["status"]
+        assert run.refreshed_by_code == 1
         seen.append(stored.status)
     assert seen == ["KASPI_DELIVERY_RETURN_REQUESTED", "RETURN_ACCEPTED_BY_MERCHANT", "RETURNED"]
-    assert stored.returned_to_warehouse and stored.state == "ARCHIVE"
+    assert stored.returned_to_warehouse
+    assert stored.state == "ARCHIVE"
     timeline = list(stored.events.values_list("from_status", "to_status"))
     assert timeline == [("", "COMPLETED"), ("COMPLETED", seen[0]), (seen[0], seen[1]), (seen[1], seen[2])]
     assert pull_orders(days=2).refreshed_by_code == 0  # RETURNED is final
@@ -277,7 +297,8 @@ def test_unknown_enum_values_are_stored_not_crashed_on(kaspi):
     order["status"], order["mode"] = "SOMETHING_NEW", "DELIVERY_BY_DRONE"
     pull_orders(days=1)
     stored = Order.objects.get(code=order["code"])
-    assert stored.status == "SOMETHING_NEW" and stored.delivery_mode == "DELIVERY_BY_DRONE"
+    assert stored.status == "SOMETHING_NEW"
+    assert stored.delivery_mode == "DELIVERY_BY_DRONE"
     assert stored.get_status_display() == "SOMETHING_NEW"
 
 
@@ -288,8 +309,10 @@ def test_order_fields_are_typed_and_dates_aware(kaspi):
     pull_orders(days=1)
     order = Order.objects.get(code=raw["code"])
     assert int(order.created_at.timestamp() * 1000) == raw["created"]
-    assert order.created_at.tzinfo is not None and order.planned_delivery_at.tzinfo is not None
-    assert order.customer_phone.startswith("+77") and order.customer_name
+    assert order.created_at.tzinfo is not None
+    assert order.planned_delivery_at.tzinfo is not None
+    assert order.customer_phone.startswith("+77")
+    assert order.customer_name
     assert order.total_price == sum(e["price"] * e["qty"] for e in raw["entries"])
     assert order.raw["attributes"]["code"] == raw["code"]
 
@@ -302,7 +325,8 @@ def test_second_pull_while_one_runs_is_skipped(kaspi):
         run = pull_orders()
     finally:
         held.release()
-    assert run.status == RunStatus.SKIPPED and Order.objects.count() == 0
+    assert run.status == RunStatus.SKIPPED
+    assert Order.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -312,7 +336,8 @@ def test_failing_list_fails_the_run_after_bounded_retries(kaspi):
     with pytest.raises(ExternalServiceError):
         pull_orders()
     run = PullRun.objects.get()
-    assert run.status == RunStatus.FAILED and "503" in run.error
+    assert run.status == RunStatus.FAILED
+    assert "503" in run.error
     assert run.requests_made == sandbox.request_count() == 3  # KASPI_MAX_ATTEMPTS
 
 
@@ -322,7 +347,8 @@ def test_entries_failure_skips_that_order_until_the_next_pull(kaspi):
     order = sandbox.add_order()
     sandbox.inject("500", times=3, path="/entries")
     run = pull_orders(days=1)
-    assert run.status == RunStatus.SUCCESS and run.errors == 1
+    assert run.status == RunStatus.SUCCESS
+    assert run.errors == 1
     assert not Order.objects.filter(code=order["code"]).exists()
     assert order["code"] in run.stats["error_messages"][0]
     assert pull_orders(days=1).created == 1
@@ -333,12 +359,16 @@ def test_command_prints_a_summary_and_fails_loudly(kaspi, settings, capsys):
     kaspi(orders=10)
     call_command("pull_orders", "--days", "14")
     out = capsys.readouterr().out
-    assert "archive" in out and "ARCHIVE" not in out and "page 1 of 1" in out  # progress, states in words
-    assert "10 orders seen" in out and PullRun.objects.filter(trigger="command", status="success").count() == 1
+    assert "archive" in out
+    assert "ARCHIVE" not in out
+    assert "page 1 of 1" in out  # progress, states in words
+    assert "10 orders seen" in out
+    assert PullRun.objects.filter(trigger="command", status="success").count() == 1
     settings.KASPI_TOKEN = "wrong-token-123456"
     with pytest.raises(CommandError) as exc:
         call_command("pull_orders")
-    assert "401" in str(exc.value) and "wrong-token-123456" not in str(exc.value)
+    assert "401" in str(exc.value)
+    assert "wrong-token-123456" not in str(exc.value)
 
 
 @pytest.mark.django_db
@@ -393,16 +423,20 @@ def test_a_pull_never_overwrites_an_action_taken_while_it_ran(kaspi):
             return super().order_entries(order_id)
 
     run = pull_orders(days=1, client=AcceptedWhileTheEntriesAreRead())
-    assert sandbox.request_count("/orders", "POST") == 1 and raw["status"] == "ACCEPTED_BY_MERCHANT"
+    assert sandbox.request_count("/orders", "POST") == 1
+    assert raw["status"] == "ACCEPTED_BY_MERCHANT"
     order.refresh_from_db()
     assert order.status == "ACCEPTED_BY_MERCHANT"  # not the APPROVED_BY_BANK the pull had read
-    assert run.updated == 0 and run.events == 0 and run.stats["changed_meanwhile"] == 1
+    assert run.updated == 0
+    assert run.events == 0
+    assert run.stats["changed_meanwhile"] == 1
     timeline = list(order.events.values_list("source", "to_status"))
     assert timeline == [(EventSource.PULL, "APPROVED_BY_BANK"), (EventSource.USER, "ACCEPTED_BY_MERCHANT")]
     # the next pull brings the order as Kaspi has it now, without repeating the change
     run = pull_orders(days=1)
     order.refresh_from_db()
-    assert run.events == 0 and run.stats.get("changed_meanwhile") is None
+    assert run.events == 0
+    assert run.stats.get("changed_meanwhile") is None
     assert (order.state, order.status) == (raw["state"], "ACCEPTED_BY_MERCHANT")
     assert order.planned_delivery_at.timestamp() * 1000 == raw["planned_delivery"]
     assert order.events.count() == 2
@@ -419,7 +453,8 @@ def test_a_pull_keeps_the_cancellation_reason_that_kaspi_leaves_out(kaspi):
     raw["planned_delivery"] += 3600 * 1000  # but something else changed
     run = pull_orders(days=1)
     order.refresh_from_db()
-    assert run.updated == 1 and order.status == "CANCELLED"
+    assert run.updated == 1
+    assert order.status == "CANCELLED"
     assert (order.cancellation_reason, order.cancellation_comment) == ("BUYER_NOT_REACHABLE", "не отвечает")
     raw["cancellation_reason"] = "BUYER_CANCELLATION"  # a reason Kaspi does send wins
     pull_orders(days=1)
@@ -434,7 +469,9 @@ def test_a_killed_pull_does_not_stay_running(kaspi):
     run = pull_orders()
     dead.refresh_from_db()
     assert run.status == RunStatus.SUCCESS
-    assert dead.status == RunStatus.FAILED and dead.stats.get("abandoned") is True and dead.finished_at
+    assert dead.status == RunStatus.FAILED
+    assert dead.stats.get("abandoned") is True
+    assert dead.finished_at
 
 
 def stored_entries() -> dict[str, list[tuple]]:
@@ -463,7 +500,8 @@ def test_a_first_pull_costs_its_list_pages_and_one_lookup_per_product_whose_sku_
     ours = {f"AS{a}" for a in catalog_products}
     sold = {e["sku"] for o in sandbox.orders.values() for e in o["entries"]}
     unknown = {sku for sku in sold if sandbox.offer_code(sku) not in ours}  # Kaspi's code, or FOREIGN77
-    assert unknown and sold - unknown  # both kinds of hint occur
+    assert unknown
+    assert sold - unknown  # both kinds of hint occur
     run = pull_orders()
     pages = len(list_requests(sandbox))
     assert sandbox.request_count("/masterproducts") == len(unknown) == run.stats["sku_lookups"]
@@ -475,7 +513,8 @@ def test_a_first_pull_costs_its_list_pages_and_one_lookup_per_product_whose_sku_
     Order.objects.update(attributes_hash="")
     sandbox.clear_log()
     again = pull_orders()
-    assert again.updated == 400 and again.requests_made == len(list_requests(sandbox))
+    assert again.updated == 400
+    assert again.requests_made == len(list_requests(sandbox))
     assert stored_entries() == expected_entries(sandbox, catalog_products)
 
 
@@ -492,7 +531,8 @@ def test_a_hint_that_is_not_one_of_our_skus_is_never_used_alone(kaspi, sandbox_p
     ours, foreign = OrderEntry.objects.order_by("entry_number")
     assert (ours.sku, ours.product) == ("AS20904", catalog_products[20904])  # Kaspi's answer, not the hint
     assert (foreign.sku, foreign.product) == ("FOREIGN77", None)
-    assert run.stats["sku_lookups"] == 2 and not OrderEntry.objects.filter(sku="AS99999").exists()
+    assert run.stats["sku_lookups"] == 2
+    assert not OrderEntry.objects.filter(sku="AS99999").exists()
 
 
 @pytest.mark.django_db
@@ -502,7 +542,8 @@ def test_answers_without_included_entries_fall_back_to_one_entries_call_per_orde
 ):
     sandbox = kaspi(orders=250, omit_included=omitted)
     run = pull_orders()
-    assert run.status == RunStatus.SUCCESS and run.created == 250
+    assert run.status == RunStatus.SUCCESS
+    assert run.created == 250
     assert 0 < run.stats["entries_fetched"] == sandbox.request_count("/orders/", "GET")
     assert run.stats["entries_fetched"] == 250 if omitted == 1.0 else run.stats["entries_fetched"] < 250
     assert stored_entries() == expected_entries(sandbox, catalog_products)
@@ -544,7 +585,8 @@ def test_the_import_matches_waiting_entries_as_soon_as_it_ends(settings, kaspi, 
         with django_capture_on_commit_callbacks(execute=True):
             import_catalog()
         entry = OrderEntry.objects.get()
-        assert entry.product is not None and entry.product.article == article, "the import did not match the entry"
+        assert entry.product is not None, "the import did not match the entry"
+        assert entry.product.article == article, "the import did not match the entry"
     finally:
         supplier.server.stop()
 
@@ -559,7 +601,10 @@ def test_a_pull_writes_its_progress_to_its_row_while_it_runs(kaspi):
         seen.append(PullRun.objects.get().stats.get("progress"))
 
     run = pull_orders(days=3, progress=watch)
-    assert seen and seen[0] and seen[0]["step"], seen[:3]
+    assert seen, seen[:3]
+    assert seen[0], seen[:3]
+    assert seen[0]["step"], seen[:3]
     assert "page 1 of" in seen[0]["step"] or "страница 1 из" in seen[0]["step"]
     run.refresh_from_db()
-    assert run.status == "success" and "progress" not in run.stats
+    assert run.status == "success"
+    assert "progress" not in run.stats

@@ -20,8 +20,9 @@ from orders.services.purchases import (
     mark_entry_purchased,
     unmark_purchase,
 )
+from tests.factories import make_staff
 
-from .purchase_helpers import days, order, product, staff
+from .purchase_helpers import days, order, product
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +45,13 @@ def test_only_waiting_and_accepted_orders_are_needs_aggregated_per_article():
     result = pl.purchase_list()
     assert [line.article for line in result.lines] == sorted([a.article, b.article])
     line_a, line_b = line_of(result, a.article), line_of(result, b.article)
-    assert line_a.needed == 3 and [o.code for o in line_a.orders] == [waiting.code, accepted.code]
-    assert line_b.needed == 3 and [o.code for o in line_b.orders] == [accepted.code]
-    assert line_a.cost == 3 * 10_000 and result.units == 6 and result.cost == 60_000
+    assert line_a.needed == 3
+    assert [o.code for o in line_a.orders] == [waiting.code, accepted.code]
+    assert line_b.needed == 3
+    assert [o.code for o in line_b.orders] == [accepted.code]
+    assert line_a.cost == 3 * 10_000
+    assert result.units == 6
+    assert result.cost == 60_000
 
 
 def test_orders_of_a_line_are_earliest_first_by_planned_delivery_then_creation():
@@ -72,9 +77,13 @@ def test_stock_is_read_as_the_price_list_promises_it_and_taken_from_the_largest_
     result = pl.purchase_list()
     line = line_of(result, more.article)
     assert (line.stock, line.stock_display, line.warehouses) == (50, ">50", {"panfilov": 3, "karaganda": 40})
-    assert line.allocation == {"karaganda": 5} and line.short == 0 and line.warnings == []
+    assert line.allocation == {"karaganda": 5}
+    assert line.short == 0
+    assert line.warnings == []
     few_line = line_of(result, few.article)
-    assert few_line.stock == 1 and few_line.stock_display == "<10" and few_line.allocation == {pl.NOT_STATED: 1}
+    assert few_line.stock == 1
+    assert few_line.stock_display == "<10"
+    assert few_line.allocation == {pl.NOT_STATED: 1}
 
 
 # --- warnings ----------------------------------------------------------------------------------------
@@ -84,11 +93,14 @@ def test_more_needed_than_al_style_has_names_the_orders_at_risk():
     second = order((a, 2, 13_990), planned=days(2))
     third = order((a, 1, 13_990), planned=days(3))
     line = line_of(pl.purchase_list(), a.article)
-    assert line.short == 2 and line.allocation == {"panfilov": 3}
+    assert line.short == 2
+    assert line.allocation == {"panfilov": 3}
     assert [o.at_risk for o in line.orders] == [False, True, True]
     (short,) = [w for w in line.warnings if w.kind == pl.SHORT]
     assert [code for _pk, code in short.orders] == [second.code, third.code]
-    assert first.code not in short.text and "5" in short.text and "3" in short.text
+    assert first.code not in short.text
+    assert "5" in short.text
+    assert "3" in short.text
 
 
 def test_a_risen_dealer_price_warns_when_an_order_now_sells_below_cost_or_below_the_margin_floor():
@@ -104,7 +116,8 @@ def test_a_risen_dealer_price_warns_when_an_order_now_sells_below_cost_or_below_
     assert kinds(line_a) == [pl.BELOW_FLOOR]
     assert line_a.warnings[0].orders == [(below_cost.pk, below_cost.code)]
     assert unchanged.code not in line_a.warnings[0].text
-    assert kinds(line_b) == [pl.BELOW_COST] and loss.code in line_b.warnings[0].text
+    assert kinds(line_b) == [pl.BELOW_COST]
+    assert loss.code in line_b.warnings[0].text
     # margins then and now: (net − dealer) × units
     (o,) = line_b.orders
     assert o.margin_then == (Decimal("12311.20") - 11_000) * 2
@@ -119,12 +132,15 @@ def test_products_al_style_no_longer_sells_and_entries_not_in_the_catalog_are_wa
     result = pl.purchase_list()
     assert kinds(line_of(result, gone.article)) == [pl.DISCONTINUED]
     line = line_of(result, on_request.article)
-    assert kinds(line) == [pl.DISCONTINUED] and line.cost is None and "цена по запросу" in line.warnings[0].text
+    assert kinds(line) == [pl.DISCONTINUED]
+    assert line.cost is None
+    assert "цена по запросу" in line.warnings[0].text
     (unmatched,) = result.unmatched
     assert (unmatched.code, unmatched.needed, unmatched.sku) == (with_foreign.code, 2, "FOREIGN77")
     assert unmatched.warning.orders == [(with_foreign.pk, with_foreign.code)]
     assert "нет в каталоге" in unmatched.warning.text
-    assert result.warning_count == 3 and result.cost_unknown == 1
+    assert result.warning_count == 3
+    assert result.cost_unknown == 1
 
 
 # --- filters -------------------------------------------------------------------------------------------
@@ -150,16 +166,19 @@ def test_filters_by_date_delivery_mode_warehouse_and_warnings():
 
 # --- marking purchases -----------------------------------------------------------------------------------
 def test_partial_purchase_of_an_entry_leaves_the_rest_needed_and_the_paid_price_goes_into_the_margin():
-    user = staff("buyer", "mark_purchased")
+    user = make_staff("buyer", "orders.mark_purchased")
     a = product(dealer_price=10_000, stock=100)
     o = order((a, 3, 13_990, 10_000, 12))
     entry = o.entries.get()
     done = mark_entry_purchased(entry.pk, quantity=1, unit_price=9_500, document="АС-0001", user=user)
-    assert done.units == 1 and done.bought_orders == []
+    assert done.units == 1
+    assert done.bought_orders == []
     line = line_of(pl.purchase_list(), a.article)
-    assert line.needed == 2 and line.orders[0].purchased == 1
+    assert line.needed == 2
+    assert line.orders[0].purchased == 1
     fin = order_financials(o)
-    assert fin.lines[0].dealer_cost == 9_500 + 2 * 10_000 and fin.lines[0].purchased == 1
+    assert fin.lines[0].dealer_cost == 9_500 + 2 * 10_000
+    assert fin.lines[0].purchased == 1
     done = mark_entry_purchased(entry.pk, quantity=2, unit_price=10_200, document="АС-0002", user=user)
     assert done.bought_orders == [o]
     assert pl.purchase_list().lines == []
@@ -167,13 +186,14 @@ def test_partial_purchase_of_an_entry_leaves_the_rest_needed_and_the_paid_price_
     assert fin.dealer_cost == 9_500 + 2 * 10_200
     assert fin.margin == Decimal(3 * 13_990) - fin.dealer_cost - fin.commission
     notes = list(OrderEvent.objects.filter(order=o).values_list("note", flat=True))
-    assert any("АС-0001" in n for n in notes) and notes[-1].startswith("Товар закуплен")
+    assert any("АС-0001" in n for n in notes)
+    assert notes[-1].startswith("Товар закуплен")
     with pytest.raises(PurchaseError, match="уже закуплена полностью"):
         mark_entry_purchased(entry.pk, quantity=1, unit_price=10_000, document="АС-0003", user=user)
 
 
 def test_an_article_purchase_goes_to_its_orders_earliest_first():
-    user = staff("buyer", "mark_purchased")
+    user = make_staff("buyer", "orders.mark_purchased")
     a = product(stock=100)
     late = order((a, 2, 13_990), planned=days(4))
     early = order((a, 2, 13_990), planned=days(1))
@@ -181,7 +201,8 @@ def test_an_article_purchase_goes_to_its_orders_earliest_first():
     assert [(p.order_id, p.quantity) for p in done.purchases] == [(early.pk, 2), (late.pk, 1)]
     assert done.bought_orders == [early]
     (line,) = pl.purchase_list().lines
-    assert line.needed == 1 and [o.code for o in line.orders] == [late.code]
+    assert line.needed == 1
+    assert [o.code for o in line.orders] == [late.code]
     with pytest.raises(PurchaseError, match="1"):
         mark_article_purchased(a.article, quantity=2, unit_price=10_000, document="АС-8", user=user)
     assert Purchase.objects.count() == 2
@@ -201,7 +222,7 @@ def test_a_mark_with_bad_values_is_refused_in_words_and_records_nothing(kwargs, 
     entry = order((a, 1, 13_990)).entries.get()
     values = {"quantity": 1, "unit_price": 10_000, "document": "АС-1", **kwargs}
     with pytest.raises(PurchaseError, match=message):
-        mark_entry_purchased(entry.pk, user=staff("buyer"), **values)
+        mark_entry_purchased(entry.pk, user=make_staff("buyer"), **values)
     assert not Purchase.objects.exists()
 
 
@@ -218,21 +239,23 @@ def test_entries_of_cancelled_orders_and_unmatched_entries_cannot_be_marked():
 
 
 def test_unmarking_brings_the_need_back_and_is_audited():
-    buyer, boss = staff("buyer", "mark_purchased"), staff("boss", "mark_purchased")
+    buyer, boss = make_staff("buyer", "orders.mark_purchased"), make_staff("boss", "orders.mark_purchased")
     a = product(dealer_price=10_000, stock=100)
     o = order((a, 2, 13_990, 10_000, 12))
     done = mark_article_purchased(a.article, quantity=2, unit_price=9_000, document="АС-5", user=buyer)
     assert pl.is_bought(pl.purchase_progress([o.pk])[o.pk])
     purchase = unmark_purchase(done.purchases[0].pk, user=boss, reason="не тот заказ")
     purchase.refresh_from_db()
-    assert (
-        purchase.unmarked_by == boss and purchase.unmarked_at is not None and purchase.unmark_reason == "не тот заказ"
-    )
-    assert purchase.recorded_by == buyer and Purchase.objects.count() == 1  # kept, never deleted
+    assert purchase.unmarked_by == boss
+    assert purchase.unmarked_at is not None
+    assert purchase.unmark_reason == "не тот заказ"
+    assert purchase.recorded_by == buyer
+    assert Purchase.objects.count() == 1  # kept, never deleted
     assert line_of(pl.purchase_list(), a.article).needed == 2
     assert order_financials(o).dealer_cost == 2 * 10_000  # the estimate is back
     notes = list(OrderEvent.objects.filter(order=o, user=boss).values_list("note", flat=True))
-    assert any("не тот заказ" in n for n in notes) and "Товар больше не закуплен полностью." in notes
+    assert any("не тот заказ" in n for n in notes)
+    assert "Товар больше не закуплен полностью." in notes
     with pytest.raises(PurchaseError, match="уже"):
         unmark_purchase(purchase.pk, user=boss)
 
@@ -243,7 +266,9 @@ def test_an_entry_kaspi_drops_keeps_its_purchase_record():
     done = mark_entry_purchased(o.entries.get().pk, quantity=1, unit_price=10_000, document="D1", user=None)
     o.entries.all().delete()  # the pull deletes entries Kaspi no longer lists
     purchase = Purchase.objects.get(pk=done.purchases[0].pk)
-    assert purchase.entry is None and purchase.order == o and purchase.article == a.article
+    assert purchase.entry is None
+    assert purchase.order == o
+    assert purchase.article == a.article
 
 
 @pytest.mark.django_db(transaction=True)
@@ -276,7 +301,8 @@ def test_purchase_progress_counts_whole_units_and_goods_bought_needs_every_entry
     a, b = product(), product()
     o = order((a, 1, 13_990), (b, 2, 13_990))
     mark_entry_purchased(o.entries.get(product=a).pk, quantity=1, unit_price=1, document="D", user=None)
-    assert pl.purchase_progress([o.pk])[o.pk] == (3, 1) and not pl.is_bought((3, 1))
+    assert pl.purchase_progress([o.pk])[o.pk] == (3, 1)
+    assert not pl.is_bought((3, 1))
     mark_article_purchased(b.article, quantity=2, unit_price=1, document="D", user=None)
     assert pl.is_bought(pl.purchase_progress([o.pk])[o.pk])
     assert not pl.is_bought(pl.purchase_progress([order().pk]).get(order().pk))  # no entries: nothing bought
@@ -291,9 +317,14 @@ def test_command_json_last_line_is_the_stable_object():
     call_command("purchase_list", "--json", stdout=out)
     data = json.loads(out.getvalue().strip().splitlines()[-1])
     (line,) = data["lines"]
-    assert line["article"] == a.article and line["needed"] == 2 and isinstance(line["needed"], int)
-    assert line["allocation"] == {"panfilov": 1} and line["short"] == 1 and line["cost"] == 20_000
-    assert line["orders"][0]["code"] == o.code and line["orders"][0]["at_risk"] is True
+    assert line["article"] == a.article
+    assert line["needed"] == 2
+    assert isinstance(line["needed"], int)
+    assert line["allocation"] == {"panfilov": 1}
+    assert line["short"] == 1
+    assert line["cost"] == 20_000
+    assert line["orders"][0]["code"] == o.code
+    assert line["orders"][0]["at_risk"] is True
     assert [w["kind"] for w in line["warnings"]] == ["short"]
     assert data["unmatched"][0]["sku"] == "FOREIGN77"
     assert data["totals"] == {"lines": 1, "units": 2, "cost": 20_000, "lines_without_price": 0, "warnings": 2}
@@ -306,7 +337,9 @@ def test_command_prints_a_readable_list_and_takes_filters():
     out = StringIO()
     call_command("purchase_list", stdout=out)
     first, last = out.getvalue().splitlines()
-    assert first.startswith(f"{a.article}\t2\t") and "остаток 5" in first and "склад не указан 2" in first
+    assert first.startswith(f"{a.article}\t2\t")
+    assert "остаток 5" in first
+    assert "склад не указан 2" in first
     assert last == "Строк: 1, штук: 2, сумма 20000 ₸, предупреждений: 0."
     out = StringIO()
     call_command("purchase_list", "--json", "--delivery-mode", "DELIVERY_LOCAL", stdout=out)
@@ -330,7 +363,9 @@ def test_units_we_bought_since_the_last_import_are_not_counted_again_as_al_style
     mark_entry_purchased(first.entries.get().pk, quantity=2, unit_price=10_000, document="АС-1", user=None)
     line = line_of(pl.purchase_list(), a.article)
     assert (line.stock, line.bought_pending, line.available, line.needed) == (3, 2, 1, 2)
-    assert line.allocation == {"panfilov": 1} and line.short == 1 and line.orders[0].at_risk
+    assert line.allocation == {"panfilov": 1}
+    assert line.short == 1
+    assert line.orders[0].at_risk
     (short,) = line.warnings
     assert short.text == (
         f"Нужно 2, у Al-Style осталось для нас 1 (его остаток 3 ещё учитывает купленные нами 2): "

@@ -27,15 +27,22 @@ def manager():
 def test_no_orders_gives_zeros_not_errors():
     figures = quality.rolling(30, NOW)
     assert (figures.orders, figures.cancelled, figures.returns) == (0, 0, 0)
-    assert figures.cancelled_share == 0.0 and figures.merchant_share == 0.0
-    assert figures.level == quality.Level.GREEN and figures.by_reason == {} and figures.reasons == []
+    assert figures.cancelled_share == 0.0
+    assert figures.merchant_share == 0.0
+    assert figures.level == quality.Level.GREEN
+    assert figures.by_reason == {}
+    assert figures.reasons == []
     assert figures.by_actor == {"staff": 0, "auto": 0, "kaspi": 0}
     overview = quality.overview(NOW)
-    assert [m.orders for m in overview.months] == [0] * 12 and overview.watched.orders == 0
+    assert [m.orders for m in overview.months] == [0] * 12
+    assert overview.watched.orders == 0
     assert all(p.orders == 0 and p.cancelled_share == 0 for p in quality.trend(now=NOW))
     acceptance = quality.acceptance(figures.start, figures.end, now=NOW)
-    assert acceptance.measured == 0 and acceptance.median is None and acceptance.p90 is None
-    assert acceptance.slowest == [] and acceptance.waiting_now == 0
+    assert acceptance.measured == 0
+    assert acceptance.median is None
+    assert acceptance.p90 is None
+    assert acceptance.slowest == []
+    assert acceptance.waiting_now == 0
 
 
 def test_all_cancelled_is_a_share_of_one_and_red(manager):
@@ -43,8 +50,10 @@ def test_all_cancelled_is_a_share_of_one_and_red(manager):
         cancelled(NOW - 2 * DAY, reason)
     figures = quality.rolling(30, NOW)
     assert (figures.orders, figures.cancelled) == (3, 3)
-    assert figures.cancelled_share == 1.0 and figures.level == quality.Level.RED
-    assert figures.merchant_cancelled == 2 and figures.merchant_share == pytest.approx(2 / 3)
+    assert figures.cancelled_share == 1.0
+    assert figures.level == quality.Level.RED
+    assert figures.merchant_cancelled == 2
+    assert figures.merchant_share == pytest.approx(2 / 3)
 
 
 def test_reasons_merchant_kaspi_and_unknown_are_kept_as_they_came():
@@ -56,7 +65,8 @@ def test_reasons_merchant_kaspi_and_unknown_are_kept_as_they_came():
     cancelled(NOW - DAY, "SOMETHING_KASPI_INVENTED")
     cancelled(NOW - DAY, "")  # Kaspi gave no reason
     figures = quality.rolling(30, NOW)
-    assert figures.orders == 26 and figures.cancelled == 6
+    assert figures.orders == 26
+    assert figures.cancelled == 6
     assert figures.by_reason == {
         "MERCHANT_OUT_OF_STOCK": 2,
         "BUYER_CANCELLATION_BY_MERCHANT": 1,
@@ -64,11 +74,14 @@ def test_reasons_merchant_kaspi_and_unknown_are_kept_as_they_came():
         "SOMETHING_KASPI_INVENTED": 1,
         "": 1,
     }
-    assert figures.merchant_cancelled == 3 and figures.merchant_share == pytest.approx(3 / 26)
+    assert figures.merchant_cancelled == 3
+    assert figures.merchant_share == pytest.approx(3 / 26)
     rows = {row.code: row for row in figures.reasons}
     assert [row.code for row in figures.reasons][:2] == ["MERCHANT_OUT_OF_STOCK", "BUYER_CANCELLATION_BY_MERCHANT"]
-    assert rows["MERCHANT_OUT_OF_STOCK"].side == "merchant" and rows["TIMEOUT_BUYER_PICKUP"].side == "kaspi"
-    assert rows["SOMETHING_KASPI_INVENTED"].side == "unknown" and rows[""].side == "unknown"
+    assert rows["MERCHANT_OUT_OF_STOCK"].side == "merchant"
+    assert rows["TIMEOUT_BUYER_PICKUP"].side == "kaspi"
+    assert rows["SOMETHING_KASPI_INVENTED"].side == "unknown"
+    assert rows[""].side == "unknown"
     assert rows["SOMETHING_KASPI_INVENTED"].share == pytest.approx(1 / 26)
 
 
@@ -85,9 +98,12 @@ def test_an_order_counts_once_by_its_current_status_whatever_it_went_through():
     order(NOW - 3 * DAY, "SOME_NEW_STATUS")  # unknown statuses are orders, not errors
     figures = quality.rolling(30, NOW)
     assert figures.orders == 6
-    assert figures.cancelled == 2 and figures.by_reason == {"BUYER_NOT_REACHABLE": 1, "MERCHANT_OUT_OF_STOCK": 1}
-    assert figures.returns == 2 and figures.returns_share == pytest.approx(2 / 6)
-    assert cancelling.pk in _behind("cancelled") and moved.pk in _behind("cancelled")
+    assert figures.cancelled == 2
+    assert figures.by_reason == {"BUYER_NOT_REACHABLE": 1, "MERCHANT_OUT_OF_STOCK": 1}
+    assert figures.returns == 2
+    assert figures.returns_share == pytest.approx(2 / 6)
+    assert cancelling.pk in _behind("cancelled")
+    assert moved.pk in _behind("cancelled")
     assert _behind("returned") == set(
         Order.objects.filter(status__in=quality.RETURN_STATUSES).values_list("pk", flat=True)
     )
@@ -115,7 +131,8 @@ def test_windows_count_orders_by_creation_time_with_inclusive_start():
     overview = quality.overview(NOW)
     assert (overview.windows[30].orders, overview.windows[30].cancelled) == (2, 1)
     assert (overview.windows[90].orders, overview.windows[90].cancelled) == (4, 2)
-    assert quality.rolling(30, NOW).orders == 2 and inside.pk in _behind("merchant")
+    assert quality.rolling(30, NOW).orders == 2
+    assert inside.pk in _behind("merchant")
 
 
 def test_calendar_months_and_trend_days_follow_almaty_midnight():
@@ -127,12 +144,16 @@ def test_calendar_months_and_trend_days_follow_almaty_midnight():
     months = quality.overview(NOW).months
     assert [m.start.date().isoformat() for m in months][:2] == ["2026-01-01", "2026-02-01"]
     by_month = {m.start.strftime("%Y-%m"): m for m in months}
-    assert by_month["2026-11"].orders == 1 and by_month["2026-11"].cancelled == 1
-    assert by_month["2026-12"].orders == 1 and by_month["2026-12"].cancelled == 0
-    assert by_month["2026-10"].orders == 1 and sum(m.orders for m in months) == 3
+    assert by_month["2026-11"].orders == 1
+    assert by_month["2026-11"].cancelled == 1
+    assert by_month["2026-12"].orders == 1
+    assert by_month["2026-12"].cancelled == 0
+    assert by_month["2026-10"].orders == 1
+    assert sum(m.orders for m in months) == 3
     assert by_month["2026-12"].end > NOW  # the current month runs to now
     points = {p.day.isoformat(): p for p in quality.trend(now=NOW)}
-    assert len(points) == 90 and max(points) == "2026-12-15"
+    assert len(points) == 90
+    assert max(points) == "2026-12-15"
     # the 30 days ending on 30 November are 1–30 November: the late November order only
     assert (points["2026-11-30"].orders, points["2026-11-30"].cancelled) == (1, 1)
     # the 30 days ending on 1 December also hold the December order
@@ -156,7 +177,8 @@ def test_who_cancelled_comes_from_the_timeline(manager):
     auto_accepted_kept = order(NOW - DAY, "COMPLETED")  # auto-accepted and fine: not a cancellation
     event(auto_accepted_kept, NOW - DAY, "APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT", source=quality.AUTO_SOURCE)
     figures = quality.rolling(30, NOW)
-    assert figures.cancelled == 4 and figures.by_actor == {"staff": 1, "auto": 1, "kaspi": 2}
+    assert figures.cancelled == 4
+    assert figures.by_actor == {"staff": 1, "auto": 1, "kaspi": 2}
     assert _behind("staff") == {by_staff.pk}
     assert _behind("auto") == {auto_then_staff.pk}
     assert _behind("kaspi") == {by_kaspi.pk, first_seen_cancelled.pk}
@@ -181,9 +203,12 @@ def test_acceptance_times_median_p90_slowest_and_waiting(manager):
     assert result.p90 == timedelta(minutes=9)  # the 9th of 10
     assert [s.code for s in result.slowest] == [orders[9].code, orders[8].code, orders[7].code]
     assert result.slowest[0].waited == timedelta(minutes=120, seconds=30)
-    assert result.waiting_now == 1 and result.oldest_waiting == NOW - waiting.created_at
+    assert result.waiting_now == 1
+    assert result.oldest_waiting == NOW - waiting.created_at
     both = quality.acceptance_windows([start, NOW - timedelta(days=90)], end, now=NOW)
-    assert both[1].measured == 11 and both[1].p90 == timedelta(minutes=120) and both[1].slowest == []
+    assert both[1].measured == 11
+    assert both[1].p90 == timedelta(minutes=120)
+    assert both[1].slowest == []
     assert both[0].median == result.median
     assert _behind("accepted") == {o.pk for o in [*orders, old]}
 
@@ -193,12 +218,17 @@ def test_cancel_preview_adds_the_order_when_it_is_in_the_window():
     cancelled(NOW - DAY, "MERCHANT_OUT_OF_STOCK")
     fresh = order(NOW - DAY, "ACCEPTED_BY_MERCHANT")  # 51 orders, 1 cancelled
     preview = quality.cancel_preview(fresh, NOW)
-    assert preview.counted and preview.figures.orders == 51 and preview.figures.cancelled == 1
-    assert preview.share_after == pytest.approx(2 / 51) and preview.merchant_share_after == pytest.approx(2 / 51)
-    assert preview.figures.level == "green" and preview.level_after == "amber"  # 1.96 % -> 3.92 %
+    assert preview.counted
+    assert preview.figures.orders == 51
+    assert preview.figures.cancelled == 1
+    assert preview.share_after == pytest.approx(2 / 51)
+    assert preview.merchant_share_after == pytest.approx(2 / 51)
+    assert preview.figures.level == "green"
+    assert preview.level_after == "amber"  # 1.96 % -> 3.92 %
     older = order(NOW - 40 * DAY, "ACCEPTED_BY_MERCHANT")
     preview = quality.cancel_preview(older, NOW)
-    assert not preview.counted and preview.share_after == preview.figures.cancelled_share
+    assert not preview.counted
+    assert preview.share_after == preview.figures.cancelled_share
 
 
 def test_pulled_and_staff_cancellations_through_the_real_services(kaspi, catalog_products, manager):
@@ -234,10 +264,14 @@ def test_quality_report_json_is_the_last_line_with_the_stable_keys():
     cancelled(now - 20 * DAY, "BUYER_NOT_REACHABLE")  # in 30 days, not in 7
     completed(now - 45 * DAY, 5)  # before the default window
     _text, data = _report("--json")
-    assert data["orders"] == 11 and data["cancelled"] == 3
-    assert data["cancelled_share"] == pytest.approx(3 / 11, abs=1e-6) and 0 <= data["cancelled_share"] <= 1
+    assert data["orders"] == 11
+    assert data["cancelled"] == 3
+    assert data["cancelled_share"] == pytest.approx(3 / 11, abs=1e-6)
+    assert 0 <= data["cancelled_share"] <= 1
     assert data["by_reason"] == {"MERCHANT_OUT_OF_STOCK": 1, "SOMETHING_NEW": 1, "BUYER_NOT_REACHABLE": 1}
-    assert data["days"] == 30 and data["merchant_cancelled"] == 2 and data["level"] == "red"
+    assert data["days"] == 30
+    assert data["merchant_cancelled"] == 2
+    assert data["level"] == "red"
     _text, week = _report("--json", "--days", "7")
     assert (week["orders"], week["cancelled"], week["by_reason"]) == (
         10,
@@ -254,7 +288,9 @@ def test_quality_report_text_and_bad_days():
     with translation.override("ru"):
         call_command("quality_report", stdout=out)
     text = out.getvalue()
-    assert "MERCHANT_OUT_OF_STOCK" in text and "Отменено: 1 (100,00\u00a0%" in text and "за последние 30 дней" in text
+    assert "MERCHANT_OUT_OF_STOCK" in text
+    assert "Отменено: 1 (100,00\u00a0%" in text
+    assert "за последние 30 дней" in text
     with pytest.raises(CommandError):
         call_command("quality_report", "--days", "0")
 

@@ -38,7 +38,8 @@ def alerts() -> list[str]:
 
 def test_each_crossing_is_alerted_once_up_and_back_down():
     share_of(2, 100)  # 2 %: nothing to say
-    assert check_cancellation_share().level == "green" and alerts() == []
+    assert check_cancellation_share().level == "green"
+    assert alerts() == []
     share_of(3, 100)  # 3 %: amber
     for _ in range(3):  # however often the check runs
         assert check_cancellation_share().level == "amber"
@@ -46,26 +47,32 @@ def test_each_crossing_is_alerted_once_up_and_back_down():
     share_of(4, 100)  # 4 %: red
     check_cancellation_share()
     check_cancellation_share()
-    assert len(alerts()) == 2 and alerts()[1] == "Отменённые заказы за 30 дней: 4,00 %, выше 4 %"
+    assert len(alerts()) == 2
+    assert alerts()[1] == "Отменённые заказы за 30 дней: 4,00 %, выше 4 %"
     share_of(4, 105)  # 3.81 %: within half a point of 4 %, still red (no alert at every wobble)
-    assert check_cancellation_share().level == "red" and len(alerts()) == 2
+    assert check_cancellation_share().level == "red"
+    assert len(alerts()) == 2
     share_of(4, 115)  # 3.48 %: back below 4 %
     assert check_cancellation_share().level == "amber"
     assert alerts()[2] == "Отменённые заказы за 30 дней: снова 3,48 %, ниже 4 %"
     share_of(4, 150)  # 2.67 %: within half a point of 3 %, still amber
-    assert check_cancellation_share().level == "amber" and len(alerts()) == 3
+    assert check_cancellation_share().level == "amber"
+    assert len(alerts()) == 3
     share_of(4, 200)  # 2 %
-    assert check_cancellation_share().level == "green" and len(alerts()) == 4
+    assert check_cancellation_share().level == "green"
+    assert len(alerts()) == 4
     share_of(6, 200)  # 3 % again: a new crossing, a new alert
     check_cancellation_share()
-    assert len(alerts()) == 5 and QualityWatch.objects.get().crossings == 5
+    assert len(alerts()) == 5
+    assert QualityWatch.objects.get().crossings == 5
 
 
 def test_the_alert_says_what_and_links_to_the_quality_page():
     share_of(5, 100)  # straight to red from a first check
     check_cancellation_share()
     alert = Alert.objects.get(kind=Kind.CANCELLATION_SHARE)
-    assert alert.title.endswith("выше 4 %") and alert.link == "/admin/orders/qualityreport/"
+    assert alert.title.endswith("выше 4 %")
+    assert alert.link == "/admin/orders/qualityreport/"
     assert (
         alert.lines[0]
         == "Отменено 5 из 100 заказов, созданных за последние 30 дней; по причинам продавца — 5,00\u00a0%."
@@ -73,7 +80,8 @@ def test_the_alert_says_what_and_links_to_the_quality_page():
     assert "нет в наличии — 5" in alert.lines[2]
     assert alert.permission == "orders.view_order"
     for order in Order.objects.all():
-        assert order.customer_phone not in " ".join(alert.lines) and order.customer_name not in " ".join(alert.lines)
+        assert order.customer_phone not in " ".join(alert.lines)
+        assert order.customer_name not in " ".join(alert.lines)
 
 
 def test_the_crossing_reaches_telegram(telegram):
@@ -82,7 +90,8 @@ def test_the_crossing_reaches_telegram(telegram):
     assert send_pending().sent == 1
     [message] = telegram.messages
     plain = message["plain"].replace("\u00a0", " ")
-    assert plain.startswith("Отменённые заказы за 30 дней: 3,00 %, выше 3 %") and "Отменено 3 из 100 заказов" in plain
+    assert plain.startswith("Отменённые заказы за 30 дней: 3,00 %, выше 3 %")
+    assert "Отменено 3 из 100 заказов" in plain
 
 
 def test_hysteresis_only_delays_going_down():
@@ -97,8 +106,10 @@ def test_hysteresis_only_delays_going_down():
 
 def test_beat_runs_the_check_and_the_daily_summary_line_has_the_share():
     entry = beat_schedule()["orders-quality-check"]
-    assert entry["task"] == "orders.tasks.check_quality" and entry["task"] in celery_app.tasks
+    assert entry["task"] == "orders.tasks.check_quality"
+    assert entry["task"] in celery_app.tasks
     share_of(1, 50)
     assert check_quality_task() == "green"
     line = summary_line()
-    assert line.startswith("Отменённые заказы за 30 дней: 2,00\u00a0% (1 из 50;") and "5 %" in line
+    assert line.startswith("Отменённые заказы за 30 дней: 2,00\u00a0% (1 из 50;")
+    assert "5 %" in line

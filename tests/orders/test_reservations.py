@@ -122,7 +122,8 @@ def test_a_pull_that_brings_an_order_queues_a_debounced_price_list_rebuild(kaspi
     sandbox.add_order()
     pull_orders(days=1)
     state = FeedBuildState.objects.get()
-    assert state.queued_until is not None and state.queued_until > timezone.now()
+    assert state.queued_until is not None
+    assert state.queued_until > timezone.now()
     FeedBuildState.objects.update(queued_until=None, requested_at=None)
     pull_orders(days=1)  # nothing new: nothing asked
     assert FeedBuildState.objects.get().requested_at is None

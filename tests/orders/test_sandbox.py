@@ -24,10 +24,12 @@ def test_a_route_table_matches_placeholders_and_methods():
     api.add("GET", "/orders/{id}/entries", lambda r: {"id": r.params["id"]})
     api.add("POST", "/orders", lambda r: {"posted": True})
     view, params = api.resolve("GET", "/orders/abc/entries")
-    assert params == {"id": "abc"} and api.prefix == "/base"
+    assert params == {"id": "abc"}
+    assert api.prefix == "/base"
     assert api.resolve("POST", "/orders/abc/entries") is None
     assert api.resolve("GET", "/orders/abc") is None
-    assert api.owns("/base/orders") and not api.owns("/basement/orders")
+    assert api.owns("/base/orders")
+    assert not api.owns("/basement/orders")
 
 
 def test_another_module_can_mount_its_own_api(kaspi):
@@ -43,7 +45,8 @@ def test_another_module_can_mount_its_own_api(kaspi):
     sandbox.mount(content)
     base = sandbox.server.base
     answer = requests.get(base + "/shop/api/example/import/schema", headers={"X-Auth-Token": TOKEN}, timeout=5)
-    assert answer.status_code == 200 and answer.json() == {"type": "array", "token_ok": True}
+    assert answer.status_code == 200
+    assert answer.json() == {"type": "array", "token_ok": True}
     refused = requests.get(base + "/shop/api/example/import/schema", params={"fail": 1}, timeout=5)
     assert (refused.status_code, refused.text) == (418, "no schema today")
     assert requests.get(base + "/shop/api/example/nothing", timeout=5).status_code == 404
@@ -60,28 +63,33 @@ def test_the_state_machine_is_a_table_kaspi_refuses_what_it_does_not_allow(kaspi
         assert "CANCELLED" not in change.allowed_from
         body = {"data": {"type": "orders", "id": order["id"], "attributes": {"code": order["code"], "status": status}}}
         refused = requests.post(sandbox.server.url + "/orders", json=body, headers=HEADERS, timeout=5)
-        assert refused.status_code == 400 and "not allowed" in refused.json()["errors"][0]["title"]
+        assert refused.status_code == 400
+        assert "not allowed" in refused.json()["errors"][0]["title"]
     body["data"]["attributes"]["status"] = "TELEPORTED"
     refused = requests.post(sandbox.server.url + "/orders", json=body, headers=HEADERS, timeout=5)
-    assert refused.status_code == 400 and "unsupported" in refused.json()["errors"][0]["title"]
+    assert refused.status_code == 400
+    assert "unsupported" in refused.json()["errors"][0]["title"]
 
 
 def test_included_entries_are_linked_from_their_orders_and_name_their_product(kaspi, sandbox_products):
     sandbox = kaspi(orders=30, internal_offer_codes=0.5)
     body = list_page(sandbox, **{"include[orders]": "entries"}).json()
     included = {item["id"]: item for item in body["included"]}
-    assert body["data"] and all(item["type"] == "orderentries" for item in included.values())
+    assert body["data"]
+    assert all(item["type"] == "orderentries" for item in included.values())
     linked = [ref["id"] for order in body["data"] for ref in order["relationships"]["entries"]["data"]]
     assert sorted(linked) == sorted(included)  # full linkage, nothing extra
     skus = {p["sku"] for p in sandbox_products}
     codes = {item["attributes"]["offer"]["code"] for item in included.values()}
-    assert codes & skus and codes - skus  # our SKU for some products, Kaspi's own code for others
+    assert codes & skus
+    assert codes - skus  # our SKU for some products, Kaspi's own code for others
     for item in included.values():
         master = item["relationships"]["product"]["data"]
         sku = sandbox.merchant_product(master["id"])["data"]["attributes"]["code"]
         assert item["attributes"]["offer"]["code"] in (sku, KaspiSandbox.master_code(master["id"]))
     plain = list_page(sandbox).json()
-    assert plain["included"] == [] and "data" not in plain["data"][0]["relationships"]["entries"]
+    assert plain["included"] == []
+    assert "data" not in plain["data"][0]["relationships"]["entries"]
 
 
 def test_a_share_of_answers_leaves_out_included(kaspi):
@@ -96,7 +104,8 @@ def test_faults_after_n_requests_and_cleared(kaspi):
     assert [list_page(sandbox).status_code for _ in range(5)] == [200, 200, 503, 503, 200]
     sandbox.inject("500", times=5)
     assert list_page(sandbox).status_code == 500
-    assert sandbox.clear_faults() == 4 and sandbox.stats()["faults_pending"] == 0
+    assert sandbox.clear_faults() == 4
+    assert sandbox.stats()["faults_pending"] == 0
     assert list_page(sandbox).status_code == 200
     control = sandbox.server.base + "/_sandbox/"
     requests.post(control + "faults", json={"kind": "429", "times": 3, "after": 1}, timeout=5)

@@ -15,4 +15,6 @@ def test_beat_pulls_orders_every_five_minutes_by_default(settings):
 def test_task_runs_the_pull_service_and_returns_the_run(kaspi):
     kaspi(orders=5)
     run = PullRun.objects.get(pk=pull_orders_task(trigger="schedule"))
-    assert run.status == "success" and run.created == 5 and run.trigger == "schedule"
+    assert run.status == "success"
+    assert run.created == 5
+    assert run.trigger == "schedule"
