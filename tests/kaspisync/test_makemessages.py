@@ -4,6 +4,7 @@ catalog, nothing fuzzy, and no translation the catalogs held is lost when a stri
 app's catalog to the project's (the layout Django's own command breaks: it would leave the admin
 templates' strings untranslated in locale/)."""
 
+import gettext
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.kaspisync.test_translation_conflicts import django_catalogs
 from tests.kaspisync.test_translations import entries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +58,16 @@ def test_makemessages_from_the_root_leaves_every_string_translated_and_loses_non
                 assert msgstrs == own[key], f"{po}: the translation of {msgid!r} was rewritten"
             elif key in anywhere:
                 assert msgstrs in anywhere[key], f"{po}: {msgid!r} moved here with a new translation"
+
+    # The project's catalog (locale/) rewords some of Django's own strings on purpose ("Add %s" ->
+    # "Добавление: %s"); no code of ours uses them, and they stay.
+    django_msgids = set()
+    for mo in django_catalogs():
+        with mo.open("rb") as fh:
+            django_msgids |= {k[0] if isinstance(k, tuple) else k for k in gettext.GNUTranslations(fh)._catalog}
+    project = Path("locale/ru/LC_MESSAGES/django.po")
+    kept = {(c, m, p): s for _, c, m, p, s in after[project]}
+    overrides = [(c, m, p, s) for _, c, m, p, s in before[project] if (f"{c}\x04{m}" if c else m) in django_msgids]
+    assert any(m == "Add %s" for _, m, _, _ in overrides), "the project's rewording of Django's strings is gone"
+    for context, msgid, plural, msgstrs in overrides:
+        assert kept.get((context, msgid, plural)) == msgstrs, f"{project}: our wording of Django's {msgid!r} was lost"

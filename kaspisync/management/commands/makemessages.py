@@ -6,7 +6,9 @@ Django's command, plus what this project's layout needs so that a run loses no t
   found in an app to that app's catalog; when a string moves between catalogs, its translation is
   taken from whichever catalog had it (a compendium of every catalog's translated entries, then
   Django's own for the admin templates we override), never guessed by fuzzy matching;
-- entries no code uses any more are dropped.
+- entries no code uses any more are dropped, except in the project's catalogs (LOCALE_PATHS): there
+  an entry translating one of Django's own strings is a deliberate portal-wide override of
+  Django's wording ("Add %s" -> "Добавление: %s") and is kept although no code of ours uses it.
 """
 
 import subprocess
@@ -38,17 +40,42 @@ class Command(makemessages.Command):
                 sources = [before.get(po)] + [
                     t for other, t in before.items() if other != po and other.parent.parent.name == locale
                 ]
-                sources += [translated(d, tmp / f"django-{i}-{n}.po") for n, d in enumerate(django_catalogs(locale))]
+                theirs = [translated(d, tmp / f"django-{i}-{n}.po") for n, d in enumerate(django_catalogs(locale))]
+                sources += theirs
                 compendium = tmp / f"compendium-{i}.po"
                 tool("msgcat", "--use-first", "-o", compendium, *[s for s in sources if s is not None])
                 # msgmerge fills plural entries from a compendium only with an empty definition file.
                 tool("msgmerge", "-q", "--no-fuzzy-matching", "--compendium", compendium, "-o", po, "/dev/null", po)
                 tool("msgattrib", "--no-obsolete", "-o", po, po)
+                if before.get(po) and is_project_catalog(po) and any(theirs):
+                    keep_overrides(po, before[po], [t for t in theirs if t is not None], tmp / f"overrides-{i}.po")
 
 
 def all_catalogs(domain: str) -> list[Path]:
     root = Path(settings.BASE_DIR)
     return sorted(po for po in root.glob(f"**/locale/*/LC_MESSAGES/{domain}.po") if ".venv" not in po.parts)
+
+
+def is_project_catalog(po: Path) -> bool:
+    return any(Path(d).resolve() in po.resolve().parents for d in settings.LOCALE_PATHS)
+
+
+def keep_overrides(po: Path, before: Path, django: list[Path], out: Path) -> None:
+    """Add to `po` the entries `before` wrote by hand (no source reference) for msgids of Django's
+    catalogs: our wording of Django's strings. An entry our code or templates used (it has a
+    reference) goes with its last use, as any other."""
+    reference = out.with_suffix(".django.po")
+    tool("msgcat", "--use-first", "-o", reference, *django)
+    blocks = before.read_text(encoding="utf-8").split("\n\n")
+    unreferenced = out.with_suffix(".ours.po")
+    unreferenced.write_text(
+        "\n\n".join(b for b in blocks if not any(line.startswith("#:") for line in b.splitlines())) + "\n",
+        encoding="utf-8",
+    )
+    # The msgids both define, with the first file's (our) translation.
+    tool("msgcomm", "--more-than=1", "-o", out, unreferenced, reference)
+    if out.exists():
+        tool("msgcat", "--use-first", "-o", po, po, out)
 
 
 def django_catalogs(locale: str) -> list[Path]:
