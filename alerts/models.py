@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Kind:
@@ -71,8 +72,8 @@ class Channel(models.TextChoices):
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("waiting to be sent")
     SENDING = "sending", _("being sent")
-    SENT = "sent", _("sent")
-    FAILED = "failed", _("failed")
+    SENT = "sent", pgettext_lazy("alert delivery", "sent")
+    FAILED = "failed", pgettext_lazy("alert delivery", "failed")
     # The sender stopped between sending and recording the result (or the channel's answer was
     # lost): the message may have arrived. It is not sent again on its own, so nobody gets it twice.
     UNCERTAIN = "uncertain", _("outcome unknown")
@@ -167,7 +168,7 @@ class Subscription(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     telegram_kinds = models.JSONField(_("in Telegram"), default=list, blank=True)
     email_kinds = models.JSONField(_("by e-mail"), default=list, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("alert subscription", "active"), default=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -18,6 +18,7 @@ product's card status, and every upload with its per-product outcomes.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kaspisync.models import JobRun
 
@@ -31,7 +32,7 @@ class AttributeType(models.TextChoices):
 
 class KaspiCategory(models.Model):
     code = models.CharField(_("code"), max_length=512, unique=True)
-    title = models.CharField(_("title"), max_length=500, blank=True)
+    title = models.CharField(pgettext_lazy("Kaspi category", "title"), max_length=500, blank=True)
     is_active = models.BooleanField(
         _("listed by Kaspi"), default=True, help_text=_("Kaspi listed it in the last refresh of categories.")
     )
@@ -77,7 +78,7 @@ class KaspiAttributeValue(models.Model):
         KaspiAttribute, verbose_name=_("Kaspi attribute"), on_delete=models.CASCADE, related_name="values"
     )
     code = models.CharField(_("code"), max_length=512)
-    name = models.CharField(_("name"), max_length=512, blank=True)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=512, blank=True)
 
     class Meta:
         verbose_name = _("allowed value")
@@ -161,8 +162,8 @@ class CardStatus(models.TextChoices):
     NO_MAPPING = "no_mapping", _("no mapping")
     NOT_READY = "not_ready", _("not ready")
     READY = "ready", _("ready")
-    SENT = "sent", _("sent")
-    CREATED = "created", _("created")
+    SENT = "sent", pgettext_lazy("card status", "sent")
+    CREATED = "created", pgettext_lazy("card status", "created")
     ERROR = "error", _("error")
 
 
@@ -170,7 +171,7 @@ class UploadState(models.TextChoices):
     NONE = "", _("never sent")
     SENT = "sent", _("sent, waiting for Kaspi")
     UNKNOWN = "unknown", _("sent, answer lost")
-    CREATED = "created", _("created")
+    CREATED = "created", pgettext_lazy("card status", "created")
     ERROR = "error", _("refused by Kaspi")
 
 
@@ -257,7 +258,7 @@ class UploadBatch(models.Model):
 
 class Outcome(models.TextChoices):
     SENT = "sent", _("sent, waiting for Kaspi")
-    CREATED = "created", _("created")
+    CREATED = "created", pgettext_lazy("card status", "created")
     ERROR = "error", _("refused by Kaspi")
     UNKNOWN = "unknown", _("outcome unknown")
 

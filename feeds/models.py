@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kaspisync.models import JobRun
 
@@ -120,7 +121,7 @@ class FeedCity(models.Model):
 
     feed = models.ForeignKey(FeedSettings, on_delete=models.CASCADE, related_name="cities")
     city_id = models.CharField(_("Kaspi city id"), max_length=20, unique=True, validators=[city_code])
-    name = models.CharField(_("name"), max_length=100, blank=True)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=100, blank=True)
     offset = models.IntegerField(
         _("price offset, ₸"), default=0, help_text=_("Added to the sale price in this city (may be negative).")
     )

@@ -15,7 +15,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext_lazy
 
 NBSP = "\u00a0"
 MINUS = "\u2212"
@@ -147,7 +147,7 @@ FACT_LABELS = {
     "no_name": gettext_lazy("products without a name"),
     "unknown_article": gettext_lazy("articles not in the catalog"),
     "changed_meanwhile": gettext_lazy("orders changed meanwhile (left for the next pull)"),
-    "errors": gettext_lazy("validation errors"),
+    "errors": pgettext_lazy("how many", "validation errors"),
     "stores": gettext_lazy("stores"),
     "cities": gettext_lazy("cities"),
 }

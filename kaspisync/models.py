@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import display
 
@@ -11,7 +12,7 @@ class JobLock(models.Model):
     Dead when not kept alive for JOB_LOCK_LEASE (`alive_at`), or without progress until
     `expires_at` (JOB_LOCK_TTL after the last refresh)."""
 
-    name = models.CharField(_("name"), max_length=100, primary_key=True)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=100, primary_key=True)
     owner = models.CharField(_("owner"), max_length=100)
     acquired_at = models.DateTimeField(_("acquired at"))
     expires_at = models.DateTimeField(_("expires at"))
@@ -47,7 +48,7 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", _("running")
     SUCCESS = "success", _("success")
     FAILED = "failed", _("failed")
-    SKIPPED = "skipped", _("skipped")
+    SKIPPED = "skipped", pgettext_lazy("run status", "skipped")
 
 
 class RunTrigger(models.TextChoices):

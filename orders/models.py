@@ -115,7 +115,7 @@ class Order(models.Model):
     delivery_address = models.TextField(_("delivery address"), blank=True)
     delivery_address_data = models.JSONField(_("delivery address (structured)"), default=dict, blank=True)
     # Dates (Kaspi sends epoch ms, Almaty time; stored aware).
-    created_at = models.DateTimeField(_("created"), db_index=True)
+    created_at = models.DateTimeField(pgettext_lazy("order", "created"), db_index=True)
     approved_by_bank_at = models.DateTimeField(_("approved by bank"), null=True, blank=True)
     planned_delivery_at = models.DateTimeField(_("planned delivery"), null=True, blank=True)
     reservation_at = models.DateTimeField(_("reserved until"), null=True, blank=True)
@@ -467,8 +467,8 @@ class AutoAcceptRule(models.Model):
     """Which waiting orders may be accepted without a person. Every rule also requires every
     entry to be matched to a catalog product with enough Al-Style stock (as last imported)."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=100, unique=True)
+    is_active = models.BooleanField(pgettext_lazy("auto-accept rule", "active"), default=True)
     max_total = models.DecimalField(
         _("order total up to, ₸"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
     )

@@ -10,7 +10,7 @@ from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import facts, money
@@ -32,7 +32,7 @@ class CategoryAdmin(ReadOnlyAdmin):
     ordering = ("left",)
     list_per_page = 200
 
-    @admin.display(description=gettext_lazy("name"), ordering="left")
+    @admin.display(description=pgettext_lazy("object name", "name"), ordering="left")
     def indented_name(self, obj):
         return format_html('<span style="padding-left: {}em">{}</span>', 1.5 * max(obj.level - 1, 0), obj.name)
 

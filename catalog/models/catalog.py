@@ -12,7 +12,7 @@ class Category(models.Model):
     parent links so the admin and pricing rules can walk the tree."""
 
     id = models.PositiveIntegerField(_("Al-Style id"), primary_key=True)
-    name = models.CharField(_("name"), max_length=500)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=500)
     parent = models.ForeignKey(
         "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
@@ -20,7 +20,7 @@ class Category(models.Model):
     left = models.PositiveIntegerField(_("left"), default=0, db_index=True)
     right = models.PositiveIntegerField(_("right"), default=0)
     elements = models.PositiveIntegerField(_("products (supplier count)"), default=0)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("category", "active"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -33,7 +33,7 @@ class Category(models.Model):
 
 
 class Brand(models.Model):
-    name = models.CharField(_("name"), max_length=255, unique=True)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=255, unique=True)
     alstyle_guid = models.CharField(_("Al-Style GUID"), max_length=64, null=True, blank=True, unique=True)
     product_count = models.PositiveIntegerField(_("products (supplier count)"), default=0)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -109,7 +109,7 @@ class Product(models.Model):
     # --- supplier fields (written only by the import) ---
     article = models.PositiveIntegerField(_("article"), unique=True)
     article_pn = models.CharField(_("part number"), max_length=255, blank=True)
-    name = models.CharField(_("name"), max_length=1000)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=1000)
     full_name = models.TextField(_("full name"), blank=True)
     category = models.ForeignKey(
         Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
@@ -146,7 +146,7 @@ class Product(models.Model):
     supplier_hash = models.CharField(max_length=32, blank=True, editable=False)
     # No index on is_active / changed_at: every import writes them, and lists over one
     # catalog (tens of thousands of rows) filter and sort them fast enough without.
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("product", "active"), default=True)
     first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
     changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
 
@@ -268,7 +268,7 @@ class ProductChange(models.Model):
         DEALER_PRICE = "dealer_price", _("dealer price")
         RETAIL_PRICE = "retail_price", _("retail price")
         STOCK = "stock", _("stock")
-        ACTIVE = "is_active", _("active")
+        ACTIVE = "is_active", pgettext_lazy("changed field", "active")
 
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="changes")
     field = models.CharField(_("field"), max_length=16, choices=Field.choices)

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kaspisync import display
 from kaspisync.models import JobRun
@@ -87,7 +88,10 @@ class PriceRule(models.Model):
     tie: product > brand in category > deepest category > brand > global."""
 
     name = models.CharField(
-        _("name"), max_length=200, blank=True, help_text=_("Shown in the price explanation; the scope's name if empty.")
+        pgettext_lazy("object name", "name"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown in the price explanation; the scope's name if empty."),
     )
     category = models.ForeignKey(
         "catalog.Category",
@@ -114,7 +118,7 @@ class PriceRule(models.Model):
         on_delete=models.CASCADE,
         related_name="price_rules",
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("pricing rule", "active"), default=True)
     markup_percent = models.DecimalField(
         _("markup, %"), max_digits=6, decimal_places=2, default=Decimal("0"), validators=PERCENT_VALIDATORS
     )
