@@ -2,6 +2,7 @@
 
 Django's command, plus what this project's layout needs so that a run loses no translation:
 - the virtualenv, runtime state, tests and benchmarks are never scanned;
+- references name the file only (`#: orders/models.py`), no line numbers to churn;
 - a string found in a template under `templates/` belongs to the project catalog (`locale/`), one
   found in an app to that app's catalog; when a string moves between catalogs, its translation is
   taken from whichever catalog had it (a compendium of every catalog's translated entries, then
@@ -29,6 +30,9 @@ class Command(makemessages.Command):
 
     def handle(self, *args, **options):
         options["ignore_patterns"] = [*options.get("ignore_patterns", []), *NEVER_SCANNED]
+        # File names without line numbers: an edit elsewhere in a file leaves the catalogs alone,
+        # so helpers changing code in parallel do not collide on every .po.
+        options["add_location"] = options.get("add_location") or "file"
         domain = options.get("domain") or "django"
         with tempfile.TemporaryDirectory(prefix="makemessages-") as tmp:
             tmp = Path(tmp)
