@@ -22,7 +22,8 @@ to a blind resend). Then:
   left "sent, answer lost", never resent unless staff ask, and no further batch is sent (Kaspi
   is failing). An import whose code is known is always looked up, never sent again: a failed
   status check leaves its batch pending, and every later upload (and the periodic check) looks
-  pending batches up before it sends anything;
+  pending batches up before it sends anything; an import Kaspi no longer knows (a 4xx to the
+  look-up) is closed like a lost answer, so it never blocks later uploads;
 - refused or never sent (wrong token, 4xx, no connection after retries): the cards go back to
   what they were, and the run fails with the reason in words.
 `UploadRun.errors` (cards Kaspi refused) and `UploadRun.unknown` (answer lost) are what alerts read.
@@ -43,7 +44,7 @@ from kaspisync import locks
 from kaspisync.models import RunStatus, RunTrigger
 from kaspisync.runs import finish, run_job
 
-from ..kaspi_content import AnswerLost, ContentApiError, ImportResult, KaspiContentClient
+from ..kaspi_content import AnswerLost, ContentApiError, ImportResult, KaspiContentClient, TokenRefused
 from ..models import (
     BatchStatus,
     CardOutcome,
@@ -212,8 +213,18 @@ def _accepted(batch: UploadBatch, code: str, kaspi_status: str, description: str
     return batch
 
 
-def _lost(batch: UploadBatch, message: str) -> None:
+def _forgotten(batch: UploadBatch, message: str) -> None:
+    """Kaspi no longer knows the import: whether its cards were created is unknown."""
     text = _(
+        "Kaspi does not know the import %(code)s any more (%(error)s): whether the card was created is "
+        "unknown. It is not resent automatically; check it in the Kaspi cabinet and resend it if it is missing."
+    ) % {"code": batch.import_code, "error": message}
+    _lost(batch, message, text)
+    _total(batch.run)
+
+
+def _lost(batch: UploadBatch, message: str, text: str = "") -> None:
+    text = text or _(
         "Kaspi's answer was lost (%(error)s): the card may have been accepted. It is not resent "
         "automatically; check it in the Kaspi cabinet and resend it if it is missing."
     ) % {"error": message}
@@ -252,9 +263,25 @@ def _follow(client: KaspiContentClient, batch: UploadBatch, deadline: float, sle
             lock.refresh()
 
 
+def _refused_look_up(exc: ContentApiError) -> bool:
+    """Kaspi refused to look the import up (4xx other than a token or a throttle): it does not
+    know the code (forgotten, or made with another token). Asking again cannot help."""
+    return (
+        not isinstance(exc, TokenRefused) and exc.status is not None and 400 <= exc.status < 500 and exc.status != 429
+    )
+
+
 def _check(client: KaspiContentClient, batch: UploadBatch) -> bool:
-    """Look the import up once; apply its result when Kaspi finished it. True when final."""
-    status = client.import_status(batch.import_code)
+    """Look the import up once; apply its result when Kaspi finished it. True when final (an
+    import Kaspi no longer knows is closed as "outcome unknown")."""
+    try:
+        status = client.import_status(batch.import_code)
+        result = client.import_result(batch.import_code) if status.status == "FINISHED" else None
+    except ContentApiError as exc:
+        if not _refused_look_up(exc):
+            raise
+        _forgotten(batch, exc.args[0])  # what Kaspi said, without the generic diagnosis
+        return True
     batch.kaspi_status, batch.checked_at = status.status, timezone.now()
     if status.description:
         batch.description = status.description
@@ -262,9 +289,9 @@ def _check(client: KaspiContentClient, batch: UploadBatch) -> bool:
     if status.status == "ABORTED":
         _apply_aborted(batch, status.description)
         return True
-    if status.status != "FINISHED":
+    if result is None:
         return False
-    _apply_result(batch, client.import_result(batch.import_code))
+    _apply_result(batch, result)
     return True
 
 

@@ -302,3 +302,46 @@ def test_an_upload_without_errors_is_not_announced(mapped, ready):
 
     ready(2)
     assert upload_cards().created == 2 and not Alert.objects.exists()
+
+
+def test_an_import_kaspi_no_longer_knows_is_closed_and_does_not_block_later_uploads(mapped, ready):
+    """Kaspi answers 400 "import not found" for a pending import (forgotten, or made with another
+    token): its cards' outcome is unknown, they are not resent on their own, and every other
+    upload and the periodic check go on."""
+    mapped.uploaded_seconds = 3600
+    old = ready(2)
+    first = upload_cards(wait=False)
+    mapped.imports.clear()  # Kaspi forgot it
+    with translation.override("ru"):
+        assert check_pending() == 1, "looked up and closed, not an error every ten minutes"
+    batch = first.batches.get()
+    assert batch.status == BatchStatus.ANSWER_LOST, batch.status
+    message = describe_batch_message(batch)
+    assert "больше не знает" in message and batch.import_code in message and "HTTP 400" in message, message
+    assert {c.upload_state for c in ProductCard.objects.filter(product__in=old)} == {UploadState.UNKNOWN}
+    first.refresh_from_db()
+    assert first.unknown == 2 and first.sent == 2
+    mapped.uploaded_seconds = 0.05
+    ready(1, start=21500)
+    run = upload_cards()
+    assert run.status == "success" and (run.sent, run.created) == (1, 1), (run.status, run.error)
+    assert post_count(mapped) == 2, "the forgotten cards were not sent again on their own"
+
+
+def test_an_import_forgotten_while_it_is_followed_leaves_the_run_readable(mapped, ready):
+    mapped.uploaded_seconds = 0.3
+    ready(1)
+    original = mapped.import_status
+
+    def forget(code):
+        mapped.imports.clear()
+        return original(code)
+
+    mapped.import_status = forget
+    run = upload_cards()
+    assert run.unknown == 1 and run.batches.get().status == BatchStatus.ANSWER_LOST
+    assert run.status == "failed" and run.error  # said in words, as a lost answer
+
+
+def describe_batch_message(batch) -> str:
+    return CardOutcome.objects.filter(batch=batch).values_list("message", flat=True).first() or ""
