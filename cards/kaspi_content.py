@@ -340,6 +340,8 @@ class KaspiContentClient:
         if not isinstance(answer, dict):
             raise ContentApiError(_("unexpected answer to %(call)s") % {"call": "import/result"}, retryable=True)
         entries = answer.get("result")
+        if isinstance(entries, list):  # not the documented shape; entries that name their SKU are read
+            entries = {e["sku"]: e for e in entries if isinstance(e, dict) and isinstance(e.get("sku"), str)}
         by_sku = {str(sku): sku_result(entry) for sku, entry in entries.items()} if isinstance(entries, dict) else {}
         return ImportResult(
             errors=_count(answer.get("errors")),

@@ -88,3 +88,22 @@ def test_a_429_is_retried_after_the_wait_kaspi_states(content, settings):
     assert sandbox.request_count("/classification/categories") == 2
     assert waited >= RETRY_AFTER * 0.95, f"retried after {waited:.2f} s, Kaspi asked for {RETRY_AFTER} s"
     assert json.dumps(sandbox.seen[-1]["headers"])  # recorded as plain values
+
+
+def test_a_result_listed_instead_of_keyed_by_sku_is_still_read(content):
+    """The shape of /import/result beyond the documented example is unconfirmed: parse defensively."""
+    sandbox = content()
+    client = KaspiContentClient()
+    answer = client.upload([CARD, {**CARD, "sku": "AS2"}])
+    sandbox.advance(3600)
+    documented = sandbox.import_result(answer.code)
+    sandbox.import_result = lambda code: {
+        **documented,
+        "result": [
+            {"sku": "AS1", "state": "FINISHED"},
+            {"sku": "AS2", "state": "ERROR", "errors": [{"message": "Значение не из списка"}]},
+        ],
+    }
+    result = client.import_result(answer.code)
+    assert result.by_sku["AS1"].created and not result.by_sku["AS2"].created
+    assert result.by_sku["AS2"].message == "Значение не из списка"
