@@ -285,8 +285,10 @@ class AlstyleClient:
     def properties(self, *, categories=(), articles=()):
         """Product properties (`properties` method) of these categories or articles, a page at a
         time: yields {article: {property name: value}}. Steps by the elements received; stops
-        at the total the server states, or at an empty page."""
-        offset = 0
+        at the total the server states, at an empty page, or at a page that brings no article not
+        seen before (a server that ignores `offset` would otherwise be asked the same page again
+        up to total/limit times, each request a rate-limit slot)."""
+        offset, seen = 0, set()
         while True:
             params = {"limit": PROPERTIES_LIMIT, "offset": offset}
             if categories:
@@ -303,6 +305,10 @@ class AlstyleClient:
                 except SkipProduct:
                     continue
                 page[number] = values
+            if payload["elements"] and page and page.keys() <= seen:
+                log.warning("properties: offset %s repeated articles already read; stopping", offset)
+                return
+            seen.update(page)
             yield page
             total = normalize.optional_int((payload.get("pagination") or {}).get("totalCount"))
             offset += len(payload["elements"])

@@ -141,3 +141,16 @@ def test_properties_of_mapped_categories_are_read_within_the_rate_limit(
     assert counts.get("ready", 0) > 0 and counts.get("not_ready", 0) > 0  # e.g. "Apple M2", missing images
     reasons = [r["code"] for rs in ProductCard.objects.values_list("reasons", flat=True) for r in rs]
     assert "enum" in reasons and "properties_not_loaded" not in reasons
+
+
+def test_a_properties_server_that_ignores_offset_is_not_asked_the_same_page_again_and_again(alstyle):
+    sandbox = alstyle(products=300)
+    notebooks = next(c for c in sandbox.categories if c["name"] == "Игровые ноутбуки")
+    expected = [p["article"] for p in sandbox.products if p["category"] == notebooks["id"]]
+    assert len(expected) > 6
+    served = sandbox.properties
+    sandbox.properties = lambda query: served({**query, "offset": "0", "limit": "3"})  # always the first page
+    before = sandbox.request_count("properties")
+    pages = list(AlstyleClient().properties(categories=[notebooks["id"]]))
+    assert sandbox.request_count("properties") - before == 2, "the repeated page ends the read"
+    assert len({article for page in pages for article in page}) == 3
