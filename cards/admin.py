@@ -31,6 +31,7 @@ from .models import (
     UploadBatch,
     UploadRun,
 )
+from .reasons import describe
 from .services.classification import add_empty_rows, load_attributes
 from .services.mapping import fixed_value_problem, mapping_changed
 
@@ -197,6 +198,8 @@ class CategoryMappingAdmin(admin.ModelAdmin):
                     _("The attributes of %(code)s could not be read from Kaspi: %(error)s")
                     % {"code": category.code, "error": exc},
                 )
+        if category.attributes_loaded_at is not None and not category.attributes.exists():
+            messages.warning(request, describe({"code": "category_without_attributes", "category": category.code}))
         add_empty_rows(obj)
 
     def save_related(self, request, form, formsets, change):

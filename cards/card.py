@@ -193,7 +193,9 @@ def build_card(row: ProductRow, sku: str, spec: CategorySpec, properties: dict |
     if weight:
         card["weight"] = weight
     card["attributes"] = attribute_values(spec, properties, reasons)
-    if not card["attributes"] and not any(
+    if spec.attributes_loaded and not spec.rules:  # Kaspi declares none: not a leaf category
+        reasons.append(reason("category_without_attributes", category=spec.kaspi_code))
+    elif not card["attributes"] and not any(
         r["code"] in ("properties_not_loaded", "attributes_not_loaded") for r in reasons
     ):
         reasons.append(reason("no_attributes"))

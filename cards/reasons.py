@@ -43,6 +43,13 @@ def describe(reason: dict) -> str:
         "text_too_long": lambda: _("value of «%(attribute)s» is longer than 256 characters") % d,
         "too_many_values": lambda: _("«%(attribute)s» has more than 32 values") % d,
         "no_attributes": lambda: _("no attribute has a value (Kaspi needs at least one)"),
+        "category_without_attributes": lambda: (
+            _(
+                "Kaspi declares no attributes for the category %(category)s: it is probably not a leaf "
+                "category (Kaspi takes cards only in those); map a more specific one"
+            )
+            % d
+        ),
         "too_many_attributes": lambda: _("too many attributes: %(count)d, at most %(limit)d") % d,
         "schema": lambda: _("the card does not match Kaspi's schema: %(message)s") % d,
     }

@@ -191,3 +191,27 @@ def test_upload_pages_render_after_every_kind_of_outcome(mapped, catalog, admin_
     page = admin_client.get(reverse("admin:cards_uploadrun_change", args=[run.pk])).content.decode()
     assert "ответ потерян" in page  # the batch's status in words
     assert admin_client.get(reverse("admin:cards_kaspicategory_add")).status_code == 403
+
+
+def test_mapping_to_a_kaspi_category_without_attributes_warns_on_save(
+    content, catalog, admin_client, django_capture_on_commit_callbacks
+):
+    content()
+    from cards.kaspi_content import KaspiContentClient
+    from cards.models import KaspiCategory
+    from cards.services.classification import refresh_categories
+
+    refresh_categories(KaspiContentClient())
+    computers = KaspiCategory.objects.get(code="Master - Computers")  # not a leaf: no attributes
+    answer = admin_client.post(
+        reverse("admin:cards_categorymapping_add"),
+        {
+            "alstyle_category": catalog["notebooks"].pk,
+            "kaspi_category": computers.pk,
+            "attributes-TOTAL_FORMS": "0",
+            "attributes-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    page = answer.content.decode()
+    assert "Master - Computers" in page and "не конечная" in page, page[-3000:]

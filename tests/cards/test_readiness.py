@@ -163,3 +163,17 @@ def test_readiness_makes_no_query_per_product(mapped, catalog, django_assert_max
     with django_assert_max_num_queries(len(few)):
         assert refresh_readiness() == {"ready": 43}
     assert ProductCard.objects.filter(status=CardStatus.READY).count() == 43
+
+
+def test_a_kaspi_category_without_attributes_is_named_as_probably_not_a_leaf(mapped, catalog):
+    """Kaspi takes cards only in leaf categories; its list names no leaves, but a category with
+    no attributes at all is not one a card can be made in."""
+    import_mapping(
+        {"categories": [{"alstyle_category": 3521, "kaspi_category": "Master - Computers", "attributes": []}]}
+    )
+    product = catalog["product"](20930)
+    set_properties(product, notebook_properties())
+    refresh_readiness()
+    assert ProductCard.objects.get(product=product).status == CardStatus.NOT_READY
+    (reason,) = reasons_of(product)
+    assert "Master - Computers" in reason and "конечн" in reason, reason
