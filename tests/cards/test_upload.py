@@ -345,3 +345,16 @@ def test_an_import_forgotten_while_it_is_followed_leaves_the_run_readable(mapped
 
 def describe_batch_message(batch) -> str:
     return CardOutcome.objects.filter(batch=batch).values_list("message", flat=True).first() or ""
+
+
+def test_command_json_when_another_upload_is_running(mapped, ready):
+    from kaspisync import locks
+
+    ready(1)
+    out = StringIO()
+    with locks.job_lock("cards.upload") as held:
+        assert held is not None
+        with pytest.raises(CommandError):
+            call_command("upload_cards", "--json", stdout=out)
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert summary["status"] == "skipped" and summary["sent"] == 0 and summary["error"], summary

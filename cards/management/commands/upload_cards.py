@@ -35,7 +35,16 @@ class Command(BaseCommand):
 
             run, failure = UploadRun.objects.order_by("-pk").first(), str(exc)
         if run is None or run.status == RunStatus.SKIPPED:
-            raise CommandError(_("Skipped: another upload is in progress."))
+            skipped = _("Skipped: another upload is in progress.")
+            if json:  # the last line is JSON whatever happened
+                counts = dict.fromkeys(("sent", "created", "errors", "not_ready", "unknown", "pending"), 0)
+                self.stdout.write(
+                    jsonlib.dumps(
+                        {"run": run.pk if run else None, "status": RunStatus.SKIPPED, **counts, "error": skipped},
+                        ensure_ascii=False,
+                    )
+                )
+            raise CommandError(skipped)
         pending = run.batches.filter(status__in=(BatchStatus.UPLOADED, BatchStatus.TIMED_OUT)).count()
         self.stdout.write(
             _(
