@@ -28,12 +28,21 @@ def upload_errors(run: UploadRun):
         return notify(
             Kind.CARD_ERRORS,
             f"upload:{run.pk}",
-            title=ngettext(
-                "Card upload #%(id)s: Kaspi refused %(n)s card",
-                "Card upload #%(id)s: Kaspi refused %(n)s cards",
-                run.errors,
-            )
-            % {"id": run.pk, "n": run.errors},
+            title=(
+                ngettext(
+                    "Card upload #%(id)s: Kaspi refused %(n)s card",
+                    "Card upload #%(id)s: Kaspi refused %(n)s cards",
+                    run.errors,
+                )
+                % {"id": run.pk, "n": run.errors}
+                if run.errors
+                else ngettext(
+                    "Card upload #%(id)s: whether Kaspi created %(n)s card is unknown",
+                    "Card upload #%(id)s: whether Kaspi created %(n)s cards is unknown",
+                    run.unknown,
+                )
+                % {"id": run.pk, "n": run.unknown}
+            ),
             lines=lines,
             link=reverse("admin:cards_uploadrun_change", args=[run.pk]),
         )

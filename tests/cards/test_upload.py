@@ -358,3 +358,14 @@ def test_command_json_when_another_upload_is_running(mapped, ready):
             call_command("upload_cards", "--json", stdout=out)
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
     assert summary["status"] == "skipped" and summary["sent"] == 0 and summary["error"], summary
+
+
+def test_an_upload_whose_answer_was_lost_is_announced_as_unknown_not_as_refused(mapped, ready):
+    from alerts.models import Alert, Kind
+
+    ready(2)
+    mapped.kaspi.inject("drop", path="/import", applied=True)
+    with translation.override("ru"):
+        run = upload_cards()
+    [alert] = Alert.objects.filter(kind=Kind.CARD_ERRORS)
+    assert alert.title == f"Загрузка карточек №{run.pk}: неизвестно, создал ли Kaspi 2 карточки", alert.title
