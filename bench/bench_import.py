@@ -95,9 +95,19 @@ def main() -> None:
     from django.conf import settings
 
     from catalog.models import Product
-    from catalog.services import hooks
+    from catalog.services import hooks, importing
     from catalog.services.importing import import_catalog
 
+    # The peak of the import itself, before what follows its commit (queuing the price list rebuild
+    # and the cards refresh loads Celery and kombu into this process: some 5 MB).
+    peaks_before_commit_work = []
+    after_commit = importing._after_commit
+
+    def _after_commit(*args):
+        peaks_before_commit_work.append(rss_mb()[1])
+        return after_commit(*args)
+
+    importing._after_commit = _after_commit
     if not args.with_hooks:
         # The import alone: the after-import hook (pricing's recompute) has its own benchmark.
         hooks.after_import = lambda run, changed_product_ids: None
@@ -126,7 +136,14 @@ def main() -> None:
             seen = run.created + run.updated + run.unchanged
             rate = seen / min(timings)
             every = f" (all runs: {', '.join(f'{seen / t:,.0f}' for t in timings)})" if repeats > 1 else ""
-            print(f"  RSS now {rss_mb()[0]:.0f} MB, peak so far {rss_mb()[1]:.0f} MB", flush=True)
+            before_commit_work = (
+                f" ({peaks_before_commit_work[0]:.0f} MB before the after-commit work)"
+                if label == "first" and peaks_before_commit_work
+                else ""
+            )
+            print(f"  RSS now {rss_mb()[0]:.0f} MB, peak so far {rss_mb()[1]:.0f} MB{before_commit_work}", flush=True)
+            if label == "first":
+                first_peak_mb = rss_mb()[1]
             print(
                 f"{label:>9} import: {seen:,} products in {min(timings):.2f} s = {rate:,.0f} products/s{every} "
                 f"(target >= {TARGETS[label]:,}/s) {'OK' if rate >= TARGETS[label] else 'BELOW TARGET'}; "
@@ -136,8 +153,9 @@ def main() -> None:
             )
         peak_mb = rss_mb()[1]
         print(
-            f"peak memory (max RSS of the importing process): {peak_mb:.0f} MB (target <= {TARGETS['peak_mb']} MB) "
-            f"{'OK' if peak_mb <= TARGETS['peak_mb'] else 'ABOVE TARGET'}"
+            f"peak memory of the first import (max RSS of the importing process): {first_peak_mb:.0f} MB "
+            f"(target <= {TARGETS['peak_mb']} MB) {'OK' if first_peak_mb <= TARGETS['peak_mb'] else 'ABOVE TARGET'}; "
+            f"after the unchanged ones too: {peak_mb:.0f} MB"
         )
         if args.tracemalloc:
             print(
