@@ -2,9 +2,8 @@
 
     .venv/bin/python bench/bench_feed.py [--offers 50000] [--seconds 5] [--designs]
 
-With --designs it also times the two other ways the build could validate, for comparison (the
-figures that decided feeds/validation.py): validating processes started afresh inside every
-build (as before), and no processes at all: one validating pass over the written file.
+With --designs it also times, interleaved with the build's own runs, the simplest design: write,
+then one validating pass over the written file (feeds.validation.validate_file), wall and CPU.
 
 Targets (issue 4 and issue 10 item 4), one run on 2 cores:
 - writing + schema validation excluding the database read: median of 7 <= 0.3 s and the worst of
@@ -118,21 +117,11 @@ def write_then_validate(rows, config, path):
     return result
 
 
-def write_with_fresh_processes(rows, config, path):
-    """The design before: validating processes started inside each build."""
-    from feeds import validation
-
-    validation._POOL.stop_all()
-    return write_once(rows, config, path)
-
-
-def timed(runs: int, build) -> list[float]:
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        build()
-        timings.append(time.perf_counter() - started)
-    return timings
+def timed(build) -> tuple[float, float]:
+    """(wall, CPU of this process: the writer's and the validating thread's) of one build."""
+    started, cpu = time.perf_counter(), time.process_time()
+    build()
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def bench_build(n: int, tmp: str, designs: bool = False) -> dict:
@@ -145,7 +134,7 @@ def bench_build(n: int, tmp: str, designs: bool = False) -> dict:
     figures = {}
 
     # Including the database read: streamed straight from the query (as the build does).
-    with_db, rises, workers_rss = [], [], []
+    with_db, rises = [], []
     for _ in range(3):
         reset_peak_rss()
         before = rss_kb()
@@ -153,10 +142,9 @@ def bench_build(n: int, tmp: str, designs: bool = False) -> dict:
         result = write_once(publishable_products(), config, out)
         with_db.append(time.perf_counter() - started)
         rises.append((peak_rss_kb() - before) / 1024)
-        workers_rss.append(result.validator_peak_kb / 1024)
         assert result.valid and result.offers == n, (result.offers, result.errors[:3])
     figures["with_db_first"], figures["with_db_median"] = with_db[0], statistics.median(with_db)
-    figures["rss_rise_mb"], figures["worker_rss_mb"] = max(rises), max(workers_rss)
+    figures["rss_rise_mb"] = max(rises)
     figures["size_mb"] = result.size / 1e6
     figures["available"] = result.available_offers
 
@@ -164,19 +152,21 @@ def bench_build(n: int, tmp: str, designs: bool = False) -> dict:
     started = time.perf_counter()
     rows = list(publishable_products())
     figures["db_read"] = time.perf_counter() - started
-    timings = []
+    timings, one_pass = [], []
     for _ in range(RUNS):
         started, cpu = time.perf_counter(), time.process_time()
         result = write_once(rows, config, out)
         timings.append((time.perf_counter() - started, time.process_time() - cpu, result.validator_cpu))
+        if designs:  # interleaved: both designs see the same load
+            one_pass.append(timed(lambda: write_then_validate(rows, config, out)))
     figures["without_db_first"] = timings[0][0]
     figures["without_db_median"] = statistics.median(t[0] for t in timings)
     figures["without_db_worst"] = max(t[0] for t in timings)
     figures["without_db_all"] = [t[0] for t in timings]
+    figures["cpu_median"] = statistics.median(t[1] for t in timings)
     figures["without_db_best"], figures["writer_cpu"], figures["validator_cpu"] = min(timings)
     if designs:
-        for key, build in (("fresh", write_with_fresh_processes), ("one_pass", write_then_validate)):
-            figures[key] = timed(RUNS, lambda build=build: build(rows, config, out))
+        figures["one_pass"] = one_pass
 
     # Python allocations while writing (tracemalloc slows Python down: a separate run).
     tracemalloc.start()
@@ -363,24 +353,20 @@ def main() -> int:
     line(f"write + validate, excluding DB read (worst of {RUNS})", build["without_db_worst"], "s", round(2 * median, 3))
     line(f"write + validate, excluding DB read (best of {RUNS})", build["without_db_best"], "s")
     print(f"    (every run: {', '.join(f'{t:.3f}' for t in build['without_db_all'])} s)")
-    for key, label in (
-        ("fresh", "validating processes started in each build (before)"),
-        ("one_pass", "no processes: one validating pass after writing"),
-    ):
-        if key in build:
-            times = build[key]
-            print(
-                f"  other design, {label}: median {statistics.median(times):.3f} s, worst {max(times):.3f} s "
-                f"(every run: {', '.join(f'{t:.3f}' for t in times)})"
-            )
-    line("  (CPU of the writer process, best run)", build["writer_cpu"], "s")
-    line("  (CPU of the validating worker, alongside, best run)", build["validator_cpu"], "s")
+    line(f"  (CPU of the build, writer + validating thread, median of {RUNS})", build["cpu_median"], "s")
+    if "one_pass" in build:
+        walls, cpus = [t[0] for t in build["one_pass"]], [t[1] for t in build["one_pass"]]
+        print(
+            f"  other design, write then one validating pass over the file: median {statistics.median(walls):.3f} s, "
+            f"worst {max(walls):.3f} s, CPU median {statistics.median(cpus):.3f} s "
+            f"(every run: {', '.join(f'{t:.3f}' for t in walls)})"
+        )
+    line("  (CPU of the build, best run: writer + validating thread)", build["writer_cpu"], "s")
+    line("  (of which the validating thread, alongside)", build["validator_cpu"], "s")
     line("write + validate, including DB read (first run)", build["with_db_first"], "s", 1.5)
     line("write + validate, including DB read (median of 3)", build["with_db_median"], "s", 1.5)
     line("  (DB read alone, list of dicts)", build["db_read"], "s")
-    line("peak memory rise: writer RSS + validating worker", build["rss_rise_mb"] + build["worker_rss_mb"], "MB", 50)
-    line("  (writer process: peak RSS rise)", build["rss_rise_mb"], "MB")
-    line("  (validating worker process: peak RSS, all its own)", build["worker_rss_mb"], "MB")
+    line("peak memory rise (RSS of the building process)", build["rss_rise_mb"], "MB", 50)
     line("  (tracemalloc peak, Python allocations)", build["tracemalloc_peak_mb"], "MB")
     line(f"full build + publish (gzip, snapshot): {publish['result']}", publish["build_publish"], "s")
     line(f"rebuild with no change: {publish['rebuild_result']}", publish["rebuild_unchanged"], "s")

@@ -10,8 +10,8 @@ stock combination. Nothing is held in memory but one batch of offers and those s
 
 Every byte goes through a `Sink`: the file, its SHA-256, the SHA-256 of everything after the
 root's start tag (the offers, without the date: equal means nothing changed), and the schema
-validator (feeds/validation.py: worker processes check each batch of BATCH offers while the next
-is written).
+validator (feeds/validation.py: a thread checks each batch of BATCH offers while the next is
+written).
 
 One bad offer never fails the whole price list. Each offer's values are checked before it is
 written, by the schema's own rules (SKU 1-20 Latin letters and digits and unique, a name, prices
@@ -220,8 +220,7 @@ class WriteResult:
     schema_bad_lines: dict = field(default_factory=dict)  # {line: schema message} of offers the schema refused
     offers_digest_from: int = 0  # byte offset where `offers_sha256` starts (after the root's start tag)
     snapshot: dict = field(default_factory=dict)  # {sku: [price, [stock per store]]}: for diffs
-    validator_peak_kb: int = 0  # the validating processes: the largest peak RSS, CPU time summed
-    validator_cpu: float = 0.0
+    validator_cpu: float = 0.0  # CPU time of the validating thread (for the benchmark)
 
     @property
     def valid(self) -> bool:
@@ -276,7 +275,7 @@ def write_feed(
     validator: "WriterValidator | None" = None,
 ) -> WriteResult:
     """Write the price list for `offers` to the binary file `fh`; validate while writing
-    (`validator`: a WriterValidator of one's own, e.g. with workers=0)."""
+    (`validator`: a WriterValidator of one's own, e.g. with threads=0)."""
     if validate and validator is None:
         from .validation import WriterValidator
 
@@ -359,8 +358,7 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
     finally:
         if validator is not None:
             schema_errors = validator.finish()
-            result.validator_peak_kb = validator.worker_max_rss_kb
-            result.validator_cpu = validator.worker_cpu_seconds
+            result.validator_cpu = validator.thread_cpu_seconds
         else:
             schema_errors = []
     if schema_errors:
@@ -375,7 +373,7 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
 
 def _sort_schema_errors(result: WriteResult, validator: "WriterValidator", messages: list[str]) -> None:
     """Errors only on the lines of single offers take those offers out (`schema_bad_lines`). Any
-    other error (in the head or the tail, a validating process lost) makes the document invalid:
+    other error (in the head or the tail, a validating thread lost) makes the document invalid:
     then every schema error is reported and nothing is taken out."""
     offer_lines = validator.offer_lines_with_errors()
     elsewhere = len(validator.bad_lines) > len(offer_lines) or any(_line_of(m) not in offer_lines for m in messages)

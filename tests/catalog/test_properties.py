@@ -158,7 +158,7 @@ def test_whatever_the_offers_the_written_price_list_is_valid_or_says_why(items, 
         )
         items = [o._replace(price=tuple((c.city_id, c.price(0, o.price)) for c in chosen.cities)) for o in items]
     out = io.BytesIO()
-    result = write_feed(out, items, chosen, validator=WriterValidator(workers=0))
+    result = write_feed(out, items, chosen, validator=WriterValidator(threads=0))
     data = out.getvalue()
     assert result.offers + result.dropped_count == len(items)  # every offer written or left out, with a reason
     assert all(d["reason"] for d in result.dropped)

@@ -1,6 +1,7 @@
-"""The writer's validator: head + batches of offers + tail, checked in worker processes."""
+"""The writer's validator: head + batches of offers + tail, checked by a thread beside the writer."""
 
 import hashlib
+import threading
 
 import pytest
 
@@ -20,8 +21,8 @@ def offer(n: int, price: str = "100") -> bytes:
     return GOOD.replace('sku="AS1"', f'sku="AS{n}"').replace(">100<", f">{price}<").encode() + b"\n"
 
 
-def check(batches, workers, head=HEAD, tail=TAIL) -> tuple[list[str], int]:
-    validator = WriterValidator(workers)
+def check(batches, threads, head=HEAD, tail=TAIL) -> tuple[list[str], int]:
+    validator = WriterValidator(threads)
     validator.feed(head)
     validator.begin_offers()
     for batch in batches:
@@ -31,38 +32,38 @@ def check(batches, workers, head=HEAD, tail=TAIL) -> tuple[list[str], int]:
     return validator.finish(), validator.error_count
 
 
-@pytest.mark.parametrize("workers", [0, 1, 2])
-def test_errors_carry_the_line_of_the_whole_file(workers):
+@pytest.mark.parametrize("threads", [0, 1, 2])
+def test_errors_carry_the_line_of_the_whole_file(threads):
     batches = [b"".join(offer(n) for n in range(start, start + 10)) for start in range(0, 50, 10)]
-    assert check(batches, workers) == ([], 0)
+    assert check(batches, threads) == ([], 0)
     # Offer 23 (line 3 + 23 = 26 of the file: the head takes two lines) and offer 41 are broken.
     batches[2] = batches[2].replace(b'sku="AS23"><model>M</model>', b'sku="AS23"><model> </model>')
     batches[4] = batches[4].replace(b">100<", b">-5<", 2)  # offers 40 and 41
-    errors, count = check(batches, workers)
+    errors, count = check(batches, threads)
     assert count == 3, errors
     assert len(errors) == 3, errors
     assert [e.split(":")[0] for e in errors] == ["line 26", "line 43", "line 44"]
     assert validate_bytes(HEAD + b"".join(batches) + TAIL)  # the file validated in one piece agrees
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_head_and_tail_are_checked_once(workers):
+@pytest.mark.parametrize("threads", [0, 1])
+def test_head_and_tail_are_checked_once(threads):
     head = HEAD.replace(b"<company>S</company>", b"<company></company>")
-    errors, count = check([offer(1), offer(2)], workers, head=head)
+    errors, count = check([offer(1), offer(2)], threads, head=head)
     assert count == 1
     assert errors[0].startswith("line 2:")
     assert "company" in errors[0]
-    errors, _ = check([offer(1)], workers, tail=b"</offers><extra/></kaspi_catalog>")
+    errors, _ = check([offer(1)], threads, tail=b"</offers><extra/></kaspi_catalog>")
     assert errors
     assert errors[0].startswith("line 4:")
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_batches_must_be_whole_offers(workers):
+@pytest.mark.parametrize("threads", [0, 1])
+def test_batches_must_be_whole_offers(threads):
     one = offer(1)
-    errors, _ = check([one[:40], one[40:]], workers)  # split inside an offer: not accepted
+    errors, _ = check([one[:40], one[40:]], threads)  # split inside an offer: not accepted
     assert errors
-    errors, _ = check([one + b"</offers><offers>\n" + offer(2)], workers)  # no smuggled structure
+    errors, _ = check([one + b"</offers><offers>\n" + offer(2)], threads)  # no smuggled structure
     assert errors
 
 
@@ -80,20 +81,49 @@ def test_agrees_with_whole_document_validation_on_bad_offers():
         assert bool(errors) == whole, body
 
 
-def test_a_worker_that_dies_fails_the_check():
+def test_a_validating_thread_that_fails_fails_the_check(monkeypatch):
+    """Batches a thread could not check are never taken for valid, and the writer never waits."""
+    import feeds.validation as validation
+
+    check = validation._Batches.check
+
+    def broken(self, part, first_line, close=validation.CLOSE):
+        if threading.current_thread() is not threading.main_thread():
+            raise MemoryError("out of memory")
+        return check(self, part, first_line, close)
+
+    monkeypatch.setattr(validation._Batches, "check", broken)
     validator = WriterValidator(1)
     validator.feed(HEAD)
     validator.begin_offers()
-    worker = validator._workers[0]
-    worker.kill()
-    worker.wait()
-    for n in range(5):
-        validator.feed(offer(n))  # lost with the worker: never silently passed
+    for n in range(20):
+        validator.feed(offer(n))
     validator.end_offers()
     validator.feed(TAIL)
     errors = validator.finish()
     assert errors
-    assert "stopped unexpectedly" in errors[-1]
+    assert "stopped unexpectedly (MemoryError: out of memory)" in errors[-1]
+    assert validator.error_count == 1
+    assert all(not t.name.startswith("feed-validator") for t in threading.enumerate())
+
+
+def test_the_thread_checks_batches_beside_the_writer():
+    """With a thread, some batches are checked by it (not all by the writer), and the writer's
+    thread leaves none behind; an error found by either one is reported by line."""
+    validator = WriterValidator(1)
+    validator.feed(HEAD)
+    validator.begin_offers()
+    for n in range(200):
+        validator.feed(offer(n, "-1" if n == 150 else "100"))
+    validator.end_offers()
+    validator.feed(TAIL)
+    errors = validator.finish()
+    assert [e.split(":")[0] for e in errors] == ["line 153"]
+    assert validator.bad_lines == {153}
+    assert validator.offer_lines_with_errors() == {153}
+    (thread_check,) = validator._checks
+    assert thread_check.batches > 0, "the thread checked no batch"
+    assert all(not t.name.startswith("feed-validator") for t in threading.enumerate())
 
 
 def test_an_offer_only_the_schema_refuses_is_reported_by_line_and_taken_out(monkeypatch, tmp_path):
@@ -122,47 +152,3 @@ def test_an_offer_only_the_schema_refuses_is_reported_by_line_and_taken_out(monk
     assert result.size == len(data)
     assert result.sha256 == hashlib.sha256(data).hexdigest()
     assert result.offers_sha256 == hashlib.sha256(data[result.offers_digest_from :]).hexdigest()
-
-
-def test_validating_processes_are_started_once_and_reused_by_later_builds():
-    """A fresh interpreter with lxml inside every build made its time vary with the machine's
-    load (issue 10, item 4): the processes stay for the next build."""
-    first = WriterValidator(1)
-    (worker,) = first._workers
-    first.feed(HEAD)
-    first.begin_offers()
-    first.feed(offer(1))
-    first.end_offers()
-    first.feed(TAIL)
-    assert first.finish() == []
-    second = WriterValidator(1)
-    assert second._workers == [worker]
-    assert worker.poll() is None  # the same process, reused
-    second.finish()
-    worker.kill()
-    worker.wait()
-    third = WriterValidator(1)  # a dead one is replaced
-    assert third._workers[0] is not worker
-    assert third._workers[0].poll() is None
-    third.feed(HEAD)
-    third.begin_offers()
-    third.feed(offer(1).replace(b">100<", b">-1<"))
-    third.end_offers()
-    third.feed(TAIL)
-    assert len(third.finish()) == 1
-    assert third.bad_lines == {3}
-    assert third.offer_lines_with_errors() == {3}
-
-
-def test_two_validators_at_once_do_not_share_processes():
-    first, second = WriterValidator(1), WriterValidator(1)
-    assert set(first._workers).isdisjoint(second._workers)
-    private = second._workers[0]
-    for validator in (first, second):
-        validator.feed(HEAD)
-        validator.begin_offers()
-        validator.feed(offer(1))
-        validator.end_offers()
-        validator.feed(TAIL)
-        assert validator.finish() == []
-    assert private.poll() is not None  # the private one is stopped when its validator finishes
