@@ -11,6 +11,9 @@ from kaspisync import registry
 from .services.importing import LOCK_NAME as IMPORT_LOCK
 from .services.pricing import LOCK_NAME as PRICING_LOCK
 
+# What price managers edit (kaspisync.roles), besides the product list's pricing actions.
+PRICING_MODELS = ("pricerule", "priceband", "commissionrate", "feedexclusion")
+
 
 def check_alstyle() -> str:
     """One cheap `date` call, inside the shared rate limit."""
@@ -76,4 +79,12 @@ def register() -> None:
             task="catalog.tasks.recompute_prices",  # an abandoned run of any scope: recompute all
             alert_after=2,
         )
+    )
+    registry.role_permissions(
+        registry.PRICE_MANAGERS,
+        [
+            "catalog.run_import",
+            "catalog.change_product",  # the product list's pricing actions: manual price, exclusions
+            *(f"catalog.{action}_{model}" for action in ("add", "change", "delete") for model in PRICING_MODELS),
+        ],
     )

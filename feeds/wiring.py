@@ -10,6 +10,9 @@ from kaspisync import registry
 from . import selectors
 from .services import LOCK_NAME as BUILD_LOCK
 
+# The price list's stores, cities and city prices: edited by price managers (kaspisync.roles).
+SETTINGS_MODELS = ("feedstore", "feedcity", "feedcitypriceoverride")
+
 
 def check_feed() -> str:
     if not settings.FEED_TOKEN:
@@ -44,4 +47,13 @@ def register() -> None:
             task="feeds.tasks.build_feed",
             alert_after=3,
         )
+    )
+    registry.role_permissions(
+        registry.PRICE_MANAGERS,
+        [
+            "feeds.build_feed",
+            "feeds.publish_anyway",
+            "feeds.change_feedsettings",
+            *(f"feeds.{action}_{model}" for action in ("add", "change", "delete") for model in SETTINGS_MODELS),
+        ],
     )

@@ -5,17 +5,23 @@ tables staff may need to see.
 - `RunNowMixin`: "run now" buttons on a run list (queue a job from the admin).
 - `PersonalDataMixin`: personal fields (kaspisync.registry.personal_data) are never shown,
   filtered, searched or sorted on for users without their permission.
+- Users and groups: permission names in the user's language (Django stores them in English).
 """
 
 from dataclasses import dataclass, field
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import display, locks, registry
@@ -205,3 +211,54 @@ class JobLockAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- users and groups: permissions named in words of the user's language ----------------------
+PERMISSION_ACTIONS = {
+    "add": _("can add"),
+    "change": _("can change"),
+    "delete": _("can delete"),
+    "view": _("can view"),
+}
+
+
+def permission_label(permission) -> str:
+    """ "Каталог | товар | может изменять" for a model's four permissions, "Каталог | запуск
+    импорта | Может запускать импорт каталога" for the project's own (translated by their apps)."""
+    content_type = permission.content_type
+    model = content_type.model_class()
+    if model is None:
+        return str(permission)
+    action, _sep, model_name = permission.codename.partition("_")
+    if model_name == model._meta.model_name and action in PERMISSION_ACTIONS:
+        what = PERMISSION_ACTIONS[action]
+    else:
+        what = gettext(permission.name)
+    return f"{model._meta.app_config.verbose_name} | {model._meta.verbose_name} | {what}"
+
+
+class TranslatedPermissions(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return permission_label(obj)
+
+
+class TranslatedPermissionsMixin:
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        if db_field.name in ("permissions", "user_permissions"):
+            kwargs["form_class"] = TranslatedPermissions
+            kwargs.setdefault("queryset", Permission.objects.select_related("content_type"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class GroupAdmin(TranslatedPermissionsMixin, auth_admin.GroupAdmin):
+    pass
+
+
+class UserAdmin(TranslatedPermissionsMixin, auth_admin.UserAdmin):
+    pass
+
+
+for _model, _admin_class in ((Group, GroupAdmin), (get_user_model(), UserAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _admin_class)

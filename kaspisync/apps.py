@@ -2,6 +2,7 @@
 database and broker connection checks."""
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -16,5 +17,17 @@ class KaspisyncConfig(AppConfig):
 
         install_log_masking()
         search.install()
+        post_migrate.connect(_sync_roles, dispatch_uid="kaspisync.sync_roles")
         registry.connection_check("database", health.check_database)
         registry.connection_check("broker", health.check_broker)
+
+
+def _sync_roles(sender, apps=None, using="default", **kwargs):
+    """After every migrate: the role groups follow new models (kaspisync.roles)."""
+    from django.apps import apps as global_apps
+
+    from .roles import sync_roles
+
+    with_models = [config for config in global_apps.get_app_configs() if config.models_module is not None]
+    if sender is with_models[-1]:  # the last app: every app's permissions exist by now
+        sync_roles(global_apps)

@@ -10,6 +10,7 @@ whatever is registered, in registration order:
     registry.dashboard_panel("admin/orders/dashboard_panel.html")                          # dashboard
     registry.job(Job(name="orders.pull", run_model="orders.PullRun", ...))                # health, alerts
     registry.personal_data("orders.Order", ("customer_name", ...), "orders.view_customer_data")
+    registry.role_permissions(registry.ORDER_MANAGERS, ["orders.accept_order", ...])           # roles
 
 A `Job` is one periodic job as a monitor sees it: where its runs are recorded, how often it is
 expected to succeed, when that is late enough to alert (`alert_after`) or to page (`page_after`:
@@ -126,12 +127,20 @@ class PersonalData:
     permission: str
 
 
+# The three roles (auth groups, kaspisync.roles): every one sees everything read-only but customer
+# personal data; the managers add what their apps register for them.
+PRICE_MANAGERS = "Менеджеры цен"
+ORDER_MANAGERS = "Менеджеры заказов"
+VIEWERS = "Наблюдатели"
+ROLES = (PRICE_MANAGERS, ORDER_MANAGERS, VIEWERS)
+
 _connection_checks: dict[str, ConnectionCheck] = {}
 _first_jobs: dict[str, FirstJob] = {}
 _demo_data: dict[str, DemoData] = {}
 _dashboard_panels: dict[str, DashboardPanel] = {}
 _jobs: dict[str, Job] = {}
 _personal_data: dict[str, PersonalData] = {}
+_role_permissions: dict[str, set[str]] = {role: set() for role in ROLES}
 
 
 def connection_check(name: str, check: Callable[[], str], *, external: bool = False) -> None:
@@ -156,6 +165,15 @@ def job(spec: Job) -> None:
 
 def personal_data(model: str, fields, permission: str) -> None:
     _personal_data[model.lower()] = PersonalData(model.lower(), tuple(fields), permission)
+
+
+def role_permissions(role: str, permissions) -> None:
+    """Grant a role ("app_label.codename" each) more than the read-only view every role has."""
+    _role_permissions[role].update(permissions)
+
+
+def granted(role: str) -> set[str]:
+    return set(_role_permissions[role])
 
 
 def connection_checks() -> list[ConnectionCheck]:

@@ -511,6 +511,8 @@ class AutoAcceptSettingsAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         settings_row = AutoAcceptSettings.load()
         return redirect(reverse("admin:orders_autoacceptsettings_change", args=[settings_row.pk]))
 

@@ -12,6 +12,16 @@ from kaspisync import registry
 from .services.pull import LOCK_NAME as PULL_LOCK
 
 CUSTOMER_PERMISSION = "orders.view_customer_data"
+# What order managers do (kaspisync.roles), besides seeing customer data and the auto-accept rules.
+ORDER_ACTIONS = (
+    "accept_order",
+    "cancel_order",
+    "complete_order",
+    "assemble_order",
+    "pull_orders",
+    "mark_purchased",
+    "switch_autoaccept",
+)
 
 
 def check_kaspi() -> str:
@@ -56,3 +66,12 @@ def register() -> None:
         CUSTOMER_PERMISSION,
     )
     registry.personal_data("orders.OrderEntry", ("raw",), CUSTOMER_PERMISSION)
+    registry.role_permissions(
+        registry.ORDER_MANAGERS,
+        [
+            CUSTOMER_PERMISSION,
+            *(f"orders.{name}" for name in ORDER_ACTIONS),
+            *(f"orders.{action}_autoacceptrule" for action in ("add", "change", "delete")),
+            "orders.change_autoacceptsettings",
+        ],
+    )

@@ -435,7 +435,7 @@ class PriceBandInline(admin.TabularInline):
     fields = ("low", "high", "markup_percent", "markup_fixed")
 
 
-@admin.action(description=_("Recompute the prices of the products these rules cover"))
+@admin.action(description=_("Recompute the prices of the products these rules cover"), permissions=["change"])
 def recompute_rule_products(modeladmin, request, queryset):
     count = queryset.count()
     pricing.recompute_scopes(queryset, user=request.user)

@@ -28,6 +28,11 @@ def health_panel():
 
 @register.simple_tag(takes_context=True)
 def app_dashboard_panels(context):
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is not None and not user.is_superuser and not user.get_all_permissions():
+        # A staff account with no right at all: say what to ask for, not an empty page.
+        return get_template("admin/kaspisync/no_rights.html").render({}, request)
     parts = []
     for panel in registry.dashboard_panels():
         try:
