@@ -36,5 +36,8 @@ def check_mail() -> str:
 
 def register() -> None:
     registry.dashboard_panel("admin/alerts/dashboard_panel.html")
+    # A failed delivery may be sent again by either manager (kaspisync.roles); viewers only look.
+    for role in (registry.PRICE_MANAGERS, registry.ORDER_MANAGERS):
+        registry.role_permissions(role, ["alerts.resend_delivery"])
     registry.connection_check("telegram", check_telegram, external=True)
     registry.connection_check("mail", check_mail, external=True)

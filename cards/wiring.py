@@ -7,6 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from kaspisync import registry
 
+# What price managers do with product cards (kaspisync.roles): map categories and attributes,
+# refresh Kaspi's classification, upload cards.
+MAPPING_MODELS = ("categorymapping", "attributemapping")
+
 
 def check_content_api() -> str:
     from .kaspi_content import KaspiContentClient
@@ -40,4 +44,11 @@ def register() -> None:
             task="cards.tasks.refresh_classification",
             alert_after=2,
         )
+    )
+    registry.role_permissions(
+        registry.PRICE_MANAGERS,
+        [
+            "cards.upload_cards",
+            *(f"cards.{action}_{model}" for action in ("add", "change", "delete") for model in MAPPING_MODELS),
+        ],
     )

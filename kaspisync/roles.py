@@ -3,10 +3,11 @@
 - «Наблюдатели» (viewers): every list and page of the portal read-only (every `view_*`
   permission of the project's apps), never customer personal data, no action.
 - «Менеджеры цен» (price managers): a viewer's view, plus pricing rules, commissions, manual
-  prices, feed exclusions, price list settings, building and publishing the price list
-  (what catalog and feeds register: `kaspisync.registry.role_permissions`).
+  prices, feed exclusions, price list settings, building and publishing the price list, product
+  cards (what catalog, feeds and cards register: `kaspisync.registry.role_permissions`).
 - «Менеджеры заказов» (order managers): a viewer's view, plus customer data and the order
   actions (accept, cancel, complete, assemble, pull, purchases, auto-accept: what orders registers).
+- Both managers may send a failed alert again (alerts registers it).
 
 Created by a migration (kaspisync 0005) and brought up to date after every `migrate` (a new
 model's view permission joins the roles): the groups' permissions are the portal's; give a
