@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import money, percent
+from kaspisync.export import csv_text
 from kaspisync.secrets import MASK
 
 from . import selectors, services
@@ -322,6 +323,8 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
             content_type="application/xml",
         )
 
+    DIFF_CSV_KEYS = ("sku", "article", "name", "old_price", "new_price", "old_stock", "new_stock")
+
     def diff_view(self, request, pk):
         """Every change of a version, for Russian Excel (";", UTF-8 with BOM)."""
         if not self.has_view_permission(request):
@@ -352,18 +355,8 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
                     if kind == "stock_changed" and r["sku"] in reserved
                     else label
                 )
-                writer.writerow(
-                    [
-                        reason,
-                        r["sku"],
-                        r["article"],
-                        r["name"],
-                        r["old_price"],
-                        r["new_price"],
-                        r["old_stock"],
-                        r["new_stock"],
-                    ]
-                )
+                cells = (reason, *(r[key] for key in self.DIFF_CSV_KEYS))
+                writer.writerow([csv_text(cell) for cell in cells])  # supplier text: clean, never a formula
         response = HttpResponse(("\ufeff" + out.getvalue()).encode(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="kaspi-{version.pk}-changes.csv"'
         return response
