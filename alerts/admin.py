@@ -6,9 +6,9 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from kaspisync.admin import ReadOnlyAdmin
+from kaspisync.admin import ReadOnlyAdmin, permission_words
 
-from . import services
+from . import selectors, services
 from .models import KINDS, SUBSCRIBABLE, Alert, Delivery, Subscription, kind_label
 
 
@@ -43,12 +43,18 @@ class AlertAdmin(ReadOnlyAdmin):
     list_filter = (KindFilter, "created_at")
     search_fields = ("title", "key")
     date_hierarchy = "created_at"
-    fields = ("created_at", "kind_name", "key", "title", "text", "link", "permission")
+    fields = ("created_at", "kind_name", "key", "title", "text", "link", "needed_permission")
     readonly_fields = fields
     inlines = [DeliveryInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("deliveries")
+        # Only the alerts this user may receive: the others would never be sent to them either.
+        visible = selectors.receivable_by(request.user)
+        return super().get_queryset(request).filter(visible).prefetch_related("deliveries")
+
+    @admin.display(description=gettext_lazy("permission needed to receive it"))
+    def needed_permission(self, obj):
+        return permission_words(obj.permission) or _("none (every staff user)")
 
     @admin.display(description=gettext_lazy("kind"), ordering="kind")
     def kind_name(self, obj):
@@ -75,6 +81,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_select_related = ("alert",)
     readonly_fields = [f.name for f in Delivery._meta.fields if f.editable]
     actions = ["send_again"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(selectors.receivable_by(request.user, prefix="alert__"))
 
     @admin.action(description=gettext_lazy("Send again (failed or outcome unknown)"), permissions=["resend"])
     def send_again(self, request, queryset):

@@ -1,4 +1,4 @@
-"""Reads of the outbox for the dashboard."""
+"""Reads of the outbox for the dashboard and the admin."""
 
 from datetime import timedelta
 
@@ -23,3 +23,12 @@ def dashboard_status() -> dict:
         last_sent=Max("sent_at"),
     )
     return {"telegram": telegram_enabled(), "email": email_enabled(), **counts}
+
+
+def receivable_by(user, prefix: str = "") -> Q:
+    """The alerts `user` may receive (and so read in the admin): those needing no permission and
+    those whose permission the user holds; every alert for superusers. `prefix`: the path to the
+    alert ("alert__" from a delivery)."""
+    if user.is_superuser:
+        return Q()
+    return Q(**{f"{prefix}permission": ""}) | Q(**{f"{prefix}permission__in": sorted(user.get_all_permissions())})

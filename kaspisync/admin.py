@@ -237,6 +237,18 @@ def permission_label(permission) -> str:
     return f"{model._meta.app_config.verbose_name} | {model._meta.verbose_name} | {what}"
 
 
+def permission_words(name: str) -> str:
+    """ "app_label.codename" in words (permission_label); the name itself when no such permission
+    exists, "" for ""."""
+    app_label, _sep, codename = name.partition(".")
+    permission = (
+        Permission.objects.select_related("content_type")
+        .filter(content_type__app_label=app_label, codename=codename)
+        .first()
+    )
+    return permission_label(permission) if permission else name
+
+
 class TranslatedPermissions(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return permission_label(obj)
