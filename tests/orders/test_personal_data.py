@@ -16,7 +16,11 @@ from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
-TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d(%3A|:)\d\d(%3A|:)\d\d(\.\d+)?((%2B|\+)\d\d(%3A|:)\d\d)?")
+# "Now" as pages show it: ISO in links, "01.12.2026 11:32" in words (the purchase list's "as of").
+TIMESTAMP = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d(%3A|:)\d\d(%3A|:)\d\d(\.\d+)?((%2B|\+)\d\d(%3A|:)\d\d)?"
+    r"|\d\d\.\d\d\.\d{4} \d\d:\d\d"
+)
 PHONE = "7012345678"
 NAME = "Айгерим Нурланова"
 STREET = "Абая"
