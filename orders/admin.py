@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync import display
-from kaspisync.admin import PersonalDataMixin, ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
+from kaspisync.admin import PersonalDataMixin, ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin, safe_next
 from kaspisync.display import loss_aware_money, money, when, whole
 
 from . import export, purchase_admin, quality, selectors, services  # noqa: F401  (purchase_admin registers its pages)
@@ -543,7 +543,7 @@ class AutoAcceptSettingsAdmin(admin.ModelAdmin):
                 )
             else:
                 messages.warning(request, _("Auto-accept is off: every order waits for staff."))
-        return redirect(request.POST.get("next") or reverse("admin:index"))
+        return redirect(safe_next(request, reverse("admin:index")))
 
 
 @admin.register(AutoAcceptCheck)

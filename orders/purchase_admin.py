@@ -15,10 +15,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from kaspisync.admin import safe_next
 
 from . import purchase_export
 from . import purchase_list as selectors
@@ -56,10 +57,7 @@ def warning_html(warning: selectors.Warning) -> str:
 
 
 def _back(request) -> str:
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-        return url
-    return reverse("admin:orders_purchaselist_changelist")
+    return safe_next(request, reverse("admin:orders_purchaselist_changelist"))
 
 
 @admin.register(PurchaseList)
