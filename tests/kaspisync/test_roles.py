@@ -40,12 +40,20 @@ def users():
 
 @pytest.fixture
 def objects():
-    from catalog.models import PriceRule, Product
+    from alerts.models import Kind
+    from alerts.services import notify
+    from cards.models import CategoryMapping, KaspiCategory, UploadRun
+    from catalog.models import Category, PriceRule, Product
     from feeds.models import FeedResult, FeedVersion
     from orders.models import Order
 
     now = timezone.now()
+    kaspi_category = KaspiCategory.objects.create(code="Master - Speakers", title="Колонки")
+    category = Category.objects.create(id=3001, name="Акустика", left=1, right=2, level=1)
     return {
+        "mapping": CategoryMapping.objects.create(alstyle_category=category, kaspi_category=kaspi_category),
+        "upload": UploadRun.objects.create(started_at=now, status="success"),
+        "alert": notify(Kind.JOB_FAILED, "job:roles", title="Импорт упал"),
         "product": Product.objects.create(article=777001, name="Колонки", dealer_price=1000),
         "rule": PriceRule.objects.create(name="Все", markup_percent=10),
         "version": FeedVersion.objects.create(status="success", result=FeedResult.REJECTED, started_at=now),
@@ -239,6 +247,7 @@ def test_a_user_without_any_permission_gets_a_friendly_russian_page(client, user
     response = client.get(reverse("admin:catalog_product_changelist"))
     page = response.content.decode()
     assert response.status_code == 403 and "Недостаточно прав" in page and "Наблюдатели" in page
+    assert "карточки товаров" in page  # which group gives what, the later apps included
     assert "403 Forbidden" not in page
     index = client.get(reverse("admin:index")).content.decode()
     assert "У вашей учётной записи пока нет прав" in index and "Наблюдатели" in index
@@ -276,6 +285,13 @@ OBJECT_PAGES = [
     ("order", "change", "get", ALL),
     ("order", "change", "post", NOBODY),
     ("order", "delete", "get", NOBODY),
+    ("mapping", "change", "get", ALL),
+    ("mapping", "delete", "get", {"price"}),
+    ("mapping", "delete", "post", {"price"}),
+    ("upload", "change", "get", ALL),
+    ("upload", "delete", "get", NOBODY),
+    ("alert", "change", "get", ALL),
+    ("alert", "delete", "get", NOBODY),
 ]
 
 
