@@ -12,12 +12,15 @@ class KaspisyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import health, registry, search
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import health, net, registry, search
         from .secrets import install_log_masking
 
         install_log_masking()
         search.install()
         post_migrate.connect(_sync_roles, dispatch_uid="kaspisync.sync_roles")
+        user_logged_in.connect(net.forget_own_failures, dispatch_uid="kaspisync.forget_own_failures")
         registry.connection_check("database", health.check_database)
         registry.connection_check("broker", health.check_broker)
 

@@ -1,4 +1,5 @@
-"""The client's address of a request, trusting X-Forwarded-For only from our own proxies."""
+"""The client's address of a request, trusting X-Forwarded-For only from our own proxies; and
+what a successful login forgets of the login throttle (django-axes)."""
 
 from django.conf import settings
 
@@ -19,3 +20,13 @@ def client_ip(request, trusted_proxies) -> str | None:
 def request_client_ip(request) -> str | None:
     """The login throttle's view of the client (AXES_CLIENT_IP_CALLABLE): behind TRUSTED_PROXIES."""
     return client_ip(request, settings.TRUSTED_PROXIES)
+
+
+def forget_own_failures(sender, request, user, **kwargs):
+    """After a successful login (user_logged_in): the failures of this user name from this address
+    are forgotten, one's own typing mistakes; never those of other user names from the address
+    nor this user name's from elsewhere (settings: AXES_RESET_ON_SUCCESS is off for that)."""
+    from axes.models import AccessAttempt
+
+    address = request_client_ip(request) if request is not None else None
+    AccessAttempt.objects.filter(username=user.get_username(), ip_address=address).delete()

@@ -141,7 +141,10 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per user and per address
-AXES_RESET_ON_SUCCESS = True  # a successful login forgets that user's and address's failures
+# A successful login forgets only that user name's failures from that address (kaspisync.net:
+# axes' own reset would also forget every failure from the address, for any user name, so someone
+# with an account could guess another's password without end, logging in as themselves between).
+AXES_RESET_ON_SUCCESS = False
 AXES_DISABLE_ACCESS_LOG = True  # failures are kept (and shown in the admin); successes are not
 AXES_LOCKOUT_CALLABLE = "kaspisync.views.lockout"
 AXES_CLIENT_IP_CALLABLE = "kaspisync.net.request_client_ip"

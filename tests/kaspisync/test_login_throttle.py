@@ -73,3 +73,26 @@ def test_the_unlock_commands(staff):
         attempt(name, "wrong", address="10.7.7.7")
     call_command("axes_reset_ip", "10.7.7.7")
     assert attempt("manager", PASSWORD, address="10.7.7.7")[0].status_code == 302
+
+
+def test_logging_in_as_oneself_does_not_reset_the_guesses_at_another_account(staff):
+    """Someone with an account of their own: their successful login forgets their own mistakes,
+    never the failures for another user name from the same address (axes' own reset on success
+    did, so the admin's password could be guessed without end, four guesses at a time)."""
+    get_user_model().objects.create_user("intern", password="intern-pass-4k1", is_staff=True)
+    address, guesses = "10.0.0.66", 0
+    for _round in range(5):
+        for _ in range(2):
+            if attempt("manager", f"guess-{guesses}", address)[0].status_code == 429:
+                break
+            guesses += 1
+        attempt("intern", "intern-pass-4k1", address)  # the insider's own login, same address
+    assert guesses == 4, f"{guesses} guesses at another account's password went unthrottled"
+    assert attempt("manager", PASSWORD, address="10.0.0.77")[0].status_code == 429  # the name is locked
+
+
+def test_ones_own_typing_mistakes_are_forgotten_after_logging_in(staff):
+    for _round in range(3):
+        for _ in range(3):
+            assert attempt("manager", "typo")[0].status_code == 200
+        assert attempt("manager", PASSWORD)[0].status_code == 302
