@@ -345,3 +345,20 @@ def test_every_project_permission_is_named_in_russian():
             parts = label.split(" | ")
             assert len(parts) == 3 and not english.search(label), label
             assert all(re.search("[а-яА-Я]", part) for part in parts), label
+
+
+@pytest.mark.parametrize("key", [*ROLES, "nobody"])
+def test_the_dashboard_per_role(client, users, key):
+    """Every role opens the dashboard and sees the panels of what it may view; the buttons there
+    are offered only to the role that may press them (the kill switch: order managers)."""
+    from orders.models import AutoAcceptRule
+
+    AutoAcceptRule.objects.create(name="Самовывоз", max_total=100_000)
+    client.force_login(users[key])
+    response = client.get(reverse("admin:index"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    panels = ('id="autoaccept-switch"',)
+    assert all((panel in page) is (key != "nobody") for panel in panels), key
+    assert ("Включить автопринятие" in page) is (key == "order"), key
+    assert ("У вашей учётной записи пока нет прав" in page) is (key == "nobody"), key
