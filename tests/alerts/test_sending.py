@@ -336,9 +336,11 @@ def test_a_group_that_became_a_supergroup_gets_the_message_at_its_new_id_and_sta
     settings.TELEGRAM_CHAT_IDS = ["-4001"]
     notify(Kind.ORDER_WAITING, "order:78", title="Заказ 78")
     report = send_pending()
-    assert report.sent == 1 and report.failed == 0, report
+    assert report.sent == 1, report
+    assert report.failed == 0, report
     assert [m["chat_id"] for m in telegram.messages] == ["-1009876543210"], "delivered once, to the new id"
     delivery = only_delivery()
     assert delivery.status == DeliveryStatus.SENT
-    assert "-1009876543210" in delivery.error and "TELEGRAM_CHAT_IDS" in delivery.error, delivery.error
+    assert "-1009876543210" in delivery.error, delivery.error
+    assert "TELEGRAM_CHAT_IDS" in delivery.error, delivery.error
     assert "супергрупп" in delivery.error, "in Russian"

@@ -22,7 +22,8 @@ def test_accept_then_cancel_an_order_in_the_sandbox(logged_in, shop, shot):
     wait_css(browser, "#content-main form input.default").click()
     assert f"Заказ {order.code} принят" in wait_css(browser, "ul.messagelist li").text
     order.refresh_from_db()
-    assert order.status == "ACCEPTED_BY_MERCHANT" and shop.by_code[order.code]["status"] == "ACCEPTED_BY_MERCHANT"
+    assert order.status == "ACCEPTED_BY_MERCHANT"
+    assert shop.by_code[order.code]["status"] == "ACCEPTED_BY_MERCHANT"
 
     browser.find_element(By.CSS_SELECTOR, "li.ks-danger-action a").click()
     submit = wait_css(browser, "input.ks-danger-button")
@@ -39,9 +40,11 @@ def test_accept_then_cancel_an_order_in_the_sandbox(logged_in, shop, shot):
     browser.find_element(By.CSS_SELECTOR, "input.ks-danger-button").click()
     assert f"Заказ {order.code} отменён" in wait_css(browser, "ul.messagelist li").text
     order.refresh_from_db()
-    assert order.status == "CANCELLED" and shop.by_code[order.code]["status"] == "CANCELLED"
+    assert order.status == "CANCELLED"
+    assert shop.by_code[order.code]["status"] == "CANCELLED"
     timeline = browser.find_element(By.CSS_SELECTOR, "table.ks-timeline").text
-    assert "не удаётся связаться с покупателем" in timeline and "BUYER_NOT_REACHABLE" not in timeline
+    assert "не удаётся связаться с покупателем" in timeline
+    assert "BUYER_NOT_REACHABLE" not in timeline
 
 
 def test_export_xlsx_downloads_a_workbook_that_opens(logged_in, shop, tmp_path):
@@ -57,11 +60,13 @@ def test_export_xlsx_downloads_a_workbook_that_opens(logged_in, shop, tmp_path):
     sheet = load_workbook(files[0]).active
     rows = list(sheet.values)
     header = rows[0]
-    assert "Статус" in header and "Номер заказа" in header
+    assert "Статус" in header
+    assert "Номер заказа" in header
     codes = {row[header.index("Номер заказа")] for row in rows[1:]}
     assert codes == set(Order.objects.values_list("code", flat=True))
     statuses = {row[header.index("Статус")] for row in rows[1:]}
-    assert "ждёт принятия" in statuses and not any(s and s.isupper() for s in statuses), statuses
+    assert "ждёт принятия" in statuses, statuses
+    assert not any(s and s.isupper() for s in statuses), statuses
 
 
 def test_on_a_phone_cancelling_is_not_next_to_accepting(logged_in, shop, shot):

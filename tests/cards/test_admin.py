@@ -1,25 +1,17 @@
 """Admin pages and actions of the cards, per permission."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from cards.models import AttributeMapping, CardStatus, CategoryMapping, ProductCard, UploadRun
 from cards.services.readiness import refresh_readiness
 from cards.services.upload import upload_cards
 from kaspisync.celery import app as celery_app
+from tests.factories import make_staff
 
 from .conftest import notebook_properties, set_properties
 
 pytestmark = pytest.mark.django_db
-
-
-def staff(username, *perms):
-    user = get_user_model().objects.create_user(username, password="x", is_staff=True)
-    codenames = [p.split(".", 1)[1] for p in perms]
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return user
 
 
 @pytest.fixture
@@ -35,13 +27,17 @@ def test_mapping_page_counts_and_buttons(mapped, catalog, admin_client):
     catalog["product"](22002, brand=None)
     refresh_readiness()
     page = admin_client.get(reverse("admin:cards_categorymapping_changelist")).content.decode()
-    assert "Ноутбуки" in page and "Master - Notebooks" in page
-    assert "upload/" in page and "refresh-kaspi/" in page and "read-properties/" in page
+    assert "Ноутбуки" in page
+    assert "Master - Notebooks" in page
+    assert "upload/" in page
+    assert "refresh-kaspi/" in page
+    assert "read-properties/" in page
     mapping = CategoryMapping.objects.get()
     assert '<td class="field-count_ready">1</td>' in page
     assert '<td class="field-count_not_ready">1</td>' in page
     detail = admin_client.get(reverse("admin:cards_categorymapping_change", args=[mapping.pk])).content.decode()
-    assert "processor" in detail and "Intel Core i5" in detail  # every attribute, allowed values
+    assert "processor" in detail
+    assert "Intel Core i5" in detail  # every attribute, allowed values
     assert "Процессор" in detail  # the property it is filled from
 
 
@@ -76,7 +72,8 @@ def test_mapping_created_in_the_admin_lists_the_attributes(
     )
     assert answer.status_code == 302, answer.content.decode()[:2000]
     mapping = CategoryMapping.objects.get()
-    assert mapping.attributes.count() == 4 and set(mapping.attributes.values_list("source", flat=True)) == {""}
+    assert mapping.attributes.count() == 4
+    assert set(mapping.attributes.values_list("source", flat=True)) == {""}
     rows = list(mapping.attributes.order_by("pk"))
     form = {
         "alstyle_category": catalog["notebooks"].pk,
@@ -100,11 +97,9 @@ def test_mapping_created_in_the_admin_lists_the_attributes(
     form[f"attributes-{connection}-source"] = "value"
     form[f"attributes-{connection}-value"] = "Bluetooth"  # not allowed
     refused = admin_client.post(reverse("admin:cards_categorymapping_change", args=[mapping.pk]), form)
-    assert (
-        refused.status_code == 200
-        and "Bluetooth" in refused.content.decode()
-        and "проводная" in refused.content.decode()
-    )
+    assert refused.status_code == 200
+    assert "Bluetooth" in refused.content.decode()
+    assert "проводная" in refused.content.decode()
     form[f"attributes-{connection}-value"] = "Беспроводная"
     saved = admin_client.post(reverse("admin:cards_categorymapping_change", args=[mapping.pk]), form)
     assert saved.status_code == 302
@@ -122,7 +117,8 @@ def test_product_list_filter_column_and_page(mapped, catalog, admin_client):
     def articles(status):
         return [p.article for p in admin_client.get(changelist, {"card_status": status}).context["cl"].result_list]
 
-    assert 22011 in articles("ready") and 22012 not in articles("ready")
+    assert 22011 in articles("ready")
+    assert 22012 not in articles("ready")
     assert articles("not_ready").count(22012) == 1
     assert 22011 not in articles("no_mapping")
     detail = admin_client.get(reverse("admin:catalog_product_change", args=[not_ready.pk])).content.decode()
@@ -136,12 +132,12 @@ def test_create_kaspi_cards_action_needs_the_permission(
     set_properties(product, notebook_properties())
     refresh_readiness()
     changelist = reverse("admin:catalog_product_changelist")
-    viewer = staff("viewer", "catalog.view_product", "catalog.change_product")
+    viewer = make_staff("viewer", "catalog.view_product", "catalog.change_product")
     client.force_login(viewer)
     assert "create_kaspi_cards" not in client.get(changelist).content.decode()
     client.post(changelist, {"action": "create_kaspi_cards", "_selected_action": [product.pk]})
     assert not UploadRun.objects.exists()
-    uploader = staff("uploader", "catalog.view_product", "catalog.change_product", "cards.upload_cards")
+    uploader = make_staff("uploader", "catalog.view_product", "catalog.change_product", "cards.upload_cards")
     client.force_login(uploader)
     assert "create_kaspi_cards" in client.get(changelist).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
@@ -160,11 +156,11 @@ def test_upload_button_needs_the_permission(mapped, catalog, client, eager, djan
     set_properties(product, notebook_properties())
     refresh_readiness()
     url = reverse("admin:cards_categorymapping_upload")
-    client.force_login(staff("mapper", "cards.view_categorymapping", "cards.change_categorymapping"))
+    client.force_login(make_staff("mapper", "cards.view_categorymapping", "cards.change_categorymapping"))
     assert client.post(url).status_code == 403
     assert client.get(url).status_code in (403, 405)
     client.force_login(
-        staff(
+        make_staff(
             "boss", "cards.view_categorymapping", "cards.upload_cards", "cards.view_uploadrun", "cards.view_cardoutcome"
         )
     )

@@ -52,7 +52,8 @@ def get(sandbox, path, **params):
 def test_sandbox_refuses_what_kaspi_refuses(content):
     sandbox = content()
     wrong_type = post(sandbox, [CARD], content_type="application/json")
-    assert wrong_type.status_code == 500 and "not supported" in wrong_type.json()["message"]
+    assert wrong_type.status_code == 500
+    assert "not supported" in wrong_type.json()["message"]
     assert post(sandbox, {"products": [CARD]}).status_code == 400  # not a bare array
     assert post(sandbox, [{**CARD, "description": ""}]).status_code == 400  # schema: "" is not allowed
     assert post(sandbox, [{**CARD, "extra": 1}]).status_code == 400  # no other keys
@@ -108,7 +109,8 @@ def test_alstyle_sandbox_serves_properties_per_category(alstyle):
     pages = list(AlstyleClient().properties(categories=[notebooks["id"]]))
     read = {article: values for page in pages for article, values in page.items()}
     expected = [p["article"] for p in sandbox.products if p["category"] == notebooks["id"]]
-    assert sorted(read) == sorted(expected) and expected
+    assert sorted(read) == sorted(expected)
+    assert expected
     assert sum("Процессор" in v for v in read.values()) >= len(read) * 0.8
     assert all("Гарантия" in v for v in read.values())
 
@@ -138,9 +140,11 @@ def test_properties_of_mapped_categories_are_read_within_the_rate_limit(
     in_scope = [p for p in sandbox.products if p["category"] in leaves]
     assert AlstyleProperties.objects.count() == len(in_scope) > 0
     counts = refresh_readiness()
-    assert counts.get("ready", 0) > 0 and counts.get("not_ready", 0) > 0  # e.g. "Apple M2", missing images
+    assert counts.get("ready", 0) > 0
+    assert counts.get("not_ready", 0) > 0  # e.g. "Apple M2", missing images
     reasons = [r["code"] for rs in ProductCard.objects.values_list("reasons", flat=True) for r in rs]
-    assert "enum" in reasons and "properties_not_loaded" not in reasons
+    assert "enum" in reasons
+    assert "properties_not_loaded" not in reasons
 
 
 def test_a_properties_server_that_ignores_offset_is_not_asked_the_same_page_again_and_again(alstyle):

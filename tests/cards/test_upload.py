@@ -63,11 +63,14 @@ def test_upload_waits_for_kaspi_and_stores_each_skus_outcome(mapped, ready):
     mapped.categories["Master - Notebooks"]["attributes"][2]["type"] = "number"
     for product in [*good, bad]:
         outcome = CardOutcome.objects.get(product=product)
-        assert outcome.outcome == Outcome.ERROR and "must be true or false" in outcome.message
+        assert outcome.outcome == Outcome.ERROR
+        assert "must be true or false" in outcome.message
     batch = run.batches.get()
-    assert batch.status == BatchStatus.FINISHED and batch.import_code
+    assert batch.status == BatchStatus.FINISHED
+    assert batch.import_code
     assert batch.summary == {"errors": 4, "warnings": 0, "skipped": 0, "total": 4}
-    assert mapped.request_count("/import", "GET") >= 1 and mapped.request_count("/import/result") == 1
+    assert mapped.request_count("/import", "GET") >= 1
+    assert mapped.request_count("/import/result") == 1
 
 
 def test_created_cards_are_never_sent_again_unless_asked(mapped, ready):
@@ -77,9 +80,11 @@ def test_created_cards_are_never_sent_again_unless_asked(mapped, ready):
     assert set(ProductCard.objects.values_list("status", flat=True)) == {CardStatus.CREATED}
     assert set(mapped.cards) == {merchant_sku(p.article, sku_prefix()) for p in products}
     second = upload_cards()
-    assert second.sent == 0 and post_count(mapped) == 1
+    assert second.sent == 0
+    assert post_count(mapped) == 1
     third = upload_cards(articles=[products[0].article], resend=True)
-    assert (third.sent, third.created) == (1, 1) and post_count(mapped) == 2
+    assert (third.sent, third.created) == (1, 1)
+    assert post_count(mapped) == 2
 
 
 def test_a_refused_card_is_resent_after_its_data_changes_and_not_before(mapped, ready):
@@ -90,7 +95,8 @@ def test_a_refused_card_is_resent_after_its_data_changes_and_not_before(mapped, 
     run = upload_cards()
     assert run.errors == 1
     card = ProductCard.objects.get(product=product)
-    assert card.status == CardStatus.ERROR and "not allowed" in card.message
+    assert card.status == CardStatus.ERROR
+    assert "not allowed" in card.message
     assert upload_cards().sent == 0  # unchanged: not resent
     set_properties(product, notebook_properties(**{"Процессор": "Intel Core i7"}))
     refresh_readiness()
@@ -112,7 +118,8 @@ def test_a_card_that_breaks_kaspis_schema_is_not_ready_and_never_sent(mapped, re
     assert (run.sent, run.created, run.not_ready) == (1, 1, 1)
     assert set(mapped.cards) == {merchant_sku(good.article, sku_prefix())}
     row = ProductCard.objects.get(product=bad)
-    assert row.status == CardStatus.NOT_READY and [r["code"] for r in row.reasons] == ["schema"]
+    assert row.status == CardStatus.NOT_READY
+    assert [r["code"] for r in row.reasons] == ["schema"]
     with translation.override("ru"):
         (text,) = describe_all(row.reasons)
     assert text.startswith("карточка не соответствует схеме Kaspi: card.attributes[1].value: ")
@@ -149,7 +156,8 @@ def test_batches_are_split_by_the_configured_size(mapped, ready, settings):
     ready(5)
     run = upload_cards()
     assert [b.sent for b in run.batches.order_by("number")] == [2, 2, 1]
-    assert post_count(mapped) == 3 and len(mapped.imports) == 3
+    assert post_count(mapped) == 3
+    assert len(mapped.imports) == 3
     assert run.created == 5
     assert len(run.import_codes.split(", ")) == 3
 
@@ -168,7 +176,9 @@ def test_status_is_polled_until_finished(mapped, ready, settings):
     mapped.import_status = spy
     run = upload_cards()
     assert run.created == 1
-    assert seen[0] == "UPLOADED" and "PROCESSING" in seen and seen[-1] == "FINISHED"
+    assert seen[0] == "UPLOADED"
+    assert "PROCESSING" in seen
+    assert seen[-1] == "FINISHED"
     assert mapped.request_count("/import/result") == 1  # the result is read once, when finished
 
 
@@ -177,14 +187,16 @@ def test_no_wait_leaves_the_batch_pending_and_it_is_looked_up_later(mapped, read
     ready(2)
     run = upload_cards(wait=False)
     batch = run.batches.get()
-    assert batch.status == BatchStatus.UPLOADED and run.created == 0
+    assert batch.status == BatchStatus.UPLOADED
+    assert run.created == 0
     assert set(ProductCard.objects.values_list("status", flat=True)) == {CardStatus.SENT}
     assert upload_cards().sent == 0  # waiting cards are not sent again
     mapped.advance(7200)
     assert check_pending() == 1
     batch.refresh_from_db()
     run.refresh_from_db()
-    assert batch.status == BatchStatus.FINISHED and run.created == 2
+    assert batch.status == BatchStatus.FINISHED
+    assert run.created == 2
     assert set(ProductCard.objects.values_list("status", flat=True)) == {CardStatus.CREATED}
 
 
@@ -201,13 +213,18 @@ def test_a_lost_answer_is_not_resent_blindly(mapped, ready):
     ready(2)
     mapped.kaspi.inject("timeout", path="/import", applied=True, delay=1.5)  # accepted; the answer is lost
     run = upload_cards()
-    assert post_count(mapped) == 1 and len(mapped.imports) == 1  # Kaspi got it once; no retry
-    assert run.status == "failed" and run.unknown == 2 and run.error
+    assert post_count(mapped) == 1
+    assert len(mapped.imports) == 1  # Kaspi got it once; no retry
+    assert run.status == "failed"
+    assert run.unknown == 2
+    assert run.error
     assert run.batches.get().status == BatchStatus.ANSWER_LOST
     assert set(ProductCard.objects.values_list("upload_state", flat=True)) == {UploadState.UNKNOWN}
-    assert upload_cards().sent == 0 and post_count(mapped) == 1  # later uploads leave them alone
+    assert upload_cards().sent == 0
+    assert post_count(mapped) == 1  # later uploads leave them alone
     resent = upload_cards(resend=True)  # staff ask: sent again
-    assert resent.sent == 2 and post_count(mapped) == 2
+    assert resent.sent == 2
+    assert post_count(mapped) == 2
 
 
 @pytest.mark.parametrize("kind", ["drop", "truncated", "malformed", "502"])
@@ -215,8 +232,10 @@ def test_an_upload_answered_with_a_broken_or_no_answer_is_never_repeated(mapped,
     ready(2)
     mapped.kaspi.inject(kind, path="/import", applied=True)
     run = upload_cards()
-    assert post_count(mapped) == 1 and len(mapped.imports) == 1
-    assert run.unknown == 2 and run.batches.get().status == BatchStatus.ANSWER_LOST
+    assert post_count(mapped) == 1
+    assert len(mapped.imports) == 1
+    assert run.unknown == 2
+    assert run.batches.get().status == BatchStatus.ANSWER_LOST
 
 
 def test_pending_imports_are_looked_up_before_anything_is_sent_again(mapped, ready):
@@ -229,7 +248,8 @@ def test_pending_imports_are_looked_up_before_anything_is_sent_again(mapped, rea
     assert set(ProductCard.objects.values_list("status", flat=True)) == {CardStatus.SENT}
     mapped.kaspi.clear_faults()
     run = upload_cards()
-    assert run.sent == 0 and post_count(mapped) == 1
+    assert run.sent == 0
+    assert post_count(mapped) == 1
     assert set(ProductCard.objects.values_list("status", flat=True)) == {CardStatus.CREATED}
 
 
@@ -237,7 +257,8 @@ def test_a_request_that_never_reached_kaspi_is_retried(mapped, ready):
     ready(1)
     mapped.kaspi.inject("429", path="/import")
     run = upload_cards()
-    assert run.created == 1 and post_count(mapped) == 2
+    assert run.created == 1
+    assert post_count(mapped) == 2
 
 
 def test_wrong_token_fails_in_words_and_changes_nothing(mapped, ready, settings):
@@ -248,7 +269,8 @@ def test_wrong_token_fails_in_words_and_changes_nothing(mapped, ready, settings)
     assert "Settings → API token" in str(info.value) or "Настройки → API-токен" in str(info.value)
     assert "wrong-token-1234" not in str(info.value)
     run = UploadRun.objects.get()
-    assert run.status == "failed" and "wrong-token-1234" not in run.error
+    assert run.status == "failed"
+    assert "wrong-token-1234" not in run.error
     assert set(ProductCard.objects.values_list("status", flat=True)) == {CardStatus.READY}
 
 
@@ -256,7 +278,8 @@ def test_an_aborted_import_marks_its_cards_refused(mapped, ready):
     ready(2)
     mapped.abort_next()
     run = upload_cards()
-    assert run.errors == 2 and run.batches.get().status == BatchStatus.ABORTED
+    assert run.errors == 2
+    assert run.batches.get().status == BatchStatus.ABORTED
     assert all("aborted" in m.lower() or "прервал" in m for m in CardOutcome.objects.values_list("message", flat=True))
 
 
@@ -265,13 +288,17 @@ def test_command_json_and_exit_codes(mapped, ready, settings):
     out = StringIO()
     call_command("upload_cards", "--json", stdout=out)
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
-    assert summary["sent"] == 2 and summary["created"] == 2 and summary["errors"] == 0 and summary["not_ready"] == 0
+    assert summary["sent"] == 2
+    assert summary["created"] == 2
+    assert summary["errors"] == 0
+    assert summary["not_ready"] == 0
     settings.KASPI_TOKEN = "wrong-token-9876"
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("upload_cards", "--json", "--resend", stdout=out)
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
-    assert summary["sent"] == 0 and summary["error"]
+    assert summary["sent"] == 0
+    assert summary["error"]
 
 
 def test_an_upload_with_refused_cards_is_announced_once_kaspi_has_finished(mapped, ready, settings):
@@ -301,7 +328,8 @@ def test_an_upload_without_errors_is_not_announced(mapped, ready):
     from alerts.models import Alert
 
     ready(2)
-    assert upload_cards().created == 2 and not Alert.objects.exists()
+    assert upload_cards().created == 2
+    assert not Alert.objects.exists()
 
 
 def test_an_import_kaspi_no_longer_knows_is_closed_and_does_not_block_later_uploads(mapped, ready):
@@ -317,14 +345,18 @@ def test_an_import_kaspi_no_longer_knows_is_closed_and_does_not_block_later_uplo
     batch = first.batches.get()
     assert batch.status == BatchStatus.ANSWER_LOST, batch.status
     message = describe_batch_message(batch)
-    assert "больше не знает" in message and batch.import_code in message and "HTTP 400" in message, message
+    assert "больше не знает" in message, message
+    assert batch.import_code in message, message
+    assert "HTTP 400" in message, message
     assert {c.upload_state for c in ProductCard.objects.filter(product__in=old)} == {UploadState.UNKNOWN}
     first.refresh_from_db()
-    assert first.unknown == 2 and first.sent == 2
+    assert first.unknown == 2
+    assert first.sent == 2
     mapped.uploaded_seconds = 0.05
     ready(1, start=21500)
     run = upload_cards()
-    assert run.status == "success" and (run.sent, run.created) == (1, 1), (run.status, run.error)
+    assert run.status == "success", (run.status, run.error)
+    assert (run.sent, run.created) == (1, 1), (run.status, run.error)
     assert post_count(mapped) == 2, "the forgotten cards were not sent again on their own"
 
 
@@ -339,8 +371,10 @@ def test_an_import_forgotten_while_it_is_followed_leaves_the_run_readable(mapped
 
     mapped.import_status = forget
     run = upload_cards()
-    assert run.unknown == 1 and run.batches.get().status == BatchStatus.ANSWER_LOST
-    assert run.status == "failed" and run.error  # said in words, as a lost answer
+    assert run.unknown == 1
+    assert run.batches.get().status == BatchStatus.ANSWER_LOST
+    assert run.status == "failed"
+    assert run.error  # said in words, as a lost answer
 
 
 def describe_batch_message(batch) -> str:
@@ -357,7 +391,9 @@ def test_command_json_when_another_upload_is_running(mapped, ready):
         with pytest.raises(CommandError):
             call_command("upload_cards", "--json", stdout=out)
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
-    assert summary["status"] == "skipped" and summary["sent"] == 0 and summary["error"], summary
+    assert summary["status"] == "skipped", summary
+    assert summary["sent"] == 0, summary
+    assert summary["error"], summary
 
 
 def test_an_upload_whose_answer_was_lost_is_announced_as_unknown_not_as_refused(mapped, ready):

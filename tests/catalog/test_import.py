@@ -233,14 +233,19 @@ def test_int_bits_hold_a_set_of_numbers_in_order():
     from catalog.services.importing import IntBits
 
     bits = IntBits()
-    assert not bits and len(bits) == 0 and list(bits) == []
+    assert not bits
+    assert len(bits) == 0
+    assert list(bits) == []
     numbers = [2**40 + 1, 64, 0, 63, 65, 10_000, 64, 2**40 + 1, 127, 128]
     added = [bits.add(n) for n in numbers]
     assert added == [True, True, True, True, True, True, False, False, True, True]
     bits.extend([5, 0, 10_000])
-    assert list(bits) == sorted(set(numbers) | {5}) and len(bits) == 9 and bits
+    assert list(bits) == sorted(set(numbers) | {5})
+    assert len(bits) == 9
+    assert bits
     bits.clear()
-    assert not bits and list(bits) == []
+    assert not bits
+    assert list(bits) == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -72,7 +72,8 @@ def redo_after_kill(start_worker, env, run_model, killed, killed_at, wait_until,
     )
     elapsed = time.monotonic() - killed_at
     killed.refresh_from_db()
-    assert killed.status == RunStatus.FAILED and killed.stats.get("abandoned") is True
+    assert killed.status == RunStatus.FAILED
+    assert killed.stats.get("abandoned") is True
     assert not run_model.objects.filter(status=RunStatus.SKIPPED).exists()
     assert elapsed < REDONE_WITHIN
     print(f"{run_model.__name__}: redone {elapsed:.1f} s after the kill")
@@ -141,7 +142,8 @@ def test_a_worker_killed_mid_build_is_followed_by_a_published_price_list(
         first, FeedVersion, lambda: any((tmp_path / "media").rglob("*")), result=FeedResult.BUILDING
     )
     redone = redo_after_kill(start_worker, env, FeedVersion, killed, killed_at, wait_until)
-    assert redone.result == FeedResult.PUBLISHED and redone.offers == 200
+    assert redone.result == FeedResult.PUBLISHED
+    assert redone.offers == 200
     assert redone.finished_at <= timezone.now()
 
 
@@ -169,6 +171,7 @@ def test_a_long_run_keeps_its_lock_alive_beyond_the_lease(start_worker, servers,
     wait_for(lambda: ImportRun.objects.filter(status=RunStatus.RUNNING).exists(), timeout=60, interval=0.05)
     time.sleep(2.5)  # more than two leases into the run
     assert ImportRun.objects.get().status == RunStatus.RUNNING
-    assert locks.is_locked(LOCK_NAME) and locks.acquire(LOCK_NAME) is None
+    assert locks.is_locked(LOCK_NAME)
+    assert locks.acquire(LOCK_NAME) is None
     run = wait_for(lambda: ImportRun.objects.filter(status=RunStatus.SUCCESS).first(), timeout=60)
     assert run.duration.total_seconds() > 2.5

@@ -25,12 +25,16 @@ def test_without_tokens_the_sandboxes_are_started_and_the_portal_points_at_them(
     names = [s.name for s in launcher.services]
     assert names == ["alstyle-sandbox", "kaspi-sandbox", "telegram-sandbox", "web", "worker", "beat"]
     env = launcher.env_overrides
-    assert env["ALSTYLE_API_URL"].endswith("/api/") and env["ALSTYLE_TOKEN"]
-    assert env["KASPI_API_URL"].endswith("/shop/api/v2") and env["KASPI_MERCHANT_ID"]
+    assert env["ALSTYLE_API_URL"].endswith("/api/")
+    assert env["ALSTYLE_TOKEN"]
+    assert env["KASPI_API_URL"].endswith("/shop/api/v2")
+    assert env["KASPI_MERCHANT_ID"]
     assert env["FEED_TOKEN"] == "feed-123"
     # alerts go to the Telegram sandbox, to a demo chat, with links to this portal
-    assert env["TELEGRAM_API_URL"].startswith("http://127.0.0.1:") and env["TELEGRAM_BOT_TOKEN"]
-    assert env["TELEGRAM_CHAT_IDS"] and env["PORTAL_URL"] == "http://127.0.0.1:0"
+    assert env["TELEGRAM_API_URL"].startswith("http://127.0.0.1:")
+    assert env["TELEGRAM_BOT_TOKEN"]
+    assert env["TELEGRAM_CHAT_IDS"]
+    assert env["PORTAL_URL"] == "http://127.0.0.1:0"
     # The Kaspi sandbox's demo orders carry the SKUs the price list publishes (no Django there).
     settings.FEED_SKU_PREFIX = "KZ"
     launcher = Launcher()
@@ -44,8 +48,10 @@ def test_with_tokens_nothing_is_sandboxed(settings, monkeypatch):
     launcher = Launcher()
     launcher.configure(settings)
     assert [s.name for s in launcher.services] == ["web", "worker", "beat"]
-    assert "ALSTYLE_API_URL" not in launcher.env_overrides and "KASPI_TOKEN" not in launcher.env_overrides
-    assert "TELEGRAM_API_URL" not in launcher.env_overrides and "TELEGRAM_BOT_TOKEN" not in launcher.env_overrides
+    assert "ALSTYLE_API_URL" not in launcher.env_overrides
+    assert "KASPI_TOKEN" not in launcher.env_overrides
+    assert "TELEGRAM_API_URL" not in launcher.env_overrides
+    assert "TELEGRAM_BOT_TOKEN" not in launcher.env_overrides
 
 
 def test_busy_port_is_a_clear_error(settings, monkeypatch):
@@ -62,18 +68,22 @@ def test_busy_port_is_a_clear_error(settings, monkeypatch):
 
 def test_generated_feed_token_is_kept(tmp_path):
     first = _feed_token(tmp_path)
-    assert len(first) >= 24 and _feed_token(tmp_path) == first
+    assert len(first) >= 24
+    assert _feed_token(tmp_path) == first
     assert (tmp_path / "feed_token").stat().st_mode & 0o077 == 0
 
 
 def test_beat_sends_the_heartbeat_every_minute():
     entry = beat_schedule()["worker-heartbeat"]
-    assert entry["task"] == "kaspisync.tasks.heartbeat" and entry["schedule"] == 60
+    assert entry["task"] == "kaspisync.tasks.heartbeat"
+    assert entry["schedule"] == 60
 
 
 def test_sandbox_cli_rejects_unknown_emulators():
     done = subprocess.run([sys.executable, "-m", "kaspisync.sandbox", "nope"], capture_output=True, text=True)
-    assert done.returncode == 2 and "alstyle" in done.stderr and "kaspi" in done.stderr
+    assert done.returncode == 2
+    assert "alstyle" in done.stderr
+    assert "kaspi" in done.stderr
 
 
 def test_env_example_copied_as_is_gives_the_embedded_defaults(tmp_path):
@@ -119,7 +129,8 @@ def test_impossible_settings_stop_the_start_with_a_clear_error(tmp_path, name, v
         env=env,
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert done.returncode != 0 and message in done.stderr
+    assert done.returncode != 0
+    assert message in done.stderr
 
 
 @pytest.mark.django_db
@@ -136,7 +147,9 @@ def test_sandbox_cli_hands_the_arguments_to_the_emulator():
     done = subprocess.run(
         [sys.executable, "-m", "kaspisync.sandbox", "alstyle", "--help"], capture_output=True, text=True
     )
-    assert done.returncode == 0 and "--products" in done.stdout and "--interval" in done.stdout
+    assert done.returncode == 0
+    assert "--products" in done.stdout
+    assert "--interval" in done.stdout
 
 
 def test_every_setting_read_from_the_environment_is_documented():

@@ -27,7 +27,8 @@ def test_a_lock_not_kept_alive_for_the_lease_is_taken_over_whatever_the_ttl(sett
     )
     assert not locks.is_locked("job.lease")
     second = locks.acquire("job.lease")
-    assert second is not None and second.owner != first.owner
+    assert second is not None
+    assert second.owner != first.owner
     with pytest.raises(locks.LockLost):
         first.refresh()
     first.release()  # a lost lock's release leaves the new owner's lock alone
@@ -38,7 +39,8 @@ def test_a_lock_not_kept_alive_for_the_lease_is_taken_over_whatever_the_ttl(sett
 def test_a_lock_within_its_lease_is_not_taken():
     first = locks.acquire("job.alive")
     JobLock.objects.filter(name="job.alive").update(alive_at=timezone.now() - timedelta(seconds=30))
-    assert locks.acquire("job.alive") is None and locks.is_locked("job.alive")
+    assert locks.acquire("job.alive") is None
+    assert locks.is_locked("job.alive")
     first.refresh()
 
 
@@ -52,7 +54,8 @@ def test_the_lock_of_a_process_that_ended_on_this_machine_is_taken_at_once(setti
     )
     assert not locks.is_locked("job.gone")
     taken = locks.acquire("job.gone")
-    assert taken is not None and JobLock.objects.get(name="job.gone").owner == taken.owner
+    assert taken is not None
+    assert JobLock.objects.get(name="job.gone").owner == taken.owner
 
 
 @pytest.mark.django_db

@@ -33,7 +33,8 @@ def attempt(username, password, address="10.0.0.1"):
 
 def test_the_right_password_works(staff):
     response, client = attempt("manager", PASSWORD)
-    assert response.status_code == 302 and client.get("/admin/").status_code == 200
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
 
 
 def test_a_user_is_locked_after_five_wrong_passwords_even_with_the_right_one(staff):
@@ -45,7 +46,8 @@ def test_a_user_is_locked_after_five_wrong_passwords_even_with_the_right_one(sta
     response, client = attempt("manager", PASSWORD, address="10.0.0.2")  # the right one, from elsewhere
     assert response.status_code == 429
     text = response.content.decode()
-    assert "Слишком много неудачных попыток входа" in text and "15" in text
+    assert "Слишком много неудачных попыток входа" in text
+    assert "15" in text
     assert client.get("/admin/").status_code == 302  # not logged in
 
 

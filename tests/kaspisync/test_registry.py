@@ -90,8 +90,10 @@ def test_each_app_registers_its_pieces():
     jobs = {job.name: job for job in registry.jobs()}
     assert {"catalog.import.full", "catalog.import.quick", "feeds.build", "orders.pull"} <= set(jobs)
     # What /healthz pages on: a pull not successful for 3 intervals, a full import for 2.
-    assert jobs["orders.pull"].page_after == 3 and jobs["catalog.import.full"].page_after == 2
-    assert jobs["catalog.import.quick"].page_after is None and jobs["feeds.build"].page_after is None
+    assert jobs["orders.pull"].page_after == 3
+    assert jobs["catalog.import.full"].page_after == 2
+    assert jobs["catalog.import.quick"].page_after is None
+    assert jobs["feeds.build"].page_after is None
 
 
 def test_job_intervals_follow_the_settings(settings):
@@ -99,7 +101,8 @@ def test_job_intervals_follow_the_settings(settings):
 
     settings.ORDERS_PULL_INTERVAL = 120
     pull = registry.get_job("orders.pull")
-    assert pull.interval == timedelta(minutes=2) and pull.page_threshold == timedelta(minutes=6)
+    assert pull.interval == timedelta(minutes=2)
+    assert pull.page_threshold == timedelta(minutes=6)
 
 
 @pytest.mark.django_db
@@ -117,4 +120,5 @@ def test_demo_data_is_seeded_only_for_the_sandboxes_that_run():
 def test_a_broken_panel_is_left_out_and_the_dashboard_still_answers(admin_client, monkeypatch):
     monkeypatch.setitem(registry._dashboard_panels, "missing.html", registry.DashboardPanel("missing.html"))
     response = admin_client.get("/admin/")
-    assert response.status_code == 200 and b'id="catalog-status"' in response.content
+    assert response.status_code == 200
+    assert b'id="catalog-status"' in response.content

@@ -31,9 +31,12 @@ def failing(*failures):
 def test_retryable_failures_are_retried_with_growing_capped_backoff(sleeps):
     send = failing(*[ExternalServiceError("503", retryable=True) for _ in range(9)])
     assert RetryPolicy(attempts=10, backoff_base=8).call(send) == "ok"
-    assert send.calls == 10 and len(sleeps) == 9
-    assert 6.4 <= sleeps[0] <= 9.6 and 12.8 <= sleeps[1] <= 19.2  # 8 s, then 16 s, ±20 %
-    assert max(sleeps) <= BACKOFF_MAX * 1.2 and sleeps[-1] >= BACKOFF_MAX * 0.8  # the hard maximum
+    assert send.calls == 10
+    assert len(sleeps) == 9
+    assert 6.4 <= sleeps[0] <= 9.6
+    assert 12.8 <= sleeps[1] <= 19.2  # 8 s, then 16 s, ±20 %
+    assert max(sleeps) <= BACKOFF_MAX * 1.2
+    assert sleeps[-1] >= BACKOFF_MAX * 0.8  # the hard maximum
 
 
 def test_the_wait_the_server_states_is_honoured_up_to_a_maximum(sleeps):
@@ -50,14 +53,16 @@ def test_attempts_are_bounded_and_the_last_failure_is_raised(sleeps):
     send = failing(*failures)
     with pytest.raises(ExternalServiceError) as caught:
         RetryPolicy(attempts=3, backoff_base=0).call(send)
-    assert send.calls == 3 and caught.value is failures[2]
+    assert send.calls == 3
+    assert caught.value is failures[2]
 
 
 def test_a_failure_not_marked_retryable_is_raised_at_once(sleeps):
     send = failing(ExternalServiceError("HTTP 400", status=400), ExternalServiceError("never reached"))
     with pytest.raises(ExternalServiceError, match="HTTP 400"):
         RetryPolicy(attempts=5, backoff_base=1).call(send)
-    assert send.calls == 1 and sleeps == []
+    assert send.calls == 1
+    assert sleeps == []
     other = failing(KeyError("a bug"))
     with pytest.raises(KeyError):
         RetryPolicy(attempts=5, backoff_base=1).call(other)

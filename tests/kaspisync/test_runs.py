@@ -35,10 +35,13 @@ def test_every_job_closes_the_runs_its_dead_workers_left(name, django_capture_on
     job = registry.get_job(name)
     dead = dead_run(job)
     with django_capture_on_commit_callbacks(execute=True), run_job(job.model, job.lock_name, **job.run_filter) as ctx:
-        assert not ctx.skipped and ctx.abandoned == 1
+        assert not ctx.skipped
+        assert ctx.abandoned == 1
     dead.refresh_from_db()
-    assert dead.status == RunStatus.FAILED and dead.finished_at is not None
-    assert "abandoned" in dead.stats and dead.error
+    assert dead.status == RunStatus.FAILED
+    assert dead.finished_at is not None
+    assert "abandoned" in dead.stats
+    assert dead.error
     ctx.run.refresh_from_db()
     assert ctx.run.status == RunStatus.SUCCESS
     assert sent == []  # the job that closed it is running now: it is the redo
@@ -80,7 +83,8 @@ def test_the_heartbeat_leaves_a_live_run_alone(sent):
     finally:
         held.release()
     running.refresh_from_db()
-    assert running.status == RunStatus.RUNNING and sent == []
+    assert running.status == RunStatus.RUNNING
+    assert sent == []
 
 
 def test_a_job_that_keeps_failing_is_not_redone_in_a_loop(django_capture_on_commit_callbacks, sent):
@@ -109,7 +113,8 @@ def test_queue_after_commit_sends_nothing_for_a_rolled_back_change(django_captur
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         queue_after_commit("orders.tasks.pull_orders", trigger="admin")
         assert sent == []  # not inside the transaction
-    assert len(callbacks) == 1 and sent == [("orders.tasks.pull_orders", {"trigger": "admin"})]
+    assert len(callbacks) == 1
+    assert sent == [("orders.tasks.pull_orders", {"trigger": "admin"})]
     sent.clear()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
@@ -118,7 +123,8 @@ def test_queue_after_commit_sends_nothing_for_a_rolled_back_change(django_captur
                 raise RuntimeError("rolled back")
         except RuntimeError:
             pass
-    assert callbacks == [] and sent == []
+    assert callbacks == []
+    assert sent == []
 
 
 def test_queue_after_commit_once_queues_one_task_per_transaction_and_arguments(
@@ -163,5 +169,6 @@ def test_a_run_table_shared_by_two_locks_closes_only_runs_no_live_lock_covers(se
         assert ctx.abandoned == 1
     alive.refresh_from_db()
     dead.refresh_from_db()
-    assert alive.status == RunStatus.RUNNING and dead.status == RunStatus.FAILED
+    assert alive.status == RunStatus.RUNNING
+    assert dead.status == RunStatus.FAILED
     other.release()

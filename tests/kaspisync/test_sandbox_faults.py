@@ -13,7 +13,9 @@ def test_faults_are_taken_in_order_after_letting_requests_through():
     queue.inject("timeout", where="")
     taken = [queue.take(lambda where, target=target: where in ("", target)) for target in "abab"]
     assert [f.kind if f else None for f in taken] == [None, "timeout", "500", None]
-    assert queue.pending() == 1 and queue.clear() == 1 and queue.pending() == 0
+    assert queue.pending() == 1
+    assert queue.clear() == 1
+    assert queue.pending() == 0
     with pytest.raises(ValueError):
         queue.inject("gremlins")
 
@@ -38,6 +40,7 @@ def test_faults_at_random_fail_about_the_share_asked_for_and_stop_when_cleared()
     queue.at_random(0.3, ("500", "timeout", "truncated"), seed=3)
     taken = [queue.take(lambda where: True) for _ in range(1000)]
     failed = [f for f in taken if f is not None]
-    assert 250 < len(failed) < 350 and {f.kind for f in failed} == {"500", "timeout", "truncated"}
+    assert 250 < len(failed) < 350
+    assert {f.kind for f in failed} == {"500", "timeout", "truncated"}
     queue.clear()
     assert all(queue.take(lambda where: True) is None for _ in range(100))
