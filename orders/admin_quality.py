@@ -9,6 +9,8 @@ from django.urls import path
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from kaspisync.admin import ReadOnlyAdmin
+
 from . import quality
 from .models import Order, QualityReport
 
@@ -36,21 +38,12 @@ def quality_preview(object_id) -> quality.CancelPreview | None:
 
 
 @admin.register(QualityReport)
-class QualityReportAdmin(admin.ModelAdmin):
+class QualityReportAdmin(ReadOnlyAdmin):
     """One read-only page (the proxy's list): shares, reasons, who cancelled, returns, acceptance
     times, months, with links to the filtered order list."""
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(VIEW_PERMISSION)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"

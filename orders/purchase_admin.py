@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kaspisync.admin import safe_next
+from kaspisync.admin import ReadOnlyAdmin, safe_next
 
 from . import purchase_export
 from . import purchase_list as selectors
@@ -61,20 +61,11 @@ def _back(request) -> str:
 
 
 @admin.register(PurchaseList)
-class PurchaseListAdmin(admin.ModelAdmin):
+class PurchaseListAdmin(ReadOnlyAdmin):
     """Not a model list: the page shows the purchase list (needs aggregated per article)."""
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(VIEW_LIST_PERMISSION)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         def view(func):
