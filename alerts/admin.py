@@ -6,24 +6,16 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from kaspisync.admin import ReadOnlyAdmin, permission_words
+from kaspisync.admin import ReadOnlyAdmin, ReadOnlyInline, permission_words
 
 from . import selectors, services
 from .models import KINDS, SUBSCRIBABLE, Alert, Delivery, Subscription, kind_label
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyInline, admin.TabularInline):
     model = Delivery
     fields = ("channel", "address", "user", "status", "attempts", "next_attempt_at", "sent_at", "error")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class KindFilter(admin.SimpleListFilter):

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kaspisync.admin import ReadOnlyAdmin, RunAdmin
+from kaspisync.admin import ReadOnlyAdmin, ReadOnlyInline, RunAdmin
 from kaspisync.models import RunTrigger
 from kaspisync.runs import queue_after_commit
 
@@ -311,7 +311,7 @@ def queue_upload(request, product_ids=None, resend: bool = False) -> None:
     messages.success(request, _("The upload was queued; its run and every card's outcome appear under “Card uploads”."))
 
 
-class UploadBatchInline(admin.TabularInline):
+class UploadBatchInline(ReadOnlyInline, admin.TabularInline):
     model = UploadBatch
     fields = (
         "number",
@@ -326,14 +326,6 @@ class UploadBatchInline(admin.TabularInline):
         "finished_at",
     )
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(UploadRun)

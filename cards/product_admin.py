@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from kaspisync.admin import ReadOnlyInline
+
 from .models import CardOutcome, CardStatus, ProductCard
 from .reasons import describe_all
 
@@ -51,19 +53,11 @@ def resend_kaspi_cards(modeladmin, request, queryset):
     queue_upload(request, product_ids=list(queryset.values_list("pk", flat=True)), resend=True)
 
 
-class ProductCardInline(admin.StackedInline):
+class ProductCardInline(ReadOnlyInline, admin.StackedInline):
     model = ProductCard
     fields = ("status", "reasons_text", "sku", "kaspi_category", "upload_state", "sent_at", "message", "checked_at")
     readonly_fields = fields
-    can_delete = False
-    extra = 0
     verbose_name_plural = _("Kaspi card")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("catalog.view_product")  # part of the product page
@@ -74,20 +68,12 @@ class ProductCardInline(admin.StackedInline):
         return format_html_join("", "<div>• {}</div>", ((r,) for r in reasons)) if reasons else "—"
 
 
-class CardOutcomeInline(admin.TabularInline):
+class CardOutcomeInline(ReadOnlyInline, admin.TabularInline):
     model = CardOutcome
     fields = ("at", "outcome", "sku", "message", "run_link")
     readonly_fields = fields
     ordering = ("-at", "-id")
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("Kaspi card history")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("catalog.view_product")  # part of the product page

@@ -1,7 +1,8 @@
 """Admin site identity (Russian by default), the shared admin building blocks and the plumbing
 tables staff may need to see.
 
-- `ReadOnlyAdmin`: rows the portal writes itself (viewable, never edited by hand).
+- `ReadOnlyAdmin`: rows the portal writes itself (viewable, never edited by hand);
+  `ReadOnlyInline`: the same for rows shown inside another object's page (a history, outcomes).
 - `RunNowMixin`: "run now" buttons on a run list (queue a job from the admin).
 - `PersonalDataMixin`: personal fields (kaspisync.registry.personal_data) are never shown,
   filtered, searched or sorted on for users without their permission.
@@ -55,6 +56,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline:
+    """Mixed into a TabularInline/StackedInline: rows shown, none added, edited or deleted (every
+    field read-only)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from kaspisync.admin import ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin
+from kaspisync.admin import ReadOnlyAdmin, ReadOnlyInline, RunAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import facts, money
 from kaspisync.models import RunStatus
 
@@ -59,20 +59,12 @@ class InStockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ProductChangeInline(admin.TabularInline):
+class ProductChangeInline(ReadOnlyInline, admin.TabularInline):
     model = ProductChange
     fields = ("changed_at", "field", "old_value", "new_value", "run")
     readonly_fields = fields
     ordering = ("-changed_at", "-id")
-    extra = 0
-    can_delete = False
     verbose_name_plural = gettext_lazy("supplier value history")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Product)
