@@ -9,7 +9,7 @@ product's card status, and every upload with its per-product outcomes.
 - `AlstyleProperties`: the supplier's product properties ({name: value}) as last read from
   Al-Style for products of mapped categories (cards' own copy: catalog does not read them).
 - `ProductCard`: one row per product of a mapped category (or with upload history): its status,
-  the reasons it is not ready (structured, rendered in words by `cards.readiness.describe`),
+  the reasons it is not ready (structured, rendered in words by `cards.reasons.describe`),
   the fingerprint of its card now and as last sent.
 - `UploadRun` (a job run), `UploadBatch` (one POST /import), `CardOutcome` (one product in one
   batch, with Kaspi's message).
