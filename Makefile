@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test bench venv test-deps lint format messages
+.PHONY: run test test-quick bench venv test-deps lint format messages
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -31,6 +31,12 @@ run: venv
 # after the linter and the formatter check (configured in pyproject.toml).
 test: test-deps lint
 	scripts/test.sh
+
+# While working: the embedded stack only, without the tests marked `slow` (browser, worker
+# processes, crash recovery, mixed faults, make run; see README "Tests"). Not a substitute for `make test`.
+test-quick: test-deps lint
+	KASPISYNC_ENV_FILE=/dev/null env -u DATABASE_URL -u CELERY_BROKER_URL \
+		$(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(ARGS)
 
 lint: test-deps
 	$(VENV)/bin/ruff check .

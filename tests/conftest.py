@@ -70,6 +70,17 @@ def wait_until():
     return wait_for
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
+def pytest_collection_modifyitems(items):
+    """`slow` also covers every test that drives a browser (tests/browser) or starts a Celery
+    worker process, so `pytest -m "not slow"` (`make test-quick`) is the quick run."""
+    for item in items:
+        browser = "tests/browser/" in str(item.path).replace(os.sep, "/")
+        worker = item.get_closest_marker("worker") or "start_worker" in getattr(item, "fixturenames", ())
+        if browser or worker:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def make_staff(db):
     """`make_staff(username, *perms, superuser=False, password=None)`: see tests/factories.py."""
