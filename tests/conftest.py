@@ -268,27 +268,42 @@ def celery_worker(start_worker) -> Worker:
     return start_worker()
 
 
+# --- the API sandboxes over real HTTP -----------------------------------------------------------
+@pytest.fixture
+def serve():
+    """`serve(sandbox)` -> its HTTP server (kaspisync.sandbox), started on a free loopback port now
+    and stopped after the test. The sandbox fixtures (alstyle, kaspi, content, telegram) use it."""
+    servers = []
+
+    def start(sandbox):
+        server = sandbox.serve().start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 # --- alert channels: the Telegram emulator and a real SMTP server ------------------------------
 TELEGRAM_TOKEN = "424242:test-bot-token-Zq7"
 TELEGRAM_CHAT = "1001"
 
 
 @pytest.fixture
-def telegram(settings):
+def telegram(settings, serve):
     """The Telegram Bot API emulator over real HTTP; settings point the alerts at it, with
     TELEGRAM_CHAT_IDS = [TELEGRAM_CHAT]. Returns the sandbox (`.messages`, `.inject(...)`)."""
     from kaspisync.sandbox.telegram import TelegramSandbox
 
     sandbox = TelegramSandbox(TELEGRAM_TOKEN)
-    server = sandbox.serve().start()
-    sandbox.server = server
-    settings.TELEGRAM_API_URL = server.url
+    sandbox.server = serve(sandbox)
+    settings.TELEGRAM_API_URL = sandbox.server.url
     settings.TELEGRAM_BOT_TOKEN = TELEGRAM_TOKEN
     settings.TELEGRAM_CHAT_IDS = [TELEGRAM_CHAT]
     settings.HTTP_CONNECT_TIMEOUT = 2
     settings.HTTP_READ_TIMEOUT = 2
-    yield sandbox
-    server.stop()
+    return sandbox
 
 
 @dataclass

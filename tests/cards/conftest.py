@@ -19,19 +19,17 @@ NB = "Notebooks*Obshie harakteristiki.notebooks"
 
 
 @pytest.fixture
-def content(settings):
+def content(settings, serve):
     """`content(**options)` -> the KaspiContentSandbox a Kaspi sandbox serves over HTTP (its
     faults: `content.kaspi.inject(...)`); settings point the content client at it with quick
     retries and polls."""
-    servers = []
 
     def start(**kwargs):
         kaspi = KaspiSandbox([{"sku": "AS1", "name": "x", "price": 1, "brand": ""}], token=TOKEN)
         sandbox = kaspi.content
         for name, value in {"uploaded_seconds": 0.05, "processing_seconds": 0.05, **kwargs}.items():
             setattr(sandbox, name, value)
-        sandbox.server = kaspi.serve().start()
-        servers.append(sandbox.server)
+        sandbox.server = serve(kaspi)
         settings.KASPI_CONTENT_API_URL = sandbox.server.base + API_PREFIX
         settings.KASPI_TOKEN = TOKEN
         settings.KASPI_BACKOFF_BASE = 0.01
@@ -42,9 +40,7 @@ def content(settings):
         settings.CARDS_POLL_TIMEOUT = 10
         return sandbox
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 @pytest.fixture

@@ -9,16 +9,14 @@ TOKEN = "alstyle-test-token-7c1e93"
 
 
 @pytest.fixture
-def alstyle(settings):
+def alstyle(settings, serve):
     """Start an Al-Style emulator over real HTTP and point the settings at it:
     `alstyle(products=600, interval=0.0, ...)` -> the sandbox (its server as `.server`).
     Retries are quick and timeouts short, so failure tests stay fast."""
-    servers = []
 
     def start(products=600, *, interval: float = 0.0, client_interval: float | None = None, **kwargs):
         sandbox = AlstyleSandbox(products, interval=interval, token=TOKEN, **kwargs)
-        sandbox.server = sandbox.serve().start()
-        servers.append(sandbox.server)
+        sandbox.server = serve(sandbox)
         settings.ALSTYLE_API_URL = sandbox.server.url
         settings.ALSTYLE_TOKEN = TOKEN
         settings.ALSTYLE_MIN_INTERVAL = interval if client_interval is None else client_interval
@@ -28,9 +26,7 @@ def alstyle(settings):
         settings.HTTP_READ_TIMEOUT = 2
         return sandbox
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 @pytest.fixture

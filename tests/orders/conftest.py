@@ -27,15 +27,13 @@ def catalog_products(db):
 
 
 @pytest.fixture
-def kaspi(settings, sandbox_products):
+def kaspi(settings, sandbox_products, serve):
     """Start a Kaspi emulator over real HTTP: `kaspi(orders=N, ...)` -> sandbox (with .server);
     settings point the client at it, retries are quick."""
-    servers = []
 
     def start(**kwargs):
         sandbox = KaspiSandbox(kwargs.pop("products", sandbox_products), token=TOKEN, **kwargs)
-        sandbox.server = sandbox.serve().start()
-        servers.append(sandbox.server)
+        sandbox.server = serve(sandbox)
         settings.KASPI_API_URL = sandbox.server.url
         settings.KASPI_TOKEN = TOKEN
         settings.KASPI_BACKOFF_BASE = 0.01
@@ -45,9 +43,7 @@ def kaspi(settings, sandbox_products):
         settings.ORDERS_ENTRY_WORKERS = 4
         return sandbox
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 @pytest.fixture
