@@ -26,20 +26,6 @@ ALSTYLE_TOKEN = "crash-alstyle-token-51d0"
 KASPI_TOKEN = "crash-kaspi-token-8e2b"
 
 
-@pytest.fixture
-def servers():
-    started = []
-
-    def serve(sandbox):
-        server = sandbox.serve().start()
-        started.append(server)
-        return server
-
-    yield serve
-    for server in started:
-        server.stop()
-
-
 def kill_mid_run(worker, run_model, progressed, **run_filter):
     """Wait until the worker's run is RUNNING and `progressed()`, then SIGKILL the worker group."""
     run = wait_for(
@@ -80,12 +66,12 @@ def redo_after_kill(start_worker, env, run_model, killed, killed_at, wait_until,
     return redone
 
 
-def test_a_worker_killed_mid_import_is_followed_by_a_complete_import(start_worker, servers, wait_until):
+def test_a_worker_killed_mid_import_is_followed_by_a_complete_import(start_worker, serve, wait_until):
     from catalog.models import ImportRun, Product
     from catalog.tasks import import_catalog
 
     sandbox = AlstyleSandbox(1000, interval=0, token=ALSTYLE_TOKEN, latency=0.5)  # 4 pages of 250, slowly
-    server = servers(sandbox)
+    server = serve(sandbox)
     env = {"ALSTYLE_API_URL": server.url, "ALSTYLE_TOKEN": ALSTYLE_TOKEN, "ALSTYLE_MIN_INTERVAL": "0"}
     first = start_worker(env=env)
     import_catalog.delay(quick=False)
@@ -98,13 +84,13 @@ def test_a_worker_killed_mid_import_is_followed_by_a_complete_import(start_worke
     assert redone.trigger == "chain"
 
 
-def test_a_worker_killed_mid_pull_is_followed_by_a_complete_pull(start_worker, servers, wait_until):
+def test_a_worker_killed_mid_pull_is_followed_by_a_complete_pull(start_worker, serve, wait_until):
     from orders.models import Order, PullRun
     from orders.tasks import pull_orders_task
 
     products = [{"sku": f"AS{n}", "name": f"Товар {n}", "price": 1000 + n, "brand": "b"} for n in range(5)]
     sandbox = KaspiSandbox(products, orders=150, token=KASPI_TOKEN, latency_ms=200)
-    server = servers(sandbox)
+    server = serve(sandbox)
     env = {
         "KASPI_API_URL": server.url,
         "KASPI_TOKEN": KASPI_TOKEN,
@@ -120,7 +106,7 @@ def test_a_worker_killed_mid_pull_is_followed_by_a_complete_pull(start_worker, s
 
 
 def test_a_worker_killed_mid_build_is_followed_by_a_published_price_list(
-    start_worker, servers, wait_until, tmp_path, settings
+    start_worker, serve, wait_until, tmp_path, settings
 ):
     from catalog.models import Product
     from feeds.models import FeedResult, FeedVersion
@@ -147,7 +133,7 @@ def test_a_worker_killed_mid_build_is_followed_by_a_published_price_list(
     assert redone.finished_at <= timezone.now()
 
 
-def test_a_long_run_keeps_its_lock_alive_beyond_the_lease(start_worker, servers, settings):
+def test_a_long_run_keeps_its_lock_alive_beyond_the_lease(start_worker, serve, settings):
     """The holder's keeper thread touches the lock while the run works: with a one-second lease, a
     second import during a run of several seconds is still refused, not run alongside."""
     from datetime import timedelta
@@ -159,7 +145,7 @@ def test_a_long_run_keeps_its_lock_alive_beyond_the_lease(start_worker, servers,
 
     settings.JOB_LOCK_LEASE = timedelta(seconds=1)
     sandbox = AlstyleSandbox(1000, interval=0, token=ALSTYLE_TOKEN, latency=0.6)
-    server = servers(sandbox)
+    server = serve(sandbox)
     env = {
         "ALSTYLE_API_URL": server.url,
         "ALSTYLE_TOKEN": ALSTYLE_TOKEN,
