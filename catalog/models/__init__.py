@@ -1,3 +1,5 @@
+"""The catalog's models, one import path for all: supplier data (catalog.py) and pricing (pricing.py)."""
+
 from .catalog import (
     Brand,
     Category,
