@@ -77,6 +77,7 @@ def test_just_after_start_a_never_seen_worker_is_not_an_alarm(telegram):
     assert not Alert.objects.exists()  # ... but the web server has just started
 
 
+@pytest.mark.slow
 def test_the_web_process_starts_the_watchdog_and_other_processes_do_not():
     import subprocess
     import sys

@@ -182,6 +182,7 @@ def test_status_is_polled_until_finished(mapped, ready, settings):
     assert mapped.request_count("/import/result") == 1  # the result is read once, when finished
 
 
+@pytest.mark.slow
 def test_no_wait_leaves_the_batch_pending_and_it_is_looked_up_later(mapped, ready):
     mapped.uploaded_seconds = 3600
     ready(2)

@@ -19,6 +19,7 @@ from .conftest import TOKEN
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_catalog_pages_render_with_quirky_data(raw, admin_client):
     import_catalog()
     product = Product.objects.get(article=raw.find(lambda p: "&" in p["name"] or "<" in p["name"])["article"])

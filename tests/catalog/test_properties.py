@@ -7,6 +7,7 @@ import io
 import string
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,7 @@ def storable(text: str) -> bool:
     return "\x00" not in text and not any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
+@pytest.mark.slow
 @PROPERTIES
 @given(raw_product)
 def test_normalising_any_supplier_product_never_crashes_and_stores_only_sane_values(raw):

@@ -138,6 +138,7 @@ def test_a_broker_that_does_not_answer_is_503(client, all_well, monkeypatch):
     assert "127.0.0.1:9" not in json.dumps(body)
 
 
+@pytest.mark.slow
 def test_a_database_that_does_not_answer_is_503_without_its_address(tmp_path):
     """A real process whose database is unreachable (nothing listens on the port)."""
     env = {

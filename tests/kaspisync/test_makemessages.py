@@ -27,6 +27,7 @@ def catalogs(root: Path) -> dict[Path, list]:
     }
 
 
+@pytest.mark.slow
 def test_makemessages_from_the_root_leaves_every_string_translated_and_loses_none(tmp_path):
     copy = tmp_path / "project"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", "var", ".git", "__pycache__", "*.pyc"))

@@ -161,6 +161,7 @@ def params_text(params) -> str:
     return next(iter(params.values()))
 
 
+@pytest.mark.slow
 def test_no_admin_answers_personal_lookups_differently_by_value(client, order, monkeypatch):
     """Every registered admin list, every lookup path to a personal field within two relations:
     for a user holding every permission but the customer-data one, a matching and a non-matching

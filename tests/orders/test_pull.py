@@ -490,6 +490,7 @@ def expected_entries(sandbox, catalog_products) -> dict[str, list[tuple]]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_a_first_pull_costs_its_list_pages_and_one_lookup_per_product_whose_sku_is_unknown(
     kaspi, sandbox_products, catalog_products
