@@ -48,9 +48,11 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from kaspisync import display
 
 from .models import CancellationReason, EventSource, Order, OrderEvent, OrderStatus
 
@@ -127,10 +129,8 @@ def share(part: int, whole: int) -> float:
 
 
 def format_share(fraction: float | None) -> str:
-    """0.0325 -> "3.25 %" ("3,25 %" in Russian); None -> "—"."""
-    if fraction is None:
-        return "—"
-    return f"{formats.number_format(round(fraction * 100, 2), 2)}\u00a0%"  # number_format truncates
+    """0.0325 -> "3.25 %" ("3,25 %" in Russian); None -> "—" (kaspisync.display.percent)."""
+    return display.percent(None if fraction is None else fraction * 100, 2)
 
 
 def format_wait(value: timedelta | None) -> str:
