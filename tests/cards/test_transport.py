@@ -107,5 +107,6 @@ def test_a_result_listed_instead_of_keyed_by_sku_is_still_read(content):
         ],
     }
     result = client.import_result(answer.code)
-    assert result.by_sku["AS1"].created and not result.by_sku["AS2"].created
+    assert result.by_sku["AS1"].created
+    assert not result.by_sku["AS2"].created
     assert result.by_sku["AS2"].message == "Значение не из списка"
