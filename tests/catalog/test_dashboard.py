@@ -3,13 +3,12 @@
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from catalog.models import ImportKind, ImportRun, PriceRule, Product
 from catalog.services.pricing import recompute_prices
 from kaspisync.models import RunStatus
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +21,7 @@ def dashboard(client, language="en") -> str:
 
 @pytest.fixture
 def boss(client):
-    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    client.force_login(make_staff("boss", superuser=True))
     return client
 
 
@@ -66,7 +65,5 @@ def test_last_runs_and_margin_floor_are_shown(boss):
 
 
 def test_staff_without_catalog_access_do_not_see_the_panel(client):
-    user = get_user_model().objects.create_user("orders-only", password="x", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders", codename="view_order"))
-    client.force_login(user)
+    client.force_login(make_staff("orders-only", "orders.view_order"))
     assert "Catalog and prices" not in dashboard(client)

@@ -2,19 +2,19 @@
 runs, shown by the admin, which refreshes itself, then replaced by the summary."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import translation
 
 from catalog.models import ImportRun
 from catalog.services.importing import import_catalog
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
 
 def test_an_import_writes_its_progress_to_its_row_while_it_runs(alstyle, client):
     alstyle(products=600)
-    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    client.force_login(make_staff("boss", superuser=True))
     seen = []
 
     def watch(done, total):

@@ -4,11 +4,11 @@ item 10)."""
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from catalog.models import Brand, Category, Product
 from catalog.services.importing import SUPPLIER_FIELDS
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def admins_of_supplier_models():
 
 
 def test_no_admin_edits_a_supplier_field(rf):
-    user = get_user_model().objects.create_superuser("root", password=None)
+    user = make_staff("root", superuser=True)
     request = rf.get("/")
     request.user = user
     product = Product.objects.create(article=4242, name="x", dealer_price=100)
@@ -62,7 +62,7 @@ def test_no_admin_edits_a_supplier_field(rf):
 
 
 def test_posting_a_new_article_changes_nothing(client):
-    client.force_login(get_user_model().objects.create_superuser("root", password=None))
+    client.force_login(make_staff("root", superuser=True))
     product = Product.objects.create(article=4242, name="Колонки", dealer_price=100)
     url = reverse("admin:catalog_product_change", args=[product.pk])
     page = client.get(url).content.decode()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from kaspisync.accounts import ensure_admin, remembered_username
 from kaspisync.heartbeat import STALE_AFTER, record_heartbeat
 from kaspisync.models import WorkerHeartbeat
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +95,7 @@ def test_admin_password_from_environment_wins(settings, tmp_path):
 
 def test_no_admin_is_generated_when_a_superuser_exists(settings, tmp_path, capsys):
     settings.VAR_DIR = tmp_path
-    get_user_model().objects.create_superuser("someone", password=None)
+    make_staff("someone", superuser=True)
     call_command("ensure_admin")
     assert "nothing to do" in capsys.readouterr().out
     assert not get_user_model().objects.filter(username="admin").exists()

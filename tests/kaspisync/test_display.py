@@ -3,13 +3,13 @@
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from catalog.models import Product
 from kaspisync import display
 from orders.models import Order, OrderEntry
+from tests.factories import make_staff
 
 NBSP = "\u00a0"
 
@@ -67,7 +67,7 @@ def test_every_amount_in_the_admin_reads_as_money(client):
         total_price=Decimal("436200.00"),
         dealer_price_at_order=594830,
     )
-    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    client.force_login(make_staff("boss", superuser=True))
     pages = {
         "product list": reverse("admin:catalog_product_changelist"),
         "product page": reverse("admin:catalog_product_change", args=[product.pk]),

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from kaspisync import registry
 from kaspisync.admin import ReadOnlyAdmin, permission_label
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -228,7 +229,7 @@ def offered_actions(rf, user, model) -> set[str]:
 
 
 def test_every_bulk_action_is_in_the_table(rf):
-    root = get_user_model().objects.create_superuser("root", password=None)
+    root = make_staff("root", superuser=True)
     found = {
         (model._meta.label_lower, action)
         for model in admin.site._registry

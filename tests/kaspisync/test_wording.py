@@ -4,19 +4,19 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
 from kaspisync import display
 from orders.models import Order
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def boss_client(client):
-    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    client.force_login(make_staff("boss", superuser=True))
     return client
 
 

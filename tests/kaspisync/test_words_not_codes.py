@@ -5,12 +5,12 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import ImportRun, PriceRule, Product
 from catalog.services import pricing
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ RAW = ("object (", "None", "{&quot;", '{"', "True", "False", "pricerule")  # as 
 
 @pytest.fixture
 def boss_client(client):
-    boss = get_user_model().objects.create_superuser("boss", password=None)
+    boss = make_staff("boss", superuser=True)
     client.force_login(boss)
     client.boss = boss
     return client

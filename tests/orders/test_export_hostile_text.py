@@ -5,8 +5,6 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -51,9 +49,7 @@ def hostile_order():
 
 @pytest.fixture
 def support(client):
-    user = get_user_model().objects.create_user("support", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=["view_order", "view_customer_data"]))
-    client.force_login(user)
+    client.force_login(make_staff("support", "orders.view_order", "orders.view_customer_data"))
     return client
 
 
