@@ -51,9 +51,7 @@ from .upsert import bulk_upsert
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "catalog.import"
-WRITE_BATCH = (
-    250  # changed products per write transaction, a page of them (held in memory meanwhile: 500 took ~1 MB more)
-)
+WRITE_BATCH = 500  # changed products per write transaction (what is held in memory meanwhile)
 LOCK_REFRESH_SECONDS = 30
 SUPPLIER_FIELDS = (
     "article_pn",
