@@ -21,8 +21,8 @@ def limits(settings):
 
 
 @pytest.fixture
-def staff():
-    return get_user_model().objects.create_user("manager", password=PASSWORD, is_staff=True)
+def staff(make_staff):
+    return make_staff("manager", password=PASSWORD)
 
 
 def attempt(username, password, address="10.0.0.1"):
