@@ -221,7 +221,7 @@ class KaspiContentClient:
                 status=status,
                 diagnosis=token_diagnosis(),
             )
-        if status != 200:
+        if not 200 <= status < 300:  # 200 documented; 201/202 are answers too, never "lost"
             detail = response.text[:300].strip() if "json" in response.headers.get("Content-Type", "") else ""
             raise ContentApiError(
                 _("%(where)s: HTTP %(status)s%(detail)s")

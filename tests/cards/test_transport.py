@@ -110,3 +110,19 @@ def test_a_result_listed_instead_of_keyed_by_sku_is_still_read(content):
     assert result.by_sku["AS1"].created
     assert not result.by_sku["AS2"].created
     assert result.by_sku["AS2"].message == "Значение не из списка"
+
+
+@pytest.mark.parametrize("status", [201, 202])
+def test_an_upload_answered_created_or_accepted_is_an_answer_not_a_lost_one(content, status):
+    from kaspisync.sandbox.base import Response
+
+    sandbox = content()
+    accept = sandbox.upload
+
+    def answered(content_type, body):
+        result = accept(content_type, body)
+        return Response(status, json.dumps(result).encode())
+
+    sandbox.upload = answered
+    answer = KaspiContentClient().upload([CARD])
+    assert answer.code in sandbox.imports and answer.status == "UPLOADED"
