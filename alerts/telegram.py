@@ -40,11 +40,22 @@ def chat_value(chat_id: str) -> int | str:
 class SendError(Exception):
     """A message was not delivered. The text is for staff (in words, masked)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent=False, uncertain=False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent=False,
+        uncertain=False,
+        channel_down=False,
+    ):
         super().__init__(mask(message))
         self.retry_after = retry_after
         self.permanent = permanent
         self.uncertain = uncertain
+        # the channel itself is refused (a wrong token, nothing set up): every other message on it
+        # would fail the same way, so a send stops using it (the rows wait for their next try)
+        self.channel_down = channel_down
 
 
 class ChatMigrated(SendError):
@@ -92,7 +103,7 @@ class TelegramClient:
 
     def _call(self, method: str, payload: dict, chat_id: str):
         if not self.token:
-            raise SendError(_("Telegram is not set up: TELEGRAM_BOT_TOKEN is empty."))
+            raise SendError(_("Telegram is not set up: TELEGRAM_BOT_TOKEN is empty."), channel_down=True)
         url = f"{self.api_url}/bot{self.token}/{method}"
         try:
             response = self.session.post(url, json=payload, timeout=timeouts())
@@ -141,7 +152,8 @@ class TelegramClient:
                     "Telegram did not accept the bot token (%(status)s %(description)s): check TELEGRAM_BOT_TOKEN "
                     "(BotFather gives it). Nothing reaches Telegram until it is fixed."
                 )
-                % {"status": status, "description": description}
+                % {"status": status, "description": description},
+                channel_down=True,
             )
         if status == 403:
             raise SendError(

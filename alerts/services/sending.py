@@ -9,6 +9,9 @@
    - a failure that may pass -> PENDING after a backoff (30 s, doubled, at most an hour), and
      FAILED after ALERT_MAX_ATTEMPTS tries, with the reason in words;
    - a failure that cannot pass (the chat does not exist, the address is refused) -> FAILED;
+   - the channel itself refused (a wrong bot token, a mail login refused, not set up) -> PENDING
+     after a backoff, and the rest of this send leaves that channel alone (every other message
+     on it would fail the same way; `send_alerts` exits non-zero, saying why);
    - the answer was lost (the message may have arrived) -> UNCERTAIN.
 A sender that dies between 2 and 3 leaves its row in SENDING; after CLAIM_TIMEOUT it becomes
 UNCERTAIN, never PENDING: the message may have gone out, and nobody must get it twice. Staff see
@@ -16,6 +19,7 @@ FAILED and UNCERTAIN rows in the admin and may send them again by hand (`resend`
 """
 
 import logging
+import math
 import smtplib
 import time
 import uuid
@@ -50,6 +54,7 @@ class SendReport:
     failed: int = 0
     uncertain: int = 0
     errors: list[str] = field(default_factory=list)
+    refused_channels: list[str] = field(default_factory=list)  # channels that refused us (token, login)
 
     def __str__(self):
         return _("sent: %(sent)s, to retry: %(retrying)s, failed: %(failed)s, outcome unknown: %(uncertain)s") % {
@@ -123,7 +128,7 @@ def deliver(delivery: Delivery, telegram: TelegramClient | None = None) -> str:
 
 def _send_email(address: str, alert) -> None:
     if not settings.EMAIL_URL:
-        raise SendError(_("E-mail is not set up: EMAIL_URL is empty."))
+        raise SendError(_("E-mail is not set up: EMAIL_URL is empty."), channel_down=True)
     message = EmailMessage(
         subject=render.email_subject(alert.title),
         body=render.email_body(alert.title, alert.lines, alert.link),
@@ -140,7 +145,8 @@ def _send_email(address: str, alert) -> None:
         ) from None
     except smtplib.SMTPAuthenticationError as exc:
         raise SendError(
-            _("The mail server did not accept the login in EMAIL_URL (%(error)s).") % {"error": _smtp_detail(exc)}
+            _("The mail server did not accept the login in EMAIL_URL (%(error)s).") % {"error": _smtp_detail(exc)},
+            channel_down=True,
         ) from None
     except smtplib.SMTPResponseException as exc:
         permanent = 500 <= exc.smtp_code < 600
@@ -225,6 +231,9 @@ def send_pending(*, wait: float = 0, sleep=time.sleep) -> SendReport:
                 _after_failure(delivery, token, exc, now, report)
                 if exc.retry_after is not None:
                     paused[delivery.channel] = time.monotonic() + exc.retry_after
+                elif exc.channel_down:  # the rest of this send leaves the channel alone
+                    paused[delivery.channel] = math.inf
+                    report.refused_channels.append(delivery.get_channel_display())
             except Exception as exc:  # a bug must not leave the row claimed forever, nor stop the others
                 log.exception("alert %s to %s: unexpected error", delivery.alert_id, delivery)
                 _after_failure(

@@ -344,3 +344,18 @@ def test_a_group_that_became_a_supergroup_gets_the_message_at_its_new_id_and_sta
     assert "-1009876543210" in delivery.error, delivery.error
     assert "TELEGRAM_CHAT_IDS" in delivery.error, delivery.error
     assert "супергрупп" in delivery.error, "in Russian"
+
+
+def test_a_refused_bot_token_stops_telegram_for_the_rest_of_the_send_and_the_command_says_so(telegram, settings):
+    settings.TELEGRAM_BOT_TOKEN = "777000:AnotherWrongToken"
+    for n in range(3):
+        notify(Kind.ORDER_WAITING, f"order:{90 + n}", title=f"Заказ {90 + n}")
+    requests_before = telegram.stats()["requests"]
+    started = time.monotonic()
+    with pytest.raises(CommandError) as info:
+        call_command("send_alerts", "--wait", "60")
+    assert time.monotonic() - started < 10, "no waiting for a token that cannot start working on its own"
+    assert telegram.stats()["requests"] - requests_before == 1, "one refusal is enough to know"
+    assert "AnotherWrongToken" not in str(info.value)
+    statuses = list(Delivery.objects.values_list("status", "attempts"))
+    assert sorted(statuses) == [(DeliveryStatus.PENDING, 0), (DeliveryStatus.PENDING, 0), (DeliveryStatus.PENDING, 1)]

@@ -22,5 +22,5 @@ class Command(BaseCommand):
         for error in report.errors:
             self.stderr.write(error)
         self.stdout.write(str(report))
-        if report.failed or report.uncertain:
+        if report.failed or report.uncertain or report.refused_channels:
             raise CommandError(str(report))
