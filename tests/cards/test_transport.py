@@ -125,4 +125,5 @@ def test_an_upload_answered_created_or_accepted_is_an_answer_not_a_lost_one(cont
 
     sandbox.upload = answered
     answer = KaspiContentClient().upload([CARD])
-    assert answer.code in sandbox.imports and answer.status == "UPLOADED"
+    assert answer.code in sandbox.imports, "the code Kaspi answered is the import it made"
+    assert answer.status == "UPLOADED"
