@@ -14,6 +14,8 @@ from django.apps import apps
 from django.conf import settings
 from django.utils import translation
 
+from alerts.models import DeliveryStatus
+from cards.models import CardStatus
 from tests.kaspisync.test_translations import CATALOGS, ROOT, entries
 
 # Enough counts to reach every Russian plural form Django's catalogs use (1, 2-4, 5-20, 21...).
@@ -99,3 +101,34 @@ def test_no_app_catalog_translates_a_string_of_django_or_axes_differently():
                     )
                     break
     assert not clashes, "give these strings a context:\n" + "\n".join(clashes)
+
+
+def field(model: str, name: str):
+    return lambda: apps.get_model(model)._meta.get_field(name).verbose_name
+
+
+# Where the same English word needs different Russian, each place reads its own (and Django's stay).
+PLACES = {
+    "card status sent": (lambda: CardStatus.SENT.label, "отправлена"),
+    "card status created": (lambda: CardStatus.CREATED.label, "создана"),
+    "alert delivery sent": (lambda: DeliveryStatus.SENT.label, "отправлено"),
+    "alert delivery failed": (lambda: DeliveryStatus.FAILED.label, "не доставлено"),
+    "order created": (field("orders.Order", "created_at"), "создан"),
+    "cards sent (count)": (field("cards.UploadRun", "sent"), "отправлено"),
+    "Kaspi category title": (field("cards.KaspiCategory", "title"), "название"),
+    "alert title": (field("alerts.Alert", "title"), "заголовок"),
+    "product name": (field("catalog.Product", "name"), "название"),
+    "product active": (field("catalog.Product", "is_active"), "активен"),
+    "category active": (field("catalog.Category", "is_active"), "активна"),
+    "auto-accept rule active": (field("orders.AutoAcceptRule", "is_active"), "активно"),
+    "order pull errors": (field("orders.PullRun", "errors"), "ошибки"),
+    "Django's user active": (field("auth.User", "is_active"), "активный"),
+    "Django's permission name": (field("auth.Permission", "name"), "имя"),
+}
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_each_place_reads_its_own_word(place):
+    label, word = PLACES[place]
+    with translation.override("ru"):
+        assert str(label()) == word, place
