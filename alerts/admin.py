@@ -17,6 +17,9 @@ class DeliveryInline(ReadOnlyInline, admin.TabularInline):
     fields = ("channel", "address", "user", "status", "attempts", "next_attempt_at", "sent_at", "error")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")  # the user column of every row
+
 
 class KindFilter(admin.SimpleListFilter):
     title = gettext_lazy("kind")

@@ -8,6 +8,7 @@ Al-Style properties" (cards.change_categorymapping); each queues a task once the
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -27,6 +28,7 @@ from .models import (
     CardOutcome,
     CardStatus,
     CategoryMapping,
+    KaspiAttributeValue,
     KaspiCategory,
     UploadBatch,
     UploadRun,
@@ -48,12 +50,12 @@ class KaspiCategoryAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.path.endswith("/autocomplete/"):
-            queryset = queryset.filter(is_active=True)  # map only to what Kaspi lists now
-        return queryset
+            return queryset.filter(is_active=True)  # map only to what Kaspi lists now
+        return queryset.annotate(attributes_total=Count("attributes"))  # counted in the list's one query
 
-    @admin.display(description=gettext_lazy("attributes"))
+    @admin.display(description=gettext_lazy("attributes"), ordering="attributes_total")
     def attribute_count(self, obj):
-        return obj.attributes.count()
+        return obj.attributes_total
 
 
 class AttributeMappingForm(forms.ModelForm):
@@ -105,6 +107,9 @@ class AttributeMappingForm(forms.ModelForm):
         return row
 
 
+ALLOWED_SHOWN = 30  # allowed values shown beside each attribute
+
+
 class AttributeMappingInline(admin.TabularInline):
     model = AttributeMapping
     form = AttributeMappingForm
@@ -122,6 +127,9 @@ class AttributeMappingInline(admin.TabularInline):
             super()
             .get_queryset(request)
             .select_related("attribute")
+            .prefetch_related(
+                Prefetch("attribute__values", KaspiAttributeValue.objects.all()[:ALLOWED_SHOWN], to_attr="shown_values")
+            )
             .order_by("-attribute__mandatory", "attribute__position")
         )
 
@@ -144,7 +152,7 @@ class AttributeMappingInline(admin.TabularInline):
 
     @admin.display(description=gettext_lazy("allowed values"))
     def allowed(self, obj):
-        names = list(obj.attribute.values.values_list("name", flat=True)[:30])
+        names = [value.name for value in obj.attribute.shown_values]  # the first ALLOWED_SHOWN, prefetched
         return ", ".join(names) or "—"
 
 

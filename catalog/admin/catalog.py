@@ -66,6 +66,9 @@ class ProductChangeInline(ReadOnlyInline, admin.TabularInline):
     ordering = ("-changed_at", "-id")
     verbose_name_plural = gettext_lazy("supplier value history")
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("run")  # the run column of every row
+
 
 @admin.register(Product)
 class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
@@ -83,7 +86,7 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
         ("brand", admin.RelatedOnlyFieldListFilter),
     )
     search_fields = ("=article", "name", "article_pn", "barcode")
-    list_select_related = ("brand", "category")
+    list_select_related = ("brand",)  # the product column names the brand
     fieldsets = (
         (None, {"fields": ("name", "full_name", "article", "article_pn", "barcode", "brand", "category")}),
         (

@@ -238,8 +238,16 @@ class ProductPricingMixin:
         "sale_price_display",
     )
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("price_rule", "price_override", "brand")
+    pricing_list_select_related: tuple = ("price_override",)  # the status column's manual-price icon
+
+    def get_list_select_related(self, request):
+        """The list's joins: the admin's own and the pricing columns'. (Not a select_related() in
+        get_queryset: Django's changelist then ignores list_select_related, and every other
+        related column costs a query per row.)"""
+        own = super().get_list_select_related(request)
+        if own is True:
+            return True
+        return tuple(dict.fromkeys((*(own or ()), *self.pricing_list_select_related)))
 
     def get_list_filter(self, request):
         return tuple(dict.fromkeys((*super().get_list_filter(request), *self.pricing_list_filter)))
@@ -525,11 +533,13 @@ class PriceRuleAdmin(PreviewedPricingAdmin):
 @admin.register(CommissionRate)
 class CommissionRateAdmin(PreviewedPricingAdmin):
     list_display = ("__str__", "category", "percent", "updated_at")
+    list_select_related = ("category",)
 
 
 @admin.register(FeedExclusion)
 class FeedExclusionAdmin(PreviewedPricingAdmin):
     list_display = ("__str__", "category", "brand", "product", "reason", "created_by", "created_at")
+    list_select_related = ("category", "brand", "product", "created_by")
     autocomplete_fields = ("brand", "product")
     exclude = ("created_by", "created_at")
 
@@ -554,6 +564,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 @admin.register(PricingAudit)
 class PricingAuditAdmin(ReadOnlyAdmin):
     list_display = ("at", "user", "action", "object_type_display", "object_repr", "changes_display")
+    list_select_related = ("user",)
     list_filter = ("action", ObjectTypeFilter, "user")
     search_fields = ("object_repr",)
     date_hierarchy = "at"
