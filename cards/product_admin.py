@@ -34,7 +34,9 @@ class CardStatusFilter(admin.SimpleListFilter):
 @admin.display(description=_("Kaspi card"))
 def card_status(product):
     try:
-        return product.kaspi_card.get_status_display()
+        return CardStatus(product.kaspi_card.status).label
+    except ValueError:  # a status this code does not know (yet): as stored
+        return product.kaspi_card.status
     except ProductCard.DoesNotExist:
         return CardStatus.NO_MAPPING.label
 

@@ -20,7 +20,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync import display
-from kaspisync.admin import PersonalDataMixin, ReadOnlyAdmin, RunAdmin, RunNowButton, RunNowMixin, safe_next
+from kaspisync.admin import (
+    PersonalDataMixin,
+    QuickActionCheckbox,
+    ReadOnlyAdmin,
+    RunAdmin,
+    RunNowButton,
+    RunNowMixin,
+    safe_next,
+)
 from kaspisync.display import loss_aware_money, money, when, whole
 
 from . import export, purchase_admin, quality, selectors, services  # noqa: F401  (purchase_admin registers its pages)
@@ -83,7 +91,7 @@ class UnmatchedEntriesFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(PersonalDataMixin, ReadOnlyWithPullButton):
+class OrderAdmin(QuickActionCheckbox, PersonalDataMixin, ReadOnlyWithPullButton):
     run_now_buttons = (replace(PULL_NOW, route="pull-now/"),)
     # What a person decides by: the order (number, when), its status, money, then who and where.
     list_display = ("order_column", "status_column", "total_column", "margin", "delivery_column", "goods_bought")

@@ -5,14 +5,15 @@ columns, filters and actions come from `ProductPricingMixin` (catalog/admin/pric
 """
 
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import formats
-from django.utils.html import format_html, format_html_join
+from django.utils.encoding import iri_to_uri
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from kaspisync.admin import ReadOnlyAdmin, ReadOnlyInline, RunAdmin, RunNowButton, RunNowMixin
+from kaspisync.admin import QuickActionCheckbox, ReadOnlyAdmin, ReadOnlyInline, RunAdmin, RunNowButton, RunNowMixin
 from kaspisync.display import facts, money
 from kaspisync.models import RunStatus
 
@@ -59,6 +60,50 @@ class InStockFilter(admin.SimpleListFilter):
         return queryset
 
 
+class WithProductsFilter(admin.RelatedFieldListFilter):
+    """The categories (brands) that have products, as Django's RelatedOnlyFieldListFilter lists
+    them, but asked per category through the product table's index (EXISTS) rather than by
+    reading every product (SELECT DISTINCT) on each view of the list; and their hundreds of
+    links written at once by format_html_join (Django renders a template and re-encodes the
+    whole query string per link: a third of the product list's time)."""
+
+    template = "admin/catalog/product/links_filter.html"
+    label_field = "name"  # what the category's (brand's) str() shows, read without making objects
+
+    def field_choices(self, field, request, model_admin):
+        related = field.related_model
+        has_products = Exists(Product.objects.filter(**{field.name: OuterRef("pk")}))
+        ordering = self.field_admin_ordering(field, request, model_admin) or related._meta.ordering
+        rows = related._default_manager.filter(has_products).order_by(*ordering)
+        return list(rows.values_list("pk", self.label_field))
+
+    def choices(self, changelist):
+        if changelist.add_facets:  # counts per choice: Django's own way
+            yield from super().choices(changelist)
+            return
+        base = changelist.get_query_string(remove=[self.lookup_kwarg, self.lookup_kwarg_isnull])
+        yield {
+            "selected": self.lookup_val is None and not self.lookup_val_isnull,
+            "query_string": base,
+            "display": _("All"),
+        }
+        prefix = f"{base}{'&' if base != '?' else ''}{self.lookup_kwarg}="
+        chosen = set(self.lookup_val or ())
+        selected = ' class="selected"'
+        links = "".join(
+            f'<li{selected if str(pk) in chosen else ""}><a href="{escape(iri_to_uri(prefix + str(pk)))}">'
+            f"{escape(name)}</a></li>"
+            for pk, name in self.lookup_choices
+        )
+        yield {"html": mark_safe(links)}  # noqa: S308  (every value escaped above)
+        if self.include_empty_choice:
+            yield {
+                "selected": bool(self.lookup_val_isnull),
+                "query_string": changelist.get_query_string({self.lookup_kwarg_isnull: "True"}, [self.lookup_kwarg]),
+                "display": self.empty_value_display,
+            }
+
+
 class ProductChangeInline(ReadOnlyInline, admin.TabularInline):
     model = ProductChange
     fields = ("changed_at", "field", "old_value", "new_value", "run")
@@ -71,7 +116,7 @@ class ProductChangeInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
+class ProductAdmin(QuickActionCheckbox, ProductPricingMixin, admin.ModelAdmin):
     """The list shows what a person needs to decide (name with article, dealer price, sale price,
     margin, stock, status icons; the price explanation on hover); the page groups every field in
     words. Nothing supplier-made is editable."""
@@ -82,8 +127,8 @@ class ProductAdmin(ProductPricingMixin, admin.ModelAdmin):
         "is_active",
         InStockFilter,
         "unsellable_reason",
-        ("category", admin.RelatedOnlyFieldListFilter),
-        ("brand", admin.RelatedOnlyFieldListFilter),
+        ("category", WithProductsFilter),
+        ("brand", WithProductsFilter),
     )
     search_fields = ("=article", "name", "article_pn", "barcode")
     list_select_related = ("brand",)  # the product column names the brand

@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from kaspisync import display
 from kaspisync.admin import ReadOnlyAdmin, RunAdmin
@@ -282,18 +282,21 @@ class ProductPricingMixin:
 
     @admin.display(description=_("status"))
     def status_column(self, product):
-        """Icons with their meaning on hover (and for screen readers)."""
-        icons = [
-            # plain symbols every font has (emoji need an emoji font)
-            (not product.is_active, "✕", _("the supplier no longer sells it")),
-            (not product.is_sellable, "⊘", _("cannot be sold: %(reason)s") % {"reason": unsellable_text(product)}),
-            (product.feed_excluded, "⊖", _("excluded from the price list")),
-            (getattr(product, "price_override", None) is not None, "✎", _("manual price")),
-            (product.below_margin_floor, "⚠", _("below the margin floor")),
-        ]
-        shown = [(icon, text) for flag, icon, text in icons if flag]
+        """Icons with their meaning on hover (and for screen readers); plain symbols every font
+        has (emoji need an emoji font). Only the icons shown are put in words."""
+        shown = []
+        if not product.is_active:
+            shown.append(("✕", gettext("the supplier no longer sells it")))
+        if not product.is_sellable:
+            shown.append(("⊘", gettext("cannot be sold: %(reason)s") % {"reason": unsellable_text(product)}))
+        if product.feed_excluded:
+            shown.append(("⊖", gettext("excluded from the price list")))
+        if getattr(product, "price_override", None) is not None:
+            shown.append(("✎", gettext("manual price")))
+        if product.below_margin_floor:
+            shown.append(("⚠", gettext("below the margin floor")))
         if not shown:
-            return format_html('<span class="ks-ok" title="{}">✓</span>', _("on sale"))
+            return format_html('<span class="ks-ok" title="{}">✓</span>', gettext("on sale"))
         return format_html_join(" ", '<span title="{}" aria-label="{}">{}</span>', ((t, t, i) for i, t in shown))
 
     @admin.display(description=_("pricing rule"), ordering="price_rule")

@@ -175,6 +175,18 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = pgettext_lazy("model name", "products")
         ordering = ["article"]
+        # The product list's sortable columns (id: the admin's tie-breaker): a page of 100 sorted
+        # rows is read from the index, not by sorting the whole catalog (issue 10).
+        indexes = [
+            models.Index(fields=[column, "id"], name=f"product_sort_{short}")
+            for column, short in (
+                ("name", "name"),
+                ("dealer_price", "dealer"),
+                ("sale_price", "sale"),
+                ("net_margin_percent", "margin"),
+                ("stock", "stock"),
+            )
+        ]
 
     def __str__(self):
         return f"{self.article} {self.name}"
