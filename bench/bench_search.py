@@ -3,7 +3,8 @@
 
 SQLite folds only ASCII in LIKE; kaspisync/search.py folds other alphabets with small SQL
 functions. Prints the median of 7 searches (the admin's own search query, counted and a page of
-100 read). Target: <= 100 ms each.
+100 read), wall time and the process's CPU time (the database is in the process: on the shared,
+busy machine CPU time is the steadier figure). Target: <= 100 ms each.
 
     .venv/bin/python bench/bench_search.py [--products 50000]
 """
@@ -60,14 +61,15 @@ def search_ms(term: str) -> tuple[float, int]:
 
     model_admin = admin.site._registry[Product]
     request = RequestFactory().get("/", {"q": term})
-    timings, found = [], 0
+    timings, cpu, found = [], [], 0
     for _ in range(7):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         queryset, _dupes = model_admin.get_search_results(request, Product.objects.all(), term)
         found = queryset.count()
         list(queryset.order_by("-pk")[:100])
         timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings), found
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return statistics.median(timings), statistics.median(cpu), found
 
 
 def main() -> int:
@@ -78,11 +80,12 @@ def main() -> int:
     populate(args.products)
     failed = False
     for term in ("lenovo", "ноутбук", "қазақша"):
-        median, found = search_ms(term)
+        median, cpu, found = search_ms(term)
         ok = median <= TARGET_MS
         failed |= not ok
         print(
-            f"search {term!r} in {args.products} products: {found} found, median {median:.1f} ms (target <= {TARGET_MS:.0f} ms) {'ok' if ok else 'SLOW'}"
+            f"search {term!r} in {args.products} products: {found} found, median {median:.1f} ms wall, "
+            f"{cpu:.1f} ms CPU (target <= {TARGET_MS:.0f} ms) {'ok' if ok else 'SLOW'}"
         )
     return 1 if failed else 0
 

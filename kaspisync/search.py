@@ -57,39 +57,86 @@ def _cyrillic_hints(needle: str, most: int = 3) -> list[tuple[str, str]]:
     return hints[:most]
 
 
+# Columns whose text (as SQLite compares it) is ASCII only: a needle with other letters never matches
+# them, so the admin's "=article" search for a word costs nothing.
+ASCII_TYPES = frozenset(
+    {
+        *("AutoField", "BigAutoField", "SmallAutoField", "BooleanField", "DecimalField", "FloatField"),
+        *("IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField"),
+        *("PositiveBigIntegerField", "PositiveSmallIntegerField", "UUIDField"),
+        *("DateField", "DateTimeField", "TimeField", "DurationField"),
+    }
+)
+
+
 class _FoldingLookup:
     """On SQLite, a needle with non-ASCII letters is compared by `sql_function` on casefolded text,
-    only in rows that hold non-ASCII text at all (SQLite's own `length()` of the text and of its
-    bytes differ): an ASCII-only value cannot contain it, and the Python call is skipped; rows
-    missing one of the needle's Cyrillic letters in both cases are skipped the same way."""
+    after cheaper checks in SQLite's own C code that settle most rows without calling Python:
+    - a row must hold each of the needle's rarest Cyrillic letters in one case or the other
+      (`instr()`); a needle without Cyrillic letters instead needs a row with non-ASCII text at
+      all (the `length()` of the text and of its bytes differ);
+    - a row holding the needle as typed, in lower case, in upper case or capitalised ("Ноутбук")
+      matches at once (`fast_accept`);
+    only the rest (mixed case such as "НоутБук") reaches the Python comparison."""
 
     sql_function = ""
+
+    def fast_accept(self, lhs_sql: str, lhs_params, variant: str) -> tuple[str, list]:
+        raise NotImplementedError
 
     def as_sqlite(self, compiler, connection):
         if not isinstance(self.rhs, str) or self.rhs.casefold().isascii():
             return super().as_sql(compiler, connection)
+        if self.lhs.output_field.get_internal_type() in ASCII_TYPES:
+            return "0", ()  # a number's or a date's text holds no other letters: nothing to compare
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
         needle = self.rhs.casefold()
-        conditions = [f"length({lhs_sql}) <> length(CAST({lhs_sql} AS BLOB))"]
-        params = [*lhs_params, *lhs_params]
-        for lower, upper in _cyrillic_hints(needle):
+        hints = _cyrillic_hints(needle)
+        conditions, params = [], []
+        if not hints:
+            conditions.append(f"length({lhs_sql}) <> length(CAST({lhs_sql} AS BLOB))")
+            params += [*lhs_params, *lhs_params]
+        for lower, upper in hints:
             conditions.append(f"(instr({lhs_sql}, %s) > 0 OR instr({lhs_sql}, %s) > 0)")
             params += [*lhs_params, lower, *lhs_params, upper]
-        conditions.append(f"{self.sql_function}({lhs_sql}, %s)")
-        params += [*lhs_params, needle]
+        matches, match_params = [], []
+        for variant in _case_variants(self.rhs, needle):
+            sql, variant_params = self.fast_accept(lhs_sql, lhs_params, variant)
+            matches.append(sql)
+            match_params += variant_params
+        matches.append(f"{self.sql_function}({lhs_sql}, %s)")
+        match_params += [*lhs_params, needle]
+        conditions.append("(" + " OR ".join(matches) + ")")
+        params += match_params
         return "(" + " AND ".join(conditions) + ")", tuple(params)
+
+
+def _case_variants(typed: str, needle: str) -> list[str]:
+    """The forms a needle is most often stored in: as typed, lower, upper, capitalised; only
+    those whose casefold is the needle (so an exact match of one is a match)."""
+    candidates = (typed, needle, needle.upper(), needle[:1].upper() + needle[1:])
+    return [v for v in dict.fromkeys(candidates) if v.casefold() == needle]
 
 
 class IContains(_FoldingLookup, lookups.IContains):
     sql_function = "KS_ICONTAINS"
 
+    def fast_accept(self, lhs_sql, lhs_params, variant):
+        return f"instr({lhs_sql}, %s) > 0", [*lhs_params, variant]
+
 
 class IStartsWith(_FoldingLookup, lookups.IStartsWith):
     sql_function = "KS_ISTARTSWITH"
 
+    def fast_accept(self, lhs_sql, lhs_params, variant):
+        return f"instr({lhs_sql}, %s) = 1", [*lhs_params, variant]
+
 
 class IExact(_FoldingLookup, lookups.IExact):
     sql_function = "KS_IEXACT"
+
+    def fast_accept(self, lhs_sql, lhs_params, variant):
+        return f"{lhs_sql} = %s", [*lhs_params, variant]
 
 
 def install() -> None:
