@@ -19,6 +19,7 @@ register = template.Library()
 
 COLOURS = {quality.Level.GREEN: "#2e7d32", quality.Level.AMBER: "#b26a00", quality.Level.RED: "#c62828"}
 GAUGE_MAX_PERCENT = 8  # the end of the gauge's arc; a higher share pins the needle there
+LABEL_GAP = 12  # least vertical distance between two labels of the trend chart (SVG units)
 
 
 @register.simple_tag
@@ -96,7 +97,9 @@ def quality_gauge(figures, size: int = 220):
 @register.inclusion_tag("admin/orders/quality/trend.svg.html")
 def quality_trend(points, width: int = 640, height: int = 190):
     """The rolling 30-day share day by day: all reasons (solid) and merchant-side (dashed),
-    against the 3 %, 4 % and 5 % lines."""
+    against the 3 %, 4 % and 5 % lines. A day whose 30 days hold no order has no share: the
+    lines break there instead of dropping to 0 %. A label that would overlap one already placed
+    (0 %, 5 %, the top of the scale first) is left out; its line keeps its colour."""
     left, right, top, bottom = 44, 12, 10, 26
     highest = max([p.cancelled_share * 100 for p in points] + [0])
     top_percent = max(quality.KASPI_LIMIT_PERCENT + 1, math.ceil(highest * 1.1))
@@ -108,14 +111,44 @@ def quality_trend(points, width: int = 640, height: int = 190):
     def y(percent_value):
         return round(top + span_y * (1 - min(percent_value, top_percent) / top_percent), 1)
 
-    lines = [
-        {"y": y(value), "label": value, "colour": COLOURS[level], "dashed": value != quality.KASPI_LIMIT_PERCENT}
-        for value, level in (
-            (quality.AMBER_FROM_PERCENT, quality.Level.AMBER),
-            (quality.RED_FROM_PERCENT, quality.Level.RED),
-            (quality.KASPI_LIMIT_PERCENT, quality.Level.RED),
+    placed = [y(0)]
+
+    def label_fits(at: float) -> bool:
+        if all(abs(at - other) >= LABEL_GAP for other in placed):
+            placed.append(at)
+            return True
+        return False
+
+    levels = {
+        quality.KASPI_LIMIT_PERCENT: quality.Level.RED,
+        quality.RED_FROM_PERCENT: quality.Level.RED,
+        quality.AMBER_FROM_PERCENT: quality.Level.AMBER,
+    }
+    lines = []
+    for value, level in levels.items():  # the 5 % line's label first
+        lines.append(
+            {
+                "y": y(value),
+                "label": value if label_fits(y(value)) else None,
+                "colour": COLOURS[level],
+                "dashed": value != quality.KASPI_LIMIT_PERCENT,
+            }
         )
-    ]
+    top_label = top_percent if label_fits(y(top_percent)) else None
+
+    def segments(share_of) -> list[str]:
+        """Runs of consecutive days with orders, each as SVG points ("x,y x,y ...")."""
+        runs, current = [], []
+        for i, p in enumerate(points):
+            if p.orders:
+                current.append(f"{x(i)},{y(share_of(p) * 100)}")
+            elif current:
+                runs.append(" ".join(current))
+                current = []
+        if current:
+            runs.append(" ".join(current))
+        return runs
+
     ticks = [(x(i), points[i].day) for i in sorted({0, len(points) // 2, len(points) - 1})] if points else []
     return {
         "points": points,
@@ -125,8 +158,10 @@ def quality_trend(points, width: int = 640, height: int = 190):
         "right_edge": width - right,
         "baseline": y(0),
         "zero_label_y": y(0) + 4,
-        "all_line": " ".join(f"{x(i)},{y(p.cancelled_share * 100)}" for i, p in enumerate(points)),
-        "merchant_line": " ".join(f"{x(i)},{y(p.merchant_share * 100)}" for i, p in enumerate(points)),
+        "top_label": top_label,
+        "top_label_y": y(top_percent),
+        "all_lines": segments(lambda p: p.cancelled_share),
+        "merchant_lines": segments(lambda p: p.merchant_share),
         "lines": lines,
         "ticks": ticks,
         "tick_y": height - 8,
