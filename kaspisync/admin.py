@@ -35,6 +35,7 @@ from .models import JobLock, RunStatus
 admin.site.site_header = _("kaspisync — merchant portal")
 admin.site.site_title = _("kaspisync")
 admin.site.index_title = _("Dashboard")
+admin.site.empty_value_display = display.EMPTY  # "—", as the portal's own empty values (Django's "-" reads as a minus)
 
 
 def safe_next(request, default: str) -> str:

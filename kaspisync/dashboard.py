@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.timesince import timesince as _timesince
 from django.utils.translation import gettext as _
 
 from . import display, health
@@ -14,13 +13,6 @@ from .heartbeat import STALE_AFTER, worker_status
 from .models import RunStatus
 
 GREEN, AMBER, RED = "green", "amber", "red"
-
-
-def timesince(value, now) -> str:
-    """ "5 минут"; under a minute "меньше минуты" (never "0 минут")."""
-    if (now - value).total_seconds() < 60:
-        return _("less than a minute")
-    return _timesince(value, now)
 
 
 OVERDUE_AFTER = 1.5  # intervals without a success: a run was missed (amber)
@@ -38,7 +30,7 @@ def worker_line(now: datetime) -> HealthLine:
     status = worker_status()
     if status.last_seen is None:
         return HealthLine(RED, _("Background worker"), _("never answered: start the Celery worker and beat"))
-    ago = timesince(status.last_seen, now)
+    ago = display.since(status.last_seen, now)
     if now - status.last_seen > STALE_AFTER:
         return HealthLine(
             RED, _("Background worker"), _("silent for %(ago)s: check the worker and beat") % {"ago": ago}
@@ -56,10 +48,10 @@ def job_line(state: health.JobState, now: datetime, running=None) -> HealthLine:
         return HealthLine(AMBER, str(job.label), _("has not run yet"), url)
     age = state.age(now)
     if state.late(now, job.alert_threshold):
-        since = timesince(state.last_success, now) if state.last_success else None
+        since = display.since(state.last_success, now) if state.last_success else None
         text = _("no success for %(ago)s") % {"ago": since} if since else _("has never succeeded")
         return HealthLine(RED, str(job.label), text, url)
-    ago = timesince(state.last_success, now) if state.last_success else "—"
+    ago = display.since(state.last_success, now) if state.last_success else "—"
     if state.last_status == RunStatus.FAILED:
         return HealthLine(AMBER, str(job.label), _("the last run failed; last success %(ago)s ago") % {"ago": ago}, url)
     if age is not None and age > job.interval * OVERDUE_AFTER:

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext_lazy
 
@@ -113,6 +114,16 @@ NOUNS = {
 }
 
 
+def since(value, now=None) -> str:
+    """How long ago, for "… назад": "5 минут", "2 часа"; under a minute "меньше минуты" (never "0 минут")."""
+    if value is None:
+        return EMPTY
+    now = now or timezone.now()
+    if (now - value).total_seconds() < 60:
+        return _("less than a minute")
+    return timesince(value, now)
+
+
 def count_of(count: int, model_label: str) -> str:
     """count_of(5, "orders.order") -> "5 заказов"."""
     noun = NOUNS.get(model_label.lower(), ngettext_lazy("%(count)s in all", "%(count)s in all", "count"))
@@ -147,6 +158,19 @@ FACT_LABELS = {
     "no_name": gettext_lazy("products without a name"),
     "unknown_article": gettext_lazy("articles not in the catalog"),
     "changed_meanwhile": gettext_lazy("orders changed meanwhile (left for the next pull)"),
+    "windows": gettext_lazy("periods read"),
+    "sku_lookups": gettext_lazy("SKU look-ups at Kaspi"),
+    "entries_fetched": gettext_lazy("order lines read one order at a time"),
+    "error_messages": gettext_lazy("error messages"),
+    "rematched_entries": gettext_lazy("order lines matched to the catalog again"),
+    "reserved_offers": gettext_lazy("offers with stock reserved for orders"),
+    "categories": gettext_lazy("Kaspi categories read"),
+    "new_categories": gettext_lazy("new categories"),
+    "unlisted_categories": gettext_lazy("categories no longer listed"),
+    "categories_with_attributes": gettext_lazy("categories with attributes read"),
+    "products": gettext_lazy("products read"),
+    "with_properties": gettext_lazy("products with properties"),
+    "unknown_articles": gettext_lazy("articles not in the catalog"),
     "errors": pgettext_lazy("how many", "validation errors"),
     "stores": gettext_lazy("stores"),
     "cities": gettext_lazy("cities"),

@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "axes",  # login throttling (see "Security" below)
+    "kaspisync.axes_app.LoginProtectionConfig",  # django-axes: login throttling (see "Security" below)
     "kaspisync.apps.KaspisyncConfig",
     "catalog.apps.CatalogConfig",
     "feeds.apps.FeedsConfig",

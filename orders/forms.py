@@ -68,7 +68,10 @@ class PurchaseFilterForm(forms.Form):
         self.fields["delivery_mode"].choices = [("", _("all"))] + list(DeliveryMode.choices)
 
     def set_warehouses(self, codes) -> None:
-        self.fields["warehouse"].choices = [("", _("all"))] + [(code, code) for code in sorted(set(codes))]
+        from catalog.models.catalog import warehouse_name
+
+        named = sorted((warehouse_name(code), code) for code in set(codes))
+        self.fields["warehouse"].choices = [("", _("all"))] + [(code, name) for name, code in named]
 
 
 class MarkPurchasedForm(forms.Form):

@@ -19,6 +19,7 @@ from kaspisync.models import RunStatus
 
 from .. import normalize, reservations
 from ..models import Brand, Category, ImportKind, ImportRun, Product, ProductChange
+from ..models.catalog import warehouse_name
 from ..services.importing import LOCK_NAME, SUPPLIER_FIELDS, queue_import
 from .pricing import ProductPricingMixin, unsellable_text
 
@@ -247,13 +248,16 @@ class ProductAdmin(QuickActionCheckbox, ProductPricingMixin, admin.ModelAdmin):
         view = reservations.stock_view(obj)
         not_stated, unavailable = _("warehouse not stated"), _("unavailable")
 
-        def counts(items):
-            return ", ".join(f"{code or not_stated} {n}" for code, n in items) or "—"
+        def counts(by_warehouse: dict) -> str:
+            """ " (Almaty, Panfilov street 5, Karaganda 2)": warehouses in words, the most first."""
+            items = sorted(by_warehouse.items(), key=lambda item: (-item[1], item[0]))
+            text = ", ".join(f"{warehouse_name(code) if code else not_stated} {n}" for code, n in items)
+            return f" ({text})" if text else ""
 
-        offered = ", ".join(f"{store} {n or unavailable}" for store, n in view.offered.items())
+        offered = ", ".join(f"{store}: {n or unavailable}" for store, n in view.offered.items())
         rows = [
-            (_("Al-Style stock"), f"{obj.stock_display} ({counts(sorted(view.warehouses.items()))})"),
-            (_("Reserved for orders"), f"{view.reserved.total} ({counts(sorted(view.reserved.by_warehouse.items()))})"),
+            (_("Al-Style stock"), f"{obj.stock_display}{counts(view.warehouses)}"),
+            (_("Reserved for orders"), f"{view.reserved.total}{counts(view.reserved.by_warehouse)}"),
             (_("Offered"), offered or "—"),
         ]
         return format_html_join(mark_safe("<br>"), "{}: {}", rows)

@@ -1,4 +1,5 @@
-"""Template filters over kaspisync.display: `{{ amount|money }}`, `{{ share|percent }}`."""
+"""Template filters over kaspisync.display: `{{ amount|money }}`, `{{ share|percent }}`,
+`{{ moment|since }}`."""
 
 from django import template
 
@@ -37,6 +38,12 @@ def deduction(value):
     """An amount taken away: 1500 -> "−1 500 ₸" (0 stays "0 ₸")."""
     amount = display.whole(value)
     return display.money(None if amount is None else -amount)
+
+
+@register.filter
+def since(value):
+    """{{ run.started_at|since }} -> "5 минут" / "меньше минуты" (for "… ago")."""
+    return display.since(value)
 
 
 @register.simple_tag

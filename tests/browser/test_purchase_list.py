@@ -34,3 +34,18 @@ def test_buyer_sees_the_list_and_marks_a_line_bought(logged_in, shot):
     assert "Отмечено как закупленное: 2 × артикул" in text
     assert speaker.name not in text
     assert first.code in text  # still needs the laptop
+
+
+def test_warehouses_read_as_places_not_codes(logged_in, shot):
+    from selenium.webdriver.support.ui import Select
+
+    browser = logged_in
+    speaker = product(name="Колонки Mi Speaker", stock=34, warehouses={"panfilov": 4, "karaganda": 30})
+    order((speaker, 2, 13_990), planned=days(1))
+    browser.go("/admin/orders/purchaselist/")
+    wait_css(browser, "#purchase-lines")
+    lines = browser.find_element(By.ID, "purchase-lines").text
+    assert "Алматы, ул. Панфилова: 4" in lines and "Караганда: 30" in lines, lines
+    assert "panfilov" not in lines and "karaganda" not in lines
+    options = [o.text for o in Select(browser.find_element(By.NAME, "warehouse")).options]
+    assert options == ["все", "Караганда"], options  # the warehouses the list takes units from

@@ -111,9 +111,9 @@ def test_product_page_shows_al_style_stock_reserved_and_offered_per_store(admin_
     order((a, 2, 13_990), pickup="30001234_PP2")
     order((a, 1, 13_990))
     page = admin_client.get(reverse("admin:catalog_product_change", args=[a.pk])).content.decode()
-    assert "Остаток Al-Style: 7 (karaganda 2, panfilov 5)" in page
-    assert "Зарезервировано под заказы: 3 (karaganda 2, panfilov 1)" in page
-    assert "В продаже: PP1 4, PP2 нет в наличии" in page
+    assert "Остаток Al-Style: 7 (Алматы, ул. Панфилова 5, Караганда 2)" in page  # warehouses in words
+    assert "Зарезервировано под заказы: 3 (Караганда 2, Алматы, ул. Панфилова 1)" in page
+    assert "В продаже: PP1: 4, PP2: нет в наличии" in page
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,35 @@
+"""The dashboard says "меньше минуты назад" for what just happened, never "0 минут назад" (one way
+to say how long ago: kaspisync.display.since)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import ImportRun
+from kaspisync.models import RunStatus
+from orders.models import PullRun
+
+pytestmark = pytest.mark.django_db
+
+
+def test_what_just_happened_reads_less_than_a_minute_ago(client):
+    now = timezone.now()
+    ImportRun.objects.create(started_at=now, finished_at=now, status=RunStatus.SUCCESS)
+    PullRun.objects.create(started_at=now, finished_at=now, status=RunStatus.SUCCESS)
+    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    page = client.get(reverse("admin:index")).content.decode().replace("\u00a0", " ")
+    assert "0 минут" not in page
+    assert page.count("меньше минуты назад") >= 3, "import, pull and their health lines"
+
+
+def test_every_section_of_the_admin_has_a_russian_name(client):
+    from django.apps import apps
+
+    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "Защита входа" in page and ">Axes<" not in page
+    for config in apps.get_app_configs():
+        if config.models_module is not None and any(True for _ in config.get_models()):
+            name = str(config.verbose_name)
+            assert any("а" <= ch.lower() <= "я" for ch in name) or name.startswith("Kaspi"), f"{config.label}: {name!r}"
