@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext_lazy
@@ -124,9 +125,13 @@ def since(value, now=None) -> str:
     return timesince(value, now)
 
 
-def count_of(count: int, model_label: str) -> str:
-    """count_of(5, "orders.order") -> "5 заказов"."""
-    noun = NOUNS.get(model_label.lower(), ngettext_lazy("%(count)s in all", "%(count)s in all", "count"))
+def count_of(count: int, model_label: str, plural_name: str = "") -> str:
+    """count_of(5, "orders.order") -> "5 заказов"; a model without its own phrase reads by its
+    plural name, "Подписки на оповещения: 5" (right for any number), else "всего: 5"."""
+    noun = NOUNS.get(model_label.lower())
+    if noun is None and plural_name:
+        return f"{capfirst(str(plural_name))}: {group(count)}"
+    noun = noun or ngettext_lazy("%(count)s in all", "%(count)s in all", "count")
     return noun % {"count": count}
 
 

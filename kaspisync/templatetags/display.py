@@ -49,4 +49,4 @@ def since(value):
 @register.simple_tag
 def count_of(count, opts):
     """{% count_of cl.result_count cl.opts %} -> "5 заказов"."""
-    return display.count_of(count, opts.label_lower)
+    return display.count_of(count, opts.label_lower, opts.verbose_name_plural)

@@ -33,3 +33,11 @@ def test_every_section_of_the_admin_has_a_russian_name(client):
         if config.models_module is not None and any(True for _ in config.get_models()):
             name = str(config.verbose_name)
             assert any("а" <= ch.lower() <= "я" for ch in name) or name.startswith("Kaspi"), f"{config.label}: {name!r}"
+
+
+def test_an_empty_list_says_so_and_counts_by_its_name(client):
+    client.force_login(get_user_model().objects.create_superuser("boss", password=None))
+    page = client.get(reverse("admin:alerts_subscription_changelist")).content.decode()
+    assert "Пока ничего нет." in page and "Подписки на оповещения: 0" in page and "всего: 0" not in page
+    page = client.get(reverse("admin:orders_order_changelist"), {"q": "нет такого заказа"}).content.decode()
+    assert "Ничего не найдено: измените поиск или фильтры." in page and "0 заказов" in page
