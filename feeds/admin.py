@@ -186,7 +186,7 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
         "offers",
         "available_offers",
         "size_column",
-        "gzip_size",
+        "gzip_size_column",
         "sha256",
         "download_column",
         "reasons_column",
@@ -215,6 +215,10 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("size"), ordering="size")
     def size_column(self, obj):
         return filesizeformat(obj.size) if obj.size else "—"
+
+    @admin.display(description=gettext_lazy("compressed (gzip)"))
+    def gzip_size_column(self, obj):
+        return filesizeformat(obj.gzip_size) if obj.gzip_size else "—"
 
     @admin.display(description=gettext_lazy("changes"))
     def diff_column(self, obj):
