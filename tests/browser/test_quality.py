@@ -92,3 +92,32 @@ def test_quality_page_says_when_a_month_had_no_orders(logged_in, young_shop, sho
     assert len(empty) >= 10, [row.text for row in months]
     assert all("0,00 %" not in row for row in empty), empty
     assert "BUYER_CANCELLATION" in page_text(browser)  # the page names Kaspi's codes beside the words
+
+
+def test_cancelling_for_out_of_stock_shows_the_share_after_and_needs_a_tick(logged_in, shop, shot):
+    from selenium.webdriver.support.ui import Select
+
+    from orders.models import Order
+
+    from .pages import wait_css
+
+    browser = logged_in
+    now = timezone.now()
+    completed(now - DAY, 46)
+    cancelled(now - DAY, "BUYER_NOT_REACHABLE")  # with the shop's 2 orders: 1 of 49 cancelled, 2,04 %
+    order = shop.stored[shop.waiting["code"]]
+    browser.go(reverse("admin:orders_order_cancel", args=[order.pk]))
+    box = wait_css(browser, "#kaspi-quality-cancel")
+    shot(browser, "order-cancel-out-of-stock")
+    text = box.text.replace("\u00a0", " ")
+    assert "2,04 %" in text and "4,08 %" in text and "1 из 49" in text and "2 из 49" in text, text
+    Select(browser.find_element(By.NAME, "reason")).select_by_visible_text("нет в наличии")
+    browser.find_element(By.CSS_SELECTOR, "input.ks-danger-button").click()
+    assert wait_css(browser, ".errorlist").is_displayed(), "cancelled without the tick"
+    order.refresh_from_db()
+    assert order.status == "APPROVED_BY_BANK" and shop.by_code[order.code]["status"] == "APPROVED_BY_BANK"
+    Select(browser.find_element(By.NAME, "reason")).select_by_visible_text("нет в наличии")
+    browser.find_element(By.NAME, "confirm_out_of_stock").click()
+    browser.find_element(By.CSS_SELECTOR, "input.ks-danger-button").click()
+    assert f"Заказ {order.code} отменён" in wait_css(browser, "ul.messagelist li").text
+    assert Order.objects.get(pk=order.pk).cancellation_reason == "MERCHANT_OUT_OF_STOCK"
