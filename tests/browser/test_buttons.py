@@ -19,3 +19,14 @@ def test_run_now_looks_like_the_links_beside_it(logged_in, shop, shot):
     shot(browser, "order-list-tools")
     assert style(browser, button) == style(browser, link)
     assert abs(button.rect["height"] - link.rect["height"]) <= 2
+
+
+def test_a_list_of_checkboxes_shows_each_choice_on_one_line(logged_in, shot):
+    browser = logged_in
+    browser.go(reverse("admin:alerts_subscription_add"))
+    labels = browser.find_elements(By.CSS_SELECTOR, "#id_telegram_kinds label")
+    shot(browser, "subscription-add")
+    assert len(labels) >= 10
+    font = float(browser.execute_script("return parseFloat(getComputedStyle(arguments[0]).fontSize)", labels[0]))
+    tall = [label.text for label in labels if label.rect["height"] > 2.2 * font]  # more than one line
+    assert not tall, f"choices wrapped over several lines: {tall}"
