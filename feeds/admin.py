@@ -226,16 +226,17 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
         counts = obj.diff.get("counts")
         if not counts:
             return "—"
-        parts = [
-            ngettext("%(n)s added", "%(n)s added", counts["added"]) % {"n": counts["added"]},
-            ngettext("%(n)s removed", "%(n)s removed", counts["removed"]) % {"n": counts["removed"]},
-            ngettext("%(n)s price changed", "%(n)s prices changed", counts["price_changed"])
-            % {"n": counts["price_changed"]},
-            ngettext("%(n)s stock changed", "%(n)s stocks changed", counts["stock_changed"])
-            % {"n": counts["stock_changed"]},
-        ]
-        if counts.get("reserved_for_orders"):
+        phrases = {
+            "added": ngettext("%(n)s added", "%(n)s added", counts["added"]),
+            "removed": ngettext("%(n)s removed", "%(n)s removed", counts["removed"]),
+            "price_changed": ngettext("%(n)s price changed", "%(n)s prices changed", counts["price_changed"]),
+            "stock_changed": ngettext("%(n)s stock changed", "%(n)s stocks changed", counts["stock_changed"]),
+        }
+        parts = [phrase % {"n": counts[key]} for key, phrase in phrases.items() if counts[key]]  # what changed only
+        if counts["stock_changed"] and counts.get("reserved_for_orders"):
             parts[-1] += " " + _("(%(n)s by stock reserved for orders)") % {"n": counts["reserved_for_orders"]}
+        if not parts:
+            return _("no changes")
         return ", ".join(parts)
 
     @admin.display(description=gettext_lazy("file"))

@@ -18,3 +18,16 @@ def test_sizes_read_in_kilobytes_not_bytes(admin_client, products, feed):
     page = page.replace("\u00a0", " ")
     assert "Сжатый (gzip)" in page and "Размер gzip, байт" not in page
     assert not re.search(rf">\s*{version.gzip_size}\s*<", page), "the compressed size as a raw number of bytes"
+
+
+def test_the_versions_list_names_only_what_changed(admin_client, products, feed):
+    from catalog.models import Product
+
+    items = products(10)
+    build_feed()
+    Product.objects.filter(pk__in=[items[0].pk, items[1].pk]).update(sale_price=14_289)
+    build_feed()
+    listing = admin_client.get(reverse("admin:feeds_feedversion_changelist")).content.decode()
+    cells = re.findall(r'<td class="field-diff_column">([^<]*)</td>', listing)
+    assert "2 цены изменены" in cells, cells
+    assert not any(cell.startswith("0 ") or ", 0 " in cell for cell in cells), cells
