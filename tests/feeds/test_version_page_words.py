@@ -16,7 +16,8 @@ def test_sizes_read_in_kilobytes_not_bytes(admin_client, products, feed):
     assert version.gzip_size > 0
     page = admin_client.get(reverse("admin:feeds_feedversion_change", args=[version.pk])).content.decode()
     page = page.replace("\u00a0", " ")
-    assert "Сжатый (gzip)" in page and "Размер gzip, байт" not in page
+    assert "Сжатый (gzip)" in page
+    assert "Размер gzip, байт" not in page
     assert not re.search(rf">\s*{version.gzip_size}\s*<", page), "the compressed size as a raw number of bytes"
 
 
