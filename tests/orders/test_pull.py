@@ -18,6 +18,20 @@ from orders.services.pull import windows
 pytestmark = pytest.mark.usefixtures("english")
 
 
+@pytest.fixture
+def kaspi(kaspi, settings):
+    """The Kaspi emulator with a patient client: these tests count requests exactly, and on a busy
+    machine an answer later than the usual 2-second test timeout would be retried and counted
+    twice (no test here injects a timeout)."""
+
+    def start(**kwargs):
+        sandbox = kaspi(**kwargs)
+        settings.HTTP_READ_TIMEOUT = 30
+        return sandbox
+
+    return start
+
+
 def list_requests(sandbox):
     return [q for m, p, q in sandbox.log if m == "GET" and p == "/orders"]
 
