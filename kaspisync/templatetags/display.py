@@ -41,6 +41,12 @@ def deduction(value):
 
 
 @register.filter
+def group(value):
+    """{{ 7000|group }} -> "7 000" (no-break space): a count as money's digits read."""
+    return display.group(int(value)) if value is not None else display.EMPTY
+
+
+@register.filter
 def since(value):
     """{{ run.started_at|since }} -> "5 минут" / "меньше минуты" (for "… ago")."""
     return display.since(value)

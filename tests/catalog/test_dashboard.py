@@ -58,7 +58,7 @@ def test_last_runs_and_margin_floor_are_shown(boss):
     ImportRun.objects.create(kind=ImportKind.QUICK, status=RunStatus.FAILED, started_at=timezone.now())
     page = dashboard(boss)
     assert f"/admin/catalog/importrun/{run.pk}/change/" in page
-    assert "7000 created, 12 updated, 3 deactivated" in page
+    assert "7\u00a0000 created, 12 updated, 3 deactivated" in page
     assert "Last quick refresh" in page
     assert "1 below the margin floor" in page
     assert "below_margin_floor__exact=1" in page

@@ -41,3 +41,14 @@ def test_an_empty_list_says_so_and_counts_by_its_name(admin_client):
     page = admin_client.get(reverse("admin:orders_order_changelist"), {"q": "нет такого заказа"}).content.decode()
     assert "Ничего не найдено: измените поиск или фильтры." in page
     assert "0 заказов" in page
+
+
+def test_large_counts_read_with_their_digits_grouped(admin_client):
+    from catalog.models import Product
+
+    now = timezone.now()
+    Product.objects.bulk_create(Product(article=n, name=f"Товар {n}", dealer_price=1000) for n in range(1, 1201))
+    ImportRun.objects.create(started_at=now, finished_at=now, status=RunStatus.SUCCESS, created=1200)
+    page = admin_client.get(reverse("admin:index")).content.decode().replace("\u00a0", " ")
+    assert "Активных товаров: 1 200" in page
+    assert "создано 1 200" in page
