@@ -339,6 +339,19 @@ class Launcher:
             time.sleep(0.5)
 
 
+def bind_queues() -> None:
+    """Declare Celery's queues once, before the worker, beat and web processes start. On the
+    embedded broker (kombu's filesystem transport) the first binding creates the exchange file
+    with no lock held while it is empty: two processes binding at that moment made one read the
+    empty file and die at start (JSONDecodeError). Once the file exists, kombu locks it."""
+    from kaspisync.celery import app
+
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in app.amqp.queues.values():
+            queue(channel).declare()
+
+
 def _queue_first_jobs() -> list[str]:
     """A heartbeat now (the dashboard shows the worker at once) and the first jobs the apps
     registered (kaspisync.registry.first_job) that are needed: a newcomer does not wait for
@@ -411,6 +424,8 @@ def main() -> int:
     print("migrating the database", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        bind_queues()
     login = ensure_admin(os.environ.get("DJANGO_ADMIN_USER", ""), os.environ.get("DJANGO_ADMIN_PASSWORD", ""))
 
     def on_signal(signum, frame):

@@ -1,5 +1,6 @@
 """`make run` wiring that can be checked without starting the whole stack, and the sandbox CLI."""
 
+import json
 import subprocess
 import sys
 import time
@@ -180,3 +181,25 @@ def test_the_launcher_stops_when_its_parent_is_gone(tmp_path):
     text = out.read_text()
     assert "the parent process exited: stopping" in text, text
     assert "stopped" in text, text
+
+
+def test_the_embedded_broker_is_bound_before_any_service_starts(tmp_path):
+    """The launcher declares Celery's queues itself: kombu's filesystem transport writes the
+    binding file unlocked while it is new, and two services binding at once could read it empty."""
+    script = "import django; django.setup(); from kaspisync.launcher import bind_queues; bind_queues(); bind_queues()"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "kaspisync.settings",
+        "KASPISYNC_VAR_DIR": str(tmp_path),
+        "CELERY_BROKER_URL": "filesystem://localhost/",
+    }
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=root)
+    assert done.returncode == 0, done.stderr
+    exchange = tmp_path / "broker" / "control" / "celery.exchange"
+    assert json.loads(exchange.read_text()) == [["celery", "", "celery"]]  # declared once, whatever the calls
+    launcher = (root / "kaspisync" / "launcher.py").read_text()
+    main = launcher[launcher.index("def main()") :]
+    assert main.index("bind_queues()") < main.index("launcher.start()"), (
+        "the queues must be bound before the services start"
+    )
