@@ -149,7 +149,7 @@ def offers_from_products(products, config: FeedConfig, demands=None, held=None):
             stocks = (total if total >= minimum else 0,) * len(sources)
         sku = merchant_sku(p["article"], prefix)
         items = demands.get(p["id"])
-        if items:
+        if items and any(stocks):  # (nothing offered anywhere: nothing for a reservation to lower)
             warehouses = p["warehouse_stock"] or {}
             reservation = reservations.reserve(total, warehouses, items, store_warehouses, prefer_of)
             counts = reservations.offered(total, warehouses, reservation, store_warehouses, minimum)
