@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kaspisync.admin import ReadOnlyAdmin, safe_next
+from kaspisync.display import money
 
 from . import purchase_export
 from . import purchase_list as selectors
@@ -183,7 +184,7 @@ class PurchaseAdmin(admin.ModelAdmin):
         "order_link",
         "article",
         "quantity",
-        "unit_price",
+        "price_paid",
         "document",
         "recorded_by",
         "state",
@@ -201,7 +202,7 @@ class PurchaseAdmin(admin.ModelAdmin):
         "product",
         "article",
         "quantity",
-        "unit_price",
+        "price_paid",
         "document",
         "recorded_at",
         "recorded_by",
@@ -224,6 +225,10 @@ class PurchaseAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[obj.order_id]), obj.order.code
         )
+
+    @admin.display(description=gettext_lazy("price paid per unit, ₸"), ordering="unit_price")
+    def price_paid(self, obj):
+        return money(obj.unit_price)
 
     @admin.display(description=gettext_lazy("state"))
     def state(self, obj):

@@ -44,6 +44,7 @@ from catalog.selectors import (
     last_stock_read_started,
     margin_floors_for_products,
 )
+from kaspisync.display import money
 
 from .models import DeliveryMode, Order, OrderEntry, OrderStatus, Purchase
 
@@ -272,7 +273,10 @@ def products_by_id(product_ids) -> dict[int, dict]:
 
 
 def product_stock(product: dict) -> tuple[int, dict[str, int]]:
-    """(promised total, {warehouse: promised}) of a product value row."""
+    """(promised total, {warehouse: promised}) of a product value row; nothing for a product gone
+    from Al-Style's catalog (the import that deactivated it left its last figure, not stock)."""
+    if not product["is_active"]:
+        return 0, {}
     total = promised_stock(product["stock"], product["stock_qualifier"])
     by_warehouse = {str(k): int(v) for k, v in (product["warehouse_stock"] or {}).items() if int(v) > 0}
     return total, by_warehouse
@@ -290,6 +294,8 @@ def available_stock(product: dict, bought: list[Demand]) -> tuple[int, dict[str,
 
 
 def stock_display(product: dict) -> str:
+    if not product["is_active"]:
+        return "0"
     qualifier = product["stock_qualifier"]
     return f"{'' if qualifier == '=' else qualifier}{product['stock']}"
 
@@ -411,12 +417,12 @@ def _judge_orders(product: dict, stock: int, orders: list[OrderNeed], floor: tup
         rose = o.dealer_price_at_order is not None and dealer_now > o.dealer_price_at_order
         if not rose:
             continue
-        values = {"code": o.code, "then": o.dealer_price_at_order, "now": dealer_now}
+        values = {"code": o.code, "then": money(o.dealer_price_at_order), "now": money(dealer_now)}
         if net < dealer_now:
-            text = _("Dealer price rose from %(then)s ₸ to %(now)s ₸: order %(code)s now sells below cost.")
+            text = _("Dealer price rose from %(then)s to %(now)s: order %(code)s now sells below cost.")
             o.warnings.append(Warning(BELOW_COST, text % values, [(o.order_id, o.code)]))
         elif o.unit_price < floor_price(dealer_now, o.commission_percent, min_margin, min_percent):
-            text = _("Dealer price rose from %(then)s ₸ to %(now)s ₸: order %(code)s now sells below the margin floor.")
+            text = _("Dealer price rose from %(then)s to %(now)s: order %(code)s now sells below the margin floor.")
             o.warnings.append(Warning(BELOW_FLOOR, text % values, [(o.order_id, o.code)]))
 
 
@@ -426,21 +432,24 @@ def _line(product: dict, stock: tuple[int, dict, int], orders: list[OrderNeed], 
     allocation, short = allocate(needed, by_warehouse, available)
     dealer = product["dealer_price"]
     warnings = []
-    if not product["is_active"]:
-        warnings.append(Warning(DISCONTINUED, _("Al-Style no longer sells this product (gone from its catalog).")))
+    at_risk = [o for o in orders if o.at_risk]
+    codes = ", ".join(o.code for o in at_risk)
+    if not product["is_active"]:  # nothing to take: every order is at risk, said once
+        text = _("Al-Style no longer sells this product (gone from its catalog): orders at risk: %(codes)s.")
+        warnings.append(Warning(DISCONTINUED, text % {"codes": codes}, [(o.order_id, o.code) for o in at_risk]))
+        at_risk = []
     elif product["unsellable_reason"]:
         reason = _label(UnsellableReason, product["unsellable_reason"])
         warnings.append(
             Warning(DISCONTINUED, _("Al-Style does not sell this product now: %(reason)s.") % {"reason": reason})
         )
-    at_risk = [o for o in orders if o.at_risk]
     if at_risk:
         values = {
             "needed": needed_all,
             "stock": stock_display(product),
             "left": available,
             "bought": bought,
-            "codes": ", ".join(o.code for o in at_risk),
+            "codes": codes,
         }
         if bought:
             text = _(
@@ -463,7 +472,7 @@ def _line(product: dict, stock: tuple[int, dict, int], orders: list[OrderNeed], 
         needed=needed,
         needed_all=needed_all,
         orders=orders,
-        stock=promised_stock(product["stock"], product["stock_qualifier"]),
+        stock=product_stock(product)[0],
         stock_display=stock_display(product),
         warehouses=product_stock(product)[1],
         bought_pending=bought,

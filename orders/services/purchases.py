@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from catalog.reservations import reservations_changed
+from kaspisync.display import money
 
 from .. import purchase_list as selectors
 from ..models import EventSource, Order, OrderEntry, OrderEvent, OrderStatus, Purchase
@@ -170,11 +171,11 @@ def _record(parts: list[tuple[OrderEntry, int]], unit_price: int, document: str,
             user,
             now,
             ngettext(
-                "Bought from Al-Style: %(n)s unit of article %(article)s at %(price)s ₸ (document %(document)s).",
-                "Bought from Al-Style: %(n)s units of article %(article)s at %(price)s ₸ (document %(document)s).",
+                "Bought from Al-Style: %(n)s unit of article %(article)s at %(price)s (document %(document)s).",
+                "Bought from Al-Style: %(n)s units of article %(article)s at %(price)s (document %(document)s).",
                 quantity,
             )
-            % {"n": quantity, "article": purchase.article, "price": unit_price, "document": document},
+            % {"n": quantity, "article": purchase.article, "price": money(unit_price), "document": document},
         )
     reservations_may_have_changed("purchase")
     progress = selectors.purchase_progress(orders)

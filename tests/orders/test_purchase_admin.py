@@ -187,6 +187,8 @@ def test_goods_bought_shows_in_the_order_list_page_and_timeline_and_unmarking_is
     history = client.get(reverse("admin:orders_purchase_changelist")).content.decode()
     assert "отметка снята" in history
     assert "АС-1" in history
+    assert "199\xa0000\xa0₸" in history  # the price paid, as money
+    assert "9\xa0900\xa0₸" in history
     page = client.get(reverse("admin:orders_order_change", args=[first.pk])).content.decode()
     assert "Товар больше не закуплен полностью." in page
     assert "ошибся заказом" in page

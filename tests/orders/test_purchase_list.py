@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from catalog.models import PriceRule
+from kaspisync.display import NBSP
 from orders import purchase_list as pl
 from orders.models import OrderEvent, Purchase
 from orders.selectors import order_financials
@@ -118,6 +119,9 @@ def test_a_risen_dealer_price_warns_when_an_order_now_sells_below_cost_or_below_
     assert unchanged.code not in line_a.warnings[0].text
     assert kinds(line_b) == [pl.BELOW_COST]
     assert loss.code in line_b.warnings[0].text
+    # amounts read as everywhere in the portal (kaspisync.display.money): "11 000 ₸", not "11000 ₸"
+    assert f"с 11{NBSP}000{NBSP}₸ до 12{NBSP}000{NBSP}₸" in line_a.warnings[0].text
+    assert f"с 11{NBSP}000{NBSP}₸ до 12{NBSP}500{NBSP}₸" in line_b.warnings[0].text
     # margins then and now: (net − dealer) × units
     (o,) = line_b.orders
     assert o.margin_then == (Decimal("12311.20") - 11_000) * 2
@@ -141,6 +145,21 @@ def test_products_al_style_no_longer_sells_and_entries_not_in_the_catalog_are_wa
     assert "нет в каталоге" in unmatched.warning.text
     assert result.warning_count == 3
     assert result.cost_unknown == 1
+
+
+def test_a_product_gone_from_al_styles_catalog_has_nothing_to_take_and_its_orders_are_at_risk():
+    """Its last stock figure (kept by the import that deactivated it) is no stock to buy from."""
+    gone = product(is_active=False, stock=20, warehouses={"panfilov": 20})
+    o = order((gone, 3, 13_990))
+    line = line_of(pl.purchase_list(), gone.article)
+    assert (line.available, line.allocation, line.short, line.stock, line.warehouses) == (0, {}, 3, 0, {})
+    assert line.orders[0].at_risk
+    (warning,) = line.warnings  # one warning, naming the order at risk (not also "Al-Style has 20")
+    assert warning.kind == pl.DISCONTINUED
+    assert warning.orders == [(o.pk, o.code)]
+    assert warning.text == (
+        f"Al-Style больше не продаёт этот товар (его нет в каталоге поставщика): под угрозой заказы {o.code}."
+    )
 
 
 # --- filters -------------------------------------------------------------------------------------------
@@ -188,6 +207,7 @@ def test_partial_purchase_of_an_entry_leaves_the_rest_needed_and_the_paid_price_
     notes = list(OrderEvent.objects.filter(order=o).values_list("note", flat=True))
     assert any("АС-0001" in n for n in notes)
     assert notes[-1].startswith("Товар закуплен")
+    assert f"по 9{NBSP}500{NBSP}₸ (документ АС-0001)" in notes[0]
     with pytest.raises(PurchaseError, match="уже закуплена полностью"):
         mark_entry_purchased(entry.pk, quantity=1, unit_price=10_000, document="АС-0003", user=user)
 
@@ -254,7 +274,7 @@ def test_unmarking_brings_the_need_back_and_is_audited():
     assert line_of(pl.purchase_list(), a.article).needed == 2
     assert order_financials(o).dealer_cost == 2 * 10_000  # the estimate is back
     notes = list(OrderEvent.objects.filter(order=o, user=boss).values_list("note", flat=True))
-    assert any("не тот заказ" in n for n in notes)
+    assert any(n.endswith(" Причина: не тот заказ") for n in notes)
     assert "Товар больше не закуплен полностью." in notes
     with pytest.raises(PurchaseError, match="уже"):
         unmark_purchase(purchase.pk, user=boss)
@@ -340,7 +360,8 @@ def test_command_prints_a_readable_list_and_takes_filters():
     assert first.startswith(f"{a.article}\t2\t")
     assert "остаток 5" in first
     assert "склад не указан 2" in first
-    assert last == "Строк: 1, штук: 2, сумма 20000 ₸, предупреждений: 0."
+    assert f"\tсумма 20{NBSP}000{NBSP}₸\t" in first
+    assert last == f"Строк: 1, штук: 2, сумма 20{NBSP}000{NBSP}₸, предупреждений: 0."
     out = StringIO()
     call_command("purchase_list", "--json", "--delivery-mode", "DELIVERY_LOCAL", stdout=out)
     assert json.loads(out.getvalue().splitlines()[-1])["lines"] == []

@@ -6,6 +6,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from kaspisync.display import money
 from orders import purchase_list
 from orders.models import DeliveryMode
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
                 where.append(_("missing %(n)s") % {"n": line.short})
             self.stdout.write(
                 _(
-                    "%(article)s\t%(needed)s\t%(name)s\tstock %(stock)s\ttake from: %(where)s\tcost %(cost)s ₸\torders: %(orders)s"
+                    "%(article)s\t%(needed)s\t%(name)s\tstock %(stock)s\ttake from: %(where)s\tcost %(cost)s\torders: %(orders)s"
                 )
                 % {
                     "article": line.article,
@@ -58,7 +59,7 @@ class Command(BaseCommand):
                     "name": line.name[:60],
                     "stock": line.stock_display,
                     "where": ", ".join(where) or "—",
-                    "cost": "—" if line.cost is None else line.cost,
+                    "cost": money(line.cost),
                     "orders": ", ".join(o.code for o in line.orders),
                 }
             )
@@ -67,11 +68,11 @@ class Command(BaseCommand):
         for item in result.unmatched:
             self.stdout.write(f"  ! {item.warning.text}")
         self.stdout.write(
-            _("%(lines)s lines, %(units)s units, cost %(cost)s ₸, %(warnings)s warnings.")
+            _("%(lines)s lines, %(units)s units, cost %(cost)s, %(warnings)s warnings.")
             % {
                 "lines": len(result.lines),
                 "units": result.units,
-                "cost": result.cost,
+                "cost": money(result.cost),
                 "warnings": result.warning_count,
             }
         )
