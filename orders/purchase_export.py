@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from kaspisync.export import csv_text, xlsx_row
 from kaspisync.text import strip_controls
 
-from .purchase_list import DISCONTINUED, NOT_STATED, SHORT, PurchaseList
+from .purchase_list import DISCONTINUED, NOT_STATED, SHORT, PurchaseList, warehouse_label
 
 SHORT_GROUP = None  # the group of units Al-Style does not have
 SUPPLIER_NOTES = (SHORT, DISCONTINUED)  # warnings that concern Al-Style (not our margins)
@@ -35,7 +35,7 @@ def _group_label(code: str | None) -> str:
         return _("Al-Style does not have it")
     if code == NOT_STATED:
         return _("Al-Style, warehouse not stated")
-    return code
+    return warehouse_label(code)
 
 
 def _headers() -> list[str]:
@@ -82,8 +82,8 @@ def grouped_rows(result: PurchaseList) -> dict[str | None, list[list]]:
                 notes,
             ]
             groups.setdefault(code, []).append(row)
-    # warehouses by code, then units whose warehouse Al-Style does not state, then missing units
-    order = sorted(groups, key=lambda c: (c is SHORT_GROUP, c == NOT_STATED, c or ""))
+    # warehouses by name, then units whose warehouse Al-Style does not state, then missing units
+    order = sorted(groups, key=lambda c: (c is SHORT_GROUP, c == NOT_STATED, _group_label(c), c or ""))
     return {code: groups[code] for code in order}
 
 

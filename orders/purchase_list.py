@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product, UnsellableReason
+from catalog.models.catalog import warehouse_name
 from catalog.normalize import promised_stock
 from catalog.pricing.engine import floor_price
 from catalog.reservations import NOT_STATED, Demand, allocate, reserve
@@ -142,6 +143,11 @@ class Line:
     warnings: list[Warning]
     weight: Decimal | None = None  # of one unit, kg
 
+    @property
+    def allocation_rows(self) -> list[tuple[str, int]]:
+        """Where to take the units from, in words, largest first."""
+        return named(self.allocation)
+
 
 @dataclass
 class Unmatched:
@@ -192,6 +198,16 @@ class PurchaseList:
 
 def _label(choices, value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
+
+
+def warehouse_label(code: str) -> str:
+    """An Al-Style warehouse in words (NOT_STATED: units Al-Style has without saying where)."""
+    return _("warehouse not stated") if code == NOT_STATED else warehouse_name(code)
+
+
+def named(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """{warehouse code: units} -> [(warehouse in words, units)], largest first."""
+    return [(warehouse_label(code), n) for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def whole_tenge(value: Decimal | None) -> int | None:

@@ -70,6 +70,14 @@ def test_the_page_filters_by_delivery_mode_warehouse_and_warnings(client, needs)
     karaganda = client.get(url, {"warehouse": "karaganda"}).content.decode()
     assert str(needs["plenty"].article) in karaganda
     assert needs["scarce"].name not in karaganda
+    # warehouses in words, never Al-Style's codes: the filter, the stock and where to take from
+    assert '<option value="karaganda" selected>Караганда</option>' in karaganda
+    assert '<option value="panfilov">Алматы, ул. Панфилова</option>' in karaganda
+    assert "Караганда: 30<" in karaganda
+    assert "Алматы, ул. Панфилова: 4<" in karaganda
+    assert "Караганда: 2<" in karaganda
+    assert ">karaganda" not in karaganda
+    assert ">panfilov" not in karaganda
     warned = client.get(url, {"warnings_only": "on"}).content.decode()
     assert needs["scarce"].name in warned
     assert needs["plenty"].name not in warned
@@ -98,12 +106,12 @@ def test_csv_export_opens_in_russian_excel_grouped_by_warehouse(client, needs):
         "Сумма, ₸",
     ]
     assert [(r[0], r[1], r[5], r[7]) for r in data] == [
-        ("karaganda", str(needs["plenty"].article), "2", "20000"),
-        ("panfilov", str(needs["scarce"].article), "1", "200000"),
+        ("Алматы, ул. Панфилова", str(needs["scarce"].article), "1", "200000"),
+        ("Караганда", str(needs["plenty"].article), "2", "20000"),
         ("Нет у Al-Style", str(needs["scarce"].article), "1", "200000"),
-    ]
-    assert data[0][8] == "1,500"  # 2 × 0.750 kg, decimal comma
-    assert "под угрозой" in data[1][11]  # the supplier-facing notes
+    ]  # warehouses in words, by name; then what Al-Style does not have
+    assert data[1][8] == "1,500"  # 2 × 0.750 kg, decimal comma
+    assert "под угрозой" in data[0][11]  # the supplier-facing notes
     text = body.decode("utf-8-sig")
     assert CUSTOMER not in text
     assert "Берик" not in text  # never in a file for the supplier
@@ -113,8 +121,8 @@ def test_xlsx_export_has_a_sheet_per_warehouse_with_totals(client, needs):
     client.force_login(make_staff("viewer", "orders.view_purchase_list"))
     response = client.get(reverse("admin:orders_purchaselist_export", args=["xlsx"]))
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["karaganda", "panfilov", "Нет у Al-Style"]
-    rows = list(book["karaganda"].iter_rows(values_only=True))
+    assert book.sheetnames == ["Алматы, ул. Панфилова", "Караганда", "Нет у Al-Style"]
+    rows = list(book["Караганда"].iter_rows(values_only=True))
     assert rows[0][0] == "Склад"
     assert rows[1][1] == needs["plenty"].article
     assert rows[1][5] == 2

@@ -369,6 +369,11 @@ def test_command_prints_a_readable_list_and_takes_filters():
 
     with pytest.raises(CommandError, match="ГГГГ-ММ-ДД"):
         call_command("purchase_list", "--until", "tomorrow")
+    b = product(stock=9, warehouses={"karaganda": 9})
+    order((b, 1, 13_990))
+    out = StringIO()
+    call_command("purchase_list", stdout=out)
+    assert "\tвзять: Караганда 1\t" in out.getvalue()  # the warehouse in words
 
 
 def test_units_we_bought_since_the_last_import_are_not_counted_again_as_al_styles_stock():

@@ -44,9 +44,8 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(purchase_list.as_json(result), ensure_ascii=False, separators=(",", ":")))
             return
-        not_stated = _("warehouse not stated")
         for line in result.lines:
-            where = [f"{code or not_stated} {n}" for code, n in line.allocation.items()]
+            where = [f"{name} {n}" for name, n in line.allocation_rows]
             if line.short:
                 where.append(_("missing %(n)s") % {"n": line.short})
             self.stdout.write(
