@@ -280,7 +280,8 @@ class CommissionRate(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.category or _('default')}: {display.percent(self.percent)}"
+        name = self.category or _("default")  # (not inside the f-string: xgettext would not see it)
+        return f"{name}: {display.percent(self.percent)}"
 
 
 class FeedExclusion(models.Model):

@@ -212,7 +212,7 @@ def unmark_purchase(purchase_id: int, *, user, reason: str = "") -> Purchase:
             purchase.quantity,
         ) % {"n": purchase.quantity, "article": purchase.article, "document": purchase.document}
         if reason:
-            note = f"{note} {_('Reason: %(reason)s') % {'reason': reason}}"
+            note = " ".join((note, _("Reason: %(reason)s") % {"reason": reason}))
         _event(purchase.order, user, now, note)
         if was_bought:
             _event(purchase.order, user, now, _("Goods no longer all bought."))

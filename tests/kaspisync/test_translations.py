@@ -72,3 +72,35 @@ def test_catalog_is_complete_and_compiled(po):
         if got != msgstrs[0]:
             problems.append(f"the .mo is stale for {name!r}: {got!r} instead of {msgstrs[0]!r}")
     assert not problems, f"{po.relative_to(ROOT)}:\n" + "\n".join(problems[:20])
+
+
+GETTEXT_CALLS = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+}
+
+
+def test_no_string_is_marked_for_translation_inside_an_f_string():
+    """xgettext (`make messages`) does not look inside f-strings: a string marked there is never
+    extracted, so it shows in English, and a translation added by hand is dropped as obsolete by
+    the next `make messages`. Mark it outside the f-string."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if {".venv", "tests", "bench", "migrations"} & set(path.relative_to(ROOT).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for inner in ast.walk(node):
+                name = getattr(getattr(inner, "func", None), "id", None) or getattr(
+                    getattr(inner, "func", None), "attr", None
+                )
+                if isinstance(inner, ast.Call) and name in GETTEXT_CALLS:
+                    found.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert not found, "strings marked for translation inside f-strings (xgettext cannot see them):\n" + "\n".join(found)
