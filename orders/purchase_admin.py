@@ -9,6 +9,7 @@ with `orders.view_customer_data`); `orders.mark_purchased` marks and unmarks;
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -31,6 +32,7 @@ from .services.purchases import PurchaseError, mark_article_purchased, mark_entr
 VIEW_LIST_PERMISSION = "orders.view_purchase_list"
 MARK_PERMISSION = "orders.mark_purchased"
 CUSTOMER_PERMISSION = "orders.view_customer_data"
+PAGE_VAR = "p"  # as Django's admin lists
 
 
 def filters_from(request) -> tuple[PurchaseFilterForm, selectors.Filters]:
@@ -57,13 +59,27 @@ def warning_html(warning: selectors.Warning) -> str:
     return mark_safe(html)  # noqa: S308  (the text is escaped above, the links by format_html)
 
 
+def _page_links(query, page) -> list[tuple[int, str]]:
+    """(page number, its query string keeping the filters) of every page, when there are several."""
+    links = []
+    if page.paginator.num_pages > 1:
+        for number in page.paginator.page_range:
+            query[PAGE_VAR] = str(number)
+            links.append((number, query.urlencode()))
+        query.pop(PAGE_VAR)
+    return links
+
+
 def _back(request) -> str:
     return safe_next(request, reverse("admin:orders_purchaselist_changelist"))
 
 
 @admin.register(PurchaseList)
 class PurchaseListAdmin(ReadOnlyAdmin):
-    """Not a model list: the page shows the purchase list (needs aggregated per article)."""
+    """Not a model list: the page shows the purchase list (needs aggregated per article), a page
+    of `lines_per_page` lines at a time (totals and exports cover the whole filtered list)."""
+
+    lines_per_page = 100
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(VIEW_LIST_PERMISSION)
@@ -85,15 +101,20 @@ class PurchaseListAdmin(ReadOnlyAdmin):
         form, filters = filters_from(request)
         result = selectors.purchase_list(filters, with_customer=with_customer)
         form.set_warehouses([*result.warehouses, *([filters.warehouse] if filters.warehouse else [])])
-        for line in result.lines:
+        page = Paginator(result.lines, self.lines_per_page).get_page(request.GET.get(PAGE_VAR))
+        for line in page.object_list:
             line.warnings_html = [warning_html(w) for w in line.warnings]
+        query = request.GET.copy()
+        query.pop(PAGE_VAR, None)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Purchase list"),
             "result": result,
+            "page": page,
+            "page_links": _page_links(query, page),
             "form": form,
-            "query": request.GET.urlencode(),
+            "query": query.urlencode(),
             "can_mark": request.user.has_perm(MARK_PERMISSION),
             "can_see_customer": with_customer,
             "not_stated": selectors.NOT_STATED,

@@ -86,6 +86,26 @@ def test_the_page_filters_by_delivery_mode_warehouse_and_warnings(client, needs)
     assert needs["plenty"].name in bad.content.decode()  # ignored, said on the form
 
 
+def test_a_long_list_is_shown_a_page_of_lines_at_a_time_with_totals_of_the_whole(client, needs, monkeypatch):
+    """Thousands of lines would make a page of megabytes: the page shows `lines_per_page` lines,
+    the totals and the exports cover the whole (filtered) list."""
+    from orders.purchase_admin import PurchaseListAdmin
+
+    monkeypatch.setattr(PurchaseListAdmin, "lines_per_page", 1)
+    client.force_login(staff("viewer", "view_purchase_list"))
+    first = client.get(reverse(LIST), {"delivery_mode": ""}).content.decode()
+    plenty, scarce = needs["plenty"], needs["scarce"]
+    assert plenty.name in first and scarce.name not in first  # lines by article: plenty first
+    assert "2 строки" in first and "Строки 1–1 из 2" in first
+    assert 'href="?delivery_mode=&amp;p=2"' in first  # the next page keeps the filters
+    assert "export/csv/?delivery_mode=" in first and "p=" not in first.split("export/csv/")[1].split('"')[0]
+    second = client.get(reverse(LIST), {"delivery_mode": "", "p": "2"}).content.decode()
+    assert scarce.name in second and plenty.name not in second and "Строки 2–2 из 2" in second
+    assert 'href="?delivery_mode=&amp;p=1"' in second
+    beyond = client.get(reverse(LIST), {"p": "99"})
+    assert beyond.status_code == 200 and scarce.name in beyond.content.decode()  # the last page
+
+
 def test_csv_export_opens_in_russian_excel_grouped_by_warehouse(client, needs):
     client.force_login(make_staff("manager", "orders.view_purchase_list", "orders.view_customer_data"))
     response = client.get(reverse("admin:orders_purchaselist_export", args=["csv"]))
