@@ -142,7 +142,8 @@ def to_xlsx(result: PurchaseList) -> bytes:
         costs = [row[7] for row in rows if row[7] is not None]
         weights = [row[8] for row in rows if row[8] is not None]
         units = sum(row[5] for row in rows)
-        sheet.append([_("Total"), None, None, None, None, units, None, sum(costs), sum(weights, Decimal(0))])
+        weight = sum(weights, Decimal(0)) if weights else None  # none known: no total (not "0 kg")
+        sheet.append([_("Total"), None, None, None, None, units, None, sum(costs), weight])
         for cell in sheet[sheet.max_row]:
             cell.font = bold
         sheet.freeze_panes = "A2"
