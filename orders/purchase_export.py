@@ -27,6 +27,7 @@ from .purchase_list import DISCONTINUED, NOT_STATED, SHORT, PurchaseList, wareho
 SHORT_GROUP = None  # the group of units Al-Style does not have
 SUPPLIER_NOTES = (SHORT, DISCONTINUED)  # warnings that concern Al-Style (not our margins)
 WEIGHT = Decimal("0.001")
+DATE_COLUMN = 10  # "Earliest planned delivery"
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -117,38 +118,52 @@ def _sheet_title(label: str, used: set[str]) -> str:
     return title
 
 
+def _styled(sheet, values, **style) -> list:
+    """Cells of a write-only sheet with one style (openpyxl styles cell by cell there)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=value)
+        for name, setting in style.items():
+            setattr(cell, name, setting)
+        cells.append(cell)
+    return cells
+
+
 def to_xlsx(result: PurchaseList) -> bytes:
+    """Write-only (streamed, as orders.export): thousands of lines cost a fraction of a
+    workbook held cell by cell in memory."""
     from openpyxl import Workbook  # here, not at the top: ~6 MB every process importing the admin would carry
     from openpyxl.styles import Font
 
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
     headers = _headers()
     bold = Font(bold=True)
     used: set[str] = set()
-    groups = grouped_rows(result)
-    if not groups:
-        sheet = book.create_sheet(_sheet_title(_("Purchase list"), used))
-        sheet.append(headers)
-        sheet.append([_("Nothing to buy.")])
+    groups = grouped_rows(result) or {"": None}
     for code, rows in groups.items():
-        sheet = book.create_sheet(_sheet_title(_group_label(code), used))
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = bold
+        label = _group_label(code) if rows is not None else _("Purchase list")
+        sheet = book.create_sheet(_sheet_title(label, used))
+        for column, width in zip("ABCDEFGHIJKL", (18, 10, 18, 50, 14, 10, 14, 14, 10, 30, 18, 60)):
+            sheet.column_dimensions[column].width = width
+        sheet.freeze_panes = "A2"
+        sheet.append(_styled(sheet, headers, font=bold))
+        if rows is None:
+            sheet.append([_("Nothing to buy.")])
+            continue
         for row in rows:
-            sheet.append(xlsx_row(sheet, [v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row]))
-            sheet.cell(row=sheet.max_row, column=11).number_format = "DD.MM.YYYY HH:MM"
+            cells = xlsx_row(sheet, row)
+            if isinstance(row[DATE_COLUMN], datetime):  # Almaty time; Excel has no time zones
+                when = row[DATE_COLUMN].replace(tzinfo=None)
+                cells[DATE_COLUMN] = _styled(sheet, [when], number_format="DD.MM.YYYY HH:MM")[0]
+            sheet.append(cells)
         costs = [row[7] for row in rows if row[7] is not None]
         weights = [row[8] for row in rows if row[8] is not None]
         units = sum(row[5] for row in rows)
         weight = sum(weights, Decimal(0)) if weights else None  # none known: no total (not "0 kg")
-        sheet.append([_("Total"), None, None, None, None, units, None, sum(costs), weight])
-        for cell in sheet[sheet.max_row]:
-            cell.font = bold
-        sheet.freeze_panes = "A2"
-        for column, width in zip("ABCDEFGHIJKL", (18, 10, 18, 50, 14, 10, 14, 14, 10, 30, 18, 60)):
-            sheet.column_dimensions[column].width = width
+        totals = [_("Total"), None, None, None, None, units, None, sum(costs), weight]
+        sheet.append(_styled(sheet, totals, font=bold))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

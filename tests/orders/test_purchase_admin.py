@@ -156,6 +156,12 @@ def test_xlsx_export_has_a_sheet_per_warehouse_with_totals(client, needs):
     assert rows[-1][5] == 2
     assert rows[-1][7] == 20_000
     assert rows[-1][8] == 1.5
+    sheet = book["Караганда"]
+    assert sheet["A1"].font.bold  # the header and the totals in bold
+    assert sheet.cell(row=sheet.max_row, column=1).font.bold
+    assert sheet["K2"].value == days(1).replace(tzinfo=None)  # Almaty time, as a date Excel reads
+    assert sheet["K2"].number_format == "DD.MM.YYYY HH:MM"
+    assert sheet.freeze_panes == "A2"
     unweighed = list(book["Алматы, ул. Панфилова"].iter_rows(values_only=True))
     assert unweighed[-1][0] == "Итого"
     assert unweighed[-1][8] is None  # no weight known: no total, not "0 kg"
