@@ -234,26 +234,9 @@ def bench_pages(runs: int) -> bool:
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process (the validating workers' is added by `count_validator_cpu`)."""
+    """CPU time of this process, its threads included (the price list's validating thread too)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     return own.ru_utime + own.ru_stime
-
-
-def count_validator_cpu() -> list[float]:
-    """Wrap the build's writer so that each build's validating CPU time (spent in the worker
-    processes, which live on between builds) is appended to the returned list."""
-    from feeds import services
-
-    seconds: list[float] = []
-    write = services.write_feed
-
-    def counted(*args, **kwargs):
-        result = write(*args, **kwargs)
-        seconds.append(result.validator_cpu)
-        return result
-
-    services.write_feed = counted
-    return seconds
 
 
 def bench_build(runs: int) -> bool:
@@ -272,14 +255,13 @@ def bench_build(runs: int) -> bool:
     held = sum(d.units for items in demands.values() for d in items)
     wall = {"with": [], "without": []}
     cpu = {"with": [], "without": []}
-    validator_cpu = count_validator_cpu()
     build_feed(force=True)  # warm up: the first build compares with nothing
     for _ in range(runs):
         for mode in ("without", "with"):
             reservations.register_source("orders", reservation_demands if mode == "with" else lambda ids=None: {})
             started, started_cpu = time.perf_counter(), cpu_seconds()
             version = build_feed(force=True)
-            cpu[mode].append(cpu_seconds() - started_cpu + validator_cpu[-1])
+            cpu[mode].append(cpu_seconds() - started_cpu)
             wall[mode].append(time.perf_counter() - started)
             assert version.result == "published", (version.result, version.reasons)
     reservations.register_source("orders", reservation_demands)
@@ -291,7 +273,7 @@ def bench_build(runs: int) -> bool:
         f"price list build: {version.offers} offers, 2 stores; {len(demands)} products hold {held} units "
         f"(demands read in {demands_time:.3f} s); {version.stats.get('reserved_offers')} offers lowered"
     )
-    # CPU time (the building process and the validating worker processes) is what the machine's
+    # CPU time (the building process, its validating thread included) is what the machine's
     # other load disturbs least; wall-clock medians are printed beside it.
     without, with_ = statistics.median(cpu["without"]), statistics.median(cpu["with"])
     share = with_ / without - 1
