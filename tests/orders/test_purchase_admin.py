@@ -6,9 +6,12 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from kaspisync import registry
 from orders.models import Order, Purchase
 from orders.services import pull_orders
 from orders.services.purchases import mark_article_purchased
@@ -59,6 +62,33 @@ def test_the_list_needs_its_permission_and_shows_no_customer_data_without_that_o
     page = client.get(url).content.decode()
     assert CUSTOMER in page
     assert reverse("admin:orders_purchaselist_mark") in page
+
+
+@pytest.mark.parametrize(
+    "role, sees_customers, marks",
+    [(registry.VIEWERS, False, False), (registry.PRICE_MANAGERS, False, False), (registry.ORDER_MANAGERS, True, True)],
+)
+def test_each_role_sees_the_list_and_its_exports_customer_names_and_marking_only_for_order_managers(
+    client, needs, role, sees_customers, marks
+):
+    """The roles staff are given (kaspisync.roles): everyone sees the list, the exports and the
+    panel; only order managers see customer names and mark goods bought."""
+    user = get_user_model().objects.create_user("someone", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+    page = client.get(reverse(LIST)).content.decode()
+    assert needs["scarce"].name in page
+    assert (CUSTOMER in page) is sees_customers
+    assert (reverse("admin:orders_purchaselist_mark") in page) is marks
+    for fmt in ("csv", "xlsx"):
+        assert client.get(reverse("admin:orders_purchaselist_export", args=[fmt])).status_code == 200
+    assert "Закупить сегодня" in client.get(reverse("admin:index")).content.decode()
+    mark = client.post(
+        reverse("admin:orders_purchaselist_mark"),
+        {"article": needs["plenty"].article, "quantity": 1, "unit_price": 10_000, "document": "АС-9"},
+    )
+    assert mark.status_code == (302 if marks else 403)
+    assert Purchase.objects.filter(document="АС-9").exists() is marks
 
 
 def test_the_page_filters_by_delivery_mode_warehouse_and_warnings(client, needs):
