@@ -8,6 +8,7 @@ tables staff may need to see.
   filtered, searched or sorted on for users without their permission.
 - Users and groups: permission names in the user's language (Django stores them in English).
 - `QuickActionCheckbox`: long lists write each row's action checkbox directly.
+- `CappedSearchCount`: a search over a long list counts its matches up to a cap.
 """
 
 from dataclasses import dataclass, field
@@ -15,15 +16,17 @@ from dataclasses import dataclass, field
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
@@ -107,6 +110,36 @@ class QuickActionCheckbox:
             obj.pk,
             label,
         )
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most `cap` rows (`SELECT COUNT(*) FROM (... LIMIT cap + 1)`); `capped` says
+    whether there were more (then `count` is `cap`, and the pages end there)."""
+
+    capped = False
+
+    def __init__(self, *args, cap: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def count(self):
+        counted = self.object_list[: self.cap + 1].count()
+        self.capped = counted > self.cap
+        return min(counted, self.cap)
+
+
+class CappedSearchCount:
+    """A searched list says "more than 1 000 products" instead of counting every match: the count
+    reads the whole table again after the page was found (at 50,000 products, 20-40 ms of a
+    search on SQLite). Lists that are not searched keep their exact count and every page."""
+
+    search_count_cap = 1000
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if not request.GET.get(SEARCH_VAR, "").strip():
+            return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        return CappedCountPaginator(queryset, per_page, orphans, allow_empty_first_page, cap=self.search_count_cap)
 
 
 class PersonalDataMixin:

@@ -13,7 +13,15 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from kaspisync.admin import QuickActionCheckbox, ReadOnlyAdmin, ReadOnlyInline, RunAdmin, RunNowButton, RunNowMixin
+from kaspisync.admin import (
+    CappedSearchCount,
+    QuickActionCheckbox,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    RunAdmin,
+    RunNowButton,
+    RunNowMixin,
+)
 from kaspisync.display import facts, money
 from kaspisync.models import RunStatus
 
@@ -117,7 +125,7 @@ class ProductChangeInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(QuickActionCheckbox, ProductPricingMixin, admin.ModelAdmin):
+class ProductAdmin(QuickActionCheckbox, CappedSearchCount, ProductPricingMixin, admin.ModelAdmin):
     """The list shows what a person needs to decide (name with article, dealer price, sale price,
     margin, stock, status icons; the price explanation on hover); the page groups every field in
     words. Nothing supplier-made is editable."""

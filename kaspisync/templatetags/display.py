@@ -2,6 +2,7 @@
 `{{ moment|since }}`."""
 
 from django import template
+from django.utils.translation import gettext
 
 from kaspisync import display
 
@@ -53,6 +54,8 @@ def since(value):
 
 
 @register.simple_tag
-def count_of(count, opts):
-    """{% count_of cl.result_count cl.opts %} -> "5 заказов"."""
-    return display.count_of(count, opts.label_lower, opts.verbose_name_plural)
+def count_of(count, opts, more=False):
+    """{% count_of cl.result_count cl.opts %} -> "5 заказов"; with more=True (a count that
+    stopped at its cap): "более 1 000 товаров"."""
+    text = display.count_of(count, opts.label_lower, opts.verbose_name_plural)
+    return gettext("more than %(count)s") % {"count": text} if more else text

@@ -84,3 +84,26 @@ def test_every_sortable_column_is_read_in_order_from_an_index(boss, catalog, col
         plan = " / ".join(row[-1] for row in cursor.fetchall())
     assert "SCAN catalog_product USING INDEX product_sort_" in plan, plan
     assert "TEMP B-TREE FOR ORDER BY" not in plan, plan  # at most "FOR RIGHT PART": ties only
+
+
+def test_a_search_counts_its_matches_up_to_the_cap_and_says_more(boss, make_product):
+    model_admin = admin.site._registry[Product]
+    for i in range(8):
+        make_product(name=f"Ноутбук {i}")
+    make_product(name="Мышь")
+    cap, model_admin.search_count_cap = model_admin.search_count_cap, 5
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            searched = boss.get(LIST, {"q": "ноутбук"})
+        counts = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"]]  # before the next request
+        few = boss.get(LIST, {"q": "мышь"})
+        plain = boss.get(LIST)
+    finally:
+        model_admin.search_count_cap = cap
+    assert len(counts) == 1, counts
+    assert "LIMIT 6" in counts[0], "the search's count stops after the cap"
+    assert "более 5 товаров" in searched.content.decode()
+    assert searched.context["cl"].result_count == 5
+    assert few.context["cl"].result_count == 1
+    assert "более" not in few.content.decode().split('id="changelist-search"')[1].split("</form>")[0]
+    assert plain.context["cl"].result_count == 9, "a list not searched keeps its exact count"
