@@ -4,8 +4,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from kaspisync.stackroom import with_stack_room
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaspisync.settings")
 # This process serves the web: apps may start what only the web server should run (the alerts'
 # heartbeat watchdog, which must work when no Celery worker does).
 os.environ["KASPISYNC_PROCESS"] = "web"
-application = get_wsgi_application()
+# Each request in its own room on the interpreter's frame stack: see kaspisync/stackroom.py.
+application = with_stack_room(get_wsgi_application())
