@@ -1,12 +1,14 @@
 """Streaming writer of the Kaspi price list.
 
 lxml's incremental writer (`etree.xmlfile`, unbuffered) writes the document: declaration, root
-with the namespace and date, company, merchantid, the offers element, and every name and brand
-(lxml escapes `&`, `<`, `>`; control characters are removed first, lxml refuses them). The fixed
-markup around them (`<offer sku="...">`, availabilities, prices: digits and validated codes only)
-is written as bytes in the same stream, and the availabilities block is rendered once per distinct
-stock combination. Nothing is held in memory but one batch of offers and those small caches:
-50,000 offers take about 0.25 s (element-by-element lxml takes 1.3–2 s on the same machine).
+with the namespace and date, company, merchantid, the offers element, and every brand (lxml
+escapes `&`, `<`, `>`; control characters are removed first, lxml refuses them). Each offer is one
+line of bytes joined in one call: its name escaped by `escape_text` exactly as lxml would (a call
+into lxml per offer cost 15 % of the writing), the fixed markup around it (`<offer sku="...">`,
+availabilities, prices: digits and validated codes only), the brand and the availabilities block
+rendered once per distinct brand and stock combination. Nothing is held in memory but one batch of
+offers and those small caches: 50,000 offers take about 0.2 s of CPU (element-by-element lxml
+takes 1.3–2 s on the same machine).
 
 Every byte goes through a `Sink`: the file, its SHA-256, the SHA-256 of everything after the
 root's start tag (the offers, without the date: equal means nothing changed), and the schema
@@ -253,6 +255,13 @@ def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...]) -> bytes
     return b"".join(parts)
 
 
+def escape_text(text: str) -> str:
+    """Character data as libxml2 writes it (lxml's `xmlfile.write`): `&`, `<` and `>` escaped,
+    every other character as it is. For text through `clean_text` only (no control characters and
+    no carriage return, which libxml2 writes as `&#13;`); tests/feeds compares every code point."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _brand(name: str) -> bytes:
     """`<brand>...</brand>` escaped by lxml (once per brand: the writer caches it), or nothing."""
     name = clean_text(name)
@@ -311,7 +320,6 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
                 with xf.element(f"{{{NS}}}offers"):
                     raw(b"\n")  # one offer per line: readable and diffable when downloaded
                     sink.begin_offers()
-                    text = xf.write
                     batch_end = BATCH
                     for sku, model, brand, stocks, price, article in offers:
                         if sku in seen or not is_valid_sku(sku):
@@ -346,9 +354,22 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
                         brand_xml = brands.get(brand)
                         if brand_xml is None:
                             brand_xml = brands[brand] = _brand(brand)
-                        raw(b'<offer sku="%s"><model>' % sku.encode())
-                        text(model)  # escaped by lxml
-                        raw(b"</model>%s%s%s" % (brand_xml, block[0], tail))
+                        if "&" in model or "<" in model or ">" in model:
+                            model = escape_text(model)
+                        raw(
+                            b"".join(
+                                (
+                                    b'<offer sku="',
+                                    sku.encode(),
+                                    b'"><model>',
+                                    model.encode(),
+                                    b"</model>",
+                                    brand_xml,
+                                    block[0],
+                                    tail,
+                                )
+                            )
+                        )
                         snapshot[sku] = (price, stocks)
                         if count == batch_end:
                             sink.flush()
