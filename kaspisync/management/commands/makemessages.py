@@ -38,13 +38,18 @@ class Command(makemessages.Command):
             tmp = Path(tmp)
             before = {po: translated(po, tmp / f"before-{i}.po") for i, po in enumerate(all_catalogs(domain))}
             super().handle(*args, **options)
+            django_translated = {}  # {locale: Django's translated catalogs}, read once per locale
             for i, po in enumerate(all_catalogs(domain)):
                 # A catalog's own translation first, then any other catalog's, then Django's.
                 locale = po.parent.parent.name
                 sources = [before.get(po)] + [
                     t for other, t in before.items() if other != po and other.parent.parent.name == locale
                 ]
-                theirs = [translated(d, tmp / f"django-{i}-{n}.po") for n, d in enumerate(django_catalogs(locale))]
+                if locale not in django_translated:
+                    django_translated[locale] = [
+                        translated(d, tmp / f"django-{locale}-{n}.po") for n, d in enumerate(django_catalogs(locale))
+                    ]
+                theirs = django_translated[locale]
                 sources += theirs
                 compendium = tmp / f"compendium-{i}.po"
                 tool("msgcat", "--use-first", "-o", compendium, *[s for s in sources if s is not None])
