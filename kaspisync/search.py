@@ -11,6 +11,9 @@ Registered once for every field (`install()`, from the kaspisync app config), so
 filters and selectors get it without naming it.
 """
 
+import re
+
+from django.core.exceptions import EmptyResultSet
 from django.db.backends.signals import connection_created
 from django.db.models import Field, lookups
 
@@ -132,11 +135,40 @@ class IStartsWith(_FoldingLookup, lookups.IStartsWith):
         return f"instr({lhs_sql}, %s) = 1", [*lhs_params, variant]
 
 
+INTEGER_TYPES = frozenset(
+    {
+        *("AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField"),
+        *("PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField"),
+    }
+)
+PLAIN_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,18}")  # an integer as the database writes it as text
+
+
 class IExact(_FoldingLookup, lookups.IExact):
+    """Also: an integer column compared with text (the admin's "=article" search) is compared as a
+    number, through the column's index (`article = 100123`), not as text row by row (`article LIKE
+    '100123'` on SQLite, `UPPER(article::text) = ...` on PostgreSQL). A number's text equals the
+    needle only when the needle is that number written plainly; any other needle ("PN-0123",
+    "0100123") matches no row, and is left out of the query."""
+
     sql_function = "KS_IEXACT"
 
     def fast_accept(self, lhs_sql, lhs_params, variant):
         return f"{lhs_sql} = %s", [*lhs_params, variant]
+
+    def as_number(self, compiler, connection) -> tuple[str, tuple] | None:
+        if not isinstance(self.rhs, str) or self.lhs.output_field.get_internal_type() not in INTEGER_TYPES:
+            return None
+        if not PLAIN_INTEGER.fullmatch(self.rhs) or not -(2**63) <= int(self.rhs) < 2**63:
+            raise EmptyResultSet  # within an OR, this term is dropped; alone, the query reads nothing
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs_sql} = %s", (*lhs_params, int(self.rhs))
+
+    def as_sql(self, compiler, connection):
+        return self.as_number(compiler, connection) or super().as_sql(compiler, connection)
+
+    def as_sqlite(self, compiler, connection):
+        return self.as_number(compiler, connection) or super().as_sqlite(compiler, connection)
 
 
 def install() -> None:

@@ -1,6 +1,8 @@
 """Case-insensitive search folds Cyrillic and Kazakh letters on both databases (issue 13, item 1)."""
 
 import pytest
+from django.db import connection
+from django.db.models import Q
 from django.urls import reverse
 
 from catalog.models import Product
@@ -99,3 +101,41 @@ def test_a_stored_name_in_mixed_case_is_found_by_the_full_comparison(products):
     # a number's text holds no Cyrillic letter: the admin's "=article" part of a word search is empty
     assert not Product.objects.filter(article__iexact="ноутбук").exists()
     assert not Product.objects.filter(dealer_price__icontains="ноутбук").exists()
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["100123", "0100123", "100123.0", " 100123", "100 123", "+100123", "-5", "-0", "0", "PN-0123", "1001%", "10012_"]
+    + ["9" * 19, "9" * 30, "１００１２３"],  # beyond 64 bits; full-width digits
+)
+def test_an_integer_compared_with_text_matches_exactly_its_plain_text(needle):
+    """The admin's "=article" search (article__iexact) compares an integer column as a number:
+    a row matches exactly when its number, written as the database writes it, is the needle (as
+    the text comparison did) — and never raises, whatever was typed."""
+    for article in (0, 5, 100123, 1001234, 9_223_372_036_854_775_807):
+        Product.objects.create(article=article, name=f"Товар {article}", dealer_price=1000)
+    found = set(Product.objects.filter(article__iexact=needle).values_list("article", flat=True))
+    assert found == {a for a in Product.objects.values_list("article", flat=True) if str(a) == needle}
+    both = Product.objects.filter(Q(article__iexact=needle) | Q(name__icontains=needle))
+    assert set(both.values_list("article", flat=True)) == found | {
+        p.article for p in Product.objects.all() if needle.casefold() in p.name.casefold()
+    }
+
+
+def test_an_article_search_is_an_indexed_comparison_of_numbers():
+    Product.objects.create(article=100123, name="Ноутбук", dealer_price=1000)
+    sql = str(Product.objects.filter(article__iexact="100123").query)
+    assert '"article" = 100123' in sql, sql
+    assert "LIKE" not in sql.upper(), sql
+    assert "UPPER" not in sql.upper(), sql
+    # a needle that is no number leaves the article out of a search: only the name is compared
+    searched = Product.objects.filter(Q(article__iexact="PN-0123") | Q(name__icontains="PN-0123")).order_by()
+    where = str(searched.query).split("WHERE")[1]
+    assert '"article"' not in where, where
+    assert '"name" LIKE' in where, where
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            query, params = Product.objects.filter(article__iexact="100123").query.sql_with_params()
+            cursor.execute(f"EXPLAIN QUERY PLAN {query}", params)
+            plan = " / ".join(row[-1] for row in cursor.fetchall())
+        assert "SEARCH catalog_product USING INDEX sqlite_autoindex_catalog_product_1 (article=?)" in plan, plan
