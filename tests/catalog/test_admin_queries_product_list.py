@@ -95,15 +95,96 @@ def test_a_search_counts_its_matches_up_to_the_cap_and_says_more(boss, make_prod
     try:
         with CaptureQueriesContext(connection) as captured:
             searched = boss.get(LIST, {"q": "ноутбук"})
-        counts = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"]]  # before the next request
+        keys = [q["sql"] for q in captured.captured_queries if 'SELECT "catalog_product"."id" AS "pk"' in q["sql"]]
+        counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"]]  # before the next request
         few = boss.get(LIST, {"q": "мышь"})
         plain = boss.get(LIST)
     finally:
         model_admin.search_count_cap = cap
-    assert len(counts) == 1, counts
-    assert "LIMIT 6" in counts[0], "the search's count stops after the cap"
+    assert len(keys) == 1, keys
+    assert not counts, "the keys are the count"
+    assert "LIMIT 6" in keys[0], "the search's count stops after the cap"
     assert "более 5 товаров" in searched.content.decode()
     assert searched.context["cl"].result_count == 5
     assert few.context["cl"].result_count == 1
     assert "более" not in few.content.decode().split('id="changelist-search"')[1].split("</form>")[0]
     assert plain.context["cl"].result_count == 9, "a list not searched keeps its exact count"
+
+
+@pytest.fixture
+def small_pages():
+    """Pages of 3 products, a search cap of 7: a few products make many pages and a capped search."""
+    model_admin = admin.site._registry[Product]
+    saved = model_admin.list_per_page, model_admin.search_count_cap
+    model_admin.list_per_page, model_admin.search_count_cap = 3, 7
+    yield model_admin
+    model_admin.list_per_page, model_admin.search_count_cap = saved
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "ноутбук"},  # 10 matches: capped at 7, pages of 3
+        {"q": "ноутбук", "p": "2"},
+        {"q": "ноутбук", "p": "3"},  # the last page of the capped list: its 7th match only
+        {"q": "ноутбук", "o": "-3"},
+        {"q": "ноутбук", "o": "6", "p": "2"},
+        {"q": "ноутбук", "in_stock": "yes", "o": "2"},
+        {"q": "lenovo"},  # 2 matches: one page, read whole by Django
+        {"q": "lenovo", "o": "-2"},
+        {"q": "PN-01"},  # part numbers
+        {"q": "4870000000012"},  # a barcode
+        {"q": "100004"},  # an article (and any text holding it)
+        {"q": "ноутбук", "all": ""},  # "show all": more than the cap, so pages stay
+        {"q": "мышь", "all": ""},
+        {"q": "планшет"},  # nothing found
+    ],
+)
+def test_a_search_reads_its_matches_once_and_shows_what_django_would(boss, small_pages, params):
+    """A search finds its matches in one read of the table (their keys, in the list's order, up to
+    the cap + 1) and reads the page by those keys: the same rows in the same order as Django's own
+    slice of the searched list, page by page, with the same count."""
+    for i in range(12):
+        make = {"name": f"{'Ноутбук' if i < 10 else 'Мышь'} {'Lenovo' if i in (3, 11) else 'HP'} {i}"}
+        Product.objects.create(
+            article=100_000 + i,
+            article_pn=f"PN-{i:04d}",
+            barcode=f"487{i:010d}",
+            dealer_price=1000 + (i * 7919) % 13 * 100,
+            sale_price=1500 + (i * 104729) % 11 * 100,
+            stock=i % 4,
+            **make,
+        )
+    with CaptureQueriesContext(connection) as captured:
+        response = boss.get(LIST, params)
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    searched = [q["sql"] for q in captured.captured_queries if "LIKE" in q["sql"] or "KS_ICONTAINS" in q["sql"]]
+    assert len(searched) <= 2, searched  # the keys, and (when found) the page, which reads by them
+    assert "COUNT(" not in " ".join(searched), "the keys are the count"
+    if len(searched) == 2:
+        assert '"catalog_product"."id" IN (' in searched[1], searched[1]
+    matches = list(cl.queryset.values_list("pk", flat=True))  # Django's own searched, sorted list
+    counted = min(len(matches), small_pages.search_count_cap)
+    assert cl.result_count == counted
+    assert cl.paginator.capped == (len(matches) > counted)
+    if "all" in params and counted <= cl.list_max_show_all or counted <= cl.list_per_page:
+        expected = matches[:counted]
+    else:
+        first = (int(params.get("p", 1)) - 1) * cl.list_per_page
+        expected = matches[first : min(first + cl.list_per_page, counted)]
+    assert [p.pk for p in cl.result_list] == expected
+    shown = re.findall(r'name="_selected_action" value="(\d+)"', response.content.decode())
+    assert [int(pk) for pk in shown] == expected
+
+
+def test_select_across_a_search_still_acts_on_every_match(boss, small_pages):
+    """Only what is shown is capped: "select all" of a searched list acts on every match."""
+    for i in range(10):
+        Product.objects.create(article=200_000 + i, name=f"Ноутбук {i}", dealer_price=1000, sale_price=1500)
+    response = boss.post(
+        f"{LIST}?q=ноутбук",
+        {"action": "exclude_from_feed", "select_across": "1", "index": "0", "_selected_action": ["1"]},
+    )
+    assert response.status_code == 302
+    assert Product.objects.filter(feed_excluded=True).count() == 10
