@@ -186,6 +186,12 @@ class Product(models.Model):
                 ("net_margin_percent", "margin"),
                 ("stock", "stock"),
             )
+        ] + [
+            # The list's filters on flags few products have, in the list's order: the count and
+            # the page read those products only, not the whole catalog. Partial, so the products
+            # without the flag (nearly all, rewritten by every recompute) are not in it.
+            models.Index(fields=["article"], condition=models.Q(**{flag: True}), name=f"product_{short}")
+            for flag, short in (("below_margin_floor", "below_floor"), ("feed_excluded", "feed_excluded"))
         ]
 
     def __str__(self):

@@ -188,3 +188,54 @@ def test_select_across_a_search_still_acts_on_every_match(boss, small_pages):
     )
     assert response.status_code == 302
     assert Product.objects.filter(feed_excluded=True).count() == 10
+
+
+@pytest.mark.parametrize(
+    ("params", "index", "chosen"),
+    [
+        ({"below_margin_floor__exact": "1"}, "USING INDEX product_below_floor", lambda p: p.below_margin_floor),
+        ({"feed_excluded__exact": "1"}, "USING INDEX product_feed_excluded", lambda p: p.feed_excluded),
+        ({"card_status": "ready"}, "card_status_product (status=?)", lambda p: p.card == "ready"),
+    ],
+)
+def test_a_filter_on_a_rare_flag_or_a_card_status_reads_those_products_only(boss, params, index, chosen):
+    """The count and the page of such a filter are read through an index holding only those
+    products (or the cards of that status, with their product), not by reading the catalog; the
+    rows are those products, in the list's order."""
+    from cards.models import ProductCard
+
+    products = []
+    for i in range(12):
+        product = Product.objects.create(
+            article=300_000 + (i * 7) % 12,
+            name=f"Товар {i}",
+            dealer_price=1000,
+            sale_price=1500,
+            below_margin_floor=i % 3 == 0,
+            feed_excluded=i % 4 == 1,
+        )
+        product.card = ["ready", "sent", None][i % 3]
+        if product.card:
+            ProductCard.objects.create(product=product, status=product.card)
+        products.append(product)
+    with CaptureQueriesContext(connection) as captured:
+        response = boss.get(LIST, params)
+    expected = sorted((p for p in products if chosen(p)), key=lambda p: p.article)
+    assert [p.pk for p in response.context["cl"].result_list] == [p.pk for p in expected]
+    assert response.context["cl"].result_count == len(expected)
+    if connection.vendor != "sqlite":
+        return  # the plan is SQLite's; PostgreSQL picks its plan by the table's size
+    reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if 'FROM "catalog_product"' in q["sql"]
+        and '"catalog_product"."id" = (' not in q["sql"]
+        and "EXISTS" not in q["sql"]  # the category and brand filters' choices
+    ]
+    assert len(reads) == 2, reads  # the count and the page
+    for sql in reads:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = " / ".join(row[-1] for row in cursor.fetchall())
+        assert index in plan, plan
+        assert "SCAN catalog_product /" not in f"{plan} /", plan
