@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from kaspisync.admin import (
     CappedSearchCount,
     QuickActionCheckbox,
+    QuickRows,
     ReadOnlyAdmin,
     ReadOnlyInline,
     RunAdmin,
@@ -125,7 +126,7 @@ class ProductChangeInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(QuickActionCheckbox, CappedSearchCount, ProductPricingMixin, admin.ModelAdmin):
+class ProductAdmin(QuickRows, QuickActionCheckbox, CappedSearchCount, ProductPricingMixin, admin.ModelAdmin):
     """The list shows what a person needs to decide (name with article, dealer price, sale price,
     margin, stock, status icons; the price explanation on hover); the page groups every field in
     words. Nothing supplier-made is editable."""

@@ -239,3 +239,93 @@ def test_a_filter_on_a_rare_flag_or_a_card_status_reads_those_products_only(boss
             plan = " / ".join(row[-1] for row in cursor.fetchall())
         assert index in plan, plan
         assert "SCAN catalog_product /" not in f"{plan} /", plan
+
+
+@pytest.fixture
+def varied(make_product):
+    """Rows of every kind the columns write: brand or none, prices or none, a margin below the
+    floor, inactive, unsellable (with the supplier's value), excluded, a manual price, stock by
+    warehouse or not, each card status or none, and text that must be escaped."""
+    from cards.models import ProductCard
+    from catalog.models import PriceOverride
+
+    rows = [
+        make_product(name='Ноутбук <b>"Lenovo"</b> & Co', net_margin=1200, net_margin_percent="9.55"),
+        make_product(name="Мышь", brand=None, dealer_price=None, sale_price=None, is_active=False),
+        make_product(name="Кабель", unsellable_reason="out_of_bounds", unsellable_value="-5", feed_excluded=True),
+        make_product(name="Монитор", net_margin=-300, net_margin_percent="-2.10", below_margin_floor=True),
+        make_product(name="Принтер", warehouse_stock={"1": 3, "7": 2}, stock=5, stock_qualifier=">"),
+        make_product(name="   ", price_explanation="наценка 10 % & округление"),
+    ]
+    PriceOverride.objects.create(product=rows[2], price=5000)
+    for product, status in zip(rows, ["ready", "sent", "error", "not_ready", "no_mapping"]):
+        ProductCard.objects.create(product=product, status=status)
+    return rows
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"q": "</b>"}, {"o": "-3", "in_stock": "yes"}, {"card_status": "ready", "p": "1"}, {"q": "н"}],
+)
+def test_quick_rows_write_exactly_what_django_writes(boss, varied, params):
+    """The product list's rows (kaspisync.admin.quick_rows) are Django's own HTML, cell for cell:
+    classes, the link to each product with the list's filters kept, escaping, empty values."""
+    from django.contrib.admin.templatetags.admin_list import results
+
+    from kaspisync.admin import quick_rows
+
+    response = boss.get(LIST, params)
+    cl = response.context["cl"]
+    assert len(cl.result_list) > 0
+    djangos = ["".join(cells) for cells in results(cl)]
+    ours = ["".join(row) for row in quick_rows(cl)]
+    assert ours == djangos
+    page = response.content.decode()
+    for row in djangos:
+        assert f"<tr>{row}</tr>" in page
+
+
+def test_quick_rows_leave_to_django_what_they_do_not_write(boss, varied):
+    """A popup (its links carry the opener) is written by Django itself, and so is any list
+    without quick_rows."""
+    from kaspisync.admin import quick_rows
+
+    cl = boss.get(LIST, {"_popup": "1"}).context["cl"]
+    assert quick_rows(cl) is None
+    page = boss.get(LIST, {"_popup": "1"}).content.decode()
+    assert "data-popup-opener" in page
+
+
+def test_quick_rows_write_any_callable_column_as_django_does(boss, varied, monkeypatch):
+    """Columns of every other kind a callable may return: unsafe text, a date (nowrap), a number,
+    a boolean icon, blank text and None (the empty value, the column's own or the admin's), a
+    missing related row (ObjectDoesNotExist), a lambda (its class)."""
+    import datetime
+
+    from django.contrib.admin.templatetags.admin_list import results
+
+    from catalog.models import PriceOverride
+    from kaspisync.admin import quick_rows
+
+    @admin.display(description="text", empty_value="нет")
+    def unsafe(product):
+        return f'<i>{product.name}</i> & "co"' if product.brand_id else None
+
+    @admin.display(description="date")
+    def day(product):
+        return datetime.date(2026, 1, product.pk % 28 + 1)
+
+    @admin.display(description="on", boolean=True)
+    def active(product):
+        return product.is_active
+
+    def override(product):
+        return product.price_override.price  # raises PriceOverride.DoesNotExist for most
+
+    model_admin = admin.site._registry[Product]
+    standard = model_admin.get_list_display
+    extra = (unsafe, day, active, override, lambda product: "   ", lambda product: product.dealer_price)
+    monkeypatch.setattr(model_admin, "get_list_display", lambda request: (*standard(request), *extra))
+    assert PriceOverride.objects.count() == 1
+    cl = boss.get(LIST, {"q": "о"}).context["cl"]
+    assert ["".join(row) for row in quick_rows(cl)] == ["".join(cells) for cells in results(cl)]
