@@ -11,9 +11,12 @@ loaded once per process from disk, never from the network. Two ways to check aga
   holds `offer*`, so the document is valid exactly when head + tail is and every head + batch +
   `</offers></kaspi_catalog>` is. Each batch is parsed into a small tree and checked with
   `XMLSchema.validate`; lxml lets go of the GIL in both (parsing bytes, validating a tree), so the
-  validating thread runs on another core while the writer writes the next batch. When the thread
-  already has a batch waiting, the writer checks the next one itself, so the two share the work
-  whatever their speeds (on a busy machine, no worse than checking after writing). Reported line
+  validating thread runs on another core while the writer writes the next batch. Up to QUEUED
+  batches wait for the thread, which checks those that queued up meanwhile as one part (it takes
+  the GIL back after each lxml call, so fewer, larger checks keep it from falling behind); when
+  it is that far behind, the writer checks the next batch itself, and at the end it checks what
+  still waits, so the two share the work whatever their speeds (on a busy machine, no worse than
+  checking after writing). Reported line
   numbers are those of the whole file, and every line with an error is reported (`bad_lines`),
   so the writer can leave those offers out.
 
@@ -36,6 +39,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "kaspi.xsd"
 MAX_ERRORS = 50
 NS = "kaspiShopping"
 CLOSE = b"</offers></kaspi_catalog>"  # closes what the head opens, after a batch of offers
+QUEUED = 4  # batches that may wait for a validating thread before the writer checks one itself
 
 
 @functools.cache
@@ -149,6 +153,19 @@ class _Batches:
                 self.errors.append((line, entry.message))
 
 
+def _joined(batches: list[tuple[bytes, int, int]]) -> list[tuple[bytes, int]]:
+    """(part, first line) of each run of batches (part, first line, line after it) that follow one
+    another in the file, joined."""
+    runs: list[list] = []
+    for part, line, next_line in batches:
+        if runs and runs[-1][2] == line:
+            runs[-1][0].append(part)
+            runs[-1][2] = next_line
+        else:
+            runs.append([[part], line, next_line])
+    return [(b"".join(parts), line) for parts, line, _next in runs]
+
+
 class WriterValidator:
     """feed(head...), begin_offers(), feed(batch of whole offers)..., end_offers(), feed(tail...),
     finish() -> error messages (empty: valid); then `error_count` (all errors), `bad_lines` (every
@@ -172,7 +189,7 @@ class WriterValidator:
         self._line = 1  # line of the file the next byte fed starts on
         self._local: _Batches | None = None
         self._count = threads
-        self._waiting: queue.Queue = queue.Queue(maxsize=threads)  # a batch waiting per thread, at most
+        self._waiting: queue.Queue = queue.Queue(maxsize=QUEUED * threads)
         self._threads: list[threading.Thread] = []
         self._checks: list[_Batches] = []  # the threads' own
         self._failures: list[str] = []  # threads that stopped checking (never silently passed)
@@ -186,8 +203,8 @@ class WriterValidator:
             self._local.check(data, self._line)
         else:
             try:
-                self._waiting.put_nowait((data, self._line))
-            except queue.Full:  # every thread has a batch waiting: this one is checked here
+                self._waiting.put_nowait((data, self._line, self._line + data.count(b"\n")))
+            except queue.Full:  # the threads are QUEUED batches behind: this one is checked here
                 self._local.check(data, self._line)
         self._line += data.count(b"\n")
 
@@ -197,7 +214,9 @@ class WriterValidator:
         self._local = _Batches(head)
         self.head_lines = self._local.head_lines
         for number in range(self._count):
-            thread = threading.Thread(target=self._check_batches, args=(head,), name=f"feed-validator-{number}")
+            thread = threading.Thread(
+                target=self._check_batches, args=(head,), name=f"feed-validator-{number}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         self._phase = "offers"
@@ -205,14 +224,25 @@ class WriterValidator:
     def _check_batches(self, head: bytes) -> None:
         """A validating thread: batches from the queue until None."""
         started = time.thread_time()
+        done = False
         try:
             check = _Batches(head, own_schema=True)
             self._checks.append(check)
-            while (batch := self._waiting.get()) is not None:
-                check.check(*batch)
+            while not done:
+                batches = [self._waiting.get()]  # and those queued behind it: fewer, larger checks
+                while batches[-1] is not None and len(batches) < QUEUED:
+                    try:
+                        batches.append(self._waiting.get_nowait())
+                    except queue.Empty:
+                        break
+                if batches[-1] is None:  # the writer is done (one None per thread: never take two)
+                    done = True
+                    batches.pop()
+                for part, line in _joined(batches):
+                    check.check(part, line)
         except BaseException as exc:
             self._failures.append(f"{type(exc).__name__}: {exc}"[:300])
-            while self._waiting.get() is not None:  # the writer never waits for a thread that stopped
+            while not done and self._waiting.get() is not None:  # the writer never waits for a thread that stopped
                 pass
         finally:
             self.thread_cpu_seconds += time.thread_time() - started
@@ -222,7 +252,14 @@ class WriterValidator:
         self._phase, self.tail_line = "tail", self._line
 
     def finish(self) -> list[str]:
-        """Waits for the threads; the first MAX_ERRORS errors by line."""
+        """Checks what still waits for the threads, then waits for them; the first MAX_ERRORS
+        errors by line."""
+        while self._threads:
+            try:
+                part, line, _end = self._waiting.get_nowait()
+            except queue.Empty:
+                break
+            self._local.check(part, line)
         for _thread in self._threads:
             self._waiting.put(None)
         for thread in self._threads:

@@ -2,6 +2,7 @@
 
 import hashlib
 import threading
+import time
 
 import pytest
 
@@ -19,6 +20,13 @@ TAIL = b"</offers></kaspi_catalog>"
 
 def offer(n: int, price: str = "100") -> bytes:
     return GOOD.replace('sku="AS1"', f'sku="AS{n}"').replace(">100<", f">{price}<").encode() + b"\n"
+
+
+def wait_until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.001)
 
 
 def check(batches, threads, head=HEAD, tail=TAIL) -> tuple[list[str], int]:
@@ -96,7 +104,9 @@ def test_a_validating_thread_that_fails_fails_the_check(monkeypatch):
     validator = WriterValidator(1)
     validator.feed(HEAD)
     validator.begin_offers()
-    for n in range(20):
+    validator.feed(offer(0))
+    wait_until(lambda: validator._failures)  # the thread took that batch and failed
+    for n in range(1, 20):
         validator.feed(offer(n))
     validator.end_offers()
     validator.feed(TAIL)
@@ -107,22 +117,77 @@ def test_a_validating_thread_that_fails_fails_the_check(monkeypatch):
     assert all(not t.name.startswith("feed-validator") for t in threading.enumerate())
 
 
-def test_the_thread_checks_batches_beside_the_writer():
-    """With a thread, some batches are checked by it (not all by the writer), and the writer's
-    thread leaves none behind; an error found by either one is reported by line."""
+class HeldThread:
+    """Records every check (by the writer's thread or not, first line, lines) and holds the
+    validating thread in its first check until released."""
+
+    def __init__(self, monkeypatch):
+        import feeds.validation as validation
+
+        self.calls: list[tuple[bool, int, int]] = []
+        self.started, self.release = threading.Event(), threading.Event()
+        check = validation._Batches.check
+
+        def recording(batches, part, first_line, close=validation.CLOSE):
+            writer = threading.current_thread() is threading.main_thread()
+            self.calls.append((writer, first_line, part.count(b"\n")))
+            if not writer and not self.started.is_set():
+                self.started.set()
+                assert self.release.wait(10), "never released"
+            return check(batches, part, first_line, close)
+
+        monkeypatch.setattr(validation._Batches, "check", recording)
+
+
+def test_batches_queue_for_the_thread_and_those_queued_are_checked_as_one(monkeypatch):
+    """While the thread is busy, up to QUEUED batches wait for it (the writer checks the next
+    ones itself); the thread then checks the waiting ones in one go, and every error still
+    carries its line in the whole file."""
+    import feeds.validation as validation
+
+    held = HeldThread(monkeypatch)
     validator = WriterValidator(1)
     validator.feed(HEAD)
     validator.begin_offers()
-    for n in range(200):
-        validator.feed(offer(n, "-1" if n == 150 else "100"))
+    validator.feed(offer(0))  # line 3
+    assert held.started.wait(10)  # the thread is in its first check
+    for n in range(1, 8):  # lines 4..10: four wait for the thread, the writer checks three
+        validator.feed(offer(n, "-1" if n in (2, 6) else "100"))
+    assert validator._waiting.qsize() == validation.QUEUED == 4
+    held.release.set()
+    wait_until(lambda: validator._waiting.empty())
+    validator.feed(offer(8))
     validator.end_offers()
     validator.feed(TAIL)
     errors = validator.finish()
-    assert [e.split(":")[0] for e in errors] == ["line 153"]
-    assert validator.bad_lines == {153}
-    assert validator.offer_lines_with_errors() == {153}
-    (thread_check,) = validator._checks
-    assert thread_check.batches > 0, "the thread checked no batch"
+    assert [e.split(":")[0] for e in errors] == ["line 5", "line 9"]
+    assert validator.bad_lines == {5, 9}
+    by_thread = [(line, lines) for writer, line, lines in held.calls if not writer]
+    by_writer = [(line, lines) for writer, line, lines in held.calls if writer]
+    assert by_thread[:2] == [(3, 1), (4, 4)], "the four waiting batches were not checked as one"
+    assert by_writer[:3] == [(8, 1), (9, 1), (10, 1)]
+    checked = sorted({*by_thread, *by_writer} - {(12, 0)})  # minus the tail, checked by the writer
+    assert [line for line, _ in checked] == [3, 4, 8, 9, 10, 11], "a batch was checked twice or never"
+    assert all(not t.name.startswith("feed-validator") for t in threading.enumerate())
+
+
+def test_finish_checks_what_still_waits_for_a_busy_thread(monkeypatch):
+    """At the end the writer does not wait for a thread that is behind: it checks the batches
+    still waiting itself."""
+    held = HeldThread(monkeypatch)
+    validator = WriterValidator(1)
+    validator.feed(HEAD)
+    validator.begin_offers()
+    validator.feed(offer(0))
+    assert held.started.wait(10)
+    for n in range(1, 4):
+        validator.feed(offer(n, "-1" if n == 3 else "100"))
+    validator.end_offers()
+    validator.feed(TAIL)
+    threading.Timer(0.5, held.release.set).start()  # the thread stays busy while the writer finishes
+    errors = validator.finish()
+    assert [e.split(":")[0] for e in errors] == ["line 6"]
+    assert [(line, lines) for writer, line, lines in held.calls if writer] == [(4, 1), (5, 1), (6, 1), (7, 0)]
     assert all(not t.name.startswith("feed-validator") for t in threading.enumerate())
 
 
