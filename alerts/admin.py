@@ -12,9 +12,27 @@ from . import selectors, services
 from .models import KINDS, SUBSCRIBABLE, Alert, Delivery, Subscription, kind_label
 
 
-class DeliveryInline(ReadOnlyInline, admin.TabularInline):
+class RecipientColumns:
+    """A delivery's address and error in full for its own recipient (and superusers); masked for
+    colleagues, who see whom an alert reached and how it went, but not how to write to them."""
+
+    def get_queryset(self, request):
+        return selectors.with_address_visibility(super().get_queryset(request), request.user)
+
+    @admin.display(description=gettext_lazy("recipient"), ordering="address")
+    def recipient(self, obj):
+        return obj.address if obj.address_visible else obj.masked_address
+
+    @admin.display(description=gettext_lazy("last error"))
+    def last_error(self, obj):
+        if obj.address_visible or not obj.address:
+            return obj.error
+        return obj.error.replace(obj.address, obj.masked_address)
+
+
+class DeliveryInline(RecipientColumns, ReadOnlyInline, admin.TabularInline):
     model = Delivery
-    fields = ("channel", "address", "user", "status", "attempts", "next_attempt_at", "sent_at", "error")
+    fields = ("channel", "recipient", "user", "status", "attempts", "next_attempt_at", "sent_at", "last_error")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -69,16 +87,20 @@ class AlertAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("alert", "channel", "address", "status", "attempts", "next_attempt_at", "sent_at", "error")
+class DeliveryAdmin(RecipientColumns, ReadOnlyAdmin):
+    list_display = ("alert", "channel", "recipient", "status", "attempts", "next_attempt_at", "sent_at", "last_error")
     list_filter = ("status", "channel")
-    search_fields = ("address", "alert__title")
     list_select_related = ("alert",)
-    readonly_fields = [f.name for f in Delivery._meta.fields if f.editable]
+    fields = ("alert", "channel", "recipient", "user", "status", "attempts", "next_attempt_at", "sent_at", "last_error")
+    readonly_fields = fields
     actions = ["send_again"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(selectors.receivable_by(request.user, prefix="alert__"))
+
+    def get_search_fields(self, request):
+        # Searching by address would tell a colleague's address letter by letter.
+        return ("address", "alert__title") if request.user.is_superuser else ("alert__title", "user__username")
 
     @admin.action(description=gettext_lazy("Send again (failed or outcome unknown)"), permissions=["resend"])
     def send_again(self, request, queryset):

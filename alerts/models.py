@@ -134,8 +134,21 @@ class Delivery(models.Model):
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="alerts_delivery_due")]
 
-    def __str__(self):
-        return f"{self.get_channel_display()} {self.address}"
+    def __str__(self):  # also kept in the admin's history: never the whole address
+        return f"{self.get_channel_display()} {self.masked_address}"
+
+    @property
+    def masked_address(self) -> str:
+        """The address as shown to colleagues: enough to tell recipients apart, not to write to
+        them ("b•••@example.kz", "•••4567")."""
+        return mask_address(self.address)
+
+
+def mask_address(address: str) -> str:
+    name, at, domain = address.partition("@")
+    if at:
+        return f"{name[:1]}•••@{domain}"
+    return f"•••{address[-4:]}" if len(address) > 4 else "•••"
 
 
 TELEGRAM_CHAT_ID = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Max, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, Value
 from django.utils import timezone
 
 from .models import Delivery, DeliveryStatus
@@ -32,3 +32,12 @@ def receivable_by(user, prefix: str = "") -> Q:
     if user.is_superuser:
         return Q()
     return Q(**{f"{prefix}permission": ""}) | Q(**{f"{prefix}permission__in": sorted(user.get_all_permissions())})
+
+
+def with_address_visibility(deliveries, user):
+    """Deliveries with `address_visible`: whether `user` may read the whole address (and the
+    error, which may quote it): their own deliveries; every one for superusers."""
+    if user.is_superuser:
+        return deliveries.annotate(address_visible=Value(True))
+    own = ExpressionWrapper(Q(user_id=user.pk), output_field=BooleanField())
+    return deliveries.annotate(address_visible=own)
