@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from kaspisync.admin import ReadOnlyAdmin, RunNowButton, RunNowMixin
-from kaspisync.display import money, percent
+from kaspisync.display import group, money, percent
 from kaspisync.export import csv_text
 from kaspisync.secrets import MASK
 
@@ -232,9 +232,11 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
             "price_changed": ngettext("%(n)s price changed", "%(n)s prices changed", counts["price_changed"]),
             "stock_changed": ngettext("%(n)s stock changed", "%(n)s stocks changed", counts["stock_changed"]),
         }
-        parts = [phrase % {"n": counts[key]} for key, phrase in phrases.items() if counts[key]]  # what changed only
+        parts = [
+            phrase % {"n": group(counts[key])} for key, phrase in phrases.items() if counts[key]
+        ]  # what changed only
         if counts["stock_changed"] and counts.get("reserved_for_orders"):
-            parts[-1] += " " + _("(%(n)s by stock reserved for orders)") % {"n": counts["reserved_for_orders"]}
+            parts[-1] += " " + _("(%(n)s by stock reserved for orders)") % {"n": group(counts["reserved_for_orders"])}
         if not parts:
             return _("no changes")
         return ", ".join(parts)

@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 
 from alerts.models import Kind
 from alerts.services import alert_language, notify
+from kaspisync.display import group
 
 from . import selectors
 from .models import FeedResult, FeedVersion
@@ -67,7 +68,7 @@ def announce_dropped(version: FeedVersion):
         lines = [f"{d.get('sku')} ({d.get('article')}): {d.get('reason')}" for d in listed[:DROPPED_SHOWN]]
         if version.dropped_offers > len(lines):
             left = version.dropped_offers - len(lines)
-            lines.append(ngettext("… and %(n)s more offer", "… and %(n)s more offers", left) % {"n": left})
+            lines.append(ngettext("… and %(n)s more offer", "… and %(n)s more offers", left) % {"n": group(left)})
         return notify(
             Kind.FEED_OFFERS_DROPPED,
             f"dropped:{fingerprint}",
@@ -76,7 +77,7 @@ def announce_dropped(version: FeedVersion):
                 "%(n)s offers were left out of the price list: they failed the checks",
                 version.dropped_offers,
             )
-            % {"n": version.dropped_offers},
+            % {"n": group(version.dropped_offers)},
             lines=lines,
             link=reverse("admin:feeds_feedversion_change", args=[version.pk]),
         )

@@ -96,22 +96,22 @@ def when(value) -> str:
 # "5 заказов", "1 товар": how many rows of a model, for list footers and messages. Models named by
 # "app_label.model" (plumbing imports no app); another model reads "5 in all".
 NOUNS = {
-    "orders.order": ngettext_lazy("%(count)s order", "%(count)s orders", "count"),
-    "orders.pullrun": ngettext_lazy("%(count)s order pull", "%(count)s order pulls", "count"),
-    "catalog.product": ngettext_lazy("%(count)s product", "%(count)s products", "count"),
-    "catalog.category": ngettext_lazy("%(count)s category", "%(count)s categories", "count"),
-    "catalog.brand": ngettext_lazy("%(count)s brand", "%(count)s brands", "count"),
-    "catalog.importrun": ngettext_lazy("%(count)s import run", "%(count)s import runs", "count"),
-    "catalog.pricerule": ngettext_lazy("%(count)s pricing rule", "%(count)s pricing rules", "count"),
-    "catalog.salepricechange": ngettext_lazy("%(count)s price change", "%(count)s price changes", "count"),
-    "catalog.pricingrun": ngettext_lazy("%(count)s price recompute", "%(count)s price recomputes", "count"),
-    "catalog.priceoverride": ngettext_lazy("%(count)s manual price", "%(count)s manual prices", "count"),
-    "catalog.feedexclusion": ngettext_lazy("%(count)s exclusion", "%(count)s exclusions", "count"),
-    "catalog.pricingaudit": ngettext_lazy("%(count)s audit entry", "%(count)s audit entries", "count"),
-    "feeds.feedversion": ngettext_lazy("%(count)s price list version", "%(count)s price list versions", "count"),
-    "feeds.feedfetch": ngettext_lazy("%(count)s fetch", "%(count)s fetches", "count"),
-    "auth.user": ngettext_lazy("%(count)s user", "%(count)s users", "count"),
-    "auth.group": ngettext_lazy("%(count)s group", "%(count)s groups", "count"),
+    "orders.order": ngettext_lazy("%(shown)s order", "%(shown)s orders", "count"),
+    "orders.pullrun": ngettext_lazy("%(shown)s order pull", "%(shown)s order pulls", "count"),
+    "catalog.product": ngettext_lazy("%(shown)s product", "%(shown)s products", "count"),
+    "catalog.category": ngettext_lazy("%(shown)s category", "%(shown)s categories", "count"),
+    "catalog.brand": ngettext_lazy("%(shown)s brand", "%(shown)s brands", "count"),
+    "catalog.importrun": ngettext_lazy("%(shown)s import run", "%(shown)s import runs", "count"),
+    "catalog.pricerule": ngettext_lazy("%(shown)s pricing rule", "%(shown)s pricing rules", "count"),
+    "catalog.salepricechange": ngettext_lazy("%(shown)s price change", "%(shown)s price changes", "count"),
+    "catalog.pricingrun": ngettext_lazy("%(shown)s price recompute", "%(shown)s price recomputes", "count"),
+    "catalog.priceoverride": ngettext_lazy("%(shown)s manual price", "%(shown)s manual prices", "count"),
+    "catalog.feedexclusion": ngettext_lazy("%(shown)s exclusion", "%(shown)s exclusions", "count"),
+    "catalog.pricingaudit": ngettext_lazy("%(shown)s audit entry", "%(shown)s audit entries", "count"),
+    "feeds.feedversion": ngettext_lazy("%(shown)s price list version", "%(shown)s price list versions", "count"),
+    "feeds.feedfetch": ngettext_lazy("%(shown)s fetch", "%(shown)s fetches", "count"),
+    "auth.user": ngettext_lazy("%(shown)s user", "%(shown)s users", "count"),
+    "auth.group": ngettext_lazy("%(shown)s group", "%(shown)s groups", "count"),
 }
 
 
@@ -131,8 +131,8 @@ def count_of(count: int, model_label: str, plural_name: str = "") -> str:
     noun = NOUNS.get(model_label.lower())
     if noun is None and plural_name:
         return f"{capfirst(str(plural_name))}: {group(count)}"
-    noun = noun or ngettext_lazy("%(count)s in all", "%(count)s in all", "count")
-    return noun % {"count": count}
+    noun = noun or ngettext_lazy("%(shown)s in all", "%(shown)s in all", "count")
+    return noun % {"count": count, "shown": group(count)}  # "count" picks the plural form
 
 
 def duration(value) -> str:

@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from alerts.models import Kind
 from alerts.services import alert_language, notify
+from kaspisync.display import group
 
 from ..models import CardOutcome, Outcome, UploadRun
 
@@ -34,14 +35,14 @@ def upload_errors(run: UploadRun):
                     "Card upload #%(id)s: Kaspi refused %(n)s cards",
                     run.errors,
                 )
-                % {"id": run.pk, "n": run.errors}
+                % {"id": run.pk, "n": group(run.errors)}
                 if run.errors
                 else ngettext(
                     "Card upload #%(id)s: whether Kaspi created %(n)s card is unknown",
                     "Card upload #%(id)s: whether Kaspi created %(n)s cards is unknown",
                     run.unknown,
                 )
-                % {"id": run.pk, "n": run.unknown}
+                % {"id": run.pk, "n": group(run.unknown)}
             ),
             lines=lines,
             link=reverse("admin:cards_uploadrun_change", args=[run.pk]),

@@ -149,7 +149,7 @@ def set_override(modeladmin, request, queryset):
                 "Manual price %(price)s set for %(count)s products.",
                 len(ids),
             )
-            _done(modeladmin, request, text % {"price": money(price), "count": len(ids)}, run)
+            _done(modeladmin, request, text % {"price": money(price), "count": display.group(len(ids))}, run)
             if preview.unsellable:
                 modeladmin.message_user(
                     request,
@@ -183,7 +183,7 @@ def _done(modeladmin, request, text: str, run) -> None:
     """What the action did, to how many products, and how many sale prices moved."""
     changed = run.stats.get("price_changes", run.changed)
     prices = ngettext("%(changed)s sale price changed.", "%(changed)s sale prices changed.", changed)
-    modeladmin.message_user(request, f"{text} {prices % {'changed': changed}}")
+    modeladmin.message_user(request, f"{text} {prices % {'changed': display.group(changed)}}")
 
 
 @admin.action(description=_("Remove the manual price"), permissions=["change"])
@@ -193,7 +193,7 @@ def clear_override(modeladmin, request, queryset):
     text = ngettext(
         "Manual price removed from %(count)s product.", "Manual price removed from %(count)s products.", len(ids)
     )
-    _done(modeladmin, request, text % {"count": len(ids)}, run)
+    _done(modeladmin, request, text % {"count": display.group(len(ids))}, run)
 
 
 @admin.action(description=_("Exclude from the feed"), permissions=["change"])
@@ -203,7 +203,7 @@ def exclude_from_feed(modeladmin, request, queryset):
     text = ngettext(
         "%(count)s product excluded from the price list.", "%(count)s products excluded from the price list.", len(ids)
     )
-    _done(modeladmin, request, text % {"count": len(ids)}, run)
+    _done(modeladmin, request, text % {"count": display.group(len(ids))}, run)
 
 
 @admin.action(description=_("Include in the feed"), permissions=["change"])
@@ -215,7 +215,7 @@ def include_in_feed(modeladmin, request, queryset):
         "%(count)s products included in the price list again.",
         len(ids),
     )
-    _done(modeladmin, request, text % {"count": len(ids)}, run)
+    _done(modeladmin, request, text % {"count": display.group(len(ids))}, run)
 
 
 class ProductPricingMixin:
@@ -457,7 +457,7 @@ def recompute_rule_products(modeladmin, request, queryset):
             "The prices of the products of %(count)s rules are being recomputed; see “Price recomputes”.",
             count,
         )
-        % {"count": count},
+        % {"count": display.group(count)},
     )
 
 

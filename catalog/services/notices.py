@@ -8,7 +8,7 @@ from django.utils.translation import ngettext
 
 from alerts.models import Kind
 from alerts.services import alert_language, notify
-from kaspisync.display import money, percent
+from kaspisync.display import group, money, percent
 
 from ..models import Product
 
@@ -35,7 +35,7 @@ def margin_floor_digest(run, product_ids) -> None:
         ]
         if count > len(products):
             left = count - len(products)
-            lines.append(ngettext("… and %(n)s more product", "… and %(n)s more products", left) % {"n": left})
+            lines.append(ngettext("… and %(n)s more product", "… and %(n)s more products", left) % {"n": group(left)})
         notify(
             Kind.MARGIN_FLOOR,
             f"pricing-run:{run.pk}",
@@ -44,7 +44,7 @@ def margin_floor_digest(run, product_ids) -> None:
                 "%(n)s products fell below their margin floor after the import",
                 count,
             )
-            % {"n": count},
+            % {"n": group(count)},
             lines=lines,
             link=reverse("admin:catalog_product_changelist") + "?below_margin_floor__exact=1",
         )

@@ -27,7 +27,7 @@ from django.utils.translation import ngettext
 
 from alerts.models import Alert, Kind
 from alerts.services import alert_language, notify
-from kaspisync.display import money
+from kaspisync.display import group, money
 
 from .. import selectors
 from ..models import AutoAcceptCheck, AutoAcceptOutcome, DeliveryMode, Order, OrderStatus, PaymentMode
@@ -138,8 +138,12 @@ def daily_summary(day: date | None = None, now: datetime | None = None):
     with alert_language():
         count, cancelled = orders.count(), orders.filter(status__in=NOT_SOLD).count()
         lines = [
-            ngettext("Orders: %(n)s", "Orders: %(n)s", count) % {"n": count}
-            + (ngettext(" (%(n)s cancelled)", " (%(n)s cancelled)", cancelled) % {"n": cancelled} if cancelled else ""),
+            ngettext("Orders: %(n)s", "Orders: %(n)s", count) % {"n": group(count)}
+            + (
+                ngettext(" (%(n)s cancelled)", " (%(n)s cancelled)", cancelled) % {"n": group(cancelled)}
+                if cancelled
+                else ""
+            ),
             _("Revenue: %(sum)s") % {"sum": money(revenue)},
         ]
         if known:
@@ -150,16 +154,17 @@ def daily_summary(day: date | None = None, now: datetime | None = None):
                     " (without %(n)s order whose cost is unknown)",
                     " (without %(n)s orders whose cost is unknown)",
                     unknown,
-                ) % {"n": unknown}
+                ) % {"n": group(unknown)}
             lines.append(margin)
         lines += [
             "",
             _("Now:"),
-            ngettext("%(n)s order waits for acceptance", "%(n)s orders wait for acceptance", waiting) % {"n": waiting},
+            ngettext("%(n)s order waits for acceptance", "%(n)s orders wait for acceptance", waiting)
+            % {"n": group(waiting)},
             ngettext(
                 "%(n)s accepted order waits to be handed over", "%(n)s accepted orders wait to be handed over", to_ship
             )
-            % {"n": to_ship},
+            % {"n": group(to_ship)},
         ]
         if held:
             lines.append(
@@ -168,7 +173,7 @@ def daily_summary(day: date | None = None, now: datetime | None = None):
                     "%(n)s of them left for staff by auto-accept",
                     held,
                 )
-                % {"n": held}
+                % {"n": group(held)}
             )
         lines += ["", quality_summary_line(now)]
         return notify(
