@@ -455,7 +455,6 @@ class FullImport(_Importer):
             return
         known = self.known
         self.brand_ids({item.brand for item, _digest, _index in pending})
-        rows = [self.row(item, digest) for item, digest, _index in pending]
         ids = [known.ids[index] for _item, _digest, index in pending if index >= 0]
         before = {row[0]: row[1:] for row in Product.objects.filter(id__in=ids).values_list("id", *HISTORY_FIELDS)}
         changes = []
@@ -470,6 +469,7 @@ class FullImport(_Importer):
             if not known.active[index]:
                 changes.append(self.active_change(pk, True))
         with transaction.atomic():
+            rows = (self.row(item, digest) for item, digest, _index in pending)  # made as they are sent
             bulk_upsert(Product, rows, unique_field="article", update_fields=UPSERT_FIELDS)
             ProductChange.objects.bulk_create(changes, batch_size=1000)
         created = [item.article for item, _digest, index in pending if index < 0]

@@ -8,21 +8,28 @@ give get the field's default (or "now" for auto_now/auto_now_add), so fields add
 later (with a default) need no change here.
 """
 
+from collections.abc import Iterable
+from itertools import chain
+
 from django.db import connections, models, router
 from django.utils import timezone
 
 _PLAIN = (models.IntegerField, models.CharField, models.TextField, models.BooleanField, models.ForeignKey)
 
 
-def bulk_upsert(model, rows: list[dict], *, unique_field: str, update_fields) -> None:
+def bulk_upsert(model, rows: Iterable[dict], *, unique_field: str, update_fields) -> None:
     """Insert `rows` ({field name or attname: python value}, all with the same keys), updating
-    `update_fields` of the rows whose `unique_field` already exists."""
-    if not rows:
+    `update_fields` of the rows whose `unique_field` already exists. `rows` may be a generator:
+    each row is made, adapted and sent in turn, so a batch is never held twice (as dicts and as
+    the driver's parameters)."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         return
     connection = connections[router.db_for_write(model)]
     meta = model._meta
-    given = [meta.get_field(name) for name in rows[0]]
-    keys = list(rows[0])
+    keys = list(first)
+    given = [meta.get_field(name) for name in keys]
     now = timezone.now()
     missing = [f for f in meta.concrete_fields if not f.primary_key and f not in given]
     constants = [
@@ -31,7 +38,7 @@ def bulk_upsert(model, rows: list[dict], *, unique_field: str, update_fields) ->
         )
         for f in missing
     ]
-    adapters = [None if isinstance(f, _PLAIN) else f for f in given]
+    adapted = [(index, field) for index, field in enumerate(given) if not isinstance(field, _PLAIN)]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in given + missing)
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (meta.get_field(n).column for n in update_fields))
@@ -39,14 +46,19 @@ def bulk_upsert(model, rows: list[dict], *, unique_field: str, update_fields) ->
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * (len(given) + len(missing)))}) "
         f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO UPDATE SET {updates}"
     )
-    params = [[row[k] for k in keys] + constants for row in rows]
-    for index, field in enumerate(adapters):
-        if field is None:
-            continue
-        last, adapted = object(), None
-        for values in params:
-            if values[index] is not last:  # the same object (a run's timestamp) is adapted once
-                last, adapted = values[index], field.get_db_prep_save(values[index], connection)
-            values[index] = adapted
+
+    def params():
+        last = {
+            index: (object(), None) for index, _field in adapted
+        }  # the same object (a run's timestamp) is adapted once
+        for row in chain((first,), rows):
+            values = [row[k] for k in keys]
+            for index, field in adapted:
+                value = values[index]
+                if value is not last[index][0]:
+                    last[index] = (value, field.get_db_prep_save(value, connection))
+                values[index] = last[index][1]
+            yield values + constants
+
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(sql, params())
