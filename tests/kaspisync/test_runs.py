@@ -172,3 +172,34 @@ def test_a_run_table_shared_by_two_locks_closes_only_runs_no_live_lock_covers(se
     assert alive.status == RunStatus.RUNNING
     assert dead.status == RunStatus.FAILED
     other.release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_on_sqlite_ends_without_the_page_cache_it_filled():
+    """What a job read stays in its SQLite connection's page cache (up to 2 MB) as long as the
+    connection lives; the job gives it back when it ends (what follows in its process, e.g. the
+    Celery it loads to queue follow-ups, and a worker between jobs, do not carry it)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps its page cache in the server")
+    import ctypes
+
+    sqlite = ctypes.CDLL("libsqlite3.so.0")  # the library the sqlite3 module uses: its memory counters
+    sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE job_pages (id INTEGER PRIMARY KEY, body TEXT)")
+        cursor.executemany("INSERT INTO job_pages (body) VALUES (%s)", [("x" * 900,) for _ in range(3000)])
+    try:
+        pricing = registry.get_job("catalog.pricing")
+        with run_job(pricing.model, pricing.lock_name, **pricing.run_filter) as job:
+            assert not job.skipped
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT SUM(LENGTH(body)) FROM job_pages")  # every page read into the cache
+                assert cursor.fetchone()[0] == 900 * 3000
+            during = sqlite.sqlite3_memory_used()
+        after = sqlite.sqlite3_memory_used()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE job_pages")
+    assert during - after > 1_000_000, (during, after)
