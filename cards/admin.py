@@ -33,6 +33,7 @@ from .models import (
     UploadBatch,
     UploadRun,
 )
+from .product_admin import contribute_to_product_admin
 from .reasons import describe
 from .services.classification import add_empty_rows, load_attributes
 from .services.mapping import fixed_value_problem, mapping_changed
@@ -397,3 +398,8 @@ class CardOutcomeAdmin(ReadOnlyAdmin):
     def run_link(self, obj):
         url = reverse("admin:cards_uploadrun_change", args=[obj.batch.run_id])
         return format_html('<a href="{}">#{}</a>', url, obj.batch.run_id)
+
+
+# The cards columns, filter, actions and inlines of the product list (catalog's admin, registered
+# before this module: catalog comes first in INSTALLED_APPS); catalog does not know cards exist.
+contribute_to_product_admin()

@@ -1,5 +1,5 @@
-"""The cards app's configuration: follows catalog changes (readiness), adds the cards columns to the
-product admin and registers its pieces."""
+"""The cards app's configuration: follows catalog changes (readiness) and registers its pieces. Its
+columns on the product list are added by cards/admin.py, with the rest of its admin."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -15,9 +15,13 @@ class CardsConfig(AppConfig):
         from catalog.signals import catalog_changed
 
         from . import wiring
-        from .product_admin import contribute_to_product_admin
-        from .services.readiness import on_catalog_changed
 
-        catalog_changed.connect(on_catalog_changed, dispatch_uid="cards.readiness_after_catalog_change")
-        contribute_to_product_admin()
+        catalog_changed.connect(_refresh_after_catalog_change, dispatch_uid="cards.readiness_after_catalog_change")
         wiring.register()
+
+
+def _refresh_after_catalog_change(sender=None, **kwargs):
+    """services.readiness is loaded by the first change, not by every process at start-up."""
+    from .services.readiness import on_catalog_changed
+
+    on_catalog_changed(sender, **kwargs)

@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kaspisync import registry
 
-from .services.importing import LOCK_NAME as IMPORT_LOCK
-from .services.pricing import LOCK_NAME as PRICING_LOCK
+IMPORT_LOCK = "catalog.import"  # the job lock of the full import and the quick refresh (services.importing)
+PRICING_LOCK = "catalog.pricing"  # the price recompute's (services.pricing)
 
 # What price managers edit (kaspisync.roles), besides the product list's pricing actions.
 PRICING_MODELS = ("pricerule", "priceband", "commissionrate", "feedexclusion")

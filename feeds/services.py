@@ -30,11 +30,12 @@ from kaspisync.secrets import mask
 
 from . import notices, selectors, storage
 from .models import FeedBuildState, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
+from .wiring import BUILD_LOCK
 from .writer import drop_offer_lines, offers_from_products, write_feed
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "feeds.build"
+LOCK_NAME = BUILD_LOCK
 ROUTINE_ROWS_KEPT = timedelta(days=30)  # rows of builds that changed nothing (unchanged, skipped)
 DIFF_LIST_LIMIT = 500  # SKUs listed per kind of change; the counts are always complete
 

@@ -7,8 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kaspisync import registry
 
-from . import selectors
-from .services import LOCK_NAME as BUILD_LOCK
+BUILD_LOCK = "feeds.build"  # the build's job lock (feeds.services)
 
 # The price list's stores, cities and city prices: edited by price managers (kaspisync.roles).
 SETTINGS_MODELS = ("feedstore", "feedcity", "feedcitypriceoverride")
@@ -25,6 +24,7 @@ def check_feed() -> str:
 def stores_for_reservations() -> tuple[dict[str, tuple[str, ...]], int]:
     """The price list's stores ({store id: warehouse codes}) and publish minimum, for
     catalog.reservations (what a product page says each store offers)."""
+    from . import selectors
     from .services import feed_settings
 
     config = selectors.feed_config(feed_settings())

@@ -15,7 +15,14 @@ class OrdersConfig(AppConfig):
         from catalog.signals import catalog_changed
 
         from . import wiring
-        from .services.pull import rematch_after_import
 
-        catalog_changed.connect(rematch_after_import, dispatch_uid="orders.rematch_after_import")
+        catalog_changed.connect(_rematch_after_import, dispatch_uid="orders.rematch_after_import")
         wiring.register()
+
+
+def _rematch_after_import(sender=None, **kwargs):
+    """The pull service (and the Kaspi client with it) is loaded by the first catalog change, not by
+    every process at start-up."""
+    from .services.pull import rematch_after_import
+
+    rematch_after_import(sender, **kwargs)

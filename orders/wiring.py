@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kaspisync import registry
 
-from .services.pull import LOCK_NAME as PULL_LOCK
+PULL_LOCK = "orders.pull"  # the pull's job lock (orders.services.pull)
 
 CUSTOMER_PERMISSION = "orders.view_customer_data"
 # What order managers do (kaspisync.roles), besides seeing customer data and the auto-accept rules.

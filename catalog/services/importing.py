@@ -45,12 +45,13 @@ from ..models import Brand, Category, ImportKind, ImportRun, Product, ProductCha
 from ..normalize import Problem, ProductData, SkipProduct
 from ..selectors import products_in_scope
 from ..signals import catalog_changed
+from ..wiring import IMPORT_LOCK
 from . import hooks
 from .upsert import bulk_upsert
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "catalog.import"
+LOCK_NAME = IMPORT_LOCK
 WRITE_BATCH = 500  # changed products per write transaction (what is held in memory meanwhile)
 LOCK_REFRESH_SECONDS = 30
 SUPPLIER_FIELDS = (

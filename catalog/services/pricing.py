@@ -40,11 +40,12 @@ from ..models import (
 )
 from ..pricing import engine
 from ..signals import catalog_changed
+from ..wiring import PRICING_LOCK
 from . import notices
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "catalog.pricing"
+LOCK_NAME = PRICING_LOCK
 WRITE_BATCH = 5000
 SAMPLE_SIZE = 20
 EXPLANATION_MAX = Product._meta.get_field("price_explanation").max_length

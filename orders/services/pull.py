@@ -40,13 +40,14 @@ from ..models import (
     PullRun,
     acceptance_values,
 )
+from ..wiring import PULL_LOCK
 from . import notices
 from .purchases import reservations_may_have_changed
 from .skus import SkuResolver, call_or_error
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "orders.pull"
+LOCK_NAME = PULL_LOCK
 MAX_WINDOW = timedelta(days=14)
 MAX_STORED_ERRORS = 50
 WRITE_BATCH = 200
