@@ -92,14 +92,18 @@ def main() -> None:
     import django
 
     django.setup()
+    gc.collect()
+    setup_mb = rss_mb()[0]
     from django.conf import settings
 
     from catalog.models import Product
     from catalog.services import hooks, importing
     from catalog.services.importing import import_catalog
 
-    # The peak of the import itself, before what follows its commit (queuing the price list rebuild
-    # and the cards refresh loads Celery and kombu into this process: some 5 MB).
+    # The peak of the import itself, before what follows its commit: queuing the price list rebuild
+    # and the cards refresh loads Celery and kombu into this process (some 5 MB), and the receivers
+    # of catalog_changed load the price list's, the orders' and the cards' services (django.setup()
+    # no longer loads them: kaspisync.admin_site).
     peaks_before_commit_work = []
     after_commit = importing._after_commit
 
@@ -121,7 +125,7 @@ def main() -> None:
         # by another process, with the very same requests, so that this one's peak is the import's).
         subprocess.run([sys.executable, __file__, "--warm-up", url], check=True)
         gc.collect()
-        print(f"RSS after Django setup: {rss_mb()[0]:.0f} MB", flush=True)
+        print(f"RSS after Django setup: {setup_mb:.0f} MB; with the import's modules: {rss_mb()[0]:.0f} MB", flush=True)
         if args.tracemalloc:
             tracemalloc.start()
         # The first import happens once per database; the unchanged one is repeated and the best of
