@@ -36,10 +36,10 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.functional import cached_property
+from django.utils.functional import Promise, cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -175,9 +175,14 @@ def quick_rows(cl) -> list | None:
             else:
                 if isinstance(value, str) and value.strip() == "":
                     value = ""
+                elif isinstance(value, Promise) and not boolean:
+                    value = str(value)  # what display_for_value makes of it, without translating it 5 times over
                 if is_checkbox:
                     classes = "action-checkbox"
-                text = admin_utils.display_for_value(value, empty_value, boolean)
+                if value and not boolean and type(value) in (str, SafeString):
+                    text = value  # display_for_value's answer for text, without its checks
+                else:
+                    text = admin_utils.display_for_value(value, empty_value, boolean)
                 if isinstance(value, datetime.date | datetime.time):
                     classes += " nowrap"
             text = conditional_escape(text)

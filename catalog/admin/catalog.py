@@ -97,11 +97,12 @@ class WithProductsFilter(admin.RelatedFieldListFilter):
             "query_string": base,
             "display": _("All"),
         }
-        prefix = f"{base}{'&' if base != '?' else ''}{self.lookup_kwarg}="
+        # the links differ only by the key (a number, which neither iri_to_uri nor escape change)
+        prefix = escape(iri_to_uri(f"{base}{'&' if base != '?' else ''}{self.lookup_kwarg}="))
         chosen = set(self.lookup_val or ())
         selected = ' class="selected"'
         links = "".join(
-            f'<li{selected if str(pk) in chosen else ""}><a href="{escape(iri_to_uri(prefix + str(pk)))}">'
+            f'<li{selected if str(pk) in chosen else ""}><a href="{prefix}{pk if isinstance(pk, int) else escape(iri_to_uri(str(pk)))}">'
             f"{escape(name)}</a></li>"
             for pk, name in self.lookup_choices
         )

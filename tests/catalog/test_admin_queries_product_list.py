@@ -11,7 +11,7 @@ from django.contrib.admin import helpers
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from catalog.models import Brand, Category, Product
 
@@ -55,6 +55,20 @@ def test_category_and_brand_filters_list_only_what_has_products_and_filter_by_it
     assert [p.name for p in filtered.context["cl"].result_list] == ["Ноутбук Lenovo"]
     selected = re.search(r'<li class="selected"><a href="[^"]+">([^<]+)</a>', filtered.content.decode()).group(1)
     assert selected == "Ноутбуки &amp; планшеты"
+
+
+def test_category_and_brand_links_keep_a_search_of_any_characters(boss, catalog):
+    from urllib.parse import parse_qs, urlsplit
+
+    notebooks, _mice = catalog
+    search = {"q": "ноут & <b> 100%", "in_stock": "yes"}
+    page = boss.get(LIST, search, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for title, lookup, pk in (("category", "category__id__exact", notebooks.pk), ("brand", "brand__id__exact", None)):
+        links = filter_links(page, title)
+        href = links["Ноутбуки &amp; планшеты" if title == "category" else "Lenovo"]
+        query = {k: v[0] for k, v in parse_qs(urlsplit(href).query).items()}
+        expected_pk = str(pk) if pk else query.get(lookup)
+        assert query == {**search, lookup: expected_pk}, href
 
 
 def test_facets_still_count_per_choice(boss, catalog):
@@ -299,7 +313,7 @@ def test_quick_rows_leave_to_django_what_they_do_not_write(boss, varied):
 def test_quick_rows_write_any_callable_column_as_django_does(boss, varied, monkeypatch):
     """Columns of every other kind a callable may return: unsafe text, a date (nowrap), a number,
     a boolean icon, blank text and None (the empty value, the column's own or the admin's), a
-    missing related row (ObjectDoesNotExist), a lambda (its class)."""
+    missing related row (ObjectDoesNotExist), a lambda (its class), lazy translations."""
     import datetime
 
     from django.contrib.admin.templatetags.admin_list import results
@@ -324,7 +338,12 @@ def test_quick_rows_write_any_callable_column_as_django_does(boss, varied, monke
 
     model_admin = admin.site._registry[Product]
     standard = model_admin.get_list_display
-    extra = (unsafe, day, active, override, lambda product: "   ", lambda product: product.dealer_price)
+    lazy = (
+        lambda product: gettext_lazy("on sale"),
+        lambda product: gettext_lazy("   "),
+        lambda product: gettext_lazy(""),
+    )
+    extra = (unsafe, day, active, override, lambda product: "   ", lambda product: product.dealer_price, *lazy)
     monkeypatch.setattr(model_admin, "get_list_display", lambda request: (*standard(request), *extra))
     assert PriceOverride.objects.count() == 1
     cl = boss.get(LIST, {"q": "о"}).context["cl"]
