@@ -161,8 +161,8 @@ class IExact(_FoldingLookup, lookups.IExact):
             return None
         if not PLAIN_INTEGER.fullmatch(self.rhs) or not -(2**63) <= int(self.rhs) < 2**63:
             raise EmptyResultSet  # within an OR, this term is dropped; alone, the query reads nothing
-        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs_sql} = %s", (*lhs_params, int(self.rhs))
+        exact = self.lhs.output_field.get_lookup("exact")  # the column's own (a number out of its range: no row)
+        return compiler.compile(exact(self.lhs, int(self.rhs)))
 
     def as_sql(self, compiler, connection):
         return self.as_number(compiler, connection) or super().as_sql(compiler, connection)
