@@ -20,9 +20,13 @@ class OrdersConfig(AppConfig):
         wiring.register()
 
 
-def _rematch_after_import(sender=None, **kwargs):
-    """The pull service (and the Kaspi client with it) is loaded by the first catalog change, not by
-    every process at start-up."""
-    from .services.pull import rematch_after_import
+def _rematch_after_import(sender=None, reason: str = "", **kwargs):
+    """An import brought products: the entries waiting for them are matched (the pull service's
+    rematch). The service, and the Kaspi client with it, is loaded only when some entry waits."""
+    from .models import OrderEntry
 
-    rematch_after_import(sender, **kwargs)
+    if reason != "import" or not OrderEntry.waiting_for_product().exists():
+        return
+    from .services.pull import rematch_unmatched_entries
+
+    rematch_unmatched_entries()

@@ -255,6 +255,11 @@ class OrderEntry(models.Model):
     def is_matched(self) -> bool:
         return self.product_id is not None
 
+    @classmethod
+    def waiting_for_product(cls):
+        """Entries whose SKU matched no catalog product when stored: matched once it is imported."""
+        return cls.objects.filter(product__isnull=True).exclude(sku="")
+
 
 class MasterProductSku(models.Model):
     """Kaspi's answer to "which merchant SKU is this Kaspi product" (`/masterproducts/{id}/

@@ -57,7 +57,7 @@ def order_pks(kaspi_ids: list[str]) -> dict[str, int]:
 
 def unmatched_skus() -> set[str]:
     """SKUs of stored entries that no catalog product matched."""
-    return set(OrderEntry.objects.filter(product__isnull=True).exclude(sku="").values_list("sku", flat=True).distinct())
+    return set(OrderEntry.waiting_for_product().values_list("sku", flat=True).distinct())
 
 
 def product_ids_for_skus(skus) -> dict[str, int]:

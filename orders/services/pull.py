@@ -202,12 +202,6 @@ def rematch_unmatched_entries() -> int:
     return rematched
 
 
-def rematch_after_import(sender, reason: str = "", **kwargs) -> None:
-    """catalog_changed receiver: an import brought products; match the entries waiting for them."""
-    if reason == "import":
-        rematch_unmatched_entries()
-
-
 def pull_orders(
     *,
     days: int | None = None,

@@ -189,6 +189,29 @@ def test_an_entry_is_matched_once_its_product_is_imported(kaspi, sandbox_product
     assert "rematched_entries" not in again.stats
 
 
+def test_an_import_matches_the_entries_waiting_for_its_products(kaspi, sandbox_products, catalog_products):
+    """catalog_changed from an import (orders.apps): the waiting entry gets its product with no pull;
+    a price recompute's change, or an import while no entry waits, writes nothing."""
+    from catalog.models import ImportRun, Product
+    from catalog.signals import catalog_changed
+
+    sandbox = kaspi(products=sandbox_products[-2:])
+    order = sandbox.add_order()
+    order["entries"] = [{"sku": "AS20904", "qty": 1, "price": 104_000, "n": 0}]
+    Product.objects.filter(article=20904).delete()  # not imported yet
+    pull_orders(days=1)
+    assert list(OrderEntry.waiting_for_product().values_list("sku", flat=True)) == ["AS20904"]
+    product = Product.objects.create(article=20904, name="Ноутбук", dealer_price=80_000)
+    catalog_changed.send(sender=ImportRun, reason="pricing", product_count=1)
+    assert OrderEntry.objects.get().product is None  # not an import
+    catalog_changed.send(sender=ImportRun, reason="import", product_count=1)
+    assert OrderEntry.objects.get().product == product
+    assert not OrderEntry.waiting_for_product().exists()
+    with CaptureQueriesContext(connection) as queries:
+        catalog_changed.send(sender=ImportRun, reason="import", product_count=1)
+    assert not [q for q in queries if "orders_orderentry" in q["sql"] and not q["sql"].startswith("SELECT")]
+
+
 def test_an_orders_margin_keeps_the_cost_it_was_sold_at(kaspi, sandbox_products, catalog_products):
     from decimal import Decimal
 
