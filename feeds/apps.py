@@ -16,15 +16,9 @@ class FeedsConfig(AppConfig):
         from catalog.signals import catalog_changed
 
         from . import wiring
+        from .rebuild import on_catalog_changed
 
-        catalog_changed.connect(_rebuild_after_change, dispatch_uid="feeds.rebuild_after_catalog_change")
+        catalog_changed.connect(on_catalog_changed, dispatch_uid="feeds.rebuild_after_catalog_change")
         # stock reserved for orders changes what stores offer, like a stock change
-        reservations_changed.connect(_rebuild_after_change, dispatch_uid="feeds.rebuild_after_reservations_change")
+        reservations_changed.connect(on_catalog_changed, dispatch_uid="feeds.rebuild_after_reservations_change")
         wiring.register()
-
-
-def _rebuild_after_change(sender=None, **kwargs):
-    """feeds.services is loaded by the first change, not by every process at start-up."""
-    from .services import on_catalog_changed
-
-    on_catalog_changed(sender, **kwargs)

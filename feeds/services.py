@@ -13,11 +13,9 @@ import logging
 import os
 import shutil
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,10 +24,9 @@ from catalog.selectors import publishable_products
 from kaspisync import locks
 from kaspisync.models import RunTrigger
 from kaspisync.runs import queue_after_commit, run_job
-from kaspisync.secrets import mask
 
-from . import notices, selectors, storage
-from .models import FeedBuildState, FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
+from . import notices, rebuild, selectors, storage
+from .models import FeedResult, FeedSettings, FeedStore, FeedVersion, defaults_from_env
 from .wiring import BUILD_LOCK
 from .writer import drop_offer_lines, offers_from_products, write_feed
 
@@ -59,7 +56,7 @@ def feed_settings() -> FeedSettings:
 def settings_changed() -> None:
     """After staff edit the settings: the SKU rule applies at once, and the price list follows."""
     selectors.forget_sku_prefix()
-    transaction.on_commit(partial(_rebuild_after_change, "settings"))
+    rebuild.on_catalog_changed(reason="settings")
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -283,36 +280,3 @@ def queue_build(*, triggered_by: str = "") -> None:
     from .tasks import build_feed as task
 
     queue_after_commit(task, trigger=RunTrigger.ADMIN, triggered_by=triggered_by)
-
-
-def request_rebuild(reason: str = "") -> bool:
-    """Debounced rebuild after a catalog change: the first request of a burst queues one build
-    FEED_REBUILD_DELAY seconds later; the others within that window only note the time.
-    Returns True when this call queued the build."""
-    from .tasks import build_feed as task
-
-    now = timezone.now()
-    delay = settings.FEED_REBUILD_DELAY
-    FeedBuildState.objects.get_or_create(pk=FeedBuildState.SINGLETON_ID)
-    queued = FeedBuildState.objects.filter(
-        Q(queued_until__isnull=True) | Q(queued_until__lte=now), pk=FeedBuildState.SINGLETON_ID
-    ).update(queued_until=now + timedelta(seconds=delay), requested_at=now)
-    if not queued:
-        FeedBuildState.objects.filter(pk=FeedBuildState.SINGLETON_ID).update(requested_at=now)
-        return False
-    log.info("price list rebuild queued in %s s (%s)", delay, reason or "change")
-    task.apply_async(kwargs={"trigger": RunTrigger.CHAIN}, countdown=delay)
-    return True
-
-
-def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:
-    """Receiver of catalog.signals.catalog_changed (connected in FeedsConfig.ready)."""
-    transaction.on_commit(partial(_rebuild_after_change, reason))
-
-
-def _rebuild_after_change(reason: str) -> None:
-    # Never fail the import or recompute that sent the signal: the scheduled build follows anyway.
-    try:
-        request_rebuild(reason)
-    except Exception as exc:
-        log.error("could not queue a price list rebuild after %s: %s", reason or "a change", mask(exc))

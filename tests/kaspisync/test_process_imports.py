@@ -98,3 +98,15 @@ def test_every_task_is_declared_on_the_configured_app_without_importing_it_first
     assert found["count"] >= 1
     assert found["apps"] == ["kaspisync"]
     assert found["brokers"] == [found["expected"]]
+
+
+def test_queuing_a_price_list_rebuild_loads_no_build_code():
+    """An import or a recompute that changed the catalog queues the rebuild (feeds.rebuild, the
+    task's door in feeds.tasks) without loading the writer, the storage, the notices or lxml."""
+    loaded = run_fresh(
+        "import feeds.rebuild, feeds.tasks\nprint(json.dumps(sorted(sys.modules)))",
+    )
+    assert "feeds.rebuild" in loaded
+    assert [
+        name for name in ("feeds.services", "feeds.writer", "feeds.storage", "feeds.notices", "lxml") if name in loaded
+    ] == []
