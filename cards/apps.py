@@ -15,13 +15,7 @@ class CardsConfig(AppConfig):
         from catalog.signals import catalog_changed
 
         from . import wiring
+        from .refresh import on_catalog_changed
 
-        catalog_changed.connect(_refresh_after_catalog_change, dispatch_uid="cards.readiness_after_catalog_change")
+        catalog_changed.connect(on_catalog_changed, dispatch_uid="cards.readiness_after_catalog_change")
         wiring.register()
-
-
-def _refresh_after_catalog_change(sender=None, **kwargs):
-    """services.readiness is loaded by the first change, not by every process at start-up."""
-    from .services.readiness import on_catalog_changed
-
-    on_catalog_changed(sender, **kwargs)

@@ -152,7 +152,7 @@ def refresh_classification(
                 _("The attributes of these Kaspi categories could not be read (the cached ones are kept): %(list)s")
                 % {"list": "; ".join(failed)},
             )
-    from .readiness import queue_refresh
+    from ..refresh import queue_refresh
 
     queue_refresh()
     return job.run

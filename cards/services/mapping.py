@@ -182,8 +182,8 @@ def fixed_value_problem(attribute: KaspiAttribute, value, enum: tuple[dict, tupl
 def mapping_changed(category_ids=None, *, triggered_by: str = "") -> None:
     """After a mapping changed: read the properties it needs, then recompute readiness (queued
     once the transaction commits)."""
+    from ..refresh import queue_refresh
     from .properties import queue_properties
-    from .readiness import queue_refresh
 
     queue_refresh()
     queue_properties(category_ids, triggered_by=triggered_by)

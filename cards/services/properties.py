@@ -64,7 +64,7 @@ def refresh_properties(
             job.run.requests_made = client.requests_made
             job.run.stats = stats
             job.run.save(update_fields=["requests_made", "stats"])
-    from .readiness import queue_refresh
+    from ..refresh import queue_refresh
 
     queue_refresh()
     return job.run

@@ -8,7 +8,7 @@ Statuses: no mapping / not ready (with reasons) / ready / sent / created / error
 created or is waiting for Kaspi keeps that status whatever its data does; a refused card shows
 "error" until its data or mapping changes (its card fingerprint differs from the one sent), then
 "ready" again so the next upload resends it. Only rows whose status, reasons or card changed are
-written. Runs after every full catalog import (catalog_changed), after mapping changes, after
+written. Runs after every full catalog import (catalog_changed, cards/refresh.py), after mapping changes, after
 properties and Kaspi attributes are refreshed, and at the start of every upload.
 """
 
@@ -24,8 +24,6 @@ from catalog.services.upsert import bulk_upsert
 from catalog.sku import merchant_sku
 from feeds.selectors import sku_prefix
 from kaspisync.gcpause import gc_paused
-from kaspisync.runs import queue_after_commit
-from kaspisync.secrets import mask
 
 from ..card import build_card, card_hash
 from ..models import CardStatus, ProductCard, UploadState
@@ -187,21 +185,3 @@ def _settle_upload_states() -> None:
     ProductCard.objects.filter(
         upload_state=UploadState.ERROR, status=CardStatus.READY, card_hash=F("sent_hash")
     ).update(status=CardStatus.ERROR)
-
-
-def queue_refresh(product_ids=None) -> None:
-    """Recompute readiness on the workers once the caller's transaction commits."""
-    from ..tasks import refresh_readiness as task
-
-    queue_after_commit(task, product_ids=product_ids)
-
-
-def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:
-    """Receiver of catalog.signals.catalog_changed (connected in CardsConfig.ready): a full
-    import may change names, brands, images and categories; prices do not touch cards."""
-    if reason != "import":
-        return
-    try:
-        queue_refresh()
-    except Exception as exc:  # never fail the import that sent the signal
-        log.error("could not queue a card readiness refresh: %s", mask(exc))

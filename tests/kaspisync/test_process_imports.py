@@ -100,13 +100,15 @@ def test_every_task_is_declared_on_the_configured_app_without_importing_it_first
     assert found["brokers"] == [found["expected"]]
 
 
-def test_queuing_a_price_list_rebuild_loads_no_build_code():
-    """An import or a recompute that changed the catalog queues the rebuild (feeds.rebuild, the
-    task's door in feeds.tasks) without loading the writer, the storage, the notices or lxml."""
+def test_queuing_what_follows_a_catalog_change_loads_no_code_that_does_it():
+    """An import or a recompute that changed the catalog queues the price list rebuild
+    (feeds.rebuild, feeds.tasks) and the card readiness refresh (cards.refresh, cards.tasks)
+    without loading the writer, the storage, the notices, lxml or the card building."""
     loaded = run_fresh(
-        "import feeds.rebuild, feeds.tasks\nprint(json.dumps(sorted(sys.modules)))",
+        "import feeds.rebuild, feeds.tasks, cards.refresh, cards.tasks\nprint(json.dumps(sorted(sys.modules)))",
     )
     assert "feeds.rebuild" in loaded
+    assert [name for name in ("cards.services.readiness", "cards.card", "feeds.selectors") if name in loaded] == []
     assert [
         name for name in ("feeds.services", "feeds.writer", "feeds.storage", "feeds.notices", "lxml") if name in loaded
     ] == []
