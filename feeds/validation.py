@@ -197,16 +197,16 @@ class WriterValidator:
     def feed(self, data: bytes) -> None:
         if not data:
             return
+        line, self._line = self._line, self._line + data.count(b"\n")
         if self._phase != "offers":
             self._parts[self._phase].append(data)
         elif not self._threads:
-            self._local.check(data, self._line)
+            self._local.check(data, line)
         else:
             try:
-                self._waiting.put_nowait((data, self._line, self._line + data.count(b"\n")))
+                self._waiting.put_nowait((data, line, self._line))
             except queue.Full:  # the threads are QUEUED batches behind: this one is checked here
-                self._local.check(data, self._line)
-        self._line += data.count(b"\n")
+                self._local.check(data, line)
 
     def begin_offers(self) -> None:
         """Everything fed so far was the head; from now on every feed() is a batch of offers."""
