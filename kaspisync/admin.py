@@ -218,8 +218,6 @@ class CappedCountPaginator(Paginator):
     page of rows). A search that matches few rows reads the table once, not once to count and
     again to find the page (and again for a list of one page: `all_rows()`)."""
 
-    capped = False
-
     def __init__(self, *args, cap: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.cap = cap
@@ -228,9 +226,12 @@ class CappedCountPaginator(Paginator):
     def keys(self) -> list:
         return list(self.object_list.values_list("pk", flat=True)[: self.cap + 1])
 
+    @property
+    def capped(self) -> bool:
+        return len(self.keys) > self.cap
+
     @cached_property
     def count(self):
-        self.capped = len(self.keys) > self.cap
         return min(len(self.keys), self.cap)
 
     def page(self, number):
