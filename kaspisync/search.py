@@ -60,16 +60,18 @@ def _cyrillic_hints(needle: str, most: int = 3) -> list[tuple[str, str]]:
     return hints[:most]
 
 
-# Columns whose text (as SQLite compares it) is ASCII only: a needle with other letters never matches
-# them, so the admin's "=article" search for a word costs nothing.
-ASCII_TYPES = frozenset(
+INTEGER_TYPES = frozenset(
     {
-        *("AutoField", "BigAutoField", "SmallAutoField", "BooleanField", "DecimalField", "FloatField"),
-        *("IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField"),
-        *("PositiveBigIntegerField", "PositiveSmallIntegerField", "UUIDField"),
-        *("DateField", "DateTimeField", "TimeField", "DurationField"),
+        *("AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField"),
+        *("PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField"),
     }
 )
+# Columns whose text (as SQLite compares it) is ASCII only: a needle with other letters never matches
+# them, so the admin's "=article" search for a word costs nothing.
+ASCII_TYPES = INTEGER_TYPES | {
+    *("BooleanField", "DecimalField", "FloatField", "UUIDField"),
+    *("DateField", "DateTimeField", "TimeField", "DurationField"),
+}
 
 
 class _FoldingLookup:
@@ -135,12 +137,6 @@ class IStartsWith(_FoldingLookup, lookups.IStartsWith):
         return f"instr({lhs_sql}, %s) = 1", [*lhs_params, variant]
 
 
-INTEGER_TYPES = frozenset(
-    {
-        *("AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField"),
-        *("PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField"),
-    }
-)
 PLAIN_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,18}")  # an integer as the database writes it as text
 
 
