@@ -444,6 +444,7 @@ def _judge_orders(product: dict, stock: int, orders: list[OrderNeed], floor: tup
 
 def _line(product: dict, stock: tuple[int, dict, int], orders: list[OrderNeed], needed_all: int) -> Line:
     available, by_warehouse, bought = stock
+    promised, by_warehouse_promised = product_stock(product)  # before what we bought since the import
     needed = sum(o.needed for o in orders)
     allocation, short = allocate(needed, by_warehouse, available)
     dealer = product["dealer_price"]
@@ -488,9 +489,9 @@ def _line(product: dict, stock: tuple[int, dict, int], orders: list[OrderNeed], 
         needed=needed,
         needed_all=needed_all,
         orders=orders,
-        stock=product_stock(product)[0],
+        stock=promised,
         stock_display=stock_display(product),
-        warehouses=product_stock(product)[1],
+        warehouses=by_warehouse_promised,
         bought_pending=bought,
         available=available,
         allocation=allocation,
