@@ -48,9 +48,8 @@ def bulk_upsert(model, rows: Iterable[dict], *, unique_field: str, update_fields
     )
 
     def params():
-        last = {
-            index: (object(), None) for index, _field in adapted
-        }  # the same object (a run's timestamp) is adapted once
+        # index -> (value, adapted value): the same object (a run's timestamp) is adapted once
+        last = {index: (object(), None) for index, _field in adapted}
         for row in chain((first,), rows):
             values = [row[k] for k in keys]
             for index, field in adapted:
