@@ -35,7 +35,7 @@ from ..models import (
     acceptance_values,
     cancellation_reason_label,
 )
-from .pull import status_changed, status_event, write_pulled
+from .pull import store_read_order
 from .purchases import reservations_may_have_changed
 
 log = logging.getLogger(__name__)
@@ -171,21 +171,17 @@ def _read_back(
         return _("Kaspi did not find the order by its number: check it in the Kaspi merchant cabinet.")
     before = selectors.order_fingerprint(order.pk)
     now = timezone.now()
+    mine = found.status == expected
+    event = {
+        "source": source,
+        "user": user,
+        "note": _("%(note)s (confirmed by reading the order back)") % {"note": note},
+    }
     try:
         with transaction.atomic():
-            if write_pulled(before, found, now) and status_changed(before, found):
-                mine = found.status == expected
+            if store_read_order(before, found, now, **(event if mine else {})):
                 if mine and local:
                     Order.objects.filter(pk=order.pk).update(**local)
-                status_event(
-                    order.pk,
-                    before,
-                    found,
-                    now,
-                    source=source if mine else EventSource.PULL,
-                    user=user if mine else None,
-                    note=_("%(note)s (confirmed by reading the order back)") % {"note": note} if mine else "",
-                ).save()
                 reservations_may_have_changed("order action")
     except DatabaseError:
         log.exception("order %s: read back from Kaspi, but not stored", order.code)

@@ -9,10 +9,16 @@
   30-day share of cancelled orders (Kaspi's quality limit), at ALERT_DAILY_SUMMARY_AT (beat),
   once per day.
 
+"Waiting" here is our copy of the order, which may be minutes old: staff accept and buyers cancel
+in the Kaspi cabinet too. So the reminder and the summary first read the orders waiting here again
+from Kaspi, one call each (`pull.refresh_by_code`, stored as the pull stores them); an order Kaspi
+cannot be asked about counts as stored here (the failure is logged, never raised).
+
 An order in an alert is its number, total, items, delivery and payment modes and a link to its
 admin page: never the customer's name, phone or address.
 """
 
+import logging
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -28,11 +34,17 @@ from django.utils.translation import ngettext
 from alerts.models import Alert, Kind
 from alerts.services import alert_language, notify
 from kaspisync.display import group, money
+from kaspisync.locks import job_lock
+from kaspisync.secrets import mask
 
 from .. import selectors
+from ..kaspi import KaspiClient
 from ..models import AutoAcceptCheck, AutoAcceptOutcome, DeliveryMode, Order, OrderStatus, PaymentMode
 from .quality import summary_line as quality_summary_line
 
+log = logging.getLogger(__name__)
+
+REMIND_LOCK = "orders.remind"
 NOT_SOLD = (OrderStatus.CANCELLED, OrderStatus.CANCELLING, OrderStatus.RETURNED)
 
 
@@ -87,10 +99,47 @@ def announce_waiting(order_pks) -> int:
     return announced
 
 
-def remind_waiting(now: datetime | None = None) -> int:
+def remind_waiting(now: datetime | None = None, *, client: KaspiClient | None = None) -> int:
     """One reminder per order still waiting ALERT_ORDER_REMINDER_MINUTES after staff were told
-    (its "waits for acceptance" alert was written)."""
+    (its "waits for acceptance" alert was written). Our copy may be minutes old (staff accept and
+    buyers cancel in the Kaspi cabinet too), so the orders due are first read again from Kaspi and
+    stored as the pull stores them (one call each): only those Kaspi still shows waiting are
+    reminded. If Kaspi cannot be asked, the failure is logged and they are reminded all the same
+    (better a superfluous reminder than a missed order). One run at a time."""
     now = now or timezone.now()
+    with job_lock(REMIND_LOCK) as lock:
+        if lock is None:  # another run is asking Kaspi about the same orders
+            return 0
+        due = _due_for_reminder(now)
+        if not due:
+            return 0
+        codes = Order.objects.filter(pk__in=list(due)).values_list("pk", "code")
+        kaspi_says = _ask_kaspi(list(codes), client, "order reminder")
+        reminded = 0
+        with alert_language(), transaction.atomic():
+            for order in _orders(due):
+                if order.status != OrderStatus.APPROVED_BY_BANK:
+                    continue
+                if kaspi_says.get(order.pk, OrderStatus.APPROVED_BY_BANK) != OrderStatus.APPROVED_BY_BANK:
+                    continue  # handled at Kaspi; our row was written meanwhile, so it could not be stored
+                alert = notify(
+                    Kind.ORDER_REMINDER,
+                    f"order:{order.pk}",
+                    title=_("Order %(code)s still waits for acceptance (%(time)s)")
+                    % {"code": order.code, "time": timesince(due[order.pk], now, depth=1)},
+                    lines=[
+                        _("Kaspi cancels orders that are not accepted in time, and counts it against the shop."),
+                        *order_lines(order),
+                    ],
+                    link=order_link(order),
+                )
+                reminded += alert is not None
+    return reminded
+
+
+def _due_for_reminder(now: datetime) -> dict[int, datetime]:
+    """{pk: when staff were told} of the orders waiting here that are due for their
+    reminder and have not had it."""
     after = timedelta(minutes=settings.ALERT_ORDER_REMINDER_MINUTES)
     waiting = {
         f"order:{pk}": pk
@@ -101,28 +150,44 @@ def remind_waiting(now: datetime | None = None) -> int:
             "key", "created_at"
         )
     )
-    reminded = 0
-    with alert_language(), transaction.atomic():
-        for order in _orders([waiting[key] for key in told]):
-            alert = notify(
-                Kind.ORDER_REMINDER,
-                f"order:{order.pk}",
-                title=_("Order %(code)s still waits for acceptance (%(time)s)")
-                % {"code": order.code, "time": timesince(told[f"order:{order.pk}"], now, depth=1)},
-                lines=[
-                    _("Kaspi cancels orders that are not accepted in time, and counts it against the shop."),
-                    *order_lines(order),
-                ],
-                link=order_link(order),
-            )
-            reminded += alert is not None
-    return reminded
+    reminded = set(Alert.objects.filter(kind=Kind.ORDER_REMINDER, key__in=list(told)).values_list("key", flat=True))
+    return {waiting[key]: at for key, at in told.items() if key not in reminded}
 
 
-def daily_summary(day: date | None = None, now: datetime | None = None):
-    """The summary of `day` (default: yesterday, Almaty) and of what waits now; once per day."""
+def _ask_kaspi(orders: list[tuple[int, str]], client: KaspiClient | None, purpose: str) -> dict[int, str]:
+    """{pk: the status Kaspi shows now} of these orders, each stored as the pull stores it; the
+    orders Kaspi could not be asked about are left out, the failure logged (masked), never raised."""
+    if not orders:
+        return {}
+    from .pull import refresh_by_code  # the pull imports this module (announce_waiting)
+
+    try:
+        statuses, failures = refresh_by_code(orders, client or KaspiClient())
+    except Exception as exc:  # never raised into the task: the reminders still go out
+        log.exception("%s: reading the orders from Kaspi failed: %s", purpose, mask(exc))
+        return {}
+    for code, exc in failures:
+        log.warning(
+            "%s: order %s could not be read from Kaspi (%d of %d orders not read, taken as stored here): %s",
+            purpose,
+            code,
+            len(orders) - len(statuses),
+            len(orders),
+            mask(exc),
+        )
+    return statuses
+
+
+def daily_summary(day: date | None = None, now: datetime | None = None, *, client: KaspiClient | None = None):
+    """The summary of `day` (default: yesterday, Almaty) and of what waits now; once per day.
+    The orders waiting here are first read again from Kaspi (as for the reminder), so that the
+    count of what waits leaves out those handled in the Kaspi cabinet since the last pull."""
     now = now or timezone.now()
     day = day or (timezone.localdate(now) - timedelta(days=1))
+    key = f"summary:{day.isoformat()}"
+    if not Alert.objects.filter(kind=Kind.DAILY_SUMMARY, key=key).exists():
+        waiting_here = Order.objects.filter(status=OrderStatus.APPROVED_BY_BANK).values_list("pk", "code")
+        _ask_kaspi(list(waiting_here), client, "daily summary")
     start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
     orders = Order.objects.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
     sold = orders.exclude(status__in=NOT_SOLD)
@@ -178,7 +243,7 @@ def daily_summary(day: date | None = None, now: datetime | None = None):
         lines += ["", quality_summary_line(now)]
         return notify(
             Kind.DAILY_SUMMARY,
-            f"summary:{day.isoformat()}",
+            key,
             title=_("kaspisync: summary of %(day)s") % {"day": formats.date_format(day, "DATE_FORMAT")},
             lines=lines,
             link=reverse("admin:orders_order_changelist"),

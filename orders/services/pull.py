@@ -29,7 +29,7 @@ from kaspisync.runs import queue_after_commit, run_job
 from kaspisync.secrets import mask
 
 from .. import selectors
-from ..kaspi import KaspiClient, KaspiEntry, KaspiOrder, OrdersPage
+from ..kaspi import KaspiClient, KaspiEntry, KaspiOrder, OrdersPage, refused_for_good
 from ..models import (
     EventSource,
     Order,
@@ -157,6 +157,42 @@ def status_event(
         to_status=kaspi_order.status,
         note=note if before else note or _("first seen"),
     )
+
+
+def store_read_order(before: dict, found: KaspiOrder, now: datetime, **event) -> bool:
+    """Store an order read again on its own (by its code, outside a pull) as the pull stores it:
+    Kaspi's values over the row unless it was written since `before` (its fingerprint) was read
+    (`write_pulled`), and a changed state or status as a timeline event (`event`: its source, user
+    and note, the pull's by default). Returns whether a changed state or status was stored. Call
+    it inside a transaction."""
+    if not (write_pulled(before, found, now) and status_changed(before, found)):
+        return False
+    status_event(before["pk"], before, found, now, **event).save()
+    return True
+
+
+def refresh_by_code(orders, client: KaspiClient) -> tuple[dict[int, str], list[tuple[str, ExternalServiceError]]]:
+    """Read these orders ((pk, code) pairs) again from Kaspi, one call each (`filter[orders][code]`,
+    retried by the client's policy), and store each as the pull does (`store_read_order`).
+    Returns ({pk: the status Kaspi shows} for the orders Kaspi answered about, [(code, failure)]).
+    A refusal about one order (400, 404) leaves that order out; any other failure (timeout, 5xx,
+    a refused token) would fail the others too, so they are not asked."""
+    statuses, failures = {}, []
+    for pk, code in orders:
+        try:
+            found = client.order_by_code(code)
+        except ExternalServiceError as exc:
+            failures.append((code, exc))
+            if refused_for_good(exc):
+                continue
+            break
+        if found is None:
+            continue
+        with transaction.atomic():
+            if store_read_order(selectors.order_fingerprint(pk), found, timezone.now()):
+                reservations_may_have_changed("order pull")
+        statuses[pk] = found.status
+    return statuses, failures
 
 
 def was_waiting(before: dict | None) -> bool:
