@@ -100,10 +100,9 @@ def main() -> None:
     from catalog.services import hooks, importing
     from catalog.services.importing import import_catalog
 
-    # The peak of the import itself, before what follows its commit: queuing the price list rebuild
-    # and the cards refresh loads Celery and kombu into this process (some 5 MB), and the receivers
-    # of catalog_changed load the price list's, the orders' and the cards' services (django.setup()
-    # no longer loads them: kaspisync.admin_site).
+    # The peak of the import itself, before what follows its commit: the receivers of
+    # catalog_changed ask for the price list rebuild and the cards refresh through the outbox
+    # (kaspisync.runs.defer_task: rows, no Celery, which would add some 6 MB here).
     peaks_before_commit_work = []
     after_commit = importing._after_commit
 

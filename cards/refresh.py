@@ -1,16 +1,21 @@
 """Card readiness follows the catalog: a full import, a mapping change or new properties queue one
 readiness refresh on the workers (cards.services.readiness does the work there).
 
-Kept apart from the services: the process that sends the change (an import) loads only this and
-the task's door, not the card building, the price list's SKU rule or the catalog's text rules.
+A staff change (a mapping) queues the refresh at once; a full import asks for it through the
+outbox (kaspisync.runs.defer_task), written with the change and queued by beat, so the importing
+process loads only this: not the card building, the price list's SKU rule, nor Celery.
 """
 
 import logging
 
-from kaspisync.runs import queue_after_commit
+from django.db import transaction
+
+from kaspisync.runs import defer_task, queue_after_commit
 from kaspisync.secrets import mask
 
 log = logging.getLogger(__name__)
+
+REFRESH_TASK = "cards.tasks.refresh_readiness"
 
 
 def queue_refresh(product_ids=None) -> None:
@@ -26,6 +31,7 @@ def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:
     if reason != "import":
         return
     try:
-        queue_refresh()
+        with transaction.atomic():
+            defer_task(REFRESH_TASK)
     except Exception as exc:  # never fail the import that sent the signal
-        log.error("could not queue a card readiness refresh: %s", mask(exc))
+        log.error("could not ask for a card readiness refresh: %s", mask(exc))

@@ -299,23 +299,6 @@ class FeedProbe(models.Model):
         return f"{self.day} {self.ip or '—'} × {self.count}"
 
 
-class FeedBuildState(models.Model):
-    """One row: until when a debounced rebuild is already queued (a burst of changes queues one)."""
-
-    SINGLETON_ID = 1
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
-    queued_until = models.DateTimeField(null=True, blank=True)
-    requested_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("rebuild request")
-        verbose_name_plural = _("rebuild requests")
-
-    def __str__(self):
-        return str(self._meta.verbose_name)
-
-
 def defaults_from_env() -> dict:
     return {
         "company": settings.KASPI_COMPANY_NAME,

@@ -1,56 +1,42 @@
 """The price list follows the catalog: a change (an import, a recompute, stock reserved for orders)
-queues one rebuild a little later, however many changes come in that time.
+asks for one rebuild a little later, however many changes come in that time.
 
-Kept apart from feeds.services (the writer, storage, notices): the process that sends the change
-(an import, a pricing run) loads only this and the task's door, not the build itself.
+The request is a row in the outbox (kaspisync.runs.defer_task), written with the change; beat
+queues the build once FEED_REBUILD_DELAY has passed. The process that made the change (an import
+run from the command line, a pricing run) loads only this: not the build, nor Celery.
 """
 
 import logging
-from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from kaspisync.models import RunTrigger
+from kaspisync.runs import defer_task
 from kaspisync.secrets import mask
-
-from .models import FeedBuildState
 
 log = logging.getLogger(__name__)
 
+BUILD_TASK = "feeds.tasks.build_feed"
+
 
 def request_rebuild(reason: str = "") -> bool:
-    """Debounced rebuild after a catalog change: the first request of a burst queues one build
-    FEED_REBUILD_DELAY seconds later; the others within that window only note the time.
-    Returns True when this call queued the build."""
-    from .tasks import build_feed as task
-
-    now = timezone.now()
+    """Debounced rebuild after a catalog change: the first request of a burst has the build
+    queued FEED_REBUILD_DELAY seconds later; the others meanwhile only note their time.
+    Returns True when this call asked for the build."""
     delay = settings.FEED_REBUILD_DELAY
-    FeedBuildState.objects.get_or_create(pk=FeedBuildState.SINGLETON_ID)
-    queued = FeedBuildState.objects.filter(
-        Q(queued_until__isnull=True) | Q(queued_until__lte=now), pk=FeedBuildState.SINGLETON_ID
-    ).update(queued_until=now + timedelta(seconds=delay), requested_at=now)
-    if not queued:
-        FeedBuildState.objects.filter(pk=FeedBuildState.SINGLETON_ID).update(requested_at=now)
-        return False
-    log.info("price list rebuild queued in %s s (%s)", delay, reason or "change")
-    task.apply_async(kwargs={"trigger": RunTrigger.CHAIN}, countdown=delay)
-    return True
+    asked = defer_task(BUILD_TASK, delay=delay, trigger=RunTrigger.CHAIN)
+    if asked:
+        log.info("price list rebuild asked for in %s s (%s)", delay, reason or "change")
+    return asked
 
 
 def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:
     """Receiver of catalog.signals.catalog_changed (connected in FeedsConfig.ready), and of
-    catalog.reservations.reservations_changed."""
-    transaction.on_commit(partial(_rebuild_after_change, reason))
-
-
-def _rebuild_after_change(reason: str) -> None:
+    catalog.reservations.reservations_changed: the request is written with the change."""
     # Never fail the import or recompute that sent the signal: the scheduled build follows anyway.
     try:
-        request_rebuild(reason)
+        with transaction.atomic():
+            request_rebuild(reason)
     except Exception as exc:
-        log.error("could not queue a price list rebuild after %s: %s", reason or "a change", mask(exc))
+        log.error("could not ask for a price list rebuild after %s: %s", reason or "a change", mask(exc))

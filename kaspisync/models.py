@@ -105,3 +105,24 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.hostname}:{self.pid} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class DeferredTask(models.Model):
+    """A task to queue later (kaspisync.runs.defer_task), written in the transaction of the change
+    that asks for it: what follows a catalog change (the price list rebuild, the card readiness
+    refresh) is queued by beat's `send_deferred_tasks`, so the process that changed the catalog (an
+    import run from the command line, a pricing run) needs neither the broker nor Celery, and a
+    broker that is down at that moment loses nothing. One waiting row per task: a burst of
+    requests queues it once, when the first one is due."""
+
+    task = models.CharField(_("task"), max_length=200, unique=True)
+    kwargs = models.JSONField(_("arguments"), default=dict, blank=True)
+    due_at = models.DateTimeField(_("due at"))
+    requested_at = models.DateTimeField(_("last requested at"))
+
+    class Meta:
+        verbose_name = _("deferred task")
+        verbose_name_plural = _("deferred tasks")
+
+    def __str__(self):
+        return f"{self.task} {display.when(self.due_at)}"

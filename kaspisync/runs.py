@@ -19,6 +19,9 @@
 - `queue_after_commit(task, **kwargs)`: the one way to queue a task from a request or a
   service: never inside an open transaction (the worker could start before the data it needs is
   committed, or run for a change that is rolled back).
+- `defer_task(name, delay=..., **kwargs)`: what follows a change, queued later through an outbox
+  table that beat reads (`send_deferred_tasks`): the process that made the change needs neither
+  Celery nor the broker, and a burst of changes queues the task once.
 - The admin's "run now" button: `kaspisync.admin.RunNowMixin`.
 - On SQLite a job gives back its connection's page cache when it ends (`release_connection_memory`).
 
@@ -30,6 +33,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.apps import apps
 from django.db import connection, transaction
@@ -37,7 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import locks, registry
-from .models import JobRun, RunStatus, RunTrigger
+from .models import DeferredTask, JobRun, RunStatus, RunTrigger
 from .secrets import mask
 
 log = logging.getLogger(__name__)
@@ -132,8 +136,7 @@ def run_job(model, lock_name: str, *, trigger: str = RunTrigger.SCHEDULE, trigge
 def release_connection_memory() -> None:
     """Give back the page cache SQLite keeps per connection (up to 2 MB, `cache_size`) for as long as
     the connection is open: a job that went through the catalog ends without it, so what follows in
-    its process (queuing the follow-up tasks loads Celery) and a worker between jobs do not carry
-    it. Another process's write empties that cache anyway. PostgreSQL keeps its cache in the server."""
+    its process and a worker between jobs do not carry it. Another process's write empties that cache anyway. PostgreSQL keeps its cache in the server."""
     if connection.vendor == "sqlite" and connection.connection is not None and not connection.needs_rollback:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA shrink_memory")
@@ -238,3 +241,40 @@ def queue_after_commit(
         if any(getattr(func, "queued", None) == send.queued for _sids, func, *_rest in pending):
             return
     transaction.on_commit(send, robust=robust)
+
+
+def defer_task(name: str, *, delay: float = 0.0, **kwargs) -> bool:
+    """Have the task registered as `name` queued with `kwargs` `delay` seconds from now, through the
+    outbox (DeferredTask): the row is written in the caller's transaction (a rollback takes it
+    back) and beat's `send_deferred_tasks` queues the task once it is due. While a row waits, later
+    requests only note their time, so a burst of changes queues the task once, when the first
+    request is due, with the first request's arguments. Returns True when this call wrote the row.
+    Loads neither Celery nor the broker's client."""
+    now = timezone.now()
+    with transaction.atomic():
+        row, created = DeferredTask.objects.get_or_create(
+            task=name, defaults={"kwargs": kwargs, "due_at": now + timedelta(seconds=delay), "requested_at": now}
+        )
+        if not created:
+            DeferredTask.objects.filter(pk=row.pk).update(requested_at=now)
+    return created
+
+
+def send_deferred_tasks(now=None) -> list[str]:
+    """Queue every deferred task that is due (beat asks every DEFERRED_TASKS_INTERVAL seconds);
+    returns their names. A row is removed once the broker took its task; one the broker refused
+    stays for the next round, and the others are queued all the same."""
+    from .celery import app
+
+    now = now or timezone.now()
+    sent = []
+    for row in DeferredTask.objects.filter(due_at__lte=now).order_by("due_at", "pk"):
+        try:
+            app.signature(row.task, kwargs=row.kwargs).apply_async()
+        except Exception as exc:
+            log.error("could not queue the deferred task %s: %s", row.task, mask(exc))
+            continue
+        # A request noted meanwhile is served too: the task runs after it, on committed data.
+        DeferredTask.objects.filter(pk=row.pk).delete()
+        sent.append(row.task)
+    return sent

@@ -2,7 +2,8 @@
 
 Only the timing lives here. What follows an import is wired elsewhere: the price recompute by
 catalog itself (catalog/services/hooks.py), the price list rebuild by feeds listening to
-`catalog_changed` (FeedsConfig.ready). What a monitor expects of each job (its interval and
+`catalog_changed` (FeedsConfig.ready), which asks for it through the outbox that the
+"deferred-tasks" round below empties (kaspisync.runs.defer_task). What a monitor expects of each job (its interval and
 thresholds) is registered by its app (kaspisync.registry.Job, same interval settings).
 """
 
@@ -16,6 +17,10 @@ def beat_schedule() -> dict:
         "worker-heartbeat": {
             "task": "kaspisync.tasks.heartbeat",
             "schedule": 60.0,
+        },
+        "deferred-tasks": {  # what follows a change (kaspisync.runs.defer_task), once it is due
+            "task": "kaspisync.tasks.send_deferred_tasks",
+            "schedule": float(settings.DEFERRED_TASKS_INTERVAL),
         },
         "catalog-full-import": {
             "task": "catalog.tasks.import_catalog",

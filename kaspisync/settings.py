@@ -217,6 +217,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# How often beat queues the deferred tasks that are due (what follows a catalog change), seconds.
+DEFERRED_TASKS_INTERVAL = env.int("DEFERRED_TASKS_INTERVAL", default=15)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {}  # filled by kaspisync.schedule (where the apps are wired together)
 

@@ -4,7 +4,7 @@ import logging
 
 from .celery import app
 from .heartbeat import record_heartbeat
-from .runs import recover_abandoned_runs
+from .runs import recover_abandoned_runs, send_deferred_tasks
 from .secrets import mask
 
 log = logging.getLogger(__name__)
@@ -20,3 +20,9 @@ def heartbeat() -> int:
     except Exception as exc:  # the heartbeat itself must be recorded whatever happens here
         log.error("could not recover abandoned runs: %s", mask(exc), exc_info=True)
     return beat.pid
+
+
+@app.task(name="kaspisync.tasks.send_deferred_tasks", ignore_result=True, expires=60)
+def send_deferred_tasks_task() -> list[str]:
+    """Queue the deferred tasks that are due (kaspisync.runs.defer_task); returns their names."""
+    return send_deferred_tasks()

@@ -1,6 +1,7 @@
 """Building, the shrink guard, publishing, versions, the debounced rebuild, the command."""
 
 import threading
+from unittest.mock import patch
 
 import pytest
 from django.contrib.auth.models import User
@@ -11,7 +12,7 @@ from lxml import etree
 from catalog.models import Product
 from catalog.signals import catalog_changed
 from feeds import rebuild, services, storage
-from feeds.models import FeedBuildState, FeedResult, FeedVersion
+from feeds.models import FeedResult, FeedVersion
 from feeds.services import FeedError, build_feed, publish_anyway
 from feeds.validation import validate_file
 from kaspisync.models import RunStatus
@@ -288,40 +289,68 @@ def test_publishing_is_atomic_for_concurrent_readers(products, feed):
     assert len(seen) >= 2
 
 
-def test_burst_of_catalog_changes_queues_one_build(products, feed, settings, django_capture_on_commit_callbacks):
-    from kaspisync.celery import app as celery_app
-
-    products(2)
-    celery_app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            for _ in range(5):
-                catalog_changed.send(sender=Product, reason="pricing", product_count=1)
-    finally:
-        celery_app.conf.task_always_eager = False
-    assert FeedVersion.objects.count() == 1
-    assert FeedVersion.objects.get().trigger == "chain"
-    state = FeedBuildState.objects.get()
-    assert state.queued_until > state.requested_at
-
-
-def test_debounce_window_reopens(feed, settings):
+def test_burst_of_catalog_changes_asks_for_one_build_that_beat_queues_when_due(products, feed, settings):
+    """The changes write one outbox row (not a message); the build is queued once it is due, by
+    beat's round (kaspisync.runs.send_deferred_tasks), and runs once for the whole burst."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    settings.FEED_REBUILD_DELAY = 600
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    import feeds.tasks  # noqa: F401  registered, as in the worker that runs beat's round
     from kaspisync.celery import app as celery_app
+    from kaspisync.models import DeferredTask
+    from kaspisync.runs import send_deferred_tasks
 
-    celery_app.conf.task_always_eager = True  # the task runs at once; the window still counts
+    settings.FEED_REBUILD_DELAY = 60
+    products(2)
+    before = timezone.now()
+    for _ in range(5):
+        catalog_changed.send(sender=Product, reason="pricing", product_count=1)
+    row = DeferredTask.objects.get()
+    assert (row.task, row.kwargs) == ("feeds.tasks.build_feed", {"trigger": "chain"})
+    assert row.due_at >= before + timedelta(seconds=60)
+    assert row.requested_at > row.due_at - timedelta(seconds=60)  # the last request of the burst
+    assert send_deferred_tasks() == []  # not due yet: nothing queued, nothing built
+    assert FeedVersion.objects.count() == 0
+    celery_app.conf.task_always_eager = True
     try:
-        assert rebuild.request_rebuild("a") is True
-        assert rebuild.request_rebuild("b") is False
-        FeedBuildState.objects.update(queued_until=timezone.now() - timedelta(seconds=1))
-        assert rebuild.request_rebuild("c") is True
+        assert send_deferred_tasks(now=row.due_at) == ["feeds.tasks.build_feed"]
     finally:
         celery_app.conf.task_always_eager = False
+    assert FeedVersion.objects.count() == 1
+    assert FeedVersion.objects.get().trigger == "chain"
+    assert not DeferredTask.objects.exists()
+
+
+def test_debounce_window_reopens_once_the_build_was_queued(feed, settings):
+    from django.utils import timezone
+
+    import feeds.tasks  # noqa: F401  registered, as in the worker that runs beat's round
+    from kaspisync.models import DeferredTask
+    from kaspisync.runs import send_deferred_tasks
+
+    settings.FEED_REBUILD_DELAY = 600
+    assert rebuild.request_rebuild("a") is True
+    assert rebuild.request_rebuild("b") is False
+    with patch("feeds.tasks.build_feed.apply_async") as queued:
+        assert send_deferred_tasks(now=timezone.now()) == []  # still inside the window
+        assert send_deferred_tasks(now=DeferredTask.objects.get().due_at) == ["feeds.tasks.build_feed"]
+    assert queued.call_count == 1
+    args, kwargs = queued.call_args
+    assert {"trigger": "chain"} in (*args, *kwargs.values())
+    assert rebuild.request_rebuild("c") is True
+
+
+def test_a_request_rolled_back_with_its_change_asks_for_nothing(feed):
+    from django.db import transaction
+
+    from kaspisync.models import DeferredTask
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        catalog_changed.send(sender=Product, reason="pricing", product_count=1)
+        assert DeferredTask.objects.count() == 1
+        raise RuntimeError("the change failed")
+    assert not DeferredTask.objects.exists()
 
 
 def test_command_exit_codes(products, feed, tmp_path, capsys):

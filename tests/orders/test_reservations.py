@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from catalog import reservations
 from catalog.models import ImportKind, ImportRun
-from feeds.models import FeedBuildState, FeedStore
+from feeds.models import FeedStore
 from feeds.services import feed_settings
-from kaspisync.models import RunStatus
+from kaspisync.models import DeferredTask, RunStatus
 from orders.purchase_list import reservation_demands
 from orders.services import pull_orders
 from orders.services.purchases import mark_entry_purchased, unmark_purchase
@@ -121,12 +121,11 @@ def test_a_pull_that_brings_an_order_queues_a_debounced_price_list_rebuild(kaspi
     sandbox = kaspi()
     sandbox.add_order()
     pull_orders(days=1)
-    state = FeedBuildState.objects.get()
-    assert state.queued_until is not None
-    assert state.queued_until > timezone.now()
-    FeedBuildState.objects.update(queued_until=None, requested_at=None)
+    asked = DeferredTask.objects.get(task="feeds.tasks.build_feed")
+    assert asked.due_at > timezone.now()
+    DeferredTask.objects.all().delete()
     pull_orders(days=1)  # nothing new: nothing asked
-    assert FeedBuildState.objects.get().requested_at is None
+    assert not DeferredTask.objects.exists()
 
 
 def test_marking_a_purchase_asks_the_price_list_to_follow(django_capture_on_commit_callbacks):
@@ -134,4 +133,4 @@ def test_marking_a_purchase_asks_the_price_list_to_follow(django_capture_on_comm
     o = order((a, 1, 13_990))
     with django_capture_on_commit_callbacks(execute=True):
         mark_entry_purchased(o.entries.get().pk, quantity=1, unit_price=9_000, document="АС-1", user=None)
-    assert FeedBuildState.objects.get().requested_at is not None
+    assert DeferredTask.objects.filter(task="feeds.tasks.build_feed").exists()
