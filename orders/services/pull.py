@@ -163,8 +163,10 @@ def store_read_order(before: dict, found: KaspiOrder, now: datetime, **event) ->
     """Store an order read again on its own (by its code, outside a pull) as the pull stores it:
     Kaspi's values over the row unless it was written since `before` (its fingerprint) was read
     (`write_pulled`), and a changed state or status as a timeline event (`event`: its source, user
-    and note, the pull's by default). Returns whether a changed state or status was stored. Call
-    it inside a transaction."""
+    and note, the pull's by default); an order whose attributes did not change (same hash) is not
+    written. Returns whether a changed state or status was stored. Call it inside a transaction."""
+    if before["attributes_hash"] == found.attributes_hash:
+        return False
     if not (write_pulled(before, found, now) and status_changed(before, found)):
         return False
     status_event(before["pk"], before, found, now, **event).save()

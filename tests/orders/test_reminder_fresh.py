@@ -85,6 +85,10 @@ def test_only_the_orders_kaspi_still_shows_waiting_are_reminded(sandbox):
 
     assert remind_waiting(due()) == 2
 
+    for order in (orders[0], orders[2]):  # unchanged at Kaspi: not written (its last change stays)
+        stored = Order.objects.get(pk=order.pk)
+        assert (stored.version, stored.changed_at) == (order.version, order.changed_at)
+
     assert sorted(reminders().values_list("key", flat=True)) == sorted(
         [f"order:{orders[0].pk}", f"order:{orders[2].pk}"]
     )
