@@ -140,11 +140,11 @@ def main() -> None:
             rate = seen / min(timings)
             every = f" (all runs: {', '.join(f'{seen / t:,.0f}' for t in timings)})" if repeats > 1 else ""
             before_commit_work = (
-                f" ({peaks_before_commit_work[0]:.0f} MB before the after-commit work)"
+                f" ({peaks_before_commit_work[0]:.1f} MB before the after-commit work)"
                 if label == "first" and peaks_before_commit_work
                 else ""
             )
-            print(f"  RSS now {rss_mb()[0]:.0f} MB, peak so far {rss_mb()[1]:.0f} MB{before_commit_work}", flush=True)
+            print(f"  RSS now {rss_mb()[0]:.1f} MB, peak so far {rss_mb()[1]:.1f} MB{before_commit_work}", flush=True)
             if label == "first":
                 first_peak_mb = rss_mb()[1]
             print(
@@ -156,7 +156,7 @@ def main() -> None:
             )
         peak_mb = rss_mb()[1]
         print(
-            f"peak memory of the first import (max RSS of the importing process): {first_peak_mb:.0f} MB "
+            f"peak memory of the first import (max RSS of the importing process): {first_peak_mb:.1f} MB "
             f"(target <= {TARGETS['peak_mb']} MB) {'OK' if first_peak_mb <= TARGETS['peak_mb'] else 'ABOVE TARGET'}; "
             f"after the unchanged ones too: {peak_mb:.0f} MB"
         )

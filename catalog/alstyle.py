@@ -2,7 +2,7 @@
 
     client = AlstyleClient()                 # ALSTYLE_API_URL / ALSTYLE_TOKEN / ALSTYLE_MIN_INTERVAL
     client.categories(); client.brands()
-    for page in client.product_pages():      # elements-pagination, 250 a page, next page read ahead
+    for page in client.product_pages():      # elements-pagination, 250 a page, each read when asked for
         page.products, page.skipped, page.total_count
     client.quantity_price()                  # the whole catalog's prices and stock, one request
     for page in client.properties(categories=[3521]):   # {article: {property name: value}}
@@ -28,7 +28,7 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from kaspisync.http import ExternalServiceError, RetryPolicy, make_session, read_ahead_of, timeouts
+from kaspisync.http import ExternalServiceError, RetryPolicy, make_session, timeouts
 from kaspisync.secrets import mask, register_secret
 from kaspisync.throttle import key_for, wait_turn
 
@@ -232,15 +232,14 @@ class AlstyleClient:
             raise AlstyleError(_("unexpected answer to %(method)s") % {"method": "brands"})
         return [normalize.brand(row) for row in rows if isinstance(row, dict) and row.get("name")]
 
-    def product_pages(self, fields=IMPORT_FIELDS, limit: int = PAGE_LIMIT, read_ahead: bool = True):
-        """Every product, a page at a time. Steps by the limit the server says it applied.
+    def product_pages(self, fields=IMPORT_FIELDS, limit: int = PAGE_LIMIT):
+        """Every product, a page at a time, each read when the caller asks for it. Steps by the
+        limit the server says it applied.
 
-        With `read_ahead` the next page is fetched in a background thread while the caller works
-        on the current one (requests still go one at a time, each after its turn in the queue)."""
-        pages = self._pages(fields, limit)
-        return read_ahead_of(pages, "alstyle-read-ahead") if read_ahead else pages
-
-    def _pages(self, fields, limit: int):
+        Not read ahead: the next request may not leave before its turn (one every
+        ALSTYLE_MIN_INTERVAL, 5 s), and working on a page takes some 30 ms, so a page read ahead
+        would arrive no sooner; it would only hold a second page (about a megabyte), a thread and
+        its database connection."""
         offset = 0
         while True:
             payload = self.get("elements-pagination", limit=limit, offset=offset, additional_fields=",".join(fields))

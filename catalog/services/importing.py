@@ -7,10 +7,10 @@
 One import (full or quick) runs at a time across all workers (job lock "catalog.import"); a
 second trigger meanwhile leaves a SKIPPED run row. Products are upserted by article in bulk and
 only rows whose supplier data changed are written (a fingerprint of the supplier's values is kept
-in `Product.supplier_hash`). Pages are streamed: one page is worked on while the next is read,
-changed products are written every WRITE_BATCH, and what the run remembers of the stored catalog
-(article, id, fingerprint, active) lives in compact arrays (`KnownProducts`), the articles read and
-the ids of the products changed in bit sets (`IntBits`), not Python objects.
+in `Product.supplier_hash`). Pages are streamed, one at a time; changed products are written
+every WRITE_BATCH, and what the run remembers of the stored catalog (article, id, fingerprint,
+active) lives in compact arrays (`KnownProducts`), the articles read and the ids of the products
+changed in bit sets (`IntBits`), not Python objects.
 
 A product missing from a *complete* full run is marked inactive, never deleted. Complete means:
 every page was read, the supplier's total stayed the same on every page, and that total is

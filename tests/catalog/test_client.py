@@ -1,7 +1,6 @@
 """The Al-Style client against the emulator, over real sockets."""
 
 import logging
-import threading
 
 import pytest
 import requests
@@ -132,14 +131,19 @@ def test_token_never_appears_in_logs_or_errors(raw, settings, caplog):
         assert error.__suppress_context__  # no requests exception (with the URL) chained
 
 
-def test_reading_ahead_stops_when_the_caller_stops(alstyle):
+def test_pages_are_read_only_as_the_caller_asks_for_them(alstyle):
+    """No page is read ahead (the next request could not leave before its turn anyway): one page
+    held at a time, and a caller that stops reads no more."""
     sandbox = alstyle(products=2000)  # 8 pages
     pages = AlstyleClient().product_pages()
+    assert sandbox.request_count("elements-pagination") == 0
     first = next(pages)
     assert len(first.products) == 250
+    assert sandbox.request_count("elements-pagination") == 1
+    next(pages)
+    assert sandbox.request_count("elements-pagination") == 2
     pages.close()
-    assert not [t for t in threading.enumerate() if t.name == "alstyle-read-ahead"]
-    assert sandbox.request_count("elements-pagination") <= 3  # the page read, and at most two ahead
+    assert sandbox.request_count("elements-pagination") == 2
 
 
 def test_a_dropped_connection_is_retried_in_the_rate_slot(raw):
