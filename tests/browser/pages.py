@@ -32,6 +32,12 @@ def wait_css(driver, selector: str, timeout: float = 20):
     )
 
 
+def wait_until_replaced(driver, element, timeout: float = 20) -> None:
+    """Wait until `element`'s page has been replaced by the next one (a form sent, a link
+    followed): what both pages show (the result list, the search box) cannot tell them apart."""
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(element))
+
+
 def page_text(driver) -> str:
     """The page's visible text, read in one step (a page that refreshes itself cannot leave a
     stale element behind), no-break spaces as plain spaces."""

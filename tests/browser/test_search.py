@@ -7,7 +7,7 @@ from selenium.webdriver.common.keys import Keys
 
 from catalog.models import Product
 
-from .pages import page_text, wait_css
+from .pages import page_text, wait_css, wait_until_replaced
 
 
 def test_find_a_product_by_its_lowercase_cyrillic_name(logged_in, shop, shot):
@@ -17,6 +17,7 @@ def test_find_a_product_by_its_lowercase_cyrillic_name(logged_in, shop, shot):
     browser.go(reverse("admin:catalog_product_changelist"))
     box = browser.find_element(By.ID, "searchbar")
     box.send_keys("ноутбук", Keys.ENTER)
+    wait_until_replaced(browser, box)  # the unsearched list has a #result_list too
     wait_css(browser, "#result_list")
     shot(browser, "search-lowercase")
     names = [el.text for el in browser.find_elements(By.CSS_SELECTOR, "#result_list .field-product_column a")]
@@ -30,6 +31,7 @@ def test_an_over_long_search_is_cut_to_the_box(logged_in, shop):
     box = browser.find_element(By.ID, "searchbar")
     browser.execute_script("arguments[0].value = arguments[1]", box, "ноутбук" * 700)  # pasted, 4 900 chars
     box.send_keys(Keys.ENTER)
+    wait_until_replaced(browser, box)
     wait_css(browser, "#result_list, .paginator")
     text = page_text(browser)
     assert "Request Line is too large" not in text
