@@ -439,8 +439,11 @@ class KaspiClient:
         )
 
     def order_by_code(self, code: str) -> KaspiOrder | None:
+        """The order numbered `code`, asked for alone (`filter[orders][code]`); None if Kaspi does
+        not list it. An answer that lists other orders (the filter not applied) gives none of
+        them: storing one of those over ours would put another customer's order in its place."""
         page = self.list_orders(state=None, code=code)
-        return page.orders[0] if page.orders else None
+        return next((order for order in page.orders if order.code == str(code)), None)
 
     def order_entries(self, order_id: str) -> list[KaspiEntry]:
         """An order's entries (one call), SKUs not resolved (see orders.services.skus)."""

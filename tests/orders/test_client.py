@@ -1,4 +1,5 @@
 import logging
+import urllib.parse
 from datetime import timedelta
 
 import pytest
@@ -263,3 +264,32 @@ def test_a_broken_answer_to_a_read_is_retried_and_to_a_change_is_not(kaspi, kind
     assert not exc.value.retryable
     assert sandbox.request_count("/orders", "POST") == 1
     assert order["status"] == "ACCEPTED_BY_MERCHANT"
+
+
+class _IgnoresTheCodeFilter(requests.adapters.HTTPAdapter):
+    """A Kaspi that answers a request for one order by its number with its whole recent list."""
+
+    def __init__(self, since_ms: int):
+        super().__init__()
+        self.since_ms = since_ms
+
+    def send(self, request, **kwargs):
+        url = requests.models.PreparedRequest()
+        url.prepare_url(request.url, None)
+        parts = urllib.parse.urlsplit(url.url)
+        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "filter[orders][code]"]
+        query.append(("filter[orders][creationDate][$ge]", str(self.since_ms)))
+        request.url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+        return super().send(request, **kwargs)
+
+
+def test_an_order_asked_for_by_its_number_is_that_order_or_none(kaspi):
+    sandbox = kaspi()
+    first, second = sandbox.add_order(), sandbox.add_order()
+    client = KaspiClient()
+    assert client.order_by_code(second["code"]).code == second["code"]
+    client.session.mount("http://", _IgnoresTheCodeFilter(sandbox.now_ms - 13 * 24 * 3600 * 1000))
+    assert len(client.list_orders(state=None, code="no-such-order").orders) == 2  # the filter is ignored
+    assert client.order_by_code(second["code"]).code == second["code"]  # not the first one listed
+    assert client.order_by_code(first["code"]).code == first["code"]
+    assert client.order_by_code("no-such-order") is None
