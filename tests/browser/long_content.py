@@ -121,7 +121,7 @@ def fill_long_content():
     PriceOverride.objects.create(product=product, price=1_999_990, expires_at=now + timedelta(days=3), created_by=user)
     SalePriceChange.objects.create(product=product, old_price=1_899_990, new_price=1_999_990, cause="manual", user=user)
     PricingAudit.objects.create(
-        user=user, action="change", object_type="pricerule", object_repr=LONG_NAME,
+        user=user, action="changed", object_type="pricerule", object_repr=LONG_NAME,
         changes={"markup_percent": ["15", "17.5"], "name": [LONG_NAME, LONG_NAME + " (copy)"]},
     )  # fmt: skip
 
@@ -141,7 +141,7 @@ def fill_long_content():
         unmark_reason="Al-Style отменил отгрузку: товар закончился на складе в Алматы, документ аннулирован " * 3,
     )  # fmt: skip
     AutoAcceptCheck.objects.create(
-        order=order, checked_at=now, outcome="declined", rule_name="Алматы и область: только Kaspi Доставка",
+        order=order, checked_at=now, outcome="held", rule_name="Алматы и область: только Kaspi Доставка",
         reasons=["сумма заказа 1 999 990 ₸ выше предела правила 500 000 ₸", "доставка не Kaspi Доставка: " + LONG_ADDRESS],
     )  # fmt: skip
     return product

@@ -45,18 +45,45 @@ def page_text(driver) -> str:
     return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
-def horizontal_overflow(driver) -> int:
+def horizontal_overflow(driver, *, skip_selects: bool = False) -> int:
     """How many CSS pixels something must scroll sideways: the page beyond the viewport, or any
-    box that scrolls horizontally inside it (a table in an `overflow: auto` box). 0: nothing."""
+    box that scrolls horizontally inside it (a table in an `overflow: auto` box). 0: nothing.
+
+    The viewport is the document's clientWidth: on a phone (mobile emulation) Chromium widens the
+    layout viewport to a page that is too wide, so window.innerWidth grows with the page and
+    `scrollWidth - innerWidth` stays 0 however far it overflows. `skip_selects`: a <select>
+    scrolling inside itself (Django's permission pickers, each choice titled) does not count."""
     return driver.execute_script(
         """
-        let worst = document.scrollingElement.scrollWidth - window.innerWidth;
+        let worst = document.scrollingElement.scrollWidth - document.documentElement.clientWidth;
         for (const el of document.querySelectorAll("body *")) {
             const style = getComputedStyle(el);
+            if (arguments[0] && el.tagName === "SELECT") continue;
             if (["auto", "scroll"].includes(style.overflowX) && el.clientWidth > 0) {
                 worst = Math.max(worst, el.scrollWidth - el.clientWidth);
             }
         }
         return Math.max(0, worst);
+        """,
+        skip_selects,
+    )
+
+
+def heading_under_buttons(driver) -> str:
+    """The text of the page's heading or object name that runs under its buttons (History,
+    Accept, …), "" when none does."""
+    return driver.execute_script(
+        """
+        const tools = document.querySelector("#content .object-tools");
+        if (!tools) return "";
+        const t = tools.getBoundingClientRect();
+        for (const h of document.querySelectorAll("#content > h1, #content > h2")) {
+            const range = document.createRange();
+            range.selectNodeContents(h);
+            for (const b of range.getClientRects()) {
+                if (b.right > t.left && b.left < t.right && b.bottom > t.top && b.top < t.bottom) return h.textContent;
+            }
+        }
+        return "";
         """
     )

@@ -1,26 +1,14 @@
 """Every admin list and page fits the screen at 1440 px and at 390 px with the long texts of real
 life in it (a mail server's refusal with an address and a URL, a Kaspi error, a 120-character
 product name, a long address, a browser's user agent): nothing scrolls sideways, neither the page
-nor the list's box (the outbox list's error column used to push it 1,000 px past the edge)."""
+nor the list's box (the outbox list's error column used to push it 1,000 px past the edge), and a
+long object name does not run under the page's buttons."""
 
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
 from .long_content import LONG_NAME, MAIL_ERROR, fill_long_content
-from .pages import DESKTOP, PHONE, horizontal_overflow, page_text, set_viewport
-
-# Scrolling inside a <select> (the permission pickers of users and groups, Django's widget) is the
-# widget's own: each choice has its full text as a title. Anything else that scrolls counts.
-PAGE_OVERFLOW = """
-    let worst = document.scrollingElement.scrollWidth - window.innerWidth;
-    for (const el of document.querySelectorAll("body *")) {
-        const style = getComputedStyle(el);
-        if (el.tagName !== "SELECT" && ["auto", "scroll"].includes(style.overflowX) && el.clientWidth > 0) {
-            worst = Math.max(worst, el.scrollWidth - el.clientWidth);
-        }
-    }
-    return Math.max(0, worst);
-"""
+from .pages import DESKTOP, PHONE, heading_under_buttons, horizontal_overflow, page_text, set_viewport
 
 
 def admin_pages():
@@ -52,10 +40,14 @@ def test_every_admin_page_fits_1440_and_390_with_long_texts(logged_in, shot):
         set_viewport(browser, *size)
         for name, url in pages:
             browser.go(url)
-            overflow = browser.execute_script(PAGE_OVERFLOW)
+            overflow = horizontal_overflow(browser, skip_selects=True)
             if overflow:
                 shot(browser, f"misfit-{name}-{size[0]}")
                 misfits.append(f"{name} at {size[0]} px: {overflow} px sideways ({url})")
+            covered = heading_under_buttons(browser)
+            if covered:
+                shot(browser, f"covered-{name}-{size[0]}")
+                misfits.append(f"{name} at {size[0]} px: its buttons cover {covered[:60]!r} ({url})")
     set_viewport(browser, *DESKTOP)
     assert not misfits, "\n".join(misfits)
 
