@@ -39,11 +39,24 @@ RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
 
 
 # --- typed values --------------------------------------------------------------------------
-def ms_to_datetime(value) -> datetime | None:
-    """Kaspi epoch milliseconds -> aware datetime in Almaty time."""
-    if value in (None, ""):
+def _number(value) -> Decimal | None:
+    """A JSON number, or a string holding one ("12", "12.0", "1764590400000"); None for null, ""
+    or anything else (an unexpected value is data, not a crash: the order is still read)."""
+    if value is None or isinstance(value, bool):
         return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=ALMATY)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def ms_to_datetime(value) -> datetime | None:
+    """Kaspi epoch milliseconds -> aware datetime in Almaty time (None if the value is none)."""
+    number = _number(value)
+    if number is None:
+        return None
+    return datetime.fromtimestamp(int(number) / 1000, tz=ALMATY)
 
 
 def datetime_to_ms(value: datetime) -> int:
@@ -108,7 +121,7 @@ class KaspiOrder:
         name = customer.get("name") or " ".join(p for p in (customer.get("firstName"), customer.get("lastName")) if p)
         return cls(
             id=str(item["id"]),
-            code=str(a.get("code", "")),
+            code=str(a.get("code") or ""),
             state=str(a.get("state") or ""),
             status=str(a.get("status") or ""),
             total_price=_money(a.get("totalPrice")),
@@ -119,7 +132,7 @@ class KaspiOrder:
             delivery_cost_for_seller=_money(a.get("deliveryCostForSeller")),
             signature_required=bool(a.get("signatureRequired")),
             pre_order=bool(a.get("preOrder")),
-            credit_term=int(a["creditTerm"]) if a.get("creditTerm") not in (None, "") else None,
+            credit_term=int(term) if (term := _number(a.get("creditTerm"))) is not None else None,
             pickup_point_id=str(a.get("pickupPointId") or ""),
             created_at=ms_to_datetime(a.get("creationDate")),
             approved_by_bank_at=ms_to_datetime(a.get("approvedByBankDate")),
@@ -152,9 +165,15 @@ class StatusEcho:
     raw: dict = field(repr=False)
 
     @classmethod
-    def from_jsonapi(cls, item: dict) -> "StatusEcho":
-        a = (item or {}).get("attributes") or {}
-        return cls(status=str(a.get("status") or ""), state=str(a.get("state") or ""), raw=item or {})
+    def from_jsonapi(cls, item) -> "StatusEcho":
+        """`item`: the answer's `data`, the order (an array holding only it is read as it; any
+        other shape says nothing, and the order is then read back)."""
+        if isinstance(item, list) and len(item) == 1:
+            item = item[0]
+        item = item if isinstance(item, dict) else {}
+        a = item.get("attributes")
+        a = a if isinstance(a, dict) else {}
+        return cls(status=str(a.get("status") or ""), state=str(a.get("state") or ""), raw=item)
 
 
 @dataclass(frozen=True)
@@ -182,7 +201,7 @@ class KaspiEntry:
         product = ((item.get("relationships") or {}).get("product") or {}).get("data") or {}
         return cls(
             id=str(item["id"]),
-            entry_number=int(a.get("entryNumber") or 0),
+            entry_number=int(_number(a.get("entryNumber")) or 0),
             quantity=_money(a.get("quantity")),
             unit_type=str(a.get("unitType") or ""),
             base_price=_money(a.get("basePrice")),
@@ -390,14 +409,20 @@ class KaspiClient:
                 retry_after=retry_after(response),
             )
         try:
-            return json.loads(body)
+            answer = json.loads(body)
         except ValueError:
-            return ExternalServiceError(
-                _("%(where)s: the answer is not valid JSON") % {"where": where},
-                retryable=True,
-                status=200,
-                diagnosis=_("Kaspi sent a broken answer; it is usually temporary."),
-            )
+            answer = None
+        if isinstance(answer, dict):
+            return answer
+        # not JSON, or JSON that is not the JSON:API document every answer is: broken all the same
+        return ExternalServiceError(
+            _("%(where)s: the answer is not valid JSON") % {"where": where}
+            if answer is None
+            else _("%(where)s: the answer is not a JSON:API document") % {"where": where},
+            retryable=True,
+            status=200,
+            diagnosis=_("Kaspi sent a broken answer; it is usually temporary."),
+        )
 
     def get(self, path: str, params=None) -> dict:
         return self.request("GET", path, params=params)

@@ -109,10 +109,13 @@ def order_values(kaspi_order: KaspiOrder) -> dict:
 
 def update_values(kaspi_order: KaspiOrder) -> dict:
     """The values a pulled order writes over a stored one. A cancellation reason that Kaspi's
-    payload leaves out does not blank the one stored (the user chose it when cancelling here)."""
+    payload leaves out does not blank the one stored (the user chose it when cancelling here),
+    nor does a creation date it leaves out (or sends as something that is no date)."""
     values = order_values(kaspi_order)
     if not values["cancellation_reason"]:
         del values["cancellation_reason"]
+    if values["created_at"] is None:
+        del values["created_at"]
     return values
 
 
@@ -328,8 +331,8 @@ class _Puller:
                 _("%(state)s %(from)s…%(to)s: page %(page)s of %(pages)s")
                 % {
                     "state": OrderState(state).label,
-                    "from": ge.date(),
-                    "to": le.date(),
+                    "from": timezone.localdate(ge),
+                    "to": timezone.localdate(le),
                     "page": page + 1,
                     "pages": max(result.page_count, 1),
                 }
@@ -383,6 +386,9 @@ class _Puller:
         todo = []
         for o in orders:
             before = known.get(o.id)
+            if before is None and o.created_at is None:  # one broken order never stops the others
+                self.fail(_("order %(code)s: Kaspi's answer has no creation date") % {"code": o.code or o.id})
+                continue
             if before is not None and before["attributes_hash"] == o.attributes_hash:
                 self.run.unchanged += 1
             else:

@@ -1,0 +1,168 @@
+"""The Shop API's answers in the shapes the reference allows or has seen, over HTTP from the
+Kaspi emulator, each answer reshaped on its way back by a transport adapter (as another server
+would send it): a status change echoed as an array, an answer that is no JSON:API document,
+values sent as strings, an order without its creation date."""
+
+import json
+from decimal import Decimal
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+
+from orders.kaspi import KaspiClient, KaspiEntry, KaspiOrder, StatusEcho
+from orders.models import Order
+from orders.services import ActionUnconfirmed, accept_order, pull_orders
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+
+
+class Reshape(requests.adapters.HTTPAdapter):
+    """Hands each answer's decoded body to `reshape(method, path, body)`; what it returns is sent
+    on instead (None: the answer as it was)."""
+
+    def __init__(self, reshape):
+        super().__init__()
+        self.reshape = reshape
+
+    def send(self, request, **kwargs):
+        response = super().send(request, **kwargs)
+        path = requests.utils.urlparse(request.url).path
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return response
+        changed = self.reshape(request.method, path, body)
+        if changed is not None:
+            response._content = json.dumps(changed).encode()
+        return response
+
+
+def reshaping_client(reshape) -> KaspiClient:
+    """A client whose every session (one per thread: the pull reads pages and entries in threads)
+    answers through `Reshape(reshape)`."""
+
+    class Client(KaspiClient):
+        @property
+        def session(self):
+            session = super().session
+            if not getattr(session, "reshaped", False):
+                session.mount("http://", Reshape(reshape))
+                session.reshaped = True
+            return session
+
+    return Client()
+
+
+@pytest.fixture
+def manager():
+    return get_user_model().objects.create_user("manager")
+
+
+def pulled(sandbox):
+    raw = sandbox.add_order()
+    pull_orders(days=1)
+    return raw, Order.objects.get(code=raw["code"])
+
+
+def test_a_status_change_echoed_as_an_array_holding_the_order_is_read(kaspi, manager):
+    sandbox = kaspi()
+    raw, order = pulled(sandbox)
+    client = reshaping_client(lambda method, path, body: {"data": [body["data"]]} if method == "POST" else None)
+    reads = sandbox.request_count("/orders", "GET")
+    accept_order(order, manager, client=client)
+    order.refresh_from_db()
+    assert order.status == raw["status"] == "ACCEPTED_BY_MERCHANT"
+    assert sandbox.request_count("/orders", "GET") == reads  # the echo said it: no read-back
+
+
+def test_a_status_change_answered_with_no_json_api_document_is_read_back_not_repeated(kaspi, manager):
+    sandbox = kaspi()
+    raw, order = pulled(sandbox)
+    client = reshaping_client(lambda method, path, body: [] if method == "POST" else None)
+    with pytest.raises(ActionUnconfirmed) as exc:
+        accept_order(order, manager, client=client)
+    assert "not a JSON:API document" in str(exc.value)
+    assert "Kaspi has made the change" in str(exc.value)
+    assert sandbox.request_count("/orders", "POST") == 1  # never sent twice
+    order.refresh_from_db()
+    assert order.status == raw["status"] == "ACCEPTED_BY_MERCHANT"
+
+
+def test_a_list_answer_that_is_no_json_api_document_is_a_broken_answer_and_asked_again(kaspi):
+    sandbox = kaspi()
+    raw = sandbox.add_order()
+    broken = []
+
+    def once(method, path, body):
+        if path.endswith("/orders") and not broken:
+            broken.append(body)
+            return ["not", "a", "document"]
+        return None
+
+    page = reshaping_client(once).list_orders(state=None, code=raw["code"])
+    assert [o.code for o in page.orders] == [raw["code"]]
+    assert sandbox.request_count("/orders", "GET") == 2
+
+
+def test_values_sent_as_strings_or_nulls_are_read_as_data():
+    order = KaspiOrder.from_jsonapi(
+        {
+            "type": "orders",
+            "id": "MTAwMDAx",
+            "attributes": {
+                "code": None,
+                "totalPrice": "21399.0",
+                "creditTerm": "12.0",
+                "creationDate": "1764590400000",
+                "approvedByBankDate": 1764590460000.0,
+                "plannedDeliveryDate": "not a date",
+                "reservationDate": None,
+                "customer": None,
+                "deliveryAddress": None,
+            },
+            "relationships": None,
+        }
+    )
+    assert order.code == ""
+    assert order.total_price == Decimal("21399.0")
+    assert order.credit_term == 12
+    assert order.created_at.isoformat() == "2025-12-01T17:00:00+05:00"  # epoch ms, Almaty time (UTC+5)
+    assert (order.approved_by_bank_at - order.created_at).total_seconds() == 60
+    assert order.planned_delivery_at is None
+    assert order.reservation_at is None
+    entry = KaspiEntry.from_jsonapi(
+        {"id": "e1", "attributes": {"entryNumber": "2.0", "quantity": "1.5", "offer": None}}
+    )
+    assert (entry.entry_number, entry.quantity, entry.offer_code, entry.master_product_id) == (
+        2,
+        Decimal("1.5"),
+        "",
+        "",
+    )
+    assert StatusEcho.from_jsonapi([]).status == ""
+    assert StatusEcho.from_jsonapi({"attributes": None}).status == ""
+    assert StatusEcho.from_jsonapi([{"attributes": {"code": "1", "status": "ASSEMBLED"}}]).status == "ASSEMBLED"
+
+
+def test_an_order_listed_without_its_creation_date_is_reported_and_the_others_are_stored(kaspi):
+    sandbox = kaspi()
+    broken, fine = sandbox.add_order(), sandbox.add_order()
+
+    def no_date(method, path, body):
+        if path.endswith("/orders") and method == "GET":
+            for item in body.get("data") or []:
+                if item["attributes"]["code"] == broken["code"]:
+                    item["attributes"]["creationDate"] = None
+            return body
+        return None
+
+    run = pull_orders(days=1, client=reshaping_client(no_date))
+    assert run.status == "success", run.error
+    assert Order.objects.filter(code=fine["code"]).exists()
+    assert not Order.objects.filter(code=broken["code"]).exists()
+    assert run.errors == 1
+    assert f"order {broken['code']}: Kaspi's answer has no creation date" in run.stats["error_messages"]
+    # Kaspi's next answer has it: the order is stored then
+    pull_orders(days=1)
+    assert Order.objects.get(code=broken["code"]).created_at is not None
