@@ -4,7 +4,9 @@
     card, reasons = build_card(row, sku, spec, properties)                     # reasons: [] = ready
 
 The card holds exactly the keys of Kaspi's schema (`cards/schema/kaspi_import.schema.json`):
-`sku`; `title` (the product name, control characters removed, whitespace collapsed, ≤ 1024);
+`sku`; `title` (the product name, control characters removed, whitespace collapsed, without
+the leading word(s) that name the Kaspi category — Kaspi's guide: no prefix such as "Смартфон",
+see `title_without_category` — ≤ 1024);
 `brand` (≤ 256); `category` (the mapped `Master - …` code); `description` (plain text, HTML tags
 removed, cut to ≤ 1024 at a word, left out when empty); `weight` (a decimal string, when known);
 `attributes` ([{code, value}] in the JSON type Kaspi declares, see cards.convert); `images`
@@ -18,6 +20,7 @@ import functools
 import hashlib
 import html
 import json
+import os.path
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -77,6 +80,7 @@ class AttributeRule:
 @dataclass(frozen=True)
 class CategorySpec:
     kaspi_code: str
+    title: str = ""  # the Kaspi category's title ("Смартфоны"): its word is no part of a card's title
     listed: bool = True  # Kaspi listed the category in its last refresh
     attributes_loaded: bool = True
     rules: tuple = ()
@@ -104,6 +108,29 @@ def plain_description(value) -> str:
     cut = text[: MAX_DESCRIPTION - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > MAX_DESCRIPTION // 2 else cut).rstrip(" ,.;:") + "…"
+
+
+def _same_word(word: str, category_word: str) -> bool:
+    """One word up to its ending: a shared start of at least 3 letters and at most 2 more letters
+    on either side, any case, ё as е (Смартфон/Смартфоны, Тетрадь/Тетради, Мышь/Мыши, Чехол/Чехлы)."""
+    a = word.rstrip(",:;").casefold().replace("ё", "е")
+    b = category_word.casefold().replace("ё", "е")
+    if not (a.isalpha() and b.isalpha()):
+        return False
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= 3 and len(a) - shared <= 2 and len(b) - shared <= 2
+
+
+def title_without_category(title: str, category_title: str) -> str:
+    """The title without the leading words that repeat the Kaspi category's title word by word
+    (Kaspi's guide: a title without a category prefix such as "Смартфон"; Kaspi shows the
+    category's word itself): "Смартфон Apple iPhone 15" in "Смартфоны" is "Apple iPhone 15",
+    "Блок питания FSP 500W" in "Блоки питания" is "FSP 500W". A title is never left empty."""
+    words, category = title.split(" "), category_title.split()
+    n = 0
+    while n < len(category) and n < len(words) - 1 and _same_word(words[n], category[n]):
+        n += 1
+    return " ".join(words[n:]) if n else title
 
 
 def image_urls(images) -> list[str]:
@@ -175,7 +202,7 @@ def build_card(row: ProductRow, sku: str, spec: CategorySpec, properties: dict |
         reasons.append(reason("attributes_not_loaded", category=spec.kaspi_code))
     if not sku or len(sku) > MAX_SKU:
         reasons.append(reason("bad_sku", sku=sku))
-    title = clean_text(row.name)
+    title = title_without_category(clean_text(row.name), spec.title)
     if not title:
         reasons.append(reason("no_title"))
     elif len(title) > MAX_TITLE:

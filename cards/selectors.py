@@ -100,6 +100,7 @@ def mapping_specs() -> dict[int, CategorySpec]:
         kaspi = mapping.kaspi_category
         specs[mapping.pk] = CategorySpec(
             kaspi_code=kaspi.code,
+            title=kaspi.title,
             listed=kaspi.is_active,
             attributes_loaded=kaspi.attributes_loaded_at is not None,
             rules=tuple(rules),
