@@ -91,6 +91,11 @@ def cancellation_reason_label(code: str) -> str:
     return str(CancellationReason(code).label) if code in CancellationReason.values else code
 
 
+def status_label(code: str) -> str:
+    """An order status in words (a status Kaspi adds later reads as sent)."""
+    return str(OrderStatus(code).label) if code in OrderStatus.values else code
+
+
 class Order(models.Model):
     kaspi_id = models.CharField(_("Kaspi id"), max_length=64, unique=True)
     code = models.CharField(_("order number"), max_length=32, db_index=True)

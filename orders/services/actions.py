@@ -34,6 +34,7 @@ from ..models import (
     OrderStatus,
     acceptance_values,
     cancellation_reason_label,
+    status_label,
 )
 from .pull import store_read_order
 from .purchases import reservations_may_have_changed
@@ -97,7 +98,7 @@ def _change(
                 "Kaspi answered with status %(got)s instead of %(expected)s. Nothing was changed here; "
                 "the next pull will show the order as Kaspi has it."
             )
-            % {"got": echo.status, "expected": expected}
+            % {"got": status_label(echo.status), "expected": status_label(expected)}
         )
     try:
         _store(order, echo, user, note, local or {}, source)
@@ -108,7 +109,7 @@ def _change(
                 "The change was made at Kaspi (status %(status)s), but storing it here failed (%(error)s). "
                 "Do not repeat it: the next pull brings the order up to date."
             )
-            % {"status": echo.status, "error": type(exc).__name__}
+            % {"status": status_label(echo.status), "error": type(exc).__name__}
         ) from exc
     return order
 
@@ -190,13 +191,15 @@ def _read_back(
         return _(
             "Kaspi shows status %(status)s, which this action does not change: check the order in the Kaspi "
             "merchant cabinet before repeating it."
-        ) % {"status": found.status}
+        ) % {"status": status_label(found.status)}
     if found.status == expected:
-        return _("Kaspi has made the change: the order's status is now %(status)s.") % {"status": found.status}
+        return _("Kaspi has made the change: the order's status is now %(status)s.") % {
+            "status": status_label(found.status)
+        }
     return _(
         "Kaspi shows status %(status)s: the change has probably not been made. Check the order again in a "
         "few minutes before repeating it."
-    ) % {"status": found.status}
+    ) % {"status": status_label(found.status)}
 
 
 def accept_order(

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from orders.kaspi import KaspiClient, KaspiEntry, KaspiOrder, StatusEcho
 from orders.models import Order
-from orders.services import ActionUnconfirmed, accept_order, pull_orders
+from orders.services import ActionError, ActionUnconfirmed, accept_order, pull_orders
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -166,3 +167,22 @@ def test_an_order_listed_without_its_creation_date_is_reported_and_the_others_ar
     # Kaspi's next answer has it: the order is stored then
     pull_orders(days=1)
     assert Order.objects.get(code=broken["code"]).created_at is not None
+
+
+def test_what_an_action_found_at_kaspi_names_the_status_in_words(kaspi, manager):
+    sandbox = kaspi()
+    _raw, order = pulled(sandbox)
+    client = reshaping_client(lambda method, path, body: [] if method == "POST" else None)
+    with translation.override("ru"), pytest.raises(ActionUnconfirmed) as exc:
+        accept_order(order, manager, client=client)
+    assert "статус заказа теперь «принят продавцом»" in str(exc.value)
+    assert "ACCEPTED_BY_MERCHANT" not in str(exc.value)
+    _raw, other = pulled(sandbox)
+    echo_cancelled = reshaping_client(
+        lambda method, path, body: (
+            {"data": {"attributes": {"code": other.code, "status": "CANCELLED"}}} if method == "POST" else None
+        )
+    )
+    with translation.override("ru"), pytest.raises(ActionError) as exc:
+        accept_order(other, manager, client=echo_cancelled)
+    assert "Kaspi ответил статусом «отменён» вместо «принят продавцом»" in str(exc.value)
