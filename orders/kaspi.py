@@ -70,6 +70,27 @@ def _money(value) -> Decimal:
         return Decimal(0)
 
 
+def one_resource(data) -> dict:
+    """A to-one answer's resource: `data` as an object, or an array holding only it; {} for null
+    or any other shape (the caller then has nothing from Kaspi, as when `data` is null)."""
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    return data if isinstance(data, dict) else {}
+
+
+def resources(data) -> list[dict]:
+    """A to-many answer's resources: the objects of the `data` array (one object alone counts as
+    an array of it); nothing for null."""
+    if isinstance(data, dict):
+        return [data]
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+def attributes_of(resource: dict) -> dict:
+    attributes = resource.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}
+
+
 def attributes_hash(attributes: dict) -> str:
     """A stable fingerprint of an order's attributes: equal hashes mean nothing changed."""
     canonical = json.dumps(attributes, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -113,7 +134,7 @@ class KaspiOrder:
 
     @classmethod
     def from_jsonapi(cls, item: dict) -> "KaspiOrder":
-        a = item.get("attributes") or {}
+        a = attributes_of(item)
         customer = a.get("customer") or {}
         address = a.get("deliveryAddress") or {}
         # Kaspi Delivery fields are flat in some API versions, nested in `kaspiDelivery` in others.
@@ -168,11 +189,8 @@ class StatusEcho:
     def from_jsonapi(cls, item) -> "StatusEcho":
         """`item`: the answer's `data`, the order (an array holding only it is read as it; any
         other shape says nothing, and the order is then read back)."""
-        if isinstance(item, list) and len(item) == 1:
-            item = item[0]
-        item = item if isinstance(item, dict) else {}
-        a = item.get("attributes")
-        a = a if isinstance(a, dict) else {}
+        item = one_resource(item)
+        a = attributes_of(item)
         return cls(status=str(a.get("status") or ""), state=str(a.get("state") or ""), raw=item)
 
 
@@ -196,9 +214,9 @@ class KaspiEntry:
 
     @classmethod
     def from_jsonapi(cls, item: dict) -> "KaspiEntry":
-        a = item.get("attributes") or {}
+        a = attributes_of(item)
         offer = a.get("offer") or {}
-        product = ((item.get("relationships") or {}).get("product") or {}).get("data") or {}
+        product = one_resource(((item.get("relationships") or {}).get("product") or {}).get("data"))
         return cls(
             id=str(item["id"]),
             entry_number=int(_number(a.get("entryNumber")) or 0),
@@ -242,7 +260,7 @@ def included_entries(body: dict) -> dict[str, list[KaspiEntry]]:
         if isinstance(item, dict) and item.get("type") == "orderentries" and item.get("id")
     }
     result = {}
-    for order in body.get("data") or []:
+    for order in resources(body.get("data")):
         linkage = ((order.get("relationships") or {}).get("entries") or {}).get("data")
         if not included or not isinstance(linkage, list) or not linkage:
             continue
@@ -457,7 +475,7 @@ class KaspiClient:
         body = self.get("orders", params)
         meta = body.get("meta") or {}
         return OrdersPage(
-            orders=[KaspiOrder.from_jsonapi(item) for item in body.get("data") or []],
+            orders=[KaspiOrder.from_jsonapi(item) for item in resources(body.get("data"))],
             page_count=int(meta.get("pageCount") or 0),
             total_count=int(meta.get("totalCount") or 0),
             entries=included_entries(body) if include_entries else {},
@@ -473,20 +491,20 @@ class KaspiClient:
     def order_entries(self, order_id: str) -> list[KaspiEntry]:
         """An order's entries (one call), SKUs not resolved (see orders.services.skus)."""
         body = self.get(f"orders/{order_id}/entries")
-        return [KaspiEntry.from_jsonapi(item) for item in body.get("data") or []]
+        return [KaspiEntry.from_jsonapi(item) for item in resources(body.get("data"))]
 
     def entry_master(self, entry_id: str) -> MasterProduct:
         """The Kaspi product of an entry that does not name it."""
-        data = self.get(f"orderentries/{entry_id}/product").get("data") or {}
-        attributes = data.get("attributes") or {}
+        data = one_resource(self.get(f"orderentries/{entry_id}/product").get("data"))
+        attributes = attributes_of(data)
         return MasterProduct(
             id=str(data.get("id") or ""), code=str(attributes.get("code") or ""), name=str(attributes.get("name") or "")
         )
 
     def merchant_sku(self, master_id: str) -> str:
         """The merchant's own SKU of a Kaspi product ("" if Kaspi's answer has none)."""
-        data = self.get(f"masterproducts/{master_id}/merchantProduct").get("data") or {}
-        return str((data.get("attributes") or {}).get("code") or "")
+        data = one_resource(self.get(f"masterproducts/{master_id}/merchantProduct").get("data"))
+        return str(attributes_of(data).get("code") or "")
 
     # -- actions --
     def set_status(
@@ -502,6 +520,6 @@ class KaspiClient:
 
     def cities(self) -> list[dict]:
         return [
-            {"code": c.get("attributes", {}).get("code"), "name": c.get("attributes", {}).get("name")}
-            for c in self.get("cities").get("data") or []
+            {"code": attributes_of(c).get("code"), "name": attributes_of(c).get("name")}
+            for c in resources(self.get("cities").get("data"))
         ]

@@ -186,3 +186,39 @@ def test_what_an_action_found_at_kaspi_names_the_status_in_words(kaspi, manager)
     with translation.override("ru"), pytest.raises(ActionError) as exc:
         accept_order(other, manager, client=echo_cancelled)
     assert "Kaspi ответил статусом «отменён» вместо «принят продавцом»" in str(exc.value)
+
+
+def test_to_one_answers_given_as_an_array_holding_the_resource_or_null_are_read(kaspi, catalog_products):
+    # every entry carries Kaspi's internal code and no master product: two look-ups each
+    sandbox = kaspi(internal_offer_codes=1.0, entry_product_ids=False)
+    raw = sandbox.add_order()
+
+    def as_arrays(method, path, body):
+        if path.endswith("/product") or path.endswith("/merchantProduct"):
+            return {"data": [body["data"]]}
+        if path.endswith("/orders"):  # and the order list's data linkage of the product, too
+            for item in body.get("included") or []:
+                item["relationships"]["product"]["data"] = None
+            return body
+        return None
+
+    run = pull_orders(days=1, client=reshaping_client(as_arrays))
+    assert run.status == "success", run.error
+    entries = list(Order.objects.get(code=raw["code"]).entries.all())
+    assert entries
+    assert [e.sku for e in entries] == [e["sku"] for e in raw["entries"]]
+    assert all(e.product_id is not None for e in entries)
+    assert all(e.master_product_code for e in entries)
+
+
+def test_a_merchant_product_answered_as_null_leaves_the_entry_without_a_sku(kaspi):
+    sandbox = kaspi(internal_offer_codes=1.0)
+    raw = sandbox.add_order()
+    null = reshaping_client(lambda method, path, body: {"data": None} if path.endswith("/merchantProduct") else None)
+    run = pull_orders(days=1, client=null)
+    assert run.status == "success", run.error
+    entries = list(Order.objects.get(code=raw["code"]).entries.all())
+    assert len(entries) == len(raw["entries"])
+    assert all(e.sku == "" for e in entries)
+    cities = reshaping_client(lambda m, p, b: {"data": [{"attributes": None}, None]} if p.endswith("/cities") else None)
+    assert cities.cities() == [{"code": None, "name": None}]
