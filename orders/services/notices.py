@@ -113,7 +113,9 @@ def remind_waiting(now: datetime | None = None, *, client: KaspiClient | None = 
         due = _due_for_reminder(now)
         if not due:
             return 0
-        codes = Order.objects.filter(pk__in=list(due)).values_list("pk", "code")
+        # Oldest first (Kaspi cancels those first), on every database alike: a Kaspi that fails
+        # half-way has been asked about the most urgent ones.
+        codes = Order.objects.filter(pk__in=list(due)).order_by("created_at", "pk").values_list("pk", "code")
         kaspi_says = _ask_kaspi(list(codes), client, "order reminder")
         reminded = 0
         with alert_language(), transaction.atomic():
@@ -186,7 +188,11 @@ def daily_summary(day: date | None = None, now: datetime | None = None, *, clien
     day = day or (timezone.localdate(now) - timedelta(days=1))
     key = f"summary:{day.isoformat()}"
     if not Alert.objects.filter(kind=Kind.DAILY_SUMMARY, key=key).exists():
-        waiting_here = Order.objects.filter(status=OrderStatus.APPROVED_BY_BANK).values_list("pk", "code")
+        waiting_here = (
+            Order.objects.filter(status=OrderStatus.APPROVED_BY_BANK)
+            .order_by("created_at", "pk")
+            .values_list("pk", "code")
+        )
         _ask_kaspi(list(waiting_here), client, "daily summary")
     start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
     orders = Order.objects.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
