@@ -140,6 +140,15 @@ def commission_percent_for_products(product_ids) -> dict:
     return {pk: book.commission_for(categories[pk]) for pk in ids if pk in categories}
 
 
+def commission_percent_by_category() -> tuple[Decimal, dict[int, Decimal]]:
+    """(the default percent, {category id: percent} of every category whose rate is not the
+    default): `commission_percent_for_products` for a product in that category (none: the default),
+    for reads that work out the commission in the database."""
+    book = pricing_book(commissions_only=True)
+    rates = {cid: book.commission_for(cid) for cid in book.ancestors}
+    return book.default_commission, {cid: rate for cid, rate in rates.items() if rate != book.default_commission}
+
+
 def margin_floors_for_products(product_ids) -> dict:
     """{product id: (minimum net margin ₸, minimum net margin % of the price)} of the rule that
     prices each product now ((0, 0) where no rule applies: break-even)."""

@@ -210,7 +210,7 @@ def _epoch_step(bounds: list[datetime]) -> int | None:
     return int(step) if whole and last <= step else None
 
 
-def _bucket(bounds: list[datetime]):
+def period_bucket(bounds: list[datetime]):
     """Index i of the period [bounds[i], bounds[i + 1]) an order was created in: computed for
     periods of equal length (days), looked up for others (months, windows)."""
     step = _epoch_step(bounds)
@@ -227,7 +227,9 @@ def _counts(queryset, bounds: list[datetime]) -> list[int]:
     periods, otherwise one indexed range count per period (cheaper than a CASE over every row)."""
     if _epoch_step(bounds):
         counts = [0] * (len(bounds) - 1)
-        rows = queryset.filter(created_at__gte=bounds[0], created_at__lt=bounds[-1]).annotate(bucket=_bucket(bounds))
+        rows = queryset.filter(created_at__gte=bounds[0], created_at__lt=bounds[-1]).annotate(
+            bucket=period_bucket(bounds)
+        )
         for row in rows.values("bucket").annotate(n=Count("*")).order_by():
             counts[row["bucket"]] = row["n"]
         return counts
@@ -380,7 +382,7 @@ def period_figures(bounds: list[datetime], *, reasons: bool = True, actors: bool
     for figures_, n in zip(result, _counts(Order.objects.all(), bounds), strict=True):
         figures_.orders = n
     in_range = Q(created_at__gte=bounds[0], created_at__lt=bounds[-1])
-    columns = {"bucket": _bucket(bounds), "outcome": _outcome(), "reason": _reason(merchant_only=not reasons)}
+    columns = {"bucket": period_bucket(bounds), "outcome": _outcome(), "reason": _reason(merchant_only=not reasons)}
     rows = (
         Order.objects.filter(in_range, status__in=(*CANCELLED_STATUSES, *RETURN_STATUSES))
         .annotate(**columns)
