@@ -1,7 +1,8 @@
 """Reads of orders used by the pull, the admin and the export.
 
 The margins are computed by `orders.financials` from what is read here (entries with their
-products, and the commission percent of those products).
+products, and the commission percent of those products); the dashboard's 30 days apply the same
+formula in the database (`daily_sales`), a month of orders never read into Python.
 """
 
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
 
 from catalog.models import Product
@@ -360,7 +361,9 @@ def _order_margin(order):
         .annotate(
             total=_Scaled("total_price", CENTS),
             bought=Coalesce(Subquery(bought.annotate(n=Sum("quantity")).values("n")), 0),
-            paid=Coalesce(Subquery(bought.annotate(c=Sum(F("quantity") * F("unit_price"))).values("c")), 0),
+            paid=Coalesce(
+                Subquery(bought.annotate(c=Sum(Cast("quantity", BigIntegerField()) * F("unit_price"))).values("c")), 0
+            ),
             rest=Greatest(_Scaled("quantity", MILLI) - F("bought") * MILLI, Value(0)),
             dealer_price=Coalesce("dealer_price_at_order", "product__dealer_price"),
             percent=Coalesce(
