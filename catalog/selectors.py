@@ -17,7 +17,7 @@ Stable contracts (other apps rely on them; keep the signatures):
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Prefetch, Q
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from kaspisync.models import RunStatus
@@ -128,16 +128,25 @@ def last_stock_read_started():
     return ImportRun.objects.filter(status=RunStatus.SUCCESS).aggregate(at=Max("started_at"))["at"]
 
 
+def product_values(product_ids, *fields) -> list[tuple]:
+    """(id, *fields) of these products: `product_ids` a queryset of ids (one query, however many
+    they are) or ids (ID_CHUNK a query)."""
+    if isinstance(product_ids, QuerySet):
+        return list(Product.objects.filter(pk__in=product_ids).values_list("pk", *fields))
+    ids, rows = list(product_ids), []
+    for start in range(0, len(ids), ID_CHUNK):
+        rows += Product.objects.filter(pk__in=ids[start : start + ID_CHUNK]).values_list("pk", *fields)
+    return rows
+
+
 def commission_percent_for_products(product_ids) -> dict:
-    """{product id: commission percent}: the rate of the deepest category with one, else the default."""
-    ids = list(product_ids)
-    if not ids:
+    """{product id: commission percent}: the rate of the deepest category with one, else the
+    default. `product_ids`: ids, or a queryset of ids (product_values)."""
+    rows = product_values(product_ids, "category_id")
+    if not rows:
         return {}
     book = pricing_book(commissions_only=True)
-    categories = {}
-    for start in range(0, len(ids), ID_CHUNK):
-        categories.update(Product.objects.filter(pk__in=ids[start : start + ID_CHUNK]).values_list("pk", "category_id"))
-    return {pk: book.commission_for(categories[pk]) for pk in ids if pk in categories}
+    return {pk: book.commission_for(category_id) for pk, category_id in rows}
 
 
 def commission_percent_by_category() -> tuple[Decimal, dict[int, Decimal]]:
@@ -151,17 +160,16 @@ def commission_percent_by_category() -> tuple[Decimal, dict[int, Decimal]]:
 
 def margin_floors_for_products(product_ids) -> dict:
     """{product id: (minimum net margin ₸, minimum net margin % of the price)} of the rule that
-    prices each product now ((0, 0) where no rule applies: break-even)."""
-    ids = list(product_ids)
-    if not ids:
+    prices each product now ((0, 0) where no rule applies: break-even). `product_ids`: ids, or a
+    queryset of ids (product_values)."""
+    rows = product_values(product_ids, "category_id", "brand_id")
+    if not rows:
         return {}
     book = pricing_book()
     floors = {}
-    for start in range(0, len(ids), ID_CHUNK):
-        rows = Product.objects.filter(pk__in=ids[start : start + ID_CHUNK]).values_list("pk", "category_id", "brand_id")
-        for pk, category_id, brand_id in rows:
-            rule = book.rule_for(engine.ProductIn(pk, category_id, brand_id, None))
-            floors[pk] = (rule.min_margin, rule.min_margin_percent) if rule else (0, Decimal(0))
+    for pk, category_id, brand_id in rows:
+        rule = book.rule_for(engine.ProductIn(pk, category_id, brand_id, None))
+        floors[pk] = (rule.min_margin, rule.min_margin_percent) if rule else (0, Decimal(0))
     return floors
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -281,11 +281,21 @@ def open_entries(with_customer: bool = False):
 
 
 def products_by_id(product_ids) -> dict[int, dict]:
+    """{id: value row} of these products: ids, or a queryset of ids (one query)."""
+    if isinstance(product_ids, QuerySet):
+        return {row["id"]: row for row in Product.objects.filter(pk__in=product_ids).values(*PRODUCT_VALUES)}
     ids, result = list(product_ids), {}
     for start in range(0, len(ids), ID_CHUNK):
         for row in Product.objects.filter(pk__in=ids[start : start + ID_CHUNK]).values(*PRODUCT_VALUES):
             result[row["id"]] = row
     return result
+
+
+def open_products(**entries) -> QuerySet:
+    """The ids of the products open orders' entries (filtered by `entries`) name, as a subquery:
+    one query however many (a list of ids is read ID_CHUNK at a time)."""
+    rows = OrderEntry.objects.filter(order__status__in=NEED_STATUSES, product__isnull=False, **entries)
+    return rows.values("product_id")
 
 
 def product_stock(product: dict) -> tuple[int, dict[str, int]]:
@@ -322,8 +332,10 @@ def needs(with_customer: bool = False):
     bought = purchased_units()
     by_product: dict[int, list[OrderNeed]] = {}
     unmatched: list[Unmatched] = []
-    missing_percent = {r["product_id"] for r in rows if r["product_id"] and r["commission_percent_at_order"] is None}
-    percents = commission_percent_for_products(missing_percent)
+    missing_percent = any(r["product_id"] and r["commission_percent_at_order"] is None for r in rows)
+    percents = (
+        commission_percent_for_products(open_products(commission_percent_at_order=None)) if missing_percent else {}
+    )
     for r in rows:
         ordered = units(r["quantity"])
         purchased = bought.get(r["id"], 0)
@@ -376,8 +388,8 @@ def needs(with_customer: bool = False):
 def purchase_list(filters: Filters | None = None, *, with_customer: bool = False) -> PurchaseList:
     filters = filters or Filters()
     by_product, unmatched = needs(with_customer)
-    products = products_by_id(by_product)
-    floors = margin_floors_for_products(by_product)
+    products = products_by_id(open_products())  # a few more than by_product (all bought): one query
+    floors = margin_floors_for_products(open_products())
     bought = purchase_demands(by_product)
     lines = []
     for product_id, orders in by_product.items():
