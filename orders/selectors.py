@@ -377,6 +377,7 @@ def _order_margin(order):
             - Coalesce("dealer_price", Value(0)) * F("rest")
             - F("commission") * (MILLI // CENTS),
         )
+        .order_by()  # (the entries' default order, by order, would join the orders table)
         .values("order")
         .annotate(known_lines=Count("known"), lines=Count("pk"), total_margin=Sum("line_margin"))
         .annotate(margin=Case(When(known_lines=F("lines"), then=F("total_margin")), output_field=BigIntegerField()))
