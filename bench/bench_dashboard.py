@@ -1,6 +1,7 @@
 """Dashboard benchmark: the admin index page staff open first thing every morning, at 20,000
 orders, through the web server `make run` starts (gunicorn, 2 workers, as bench_admin_list runs
-it) on a private port, as a logged-in superuser (every panel shown), on SQLite.
+it) on a private port, as a logged-in superuser (every panel shown), on SQLite (with --postgres:
+on a private PostgreSQL server, bench/private_postgres.py, whose CPU time counts too).
 
 The orders are spread over the last 60 days (about 10,000 in the dashboard's 30-day window: a
 busy shop's month), 1 to 3 lines each, as a pull stores them: costs kept when ordered on most
@@ -23,7 +24,7 @@ runs that code on the same database and the two are measured in one run, interle
 5 requests each, in turn), so the shared machine's load falls on both alike.
 
     .venv/bin/python bench/bench_dashboard.py [--orders 20000] [--requests 40] [--port 18200]
-                                              [--baseline DIR] [--var-dir DIR]
+                                              [--baseline DIR] [--var-dir DIR] [--postgres]
 """
 
 import argparse
@@ -206,22 +207,26 @@ def queries_per_page() -> int:
 
 
 # --- the web servers -----------------------------------------------------------------------------
-def measure(servers: dict, requests_count: int, round_size: int = 5) -> dict:
+def measure(servers: dict, requests_count: int, database_cpu=None, round_size: int = 5) -> dict:
     """{label: (wall times in ms, server CPU ms per request)}: rounds of `round_size` requests
-    to each server in turn."""
+    to each server in turn. `database_cpu`: the database server's CPU seconds so far (PostgreSQL),
+    added to the web server's."""
     from bench_admin_list import server_cpu_ms
+
+    def cpu_ms(server) -> float:
+        return server_cpu_ms(server) + (database_cpu() * 1000 if database_cpu else 0.0)
 
     result = {label: ([], []) for label in servers}
     for _ in range(-(-requests_count // round_size)):
         for label, (server, session, url) in servers.items():
-            cpu_before = server_cpu_ms(server)
+            cpu_before = cpu_ms(server)
             for _ in range(round_size):
                 started = time.perf_counter()
                 response = session.get(url, timeout=120)
                 result[label][0].append((time.perf_counter() - started) * 1000)
                 if response.status_code != 200 or 'id="sales-charts"' not in response.text:
                     raise SystemExit(f"{label}: {response.status_code} {response.url}")
-            result[label][1].append((server_cpu_ms(server) - cpu_before) / round_size)
+            result[label][1].append((cpu_ms(server) - cpu_before) / round_size)
     return result
 
 
@@ -233,11 +238,24 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=18200, help="the first port tried (then the next free one)")
     parser.add_argument("--baseline", help="another checkout to measure beside this one, interleaved")
     parser.add_argument("--var-dir", help="keep the populated database here and reuse it on the next run")
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a private PostgreSQL server started for the bench (CPU: its too)"
+    )
     args = parser.parse_args()
+    if not args.postgres:
+        return run(args)
+    from private_postgres import private_postgres
+
+    with private_postgres() as url:
+        os.environ["DATABASE_URL"] = url
+        return run(args)
+
+
+def run(args) -> int:
     keep = bool(args.var_dir)
     var_dir = args.var_dir or tempfile.mkdtemp(prefix="bench-dashboard-")
     Path(var_dir).mkdir(parents=True, exist_ok=True)
-    reuse = keep and (Path(var_dir) / "db.sqlite3").exists()
+    reuse = keep and not args.postgres and (Path(var_dir) / "db.sqlite3").exists()
     setup_django(var_dir)
     from bench_admin_list import PASSWORD, USER, free_port, logged_in, percentile, start_server, stop_server
 
@@ -272,6 +290,11 @@ def main() -> int:
         else:
             same = True
             print(f"queries per page: {queries} with {Order.objects.count():,} orders")
+        database_cpu = None
+        if args.postgres:
+            from bench_quality import database_cpu as postgres_cpu
+
+            database_cpu = postgres_cpu()
         connections.close_all()  # the servers' workers open their own
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         port = free_port(args.port)
@@ -290,10 +313,10 @@ def main() -> int:
         window = Order.objects.filter(created_at__gte=time_ago(days=30)).count()
         print(
             f"dashboard at {Order.objects.count():,} orders ({window:,} in the last 30 days), "
-            f"{args.requests} requests per server, gunicorn:"
+            f"{args.requests} requests per server, gunicorn on {connections['default'].vendor}:"
         )
         failed = not same
-        for label, (timings, cpu) in measure(servers, args.requests).items():
+        for label, (timings, cpu) in measure(servers, args.requests, database_cpu).items():
             cpu_ms = statistics.median(cpu)
             line = (
                 f"   {label:<16} server CPU {cpu_ms:6.1f} ms/request (median of {len(cpu)} rounds)  "
