@@ -5,9 +5,11 @@ products, and the commission percent of those products); the dashboard's 30 days
 formula in the database (`daily_sales`), a month of orders never read into Python.
 """
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -282,12 +284,27 @@ def daily_sales(now: datetime | None = None, days: int = SALES_DAYS) -> list[dic
         {"day": first + timedelta(days=i), "orders": 0, "revenue": Decimal(0), "margin": Decimal(0)}
         for i in range(days)
     ]
+    with _without_jit():
+        groups = list(groups)
     for group in groups:
         row = rows[group["day"]]
         row["orders"] = group["orders"]
         row["revenue"] = Decimal(group["revenue"]).scaleb(-2)
         row["margin"] = Decimal(group["margin"]).scaleb(-3)
     return rows
+
+
+@contextmanager
+def _without_jit():
+    """PostgreSQL compiles a query it estimates costly to machine code first (JIT): 0.6 s for a
+    month of 10,000 orders, which then runs in 0.1 s. Off for the queries inside (SET LOCAL: to
+    the end of their transaction); nothing to do on SQLite."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 # Money in the database as whole numbers: SQLite keeps a decimal column as a floating-point number,
