@@ -170,8 +170,7 @@ class FeedVersionAdmin(RunNowMixin, ReadOnlyAdmin):
         "dropped_offers",
         "size_column",
         "diff_column",
-        "published_at",
-        "published_by",
+        "published_at",  # who published: on the version's page (the list fits 1440 px)
         "download_column",
     )
     list_filter = ("result", "status", "trigger", "forced")

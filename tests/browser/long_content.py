@@ -43,7 +43,7 @@ def fill_long_content():
     from alerts.models import Alert, Delivery, Subscription
     from cards.models import CardOutcome, UploadBatch, UploadRun
     from catalog.models import Category, FeedExclusion, ImportRun, PriceOverride, PricingAudit, SalePriceChange
-    from feeds.models import FeedFetch, FeedProbe
+    from feeds.models import FeedFetch, FeedProbe, FeedVersion
     from kaspisync.models import JobLock
     from orders.models import AutoAcceptCheck, Order, OrderEntry, PullRun, Purchase
 
@@ -96,6 +96,12 @@ def fill_long_content():
         batch=batch, product=product, sku="AS990001", outcome="error", message=KASPI_ERROR, at=now
     )
 
+    for result in ("unchanged", "rejected", "published"):
+        FeedVersion.objects.create(
+            result=result, status="success", started_at=now, finished_at=now, offers=6655, available_offers=4598,
+            dropped_offers=12, size=1_468_006, published_at=now if result == "published" else None,
+            published_by=LONG_EMAIL if result == "published" else "",
+        )  # fmt: skip
     FeedFetch.objects.create(
         fetched_at=now, ip="2a02:2168:8a0f:1c00:4d3e:9b1f:72c5:e0a8", user_agent=USER_AGENT[:300], status=200
     )
