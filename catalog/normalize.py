@@ -4,7 +4,7 @@ The rest of the code never sees the supplier's raw strings. The rules:
 - `quantity`: an int, a numeric string ("7"), or a bound (">50", ">100", "<10"). Stored as the
   supplier's number plus a qualifier: ">50" -> (50, ">"), "<10" -> (10, "<") meaning "some, fewer
   than 10"; `StockQualifier` says how to read it. Per-warehouse stock is stored as the number that
-  can be promised: exact and ">n" -> n, "<n" -> 1 (at least one).
+  can be promised: exact and ">n" -> n, "<n" -> 1 (at least one), but "<1" (fewer than one) -> 0.
 - `price1` (dealer price): 1 is "price on request" and 9 999 999 a placeholder: both leave the
   product without a dealer price and with the reason it is not sellable. No/zero/garbage price:
   `no_price`. `price2` (retail) and `rrp` equal to 1 or the placeholder mean "none".
@@ -35,7 +35,7 @@ from .models import StockQualifier, SupplierField, UnsellableReason, ValueProble
 
 # Part of every product's fingerprint (catalog.alstyle.SupplierProduct): change it whenever these
 # rules change, and the next full import normalises and writes every product again.
-RULES_VERSION = b"2"
+RULES_VERSION = b"3"
 PRICE_ON_REQUEST = 1
 PLACEHOLDER_PRICE = 9_999_999
 MAX_PRICE = 100_000_000  # tenge: no product Al-Style sells costs more; 10^12 is a supplier error
@@ -178,8 +178,12 @@ def optional_int(value) -> int | None:
 
 
 def _bounded(value, high: int) -> int:
-    """A position or depth: ValueError on garbage; below zero is 0, above `high` is `high`."""
-    return min(max(to_int(value), 0), high)
+    """A position or depth: missing, empty or unreadable (null, "", "x") is 0; below zero is 0,
+    above `high` is `high`."""
+    try:
+        return min(max(to_int(value), 0), high)
+    except ValueError:
+        return 0
 
 
 def shown(value) -> str:
@@ -225,9 +229,10 @@ def _stock(field: str, value, problems: list | None) -> tuple[int, str]:
 
 
 def promised_stock(count: int, qualifier: str) -> int:
-    """The quantity that can be promised: "<10" is at least one, ">50" at least fifty."""
+    """The quantity that can be promised: "<10" is at least one, ">50" at least fifty; "<1" (and
+    "<0") is fewer than one: none."""
     if qualifier == LESS_THAN:
-        return min(count, 1)
+        return 1 if count > 1 else 0
     return count
 
 
@@ -374,7 +379,7 @@ def product(raw) -> ProductData:
         stock=stock,
         stock_qualifier=qualifier,
         warehouse_stock=by_warehouse,
-        is_new=bool(optional_int(get("isnew"))),
+        is_new=get("isnew") is True or bool(optional_int(get("isnew"))),  # 0/1, "1", or true
         barcode=text(get("barcode"), 255).strip(),
         weight=weight(get("weight")),
         warranty=text(get("warranty"), 255),
@@ -405,7 +410,9 @@ def price_stock(key, raw) -> PriceStockData:
 
 
 def category(raw) -> CategoryData:
-    """One row of `categories`; ValueError (the row is skipped) without a usable id."""
+    """One row of `categories`; ValueError (the row is skipped) without a usable id. A row whose
+    nested-set numbers (left, right, level) are missing, null or unreadable is kept as a category
+    without a place in the tree (0): its products still belong to it."""
     number = to_int(raw["id"])
     if not 0 < number <= MAX_ID:
         raise OutOfBounds(number)
