@@ -240,7 +240,7 @@ class AlstyleClient:
         ALSTYLE_MIN_INTERVAL, 5 s), and working on a page takes some 30 ms, so a page read ahead
         would arrive no sooner; it would only hold a second page (about a megabyte), a thread and
         its database connection."""
-        offset = 0
+        offset, previous = 0, None
         while True:
             payload = self.get("elements-pagination", limit=limit, offset=offset, additional_fields=",".join(fields))
             if not isinstance(payload, dict) or not isinstance(payload.get("elements"), list):
@@ -261,6 +261,13 @@ class AlstyleClient:
                     page.products.append(SupplierProduct(raw))
                 except SkipProduct as skip:
                     page.skipped.append(skip)
+            # A server that ignores `offset` answers the same page again and again: without a
+            # total (nothing else would end the loop) it would be asked forever, a rate slot each.
+            articles = [item.article for item in page.products]
+            if articles and articles == previous:
+                log.warning("elements-pagination: offset %s repeated the previous page; stopping", offset)
+                return
+            previous = articles
             yield page
             offset = page.offset + page.limit
             # Without a total (no pagination block) read on until an empty page: the limit the

@@ -1,6 +1,8 @@
 """The Al-Style client and normaliser against the documented contract
 (shared/reference/alstyle-api.md), with values our own emulator does not send by itself."""
 
+import itertools
+
 import pytest
 
 from catalog import normalize
@@ -108,3 +110,37 @@ def test_changed_rules_reread_every_product():
     finally:
         normalize.RULES_VERSION = original
 
+
+# --- paging: "Page by what the response says"; "No documented error body" ---------------------------
+@pytest.mark.parametrize("omit_pagination", [True, False])
+def test_a_server_that_ignores_offset_is_not_asked_forever(alstyle, omit_pagination):
+    """Without a total, only an empty page ends the paging: a server that ignores `offset` (or a
+    page block without totalCount) would be asked the first page again forever, one rate slot each."""
+    sandbox = alstyle(products=100)
+    sandbox.omit_pagination = omit_pagination
+    page = sandbox.page
+
+    def ignoring_offset(query):
+        answer = page({**query, "offset": "0"})
+        if "pagination" in answer:
+            del answer["pagination"]["totalCount"]
+        return answer
+
+    sandbox.page = ignoring_offset
+    client = AlstyleClient()
+    pages = list(itertools.islice(client.product_pages(), 10))
+    assert [len(p.products) for p in pages] == [100]
+    assert sandbox.request_count("elements-pagination") == 2
+
+
+@pytest.mark.django_db
+def test_an_import_from_a_server_that_ignores_offset_ends_and_deactivates_nothing(alstyle):
+    sandbox = alstyle(products=300)
+    import_catalog()
+    page = sandbox.page
+    sandbox.page = lambda query: page({**query, "offset": "0"})
+    run = import_catalog()
+    assert run.status == "success"
+    assert run.deactivated == 0
+    assert Product.objects.filter(is_active=True).count() == 300
+    assert sandbox.request_count("elements-pagination") <= 2 + 2
