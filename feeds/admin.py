@@ -121,7 +121,7 @@ class FeedCityInline(admin.TabularInline):
 class FeedSettingsAdmin(SingletonAdmin):
     fieldsets = (
         (None, {"fields": ("company", "merchant_id")}),
-        (gettext_lazy("Offers"), {"fields": ("sku_prefix", "stock_threshold")}),
+        (gettext_lazy("Offers"), {"fields": ("sku_prefix", "stock_threshold", "retired_stores")}),
         (gettext_lazy("Safety"), {"fields": ("shrink_threshold", "keep_versions")}),
     )
     inlines = [FeedStoreInline, FeedCityInline]

@@ -22,3 +22,30 @@ class FeedsConfig(AppConfig):
         # stock reserved for orders changes what stores offer, like a stock change
         reservations_changed.connect(on_catalog_changed, dispatch_uid="feeds.rebuild_after_reservations_change")
         wiring.register()
+        # a store removed or re-coded stays in the price list as available="no" (feeds.services,
+        # loaded when a store is saved: not by every process that sets Django up)
+        from django.db.models.signals import post_delete, post_save, pre_save
+
+        from .models import FeedStore
+
+        pre_save.connect(_store_saving, sender=FeedStore, dispatch_uid="feeds.store_saving")
+        post_save.connect(_store_saved, sender=FeedStore, dispatch_uid="feeds.store_saved")
+        post_delete.connect(_store_deleted, sender=FeedStore, dispatch_uid="feeds.store_deleted")
+
+
+def _store_saving(sender, instance, **kwargs):
+    from .services import on_store_saving
+
+    on_store_saving(sender, instance)
+
+
+def _store_saved(sender, instance, **kwargs):
+    from .services import on_store_saved
+
+    on_store_saved(sender, instance)
+
+
+def _store_deleted(sender, instance, **kwargs):
+    from .services import on_store_deleted
+
+    on_store_deleted(sender, instance)

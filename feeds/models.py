@@ -62,6 +62,16 @@ class FeedSettings(models.Model):
         validators=[MinValueValidator(2)],
         help_text=_("Files of older versions are deleted; their records stay."),
     )
+    retired_stores = models.JSONField(
+        _("stores no longer sold from"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Codes of stores removed from the list below, e.g. ["PP2"]. Every offer lists them as '
+            'available="no": Kaspi stops selling at a store only when the price list says so, not when '
+            "the store is left out. A removed store is added here by itself."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -75,6 +85,13 @@ class FeedSettings(models.Model):
         longest = len(self.sku_prefix) + 10  # articles are up to 10 digits
         if longest > 20:
             raise ValidationError({"sku_prefix": _("Prefix plus article must fit in 20 characters.")})
+        if self.retired_stores is None:  # the box left empty
+            self.retired_stores = []
+        codes = self.retired_stores
+        if not isinstance(codes, list) or not all(isinstance(c, str) and store_code.regex.match(c) for c in codes):
+            raise ValidationError(
+                {"retired_stores": _('A list of store codes (Latin letters, digits, "-" and "_"), e.g. ["PP2"].')}
+            )
 
 
 class FeedStore(models.Model):

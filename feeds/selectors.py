@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from .models import FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedVersion
+from .models import FeedCity, FeedCityPriceOverride, FeedFetch, FeedResult, FeedSettings, FeedVersion, store_code
 from .writer import City, FeedConfig, Store
 
 SERVED_FIELDS = ("pk", "file", "sha256", "size", "gzip_size", "published_at")
@@ -52,6 +52,7 @@ def feed_config(feed: FeedSettings) -> FeedConfig:
         stock_threshold=feed.stock_threshold,
         stores=stores,
         cities=cities,
+        retired_stores=tuple(c for c in feed.retired_stores or () if isinstance(c, str) and store_code.regex.match(c)),
     )
 
 

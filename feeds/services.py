@@ -53,6 +53,40 @@ def feed_settings() -> FeedSettings:
     return feed
 
 
+def store_codes_changed(feed_id: int, *, added: str = "", removed: str = "") -> None:
+    """A store was added, re-coded or deleted: a code no store uses any more is kept in
+    `FeedSettings.retired_stores`, so the price list goes on listing it as available="no" (Kaspi
+    keeps selling at a store the price list merely leaves out); a code in use again leaves it."""
+    with transaction.atomic():
+        feed = FeedSettings.objects.select_for_update().filter(pk=feed_id).first()
+        if feed is None:  # the settings themselves are being deleted
+            return
+        codes = [c for c in (feed.retired_stores or []) if c != added]
+        in_use = removed and FeedStore.objects.filter(feed_id=feed_id, store_id=removed).exists()
+        if removed and removed != added and removed not in codes and not in_use:
+            codes.append(removed)
+        if codes != (feed.retired_stores or []):
+            feed.retired_stores = codes
+            feed.save(update_fields=["retired_stores"])
+
+
+def on_store_saving(sender, instance: FeedStore, **kwargs) -> None:
+    """pre_save of FeedStore: remember the code it had (a re-coded store retires the old code)."""
+    instance._previous_code = (
+        FeedStore.objects.filter(pk=instance.pk).values_list("store_id", flat=True).first() if instance.pk else None
+    )
+
+
+def on_store_saved(sender, instance: FeedStore, **kwargs) -> None:
+    store_codes_changed(
+        instance.feed_id, added=instance.store_id, removed=getattr(instance, "_previous_code", "") or ""
+    )
+
+
+def on_store_deleted(sender, instance: FeedStore, **kwargs) -> None:
+    store_codes_changed(instance.feed_id, removed=instance.store_id)
+
+
 def settings_changed() -> None:
     """After staff edit the settings: the SKU rule applies at once, and the price list follows."""
     selectors.forget_sku_prefix()

@@ -97,6 +97,7 @@ class FeedConfig:
     stock_threshold: int = 1
     stores: tuple[Store, ...] = (Store("PP1"),)
     cities: tuple[City, ...] = ()
+    retired_stores: tuple[str, ...] = ()  # store codes no longer sold from: available="no" in every offer
 
 
 # --- offers -----------------------------------------------------------------------------------
@@ -240,7 +241,9 @@ class WriteResult:
             self.dropped.append({"sku": sku, "article": article, "reason": str(reason)})
 
 
-def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...]) -> bytes:
+def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...], retired: tuple[str, ...] = ()) -> bytes:
+    """One availability per store; then one available="no" per retired store code (Kaspi stops
+    selling at a store only when the price list lists it so: leaving it out is not enough)."""
     parts = [b"<availabilities>"]
     for store, count in zip(stores, stocks):
         if count:
@@ -251,6 +254,8 @@ def _availabilities(stores: tuple[Store, ...], stocks: tuple[int, ...]) -> bytes
             )
         else:
             parts.append(b'<availability available="no" storeId="%s"/>' % store.store_id.encode())
+    for code in retired:
+        parts.append(b'<availability available="no" storeId="%s"/>' % code.encode())
     parts.append(b"</availabilities>")
     return b"".join(parts)
 
@@ -302,6 +307,8 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
     if not config.stores:
         result.error(_("No Kaspi store is configured: every offer needs at least one availability."))
     stores = config.stores
+    active = {s.store_id for s in stores}
+    retired = tuple(dict.fromkeys(c for c in config.retired_stores if c not in active))
     blocks: dict[tuple, tuple[bytes, bool, bool]] = {}  # stocks -> (availabilities, any available, counts valid)
     brands: dict[str, bytes] = {}
     seen: dict[str, int | None] = {}
@@ -332,7 +339,7 @@ def _write_feed(fh, offers, config: FeedConfig, now: datetime | None, validator:
                         block = blocks.get(stocks)
                         if block is None:
                             block = blocks[stocks] = (
-                                _availabilities(stores, stocks),
+                                _availabilities(stores, stocks, retired),
                                 any(stocks),
                                 all(type(n) is int and 0 <= n <= MAX_COUNT for n in stocks),
                             )
