@@ -6,7 +6,9 @@ An entry carries `offer.code` and its master product (Kaspi's product). The refe
 1. a hint that is one of our SKUs (a catalog product's SKU) is the entry's SKU: no call;
 2. otherwise the master product's SKU: as known from an earlier answer (`MasterProductSku`, kept
    MASTER_SKU_TTL) or asked once per master product (`/masterproducts/{id}/merchantProduct`), and
-   kept. An entry that does not name its master product first asks `/orderentries/{id}/product`.
+   kept. An entry that does not name its master product first asks `/orderentries/{id}/product`;
+   so does one without a name (answers older than `offer {code, name}`), for Kaspi's name and
+   code of the product — a failure of that look-up only leaves the name empty.
 
 A refusal for good (4xx) leaves the entry without a SKU and says why (`sku_error`); any other
 failure (5xx, timeout, 429 after the client's retries) fails the entry, so its order is left for
@@ -75,8 +77,8 @@ class SkuResolver:
         return resolved, failed
 
     def _with_master(self, entries: list[KaspiEntry], failed: dict) -> list[KaspiEntry]:
-        """Entries that do not name their master product ask for it (concurrently)."""
-        asking = [e for e in entries if not e.master_product_id]
+        """Entries that do not name their master product, or have no name, ask for it (concurrently)."""
+        asking = [e for e in entries if not e.master_product_id or not e.name]
         self.product_lookups += len(asking)
         answers = dict(
             zip(
@@ -87,8 +89,10 @@ class SkuResolver:
         result = []
         for entry in entries:
             answer = answers.get(entry.id)
-            if answer is None:
-                result.append(entry)
+            if answer is None or (
+                entry.master_product_id and (isinstance(answer, ExternalServiceError) or not answer.id)
+            ):
+                result.append(entry)  # not asked, or only for its name (its master product is named)
             elif isinstance(answer, ExternalServiceError):
                 if refused_for_good(answer):
                     result.append(replace(entry, sku_error=answer.args[0]))
@@ -98,8 +102,8 @@ class SkuResolver:
                 result.append(
                     replace(
                         entry,
-                        master_product_id=answer.id,
-                        master_product_code=answer.code,
+                        master_product_id=entry.master_product_id or answer.id,
+                        master_product_code=answer.code or entry.master_product_code,
                         name=entry.name or answer.name,
                     )
                 )

@@ -222,3 +222,26 @@ def test_a_merchant_product_answered_as_null_leaves_the_entry_without_a_sku(kasp
     assert all(e.sku == "" for e in entries)
     cities = reshaping_client(lambda m, p, b: {"data": [{"attributes": None}, None]} if p.endswith("/cities") else None)
     assert cities.cities() == [{"code": None, "name": None}]
+
+
+def test_entries_of_answers_older_than_offer_get_kaspis_name_of_their_product(
+    kaspi, catalog_products, sandbox_products
+):
+    # "in newer answers `offer {code, name}`": an older answer has no offer, so neither a SKU hint nor a name
+    sandbox = kaspi()
+    raw = sandbox.add_order()
+
+    def no_offer(method, path, body):
+        if path.endswith("/orders") or path.endswith("/entries"):
+            for item in [*(body.get("included") or []), *(body["data"] if path.endswith("/entries") else [])]:
+                item["attributes"].pop("offer", None)
+            return body
+        return None
+
+    run = pull_orders(days=1, client=reshaping_client(no_offer))
+    assert run.status == "success", run.error
+    names = {p["sku"]: p["name"] for p in sandbox_products}
+    entries = list(Order.objects.get(code=raw["code"]).entries.order_by("entry_number"))
+    assert [e.sku for e in entries] == [e["sku"] for e in raw["entries"]]
+    assert [e.name for e in entries] == [names[e["sku"]] for e in raw["entries"]]
+    assert all(e.master_product_code for e in entries)
