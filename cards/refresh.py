@@ -6,14 +6,7 @@ outbox (kaspisync.runs.defer_task), written with the change and queued by beat, 
 process loads only this: not the card building, the price list's SKU rule, nor Celery.
 """
 
-import logging
-
-from django.db import transaction
-
 from kaspisync.runs import defer_task, queue_after_commit
-from kaspisync.secrets import mask
-
-log = logging.getLogger(__name__)
 
 REFRESH_TASK = "cards.tasks.refresh_readiness"
 
@@ -30,8 +23,4 @@ def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:
     import may change names, brands, images and categories; prices do not touch cards."""
     if reason != "import":
         return
-    try:
-        with transaction.atomic():
-            defer_task(REFRESH_TASK)
-    except Exception as exc:  # never fail the import that sent the signal
-        log.error("could not ask for a card readiness refresh: %s", mask(exc))
+    defer_task(REFRESH_TASK, robust=True)  # never fails the import that sent the signal

@@ -9,11 +9,9 @@ run from the command line, a pricing run) loads only this: not the build, nor Ce
 import logging
 
 from django.conf import settings
-from django.db import transaction
 
 from kaspisync.models import RunTrigger
 from kaspisync.runs import defer_task
-from kaspisync.secrets import mask
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +21,10 @@ BUILD_TASK = "feeds.tasks.build_feed"
 def request_rebuild(reason: str = "") -> bool:
     """Debounced rebuild after a catalog change: the first request of a burst has the build
     queued FEED_REBUILD_DELAY seconds later; the others meanwhile only note their time.
-    Returns True when this call asked for the build."""
+    Returns True when this call asked for the build. Never fails the change that asks (the
+    scheduled build follows anyway)."""
     delay = settings.FEED_REBUILD_DELAY
-    asked = defer_task(BUILD_TASK, delay=delay, trigger=RunTrigger.CHAIN)
+    asked = defer_task(BUILD_TASK, delay=delay, robust=True, trigger=RunTrigger.CHAIN)
     if asked:
         log.info("price list rebuild asked for in %s s (%s)", delay, reason or "change")
     return asked
@@ -34,9 +33,4 @@ def request_rebuild(reason: str = "") -> bool:
 def on_catalog_changed(sender=None, reason: str = "", **kwargs) -> None:
     """Receiver of catalog.signals.catalog_changed (connected in FeedsConfig.ready), and of
     catalog.reservations.reservations_changed: the request is written with the change."""
-    # Never fail the import or recompute that sent the signal: the scheduled build follows anyway.
-    try:
-        with transaction.atomic():
-            request_rebuild(reason)
-    except Exception as exc:
-        log.error("could not ask for a price list rebuild after %s: %s", reason or "a change", mask(exc))
+    request_rebuild(reason)

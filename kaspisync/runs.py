@@ -136,7 +136,8 @@ def run_job(model, lock_name: str, *, trigger: str = RunTrigger.SCHEDULE, trigge
 def release_connection_memory() -> None:
     """Give back the page cache SQLite keeps per connection (up to 2 MB, `cache_size`) for as long as
     the connection is open: a job that went through the catalog ends without it, so what follows in
-    its process and a worker between jobs do not carry it. Another process's write empties that cache anyway. PostgreSQL keeps its cache in the server."""
+    its process and a worker between jobs do not carry it. Another process's write empties that
+    cache anyway. PostgreSQL keeps its cache in the server."""
     if connection.vendor == "sqlite" and connection.connection is not None and not connection.needs_rollback:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA shrink_memory")
@@ -243,20 +244,28 @@ def queue_after_commit(
     transaction.on_commit(send, robust=robust)
 
 
-def defer_task(name: str, *, delay: float = 0.0, **kwargs) -> bool:
+def defer_task(name: str, *, delay: float = 0.0, robust: bool = False, **kwargs) -> bool:
     """Have the task registered as `name` queued with `kwargs` `delay` seconds from now, through the
     outbox (DeferredTask): the row is written in the caller's transaction (a rollback takes it
     back) and beat's `send_deferred_tasks` queues the task once it is due. While a row waits, later
     requests only note their time, so a burst of changes queues the task once, when the first
     request is due, with the first request's arguments. Returns True when this call wrote the row.
-    Loads neither Celery nor the broker's client."""
+    `robust`: a failure is logged and only this request is lost (its savepoint is rolled back), the
+    caller's transaction goes on: for work a schedule also picks up. Loads neither Celery nor the
+    broker's client."""
     now = timezone.now()
-    with transaction.atomic():
-        row, created = DeferredTask.objects.get_or_create(
-            task=name, defaults={"kwargs": kwargs, "due_at": now + timedelta(seconds=delay), "requested_at": now}
-        )
-        if not created:
-            DeferredTask.objects.filter(pk=row.pk).update(requested_at=now)
+    try:
+        with transaction.atomic():
+            row, created = DeferredTask.objects.get_or_create(
+                task=name, defaults={"kwargs": kwargs, "due_at": now + timedelta(seconds=delay), "requested_at": now}
+            )
+            if not created:
+                DeferredTask.objects.filter(pk=row.pk).update(requested_at=now)
+    except Exception as exc:
+        if not robust:
+            raise
+        log.error("could not ask for the task %s: %s", name, mask(exc))
+        return False
     return created
 
 

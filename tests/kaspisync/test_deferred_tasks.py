@@ -104,3 +104,18 @@ def test_an_import_process_asks_for_its_follow_ups_without_loading_celery(tmp_pa
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["asked"] == ["cards.tasks.refresh_readiness", "feeds.tasks.build_feed"]
     assert [name for name in ("celery", "kombu", "billiard", "amqp") if name in found["loaded"]] == []
+
+
+@pytest.mark.django_db
+def test_a_robust_request_that_fails_is_logged_and_leaves_the_callers_transaction_going(caplog):
+    from django.db import DatabaseError, transaction
+
+    with transaction.atomic():
+        DeferredTask.objects.create(task="earlier", due_at=timezone.now(), requested_at=timezone.now())
+        with patch("kaspisync.models.DeferredTask.objects.get_or_create", side_effect=DatabaseError("disk full")):
+            with pytest.raises(DatabaseError):
+                defer_task(HEARTBEAT)
+            assert defer_task(HEARTBEAT, robust=True) is False
+        assert defer_task(HEARTBEAT) is True  # the transaction goes on
+    assert set(DeferredTask.objects.values_list("task", flat=True)) == {"earlier", HEARTBEAT}
+    assert "could not ask for the task kaspisync.tasks.heartbeat: disk full" in caplog.text
